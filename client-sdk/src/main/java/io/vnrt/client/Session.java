@@ -25,178 +25,178 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A lease on the daemon that owns tensors. It renews itself in the background (every third of
- * its lease); closing it frees everything it owns. Thread-safe.
- */
+* A lease on the daemon that owns tensors. It renews itself in the background (every third of
+* its lease); closing it frees everything it owns. Thread-safe.
+*/
 public final class Session implements AutoCloseable {
-    /** Metadata key carrying the session id on every call. */
-    public static final Metadata.Key<String> SESSION_ID_KEY =
-            Metadata.Key.of("vnrt-session-id", Metadata.ASCII_STRING_MARSHALLER);
+  /** Metadata key carrying the session id on every call. */
+  public static final Metadata.Key<String> SESSION_ID_KEY =
+      Metadata.Key.of("vnrt-session-id", Metadata.ASCII_STRING_MARSHALLER);
 
-    private final VnrtClient client;
-    private final String id;
-    private final String clientName;
-    private final Duration leaseTtl;
-    private final MemoryGrpc.MemoryStub memory;
-    private final MemoryGrpc.MemoryBlockingStub memoryBlocking;
-    private final RuntimeGrpc.RuntimeStub runtime;
-    private final RuntimeGrpc.RuntimeBlockingStub runtimeBlocking;
-    private final ScheduledFuture<?> keepAlive;
-    private final AtomicBoolean closed = new AtomicBoolean();
+  private final VnrtClient client;
+  private final String id;
+  private final String clientName;
+  private final Duration leaseTtl;
+  private final MemoryGrpc.MemoryStub memory;
+  private final MemoryGrpc.MemoryBlockingStub memoryBlocking;
+  private final RuntimeGrpc.RuntimeStub runtime;
+  private final RuntimeGrpc.RuntimeBlockingStub runtimeBlocking;
+  private final ScheduledFuture<?> keepAlive;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
-    Session(VnrtClient client, String id, String clientName, Duration leaseTtl) {
-        this.client = client;
-        this.id = id;
-        this.clientName = clientName;
-        this.leaseTtl = leaseTtl;
-        Metadata headers = new Metadata();
-        headers.put(SESSION_ID_KEY, id);
-        var attach = MetadataUtils.newAttachHeadersInterceptor(headers);
-        this.memory = MemoryGrpc.newStub(client.channel()).withInterceptors(attach);
-        this.memoryBlocking = MemoryGrpc.newBlockingStub(client.channel()).withInterceptors(attach);
-        this.runtime = RuntimeGrpc.newStub(client.channel()).withInterceptors(attach);
-        this.runtimeBlocking = RuntimeGrpc.newBlockingStub(client.channel()).withInterceptors(attach);
-        long periodMs = Math.max(1, leaseTtl.toMillis() / 3);
-        this.keepAlive = client.timer().scheduleAtFixedRate(this::renew, periodMs, periodMs, TimeUnit.MILLISECONDS);
+  Session(VnrtClient client, String id, String clientName, Duration leaseTtl) {
+    this.client = client;
+    this.id = id;
+    this.clientName = clientName;
+    this.leaseTtl = leaseTtl;
+    Metadata headers = new Metadata();
+    headers.put(SESSION_ID_KEY, id);
+    var attach = MetadataUtils.newAttachHeadersInterceptor(headers);
+    this.memory = MemoryGrpc.newStub(client.channel()).withInterceptors(attach);
+    this.memoryBlocking = MemoryGrpc.newBlockingStub(client.channel()).withInterceptors(attach);
+    this.runtime = RuntimeGrpc.newStub(client.channel()).withInterceptors(attach);
+    this.runtimeBlocking = RuntimeGrpc.newBlockingStub(client.channel()).withInterceptors(attach);
+    long periodMs = Math.max(1, leaseTtl.toMillis() / 3);
+    this.keepAlive = client.timer().scheduleAtFixedRate(this::renew, periodMs, periodMs, TimeUnit.MILLISECONDS);
+  }
+
+  /** The session id (a credential: do not log it whole). */
+  public String id() {
+    return id;
+  }
+
+  /** The name given at open. */
+  public String clientName() {
+    return clientName;
+  }
+
+  /** The lease the daemon granted. */
+  public Duration leaseTtl() {
+    return leaseTtl;
+  }
+
+  /** True once {@link #close()} was called. */
+  public boolean isClosed() {
+    return closed.get();
+  }
+
+  /** Allocates a tensor in the HBM of {@code deviceId}, attributed to the device as a whole. */
+  public DeviceTensor allocate(TensorSpec spec, int deviceId) {
+    return Errors.await(allocateAsync(request(spec, Placement.PLACEMENT_DEVICE, deviceId, -1)));
+  }
+
+  /** Allocates a tensor in the HBM of {@code deviceId}, attributed to core {@code coreId} (a global core id). */
+  public DeviceTensor allocate(TensorSpec spec, int deviceId, int coreId) {
+    return Errors.await(allocateAsync(spec, deviceId, coreId));
+  }
+
+  /** Allocates a tensor in the daemon's host memory, outside every HBM pool. */
+  public DeviceTensor allocateHost(TensorSpec spec) {
+    return Errors.await(allocateAsync(request(spec, Placement.PLACEMENT_HOST, 0, -1)));
+  }
+
+  /** Asynchronous {@link #allocate(TensorSpec, int, int)}; a negative core means the whole device. */
+  public CompletableFuture<DeviceTensor> allocateAsync(TensorSpec spec, int deviceId, int coreId) {
+    return allocateAsync(request(spec, Placement.PLACEMENT_DEVICE, deviceId, coreId));
+  }
+
+  private static AllocateTensorRequest request(TensorSpec spec, Placement placement, int deviceId, int coreId) {
+    AllocateTensorRequest.Builder b = AllocateTensorRequest.newBuilder()
+        .setPlacement(placement)
+        .setDeviceId(deviceId)
+        .setDtype(spec.dtype().toProto())
+        .addAllShape(spec.shape())
+        .setName(spec.name());
+    if (coreId >= 0) {
+      b.setCoreId(coreId).setHasCore(true);
     }
-
-    /** The session id (a credential: do not log it whole). */
-    public String id() {
-        return id;
+    if (spec.dtype() == DType.RAW && spec.shape().size() == 1) {
+      b.setSizeBytes(spec.shape().getFirst());
     }
+    return b.build();
+  }
 
-    /** The name given at open. */
-    public String clientName() {
-        return clientName;
+  private CompletableFuture<DeviceTensor> allocateAsync(AllocateTensorRequest request) {
+    CompletableFuture<TensorInfo> call = UnaryCall.start(o -> memory.allocateTensor(request, o));
+    return call.thenApply(info -> new DeviceTensor(this, info));
+  }
+
+  /** The session's live tensors, as the daemon describes them. */
+  public List<TensorInfo> tensors() {
+    try {
+      return memoryBlocking.listTensors(ListTensorsRequest.getDefaultInstance()).getTensorsList();
+    } catch (StatusRuntimeException e) {
+      throw Errors.translate(e);
     }
+  }
 
-    /** The lease the daemon granted. */
-    public Duration leaseTtl() {
-        return leaseTtl;
+  /** Memory statistics of every device (use by category, session, core; peak; fragmentation). */
+  public GetMemoryStatsResponse memoryStats() {
+    try {
+      return memoryBlocking.getMemoryStats(GetMemoryStatsRequest.getDefaultInstance());
+    } catch (StatusRuntimeException e) {
+      throw Errors.translate(e);
     }
+  }
 
-    /** True once {@link #close()} was called. */
-    public boolean isClosed() {
-        return closed.get();
+  /** Renews the lease now; returns the time left. */
+  public Duration keepAlive() {
+    try {
+      KeepAliveResponse r = runtimeBlocking.keepAlive(KeepAliveRequest.getDefaultInstance());
+      return Duration.ofMillis(r.getRemainingMs());
+    } catch (StatusRuntimeException e) {
+      throw Errors.translate(e);
     }
+  }
 
-    /** Allocates a tensor in the HBM of {@code deviceId}, attributed to the device as a whole. */
-    public DeviceTensor allocate(TensorSpec spec, int deviceId) {
-        return Errors.await(allocateAsync(request(spec, Placement.PLACEMENT_DEVICE, deviceId, -1)));
-    }
-
-    /** Allocates a tensor in the HBM of {@code deviceId}, attributed to core {@code coreId} (a global core id). */
-    public DeviceTensor allocate(TensorSpec spec, int deviceId, int coreId) {
-        return Errors.await(allocateAsync(spec, deviceId, coreId));
-    }
-
-    /** Allocates a tensor in the daemon's host memory, outside every HBM pool. */
-    public DeviceTensor allocateHost(TensorSpec spec) {
-        return Errors.await(allocateAsync(request(spec, Placement.PLACEMENT_HOST, 0, -1)));
-    }
-
-    /** Asynchronous {@link #allocate(TensorSpec, int, int)}; a negative core means the whole device. */
-    public CompletableFuture<DeviceTensor> allocateAsync(TensorSpec spec, int deviceId, int coreId) {
-        return allocateAsync(request(spec, Placement.PLACEMENT_DEVICE, deviceId, coreId));
-    }
-
-    private static AllocateTensorRequest request(TensorSpec spec, Placement placement, int deviceId, int coreId) {
-        AllocateTensorRequest.Builder b = AllocateTensorRequest.newBuilder()
-                .setPlacement(placement)
-                .setDeviceId(deviceId)
-                .setDtype(spec.dtype().toProto())
-                .addAllShape(spec.shape())
-                .setName(spec.name());
-        if (coreId >= 0) {
-            b.setCoreId(coreId).setHasCore(true);
-        }
-        if (spec.dtype() == DType.RAW && spec.shape().size() == 1) {
-            b.setSizeBytes(spec.shape().getFirst());
-        }
-        return b.build();
-    }
-
-    private CompletableFuture<DeviceTensor> allocateAsync(AllocateTensorRequest request) {
-        CompletableFuture<TensorInfo> call = UnaryCall.start(o -> memory.allocateTensor(request, o));
-        return call.thenApply(info -> new DeviceTensor(this, info));
-    }
-
-    /** The session's live tensors, as the daemon describes them. */
-    public List<TensorInfo> tensors() {
-        try {
-            return memoryBlocking.listTensors(ListTensorsRequest.getDefaultInstance()).getTensorsList();
-        } catch (StatusRuntimeException e) {
-            throw Errors.translate(e);
-        }
-    }
-
-    /** Memory statistics of every device (use by category, session, core; peak; fragmentation). */
-    public GetMemoryStatsResponse memoryStats() {
-        try {
-            return memoryBlocking.getMemoryStats(GetMemoryStatsRequest.getDefaultInstance());
-        } catch (StatusRuntimeException e) {
-            throw Errors.translate(e);
-        }
-    }
-
-    /** Renews the lease now; returns the time left. */
-    public Duration keepAlive() {
-        try {
-            KeepAliveResponse r = runtimeBlocking.keepAlive(KeepAliveRequest.getDefaultInstance());
-            return Duration.ofMillis(r.getRemainingMs());
-        } catch (StatusRuntimeException e) {
-            throw Errors.translate(e);
-        }
-    }
-
-    private void renew() {
-        CompletableFuture<KeepAliveResponse> call =
-                UnaryCall.start(o -> runtime.keepAlive(KeepAliveRequest.getDefaultInstance(), o));
-        call.whenComplete((r, e) -> {
-            if (e instanceof SessionClosedException) {
-                // the daemon no longer knows us: renewing again cannot help
-                keepAlive.cancel(false);
-            }
-        });
-    }
-
-    MemoryGrpc.MemoryStub memory() {
-        return memory;
-    }
-
-    MemoryGrpc.MemoryBlockingStub memoryBlocking() {
-        return memoryBlocking;
-    }
-
-    /**
-     * Closes the session: the daemon frees every tensor it owns. Idempotent; a session the daemon
-     * already expired closes quietly. Returns what the daemon released (empty if nothing was left).
-     */
-    public CloseSessionResponse closeAndReport() {
-        if (!closed.compareAndSet(false, true)) {
-            return CloseSessionResponse.getDefaultInstance();
-        }
+  private void renew() {
+    CompletableFuture<KeepAliveResponse> call =
+        UnaryCall.start(o -> runtime.keepAlive(KeepAliveRequest.getDefaultInstance(), o));
+    call.whenComplete((r, e) -> {
+      if (e instanceof SessionClosedException) {
+        // the daemon no longer knows us: renewing again cannot help
         keepAlive.cancel(false);
-        client.forget(this);
-        try {
-            return runtimeBlocking.closeSession(CloseSessionRequest.getDefaultInstance());
-        } catch (StatusRuntimeException e) {
-            RuntimeException mapped = Errors.translate(e);
-            if (mapped instanceof SessionClosedException) {
-                return CloseSessionResponse.getDefaultInstance();
-            }
-            throw mapped;
-        }
-    }
+      }
+    });
+  }
 
-    /** Same as {@link #closeAndReport()}. */
-    @Override
-    public void close() {
-        closeAndReport();
-    }
+  MemoryGrpc.MemoryStub memory() {
+    return memory;
+  }
 
-    @Override
-    public String toString() {
-        return "Session[" + id.substring(0, Math.min(8, id.length())) + "…, client '" + clientName + "']";
+  MemoryGrpc.MemoryBlockingStub memoryBlocking() {
+    return memoryBlocking;
+  }
+
+  /**
+  * Closes the session: the daemon frees every tensor it owns. Idempotent; a session the daemon
+  * already expired closes quietly. Returns what the daemon released (empty if nothing was left).
+  */
+  public CloseSessionResponse closeAndReport() {
+    if (!closed.compareAndSet(false, true)) {
+      return CloseSessionResponse.getDefaultInstance();
     }
+    keepAlive.cancel(false);
+    client.forget(this);
+    try {
+      return runtimeBlocking.closeSession(CloseSessionRequest.getDefaultInstance());
+    } catch (StatusRuntimeException e) {
+      RuntimeException mapped = Errors.translate(e);
+      if (mapped instanceof SessionClosedException) {
+        return CloseSessionResponse.getDefaultInstance();
+      }
+      throw mapped;
+    }
+  }
+
+  /** Same as {@link #closeAndReport()}. */
+  @Override
+  public void close() {
+    closeAndReport();
+  }
+
+  @Override
+  public String toString() {
+    return "Session[" + id.substring(0, Math.min(8, id.length())) + "…, client '" + clientName + "']";
+  }
 }

@@ -12,74 +12,74 @@ import java.util.concurrent.TimeUnit;
 
 /** Builds the Netty channel for a target: {@code host:port} over TCP, {@code unix:/path} over a Unix socket. */
 public final class Transports {
-    /** Largest message the SDK accepts: the daemon's 16 MiB limit plus room for the envelope. */
-    public static final int MAX_INBOUND_MESSAGE_BYTES = 16 * 1024 * 1024 + 64 * 1024;
+  /** Largest message the SDK accepts: the daemon's 16 MiB limit plus room for the envelope. */
+  public static final int MAX_INBOUND_MESSAGE_BYTES = 16 * 1024 * 1024 + 64 * 1024;
 
-    private Transports() {
-    }
+  private Transports() {
+  }
 
-    /**
-     * A channel the SDK owns, with whatever else must stop with it.
-     *
-     * @param channel the gRPC channel
-     * @param eventLoops the event loop group of a Unix-socket channel, or null
-     */
-    public record OwnedChannel(ManagedChannel channel, EventLoopGroup eventLoops) {
-        /** Shuts the channel down, waiting up to five seconds for calls to end. */
-        public void shutdown() {
-            channel.shutdown();
-            try {
-                if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
-                    channel.shutdownNow();
-                }
-            } catch (InterruptedException e) {
-                channel.shutdownNow();
-                Thread.currentThread().interrupt();
-            } finally {
-                if (eventLoops != null) {
-                    eventLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-                }
-            }
+  /**
+  * A channel the SDK owns, with whatever else must stop with it.
+  *
+  * @param channel the gRPC channel
+  * @param eventLoops the event loop group of a Unix-socket channel, or null
+  */
+  public record OwnedChannel(ManagedChannel channel, EventLoopGroup eventLoops) {
+    /** Shuts the channel down, waiting up to five seconds for calls to end. */
+    public void shutdown() {
+      channel.shutdown();
+      try {
+        if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
+          channel.shutdownNow();
         }
+      } catch (InterruptedException e) {
+        channel.shutdownNow();
+        Thread.currentThread().interrupt();
+      } finally {
+        if (eventLoops != null) {
+          eventLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+      }
     }
+  }
 
-    /** Opens a channel to {@code target}: "host:port", "[v6]:port", "unix:/path" or "unix:///path". */
-    public static OwnedChannel open(String target) {
-        if (target == null || target.isBlank()) {
-            throw new IllegalArgumentException("target is empty; expected host:port or unix:/path/to/socket");
-        }
-        if (target.startsWith("unix:")) {
-            String path = target.substring("unix:".length());
-            if (path.startsWith("//")) {
-                path = path.substring(2);
-            }
-            if (!path.startsWith("/")) {
-                throw new IllegalArgumentException("unix target '" + target
-                        + "' needs an absolute path, e.g. unix:/run/vnrt.sock");
-            }
-            if (!Epoll.isAvailable()) {
-                throw new IllegalStateException("Unix domain sockets need Netty's epoll transport, unavailable here: "
-                        + Epoll.unavailabilityCause());
-            }
-            EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-            ManagedChannel channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(path))
-                    .channelType(EpollDomainSocketChannel.class)
-                    .eventLoopGroup(group)
-                    .overrideAuthority("localhost")
-                    .usePlaintext()
-                    .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
-                    .build();
-            return new OwnedChannel(channel, group);
-        }
-        int colon = target.lastIndexOf(':');
-        if (colon <= 0 || colon == target.length() - 1) {
-            throw new IllegalArgumentException("target '" + target
-                    + "' is not host:port or unix:/path (e.g. 127.0.0.1:50051)");
-        }
-        ManagedChannel channel = NettyChannelBuilder.forTarget(target)
-                .usePlaintext()
-                .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
-                .build();
-        return new OwnedChannel(channel, null);
+  /** Opens a channel to {@code target}: "host:port", "[v6]:port", "unix:/path" or "unix:///path". */
+  public static OwnedChannel open(String target) {
+    if (target == null || target.isBlank()) {
+      throw new IllegalArgumentException("target is empty; expected host:port or unix:/path/to/socket");
     }
+    if (target.startsWith("unix:")) {
+      String path = target.substring("unix:".length());
+      if (path.startsWith("//")) {
+        path = path.substring(2);
+      }
+      if (!path.startsWith("/")) {
+        throw new IllegalArgumentException("unix target '" + target
+            + "' needs an absolute path, e.g. unix:/run/vnrt.sock");
+      }
+      if (!Epoll.isAvailable()) {
+        throw new IllegalStateException("Unix domain sockets need Netty's epoll transport, unavailable here: "
+            + Epoll.unavailabilityCause());
+      }
+      EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+      ManagedChannel channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(path))
+          .channelType(EpollDomainSocketChannel.class)
+          .eventLoopGroup(group)
+          .overrideAuthority("localhost")
+          .usePlaintext()
+          .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+          .build();
+      return new OwnedChannel(channel, group);
+    }
+    int colon = target.lastIndexOf(':');
+    if (colon <= 0 || colon == target.length() - 1) {
+      throw new IllegalArgumentException("target '" + target
+          + "' is not host:port or unix:/path (e.g. 127.0.0.1:50051)");
+    }
+    ManagedChannel channel = NettyChannelBuilder.forTarget(target)
+        .usePlaintext()
+        .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+        .build();
+    return new OwnedChannel(channel, null);
+  }
 }

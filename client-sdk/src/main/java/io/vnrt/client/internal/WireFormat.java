@@ -5,34 +5,34 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * How host elements become tensor bytes: the host layout (native order, as in a Java array)
- * and the wire layout (little-endian, unaligned, as stored in the tensor).
- *
- * @param host layout of an element in the host segment
- * @param wire layout of an element in the tensor's bytes
- */
+* How host elements become tensor bytes: the host layout (native order, as in a Java array)
+* and the wire layout (little-endian, unaligned, as stored in the tensor).
+*
+* @param host layout of an element in the host segment
+* @param wire layout of an element in the tensor's bytes
+*/
 public record WireFormat(ValueLayout host, ValueLayout wire) {
-    /** Plain bytes, copied as they are. */
-    public static final WireFormat BYTES = new WireFormat(ValueLayout.JAVA_BYTE, ValueLayout.JAVA_BYTE);
-    /** float elements of a {@code float[]}. */
-    public static final WireFormat FLOATS = new WireFormat(ValueLayout.JAVA_FLOAT,
-            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN));
-    /** long elements of a {@code long[]}. */
-    public static final WireFormat LONGS = new WireFormat(ValueLayout.JAVA_LONG,
-            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN));
+  /** Plain bytes, copied as they are. */
+  public static final WireFormat BYTES = new WireFormat(ValueLayout.JAVA_BYTE, ValueLayout.JAVA_BYTE);
+  /** float elements of a {@code float[]}. */
+  public static final WireFormat FLOATS = new WireFormat(ValueLayout.JAVA_FLOAT,
+      ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN));
+  /** long elements of a {@code long[]}. */
+  public static final WireFormat LONGS = new WireFormat(ValueLayout.JAVA_LONG,
+      ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN));
 
-    /** Bytes per element. */
-    public int elementBytes() {
-        return (int) host.byteSize();
-    }
+  /** Bytes per element. */
+  public int elementBytes() {
+    return (int) host.byteSize();
+  }
 
-    /** Copies {@code bytes} from the host segment at {@code hostOffset} into tensor-format bytes. */
-    public void toWire(MemorySegment hostSrc, long hostOffset, MemorySegment wireDst, long bytes) {
-        MemorySegment.copy(hostSrc, host, hostOffset, wireDst, wire, 0, bytes / elementBytes());
-    }
+  /** Copies {@code bytes} from the host segment at {@code hostOffset} into tensor-format bytes. */
+  public void toWire(MemorySegment hostSrc, long hostOffset, MemorySegment wireDst, long bytes) {
+    MemorySegment.copy(hostSrc, host, hostOffset, wireDst, wire, 0, bytes / elementBytes());
+  }
 
-    /** Copies {@code bytes} of tensor-format bytes into the host segment at {@code hostOffset}. */
-    public void fromWire(MemorySegment wireSrc, MemorySegment hostDst, long hostOffset, long bytes) {
-        MemorySegment.copy(wireSrc, wire, 0, hostDst, host, hostOffset, bytes / elementBytes());
-    }
+  /** Copies {@code bytes} of tensor-format bytes into the host segment at {@code hostOffset}. */
+  public void fromWire(MemorySegment wireSrc, MemorySegment hostDst, long hostOffset, long bytes) {
+    MemorySegment.copy(wireSrc, wire, 0, hostDst, host, hostOffset, bytes / elementBytes());
+  }
 }

@@ -1,0 +1,90 @@
+package io.vnrt.runtime;
+
+import io.vnrt.runtime.exec.BackingChoice;
+import io.vnrt.runtime.exec.Profile;
+import io.vnrt.runtime.exec.Topology;
+import io.vnrt.runtime.session.Ticker;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * Everything a {@link VnrtRuntime} is started with. Start from {@link #defaults()} and change
+ * what you need with the {@code with...} methods.
+ *
+ * @param topology devices, cores and HBM per device
+ * @param backing where device HBM is mapped from
+ * @param hostMemoryBytes capacity of the host pool for PLACEMENT_HOST tensors
+ * @param defaultLeaseTtl lease of a session that asks for none
+ * @param maxLeaseTtl longest lease granted
+ * @param reaperPeriod how often expired sessions are looked for
+ * @param streamChunkBytes chunk size of streamed reads when the client names none
+ * @param maxTensorsPerSession handles one session may hold at once
+ * @param ticker the clock leases are measured with
+ */
+public record RuntimeConfig(Topology topology, BackingChoice backing, long hostMemoryBytes, Duration defaultLeaseTtl,
+    Duration maxLeaseTtl, Duration reaperPeriod, int streamChunkBytes, int maxTensorsPerSession, Ticker ticker) {
+
+  /** Checks ranges. */
+  public RuntimeConfig {
+    if (hostMemoryBytes < 4096) {
+      throw new IllegalArgumentException("host memory must be at least 4 KiB, got " + hostMemoryBytes + " bytes");
+    }
+    if (defaultLeaseTtl.isNegative() || defaultLeaseTtl.isZero() || maxLeaseTtl.compareTo(defaultLeaseTtl) < 0) {
+      throw new IllegalArgumentException("session leases need 0 < default (" + defaultLeaseTtl + ") <= max ("
+          + maxLeaseTtl + ")");
+    }
+    if (streamChunkBytes < 1 || streamChunkBytes > MAX_CHUNK_BYTES) {
+      throw new IllegalArgumentException("stream chunk must be 1 B to 16 MiB, got " + streamChunkBytes);
+    }
+  }
+
+  /** Largest chunk a streamed read may use: one gRPC message of at most 16 MiB of data. */
+  public static final int MAX_CHUNK_BYTES = 16 << 20;
+
+  /**
+   * One "cpu" device (a core per processor, 4 GiB HBM), anonymous backing, 4 GiB of host
+   * memory, 60 s leases (1 h at most), 1 MiB chunks.
+   */
+  public static RuntimeConfig defaults() {
+    return new RuntimeConfig(
+        Topology.of(Profile.CPU, Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty()),
+        new BackingChoice.Anonymous(), 4L << 30, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1),
+        1 << 20, 1 << 20, Ticker.SYSTEM);
+  }
+
+  /** With other devices. */
+  public RuntimeConfig withTopology(Topology t) {
+    return new RuntimeConfig(t, backing, hostMemoryBytes, defaultLeaseTtl, maxLeaseTtl, reaperPeriod,
+        streamChunkBytes, maxTensorsPerSession, ticker);
+  }
+
+  /** With another HBM backing. */
+  public RuntimeConfig withBacking(BackingChoice b) {
+    return new RuntimeConfig(topology, b, hostMemoryBytes, defaultLeaseTtl, maxLeaseTtl, reaperPeriod,
+        streamChunkBytes, maxTensorsPerSession, ticker);
+  }
+
+  /** With another host memory limit. */
+  public RuntimeConfig withHostMemoryBytes(long bytes) {
+    return new RuntimeConfig(topology, backing, bytes, defaultLeaseTtl, maxLeaseTtl, reaperPeriod,
+        streamChunkBytes, maxTensorsPerSession, ticker);
+  }
+
+  /** With other session leases. */
+  public RuntimeConfig withLeases(Duration defaultTtl, Duration maxTtl) {
+    return new RuntimeConfig(topology, backing, hostMemoryBytes, defaultTtl, maxTtl, reaperPeriod,
+        streamChunkBytes, maxTensorsPerSession, ticker);
+  }
+
+  /** With another clock (tests) and reaper period. */
+  public RuntimeConfig withClock(Ticker t, Duration period) {
+    return new RuntimeConfig(topology, backing, hostMemoryBytes, defaultLeaseTtl, maxLeaseTtl, period,
+        streamChunkBytes, maxTensorsPerSession, t);
+  }
+
+  /** With another default read chunk. */
+  public RuntimeConfig withStreamChunkBytes(int bytes) {
+    return new RuntimeConfig(topology, backing, hostMemoryBytes, defaultLeaseTtl, maxLeaseTtl, reaperPeriod, bytes,
+        maxTensorsPerSession, ticker);
+  }
+}

@@ -1,0 +1,65 @@
+package io.vnrt.runtime.cli;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.util.JsonFormat;
+import io.vnrt.client.VnrtClient;
+import io.vnrt.client.VnrtException;
+import io.vnrt.proto.v1.CoreInfo;
+import io.vnrt.proto.v1.DeviceInfo;
+import io.vnrt.proto.v1.GetRuntimeInfoResponse;
+import io.vnrt.runtime.ByteSize;
+import io.vnrt.runtime.exec.VisibleCores;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.BitSet;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/** {@code vnrt ls}: the daemon's devices, cores and HBM use, like neuron-ls. */
+@Command(name = "ls", mixinStandardHelpOptions = true,
+    description = "List the daemon's devices, cores and HBM used/total (like neuron-ls).")
+final class LsCommand implements Callable<Integer> {
+  @Mixin
+  private TargetOptions target;
+
+  @CommandLine.Spec
+  private CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() throws InvalidProtocolBufferException {
+    PrintWriter out = spec.commandLine().getOut();
+    GetRuntimeInfoResponse info;
+    try (VnrtClient client = Clients.connect(spec, target.target)) {
+      info = client.runtimeInfo();
+    } catch (VnrtException e) {
+      spec.commandLine().getErr().println(target.explain(e));
+      return 1;
+    }
+    if (target.json) {
+      out.println(JsonFormat.printer().alwaysPrintFieldsWithNoPresence().print(info));
+      return 0;
+    }
+    out.printf("vnrt %s at %s, up %s, %d open session(s)%n", info.getVersion(), target.target,
+        uptime(info.getUptimeMs()), info.getOpenSessions());
+    TextTable table = new TextTable("DEVICE", "PROFILE", "CORES", "CORE IDS", "HBM USED", "HBM TOTAL", "USE");
+    for (DeviceInfo d : info.getDevicesList()) {
+      BitSet ids = new BitSet();
+      d.getCoresList().stream().mapToInt(CoreInfo::getCoreId).forEach(ids::set);
+      table.row(d.getDeviceId(), d.getProfile(), d.getCoresCount(), new VisibleCores(ids),
+          ByteSize.format(d.getHbmUsedBytes()), ByteSize.format(d.getHbmCapacityBytes()),
+          String.format("%.1f%%", 100.0 * d.getHbmUsedBytes() / Math.max(1, d.getHbmCapacityBytes())));
+    }
+    out.print(table.render());
+    out.flush();
+    return 0;
+  }
+
+  private static String uptime(long ms) {
+    Duration d = Duration.ofMillis(ms);
+    return d.toHours() > 0 ? d.toHours() + "h " + d.toMinutesPart() + "m"
+        : d.toMinutes() > 0 ? d.toMinutes() + "m " + d.toSecondsPart() + "s"
+        : d.toSeconds() + "s";
+  }
+}

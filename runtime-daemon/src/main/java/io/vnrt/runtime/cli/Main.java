@@ -1,0 +1,34 @@
+package io.vnrt.runtime.cli;
+
+import io.vnrt.runtime.VnrtRuntime;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code vnrt} command: one subcommand per tool. Add a tool by listing its class below. */
+@Command(name = "vnrt", mixinStandardHelpOptions = true, version = "vnrt " + VnrtRuntime.VERSION,
+    description = "A device runtime: virtual accelerator devices with off-heap HBM, served over gRPC.",
+    subcommands = {
+        DaemonCommand.class,
+        LsCommand.class,
+        MemCommand.class,
+        CommandLine.HelpCommand.class,
+    })
+public final class Main implements Runnable {
+  @CommandLine.Spec
+  private CommandLine.Model.CommandSpec spec;
+
+  /** Runs the command line and exits with its status. */
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The command line with every subcommand registered. */
+  public static CommandLine commandLine() {
+    return new CommandLine(new Main());
+  }
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+}

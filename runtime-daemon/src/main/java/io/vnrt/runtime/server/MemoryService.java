@@ -1,0 +1,313 @@
+package io.vnrt.runtime.server;
+
+import com.google.protobuf.ByteString;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.vnrt.proto.v1.AllocateTensorRequest;
+import io.vnrt.proto.v1.CategoryUsage;
+import io.vnrt.proto.v1.CopyTensorRequest;
+import io.vnrt.proto.v1.CopyTensorResponse;
+import io.vnrt.proto.v1.CoreUsage;
+import io.vnrt.proto.v1.DeviceMemoryStats;
+import io.vnrt.proto.v1.FreeTensorRequest;
+import io.vnrt.proto.v1.FreeTensorResponse;
+import io.vnrt.proto.v1.GetMemoryStatsRequest;
+import io.vnrt.proto.v1.GetMemoryStatsResponse;
+import io.vnrt.proto.v1.GetTensorRequest;
+import io.vnrt.proto.v1.ListSharedMemoryRequest;
+import io.vnrt.proto.v1.ListSharedMemoryResponse;
+import io.vnrt.proto.v1.ListTensorsRequest;
+import io.vnrt.proto.v1.ListTensorsResponse;
+import io.vnrt.proto.v1.MemoryCategory;
+import io.vnrt.proto.v1.MemoryGrpc;
+import io.vnrt.proto.v1.ReadTensorRequest;
+import io.vnrt.proto.v1.ReadTensorResponse;
+import io.vnrt.proto.v1.RegisterSharedMemoryRequest;
+import io.vnrt.proto.v1.SessionUsage;
+import io.vnrt.proto.v1.SharedMemoryRegion;
+import io.vnrt.proto.v1.SliceTensorRequest;
+import io.vnrt.proto.v1.TensorInfo;
+import io.vnrt.proto.v1.UnregisterSharedMemoryRequest;
+import io.vnrt.proto.v1.UnregisterSharedMemoryResponse;
+import io.vnrt.proto.v1.WriteTensorRequest;
+import io.vnrt.proto.v1.WriteTensorResponse;
+import io.vnrt.runtime.RuntimeConfig;
+import io.vnrt.runtime.VnrtRuntime;
+import io.vnrt.runtime.VnrtRuntimeException;
+import io.vnrt.runtime.exec.Device;
+import io.vnrt.runtime.memory.MemoryStats;
+import io.vnrt.runtime.session.DType;
+import io.vnrt.runtime.session.Session;
+import io.vnrt.runtime.session.Tensor;
+import io.vnrt.runtime.session.TensorRead;
+import io.vnrt.runtime.session.TensorWrite;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * vnrt.v1.Memory: tensors of the calling session. Streams copy each chunk straight between the
+ * message and HBM, and reads send only while the transport is ready, so a tensor of any size
+ * moves with a few chunks in flight.
+ */
+final class MemoryService extends MemoryGrpc.MemoryImplBase {
+  private static final String SHARED_MEMORY_ISSUE = "issue #4";
+
+  private final VnrtRuntime runtime;
+
+  MemoryService(VnrtRuntime runtime) {
+    this.runtime = runtime;
+  }
+
+  @Override
+  public void allocateTensor(AllocateTensorRequest request, StreamObserver<TensorInfo> response) {
+    Calls.unary(response, () -> TensorMessages.info(
+        SessionInterceptor.current().allocate(TensorMessages.toRequest(request))));
+  }
+
+  @Override
+  public void freeTensor(FreeTensorRequest request, StreamObserver<FreeTensorResponse> response) {
+    Calls.unary(response, () -> FreeTensorResponse.newBuilder()
+        .setFreedBytes(SessionInterceptor.current().free(request.getHandle()))
+        .build());
+  }
+
+  @Override
+  public void getTensor(GetTensorRequest request, StreamObserver<TensorInfo> response) {
+    Calls.unary(response, () -> TensorMessages.info(SessionInterceptor.current().tensor(request.getHandle())));
+  }
+
+  @Override
+  public void listTensors(ListTensorsRequest request, StreamObserver<ListTensorsResponse> response) {
+    Calls.unary(response, () -> {
+      ListTensorsResponse.Builder out = ListTensorsResponse.newBuilder();
+      SessionInterceptor.current().tensors().forEach(t -> out.addTensors(TensorMessages.info(t)));
+      return out.build();
+    });
+  }
+
+  @Override
+  public void copyTensor(CopyTensorRequest r, StreamObserver<CopyTensorResponse> response) {
+    Calls.unary(response, () -> CopyTensorResponse.newBuilder()
+        .setBytesCopied(SessionInterceptor.current().copy(r.getSrcHandle(), r.getSrcOffsetBytes(), r.getDstHandle(),
+            r.getDstOffsetBytes(), r.getLengthBytes()))
+        .build());
+  }
+
+  @Override
+  public void sliceTensor(SliceTensorRequest r, StreamObserver<TensorInfo> response) {
+    Calls.unary(response, () -> {
+      DType dtype = r.getDtypeValue() == 0 ? DType.RAW : TensorMessages.dtype(r.getDtype(), r.getDtypeValue());
+      Tensor slice = SessionInterceptor.current().slice(r.getHandle(), r.getOffsetBytes(), r.getSizeBytes(), dtype,
+          r.getShapeList(), r.getName());
+      return TensorMessages.info(slice);
+    });
+  }
+
+  @Override
+  public StreamObserver<WriteTensorRequest> writeTensor(StreamObserver<WriteTensorResponse> response) {
+    return new WriteStream(SessionInterceptor.current(), response);
+  }
+
+  /** Receives one WriteTensor stream; gRPC asks for the next chunk only after this one is copied. */
+  private static final class WriteStream implements StreamObserver<WriteTensorRequest> {
+    private final Session session;
+    private final StreamObserver<WriteTensorResponse> response;
+    private TensorWrite write;
+    private boolean done;
+
+    WriteStream(Session session, StreamObserver<WriteTensorResponse> response) {
+      this.session = session;
+      this.response = response;
+    }
+
+    @Override
+    public void onNext(WriteTensorRequest chunk) {
+      if (done) {
+        return;
+      }
+      try {
+        if (write == null) {
+          if (chunk.getHandle().isEmpty()) {
+            throw VnrtRuntimeException.invalid("the first WriteTensor message must name the tensor's handle");
+          }
+          write = session.beginWrite(chunk.getHandle(), chunk.getOffsetBytes(), chunk.getTotalBytes());
+        } else if (!chunk.getHandle().isEmpty() && !chunk.getHandle().equals(write.tensor().handle())) {
+          throw VnrtRuntimeException.invalid("a WriteTensor stream writes one tensor: a later message names another "
+              + "handle; leave handle empty after the first message");
+        } else if (chunk.getTotalBytes() != 0 && chunk.getTotalBytes() != write.totalBytes()) {
+          throw VnrtRuntimeException.invalid("a later WriteTensor message says total_bytes "
+              + Long.toUnsignedString(chunk.getTotalBytes()) + " but the first said " + write.totalBytes()
+              + "; leave it 0 after the first message", "total_bytes", Long.toUnsignedString(chunk.getTotalBytes()));
+        }
+        write.chunk(chunk.getOffsetBytes(), chunk.getData().asReadOnlyByteBuffer());
+      } catch (RuntimeException e) {
+        fail(e);
+      }
+    }
+
+    private void fail(RuntimeException e) {
+      done = true;
+      release();
+      response.onError(Statuses.toStatus(e));
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      // the client cancelled or vanished: drop the pin, nothing else was kept
+      done = true;
+      release();
+    }
+
+    @Override
+    public void onCompleted() {
+      if (done) {
+        return;
+      }
+      try {
+        if (write == null) {
+          throw VnrtRuntimeException.invalid("the WriteTensor stream ended without a message; the first must name "
+              + "the tensor's handle");
+        }
+        long written = write.finish();
+        done = true;
+        release();
+        response.onNext(WriteTensorResponse.newBuilder().setBytesWritten(written).build());
+        response.onCompleted();
+      } catch (RuntimeException e) {
+        fail(e);
+      }
+    }
+
+    private void release() {
+      if (write != null) {
+        write.close();
+      }
+    }
+  }
+
+  @Override
+  public void readTensor(ReadTensorRequest request, StreamObserver<ReadTensorResponse> response) {
+    long chunk = request.getChunkBytes() == 0 ? runtime.config().streamChunkBytes() : request.getChunkBytes();
+    TensorRead read;
+    try {
+      if (chunk < 0 || chunk > RuntimeConfig.MAX_CHUNK_BYTES) {
+        throw VnrtRuntimeException.invalid("chunk_bytes " + Long.toUnsignedString(chunk) + " is too large: at most "
+            + RuntimeConfig.MAX_CHUNK_BYTES + " (or 0 for the daemon's default, "
+            + runtime.config().streamChunkBytes() + ")", "chunk_bytes", Long.toUnsignedString(chunk));
+      }
+      read = SessionInterceptor.current().beginRead(request.getHandle(), request.getOffsetBytes(),
+          request.getLengthBytes(), chunk);
+    } catch (RuntimeException e) {
+      response.onError(Statuses.toStatus(e));
+      return;
+    }
+    new ReadStream(read, (ServerCallStreamObserver<ReadTensorResponse>) response).start();
+  }
+
+  /**
+   * Sends one ReadTensor stream while the transport is ready. All callbacks run on the call's
+   * serialized executor, so the plain fields need no lock.
+   */
+  private static final class ReadStream {
+    private final TensorRead read;
+    private final ServerCallStreamObserver<ReadTensorResponse> out;
+    private boolean done;
+
+    ReadStream(TensorRead read, ServerCallStreamObserver<ReadTensorResponse> out) {
+      this.read = read;
+      this.out = out;
+    }
+
+    void start() {
+      out.setOnCancelHandler(this::finish);
+      out.setOnReadyHandler(this::drain);
+      drain();
+    }
+
+    private void drain() {
+      if (done) {
+        return;
+      }
+      try {
+        while (read.hasNext() && out.isReady()) {
+          TensorRead.Chunk c = read.next();
+          out.onNext(ReadTensorResponse.newBuilder()
+              .setOffsetBytes(c.offset())
+              .setData(ByteString.copyFrom(c.data().asByteBuffer()))
+              .build());
+        }
+        if (!read.hasNext()) {
+          finish();
+          out.onCompleted();
+        }
+      } catch (RuntimeException e) {
+        finish();
+        out.onError(Statuses.toStatus(e));
+      }
+    }
+
+    private void finish() {
+      done = true;
+      read.close();
+    }
+  }
+
+  @Override
+  public void getMemoryStats(GetMemoryStatsRequest request, StreamObserver<GetMemoryStatsResponse> response) {
+    Calls.unary(response, () -> {
+      List<Device> devices = request.getHasDevice()
+          ? List.of(runtime.devices().device(request.getDeviceId()))
+          : runtime.devices().devices();
+      GetMemoryStatsResponse.Builder out = GetMemoryStatsResponse.newBuilder()
+          .setHostUsedBytes(runtime.devices().hostPool().usedBytes());
+      for (Device d : devices) {
+        out.addDevices(deviceStats(d.pool().stats()));
+      }
+      return out.build();
+    });
+  }
+
+  private static DeviceMemoryStats deviceStats(MemoryStats s) {
+    DeviceMemoryStats.Builder d = DeviceMemoryStats.newBuilder()
+        .setDeviceId(s.deviceId())
+        .setCapacityBytes(s.capacityBytes())
+        .setUsedBytes(s.usedBytes())
+        .setPeakUsedBytes(s.peakUsedBytes())
+        .setFreeBytes(s.freeBytes())
+        .setLargestFreeBlockBytes(s.largestFreeBlockBytes())
+        .setFragmentation(s.fragmentation())
+        .setAllocations(s.allocations())
+        .setFreeBlocks(s.freeBlocks())
+        .setCommittedBytes(Math.max(0, s.residentBytes()));
+    for (Map.Entry<io.vnrt.runtime.memory.MemoryCategory, Long> e : s.byCategory().entrySet()) {
+      d.addByCategory(CategoryUsage.newBuilder()
+          .setCategory(MemoryCategory.valueOf("MEMORY_CATEGORY_" + e.getKey().name()))
+          .setUsedBytes(e.getValue()));
+    }
+    for (MemoryStats.OwnerUsage o : s.byOwner()) {
+      d.addBySession(SessionUsage.newBuilder()
+          .setSession(o.ownerId())
+          .setClientName(o.ownerLabel() == null ? "" : o.ownerLabel())
+          .setUsedBytes(o.usedBytes())
+          .setAllocations(o.allocations()));
+    }
+    s.byCore().forEach((core, bytes) -> d.addByCore(CoreUsage.newBuilder().setCoreId(core).setUsedBytes(bytes)));
+    return d.build();
+  }
+
+  @Override
+  public void registerSharedMemory(RegisterSharedMemoryRequest request, StreamObserver<SharedMemoryRegion> response) {
+    response.onError(Statuses.unimplemented("Memory.RegisterSharedMemory", SHARED_MEMORY_ISSUE));
+  }
+
+  @Override
+  public void unregisterSharedMemory(UnregisterSharedMemoryRequest request,
+      StreamObserver<UnregisterSharedMemoryResponse> response) {
+    response.onError(Statuses.unimplemented("Memory.UnregisterSharedMemory", SHARED_MEMORY_ISSUE));
+  }
+
+  @Override
+  public void listSharedMemory(ListSharedMemoryRequest request, StreamObserver<ListSharedMemoryResponse> response) {
+    response.onError(Statuses.unimplemented("Memory.ListSharedMemory", SHARED_MEMORY_ISSUE));
+  }
+}

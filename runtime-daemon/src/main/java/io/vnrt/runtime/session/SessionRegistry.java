@@ -1,0 +1,210 @@
+package io.vnrt.runtime.session;
+
+import io.vnrt.runtime.VnrtRuntimeException;
+import io.vnrt.runtime.exec.DeviceSet;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The open sessions, found by their secret id. Issues ids and tensor handles (128 random bits
+ * each), ends sessions on close or expiry, and logs what each end reclaimed. Remembers recently
+ * ended ids so a late call learns why its session is gone.
+ */
+public final class SessionRegistry {
+  /** Hex digits of the id shown publicly (logs, stats, errors). */
+  static final int PUBLIC_ID_LENGTH = 8;
+  /** Longest accepted client name. */
+  public static final int MAX_CLIENT_NAME_LENGTH = 256;
+  private static final int ENDED_REMEMBERED = 4096;
+  private static final int ID_BYTES = 16;
+
+  private static final Logger log = LoggerFactory.getLogger(SessionRegistry.class);
+
+  private final DeviceSet devices;
+  private final Ticker ticker;
+  private final long defaultTtlNanos;
+  private final long maxTtlNanos;
+  private final int maxTensorsPerSession;
+  private final SecureRandom random = new SecureRandom();
+  private final Map<String, Session> open = new ConcurrentHashMap<>();
+  private final Map<String, Session> openByPublicId = new ConcurrentHashMap<>();
+  /** Why recently ended sessions ended, by secret id; guarded by itself. */
+  private final Map<String, String> ended = new LinkedHashMap<>(64, 0.75f, false) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+      return size() > ENDED_REMEMBERED;
+    }
+  };
+
+  /** Creates an empty registry over {@code devices}. */
+  public SessionRegistry(DeviceSet devices, Ticker ticker, Duration defaultTtl, Duration maxTtl,
+      int maxTensorsPerSession) {
+    this.devices = devices;
+    this.ticker = ticker;
+    this.defaultTtlNanos = defaultTtl.toNanos();
+    this.maxTtlNanos = maxTtl.toNanos();
+    this.maxTensorsPerSession = maxTensorsPerSession;
+  }
+
+  /** The lease given when a client asks for none. */
+  public Duration defaultTtl() {
+    return Duration.ofNanos(defaultTtlNanos);
+  }
+
+  /** The longest lease granted. */
+  public Duration maxTtl() {
+    return Duration.ofNanos(maxTtlNanos);
+  }
+
+  /** Opens a session; a requested TTL of 0 means the default, and any request is capped at the maximum. */
+  public Session open(String clientName, long requestedTtlMs) {
+    String name = clientName == null ? "" : clientName.strip();
+    if (name.length() > MAX_CLIENT_NAME_LENGTH) {
+      throw VnrtRuntimeException.invalid("client_name is " + name.length() + " characters long; at most "
+          + MAX_CLIENT_NAME_LENGTH + " are allowed");
+    }
+    if (requestedTtlMs < 0) {
+      throw VnrtRuntimeException.invalid("lease_ttl_ms " + Long.toUnsignedString(requestedTtlMs)
+          + " is out of range; ask for at most " + maxTtl().toMillis() + " ms, or 0 for the default");
+    }
+    long ttl = requestedTtlMs == 0 ? defaultTtlNanos
+        : Math.min(maxTtlNanos, Duration.ofMillis(requestedTtlMs).toNanos());
+    for (;;) {
+      String id = newId();
+      Session session = new Session(id, name.isEmpty() ? "unnamed" : name, ttl, maxTensorsPerSession, devices,
+          this, ticker);
+      // the public id must name one open session: draw again on the rare clash
+      if (openByPublicId.putIfAbsent(session.publicId(), session) == null) {
+        open.put(id, session);
+        log.debug("{} opened, lease {} ms", session.describe(), Duration.ofNanos(ttl).toMillis());
+        return session;
+      }
+    }
+  }
+
+  private String newId() {
+    byte[] bytes = new byte[ID_BYTES];
+    random.nextBytes(bytes);
+    return HexFormat.of().formatHex(bytes);
+  }
+
+  /** A fresh tensor handle: "t-" and 32 hex digits. */
+  String newHandle() {
+    return "t-" + newId();
+  }
+
+  /**
+   * The open session with this secret id, starting a call on it (pair with
+   * {@link Session#endCall()}). SESSION_CLOSED saying why when it is missing, unknown, closed or
+   * expired; a session whose lease ran out is expired here even before the reaper gets to it.
+   */
+  public Session beginCall(String id) {
+    if (id == null || id.isEmpty()) {
+      throw VnrtRuntimeException.sessionClosed("this call needs a session: open one with Runtime.OpenSession and "
+          + "send its id in the 'vnrt-session-id' metadata");
+    }
+    Session session = open.get(id);
+    if (session != null) {
+      expireIfIdle(session, ticker.nanos());
+      if (session.beginCall()) {
+        return session;
+      }
+    }
+    throw VnrtRuntimeException.sessionClosed(whyGone(id), "session", publicIdOf(id));
+  }
+
+  private String whyGone(String id) {
+    String reason;
+    synchronized (ended) {
+      reason = ended.get(id);
+    }
+    if (reason != null) {
+      return "session " + publicIdOf(id) + " " + reason + "; open a new session";
+    }
+    return "unknown session id '" + publicIdOf(id) + "…': it was never opened on this daemon or ended long ago "
+        + "(a daemon restart ends every session); open a new session";
+  }
+
+  private static String publicIdOf(String id) {
+    return id.substring(0, Math.min(PUBLIC_ID_LENGTH, id.length()));
+  }
+
+  /** The open session with this public id, if any. */
+  public Session byPublicId(String publicId) {
+    return openByPublicId.get(publicId);
+  }
+
+  /** Open sessions. */
+  public int openCount() {
+    return open.size();
+  }
+
+  /** The open sessions. */
+  public List<Session> sessions() {
+    return new ArrayList<>(open.values());
+  }
+
+  /** Closes a session at its client's request, freeing everything it owns. */
+  public ReclaimReport close(Session session) {
+    if (!session.markClosed()) {
+      return ReclaimReport.NOTHING;
+    }
+    ReclaimReport report = end(session, "was closed by its client");
+    if (report.tensors() > 0) {
+      log.info("{} closed: freed {}", session.describe(), report.describe());
+    } else {
+      log.debug("{} closed", session.describe());
+    }
+    return report;
+  }
+
+  private void expireIfIdle(Session session, long now) {
+    long idle = session.idleNanos(now);
+    if (session.expireIfIdle(now)) {
+      ReclaimReport report = end(session, String.format(Locale.ROOT, "expired after %.1f s without calls",
+          idle / 1e9));
+      log.info("{} expired after {} ms without calls (lease {} ms): freed {}", session.describe(),
+          Duration.ofNanos(idle).toMillis(), Duration.ofNanos(session.ttlNanos()).toMillis(), report.describe());
+    }
+  }
+
+  /** Expires every session whose lease ran out with no call running; returns how many. */
+  public int reapExpired() {
+    long now = ticker.nanos();
+    int before = open.size();
+    for (Session s : sessions()) {
+      expireIfIdle(s, now);
+    }
+    return before - open.size();
+  }
+
+  /** Ends every session (at shutdown), freeing what they own. */
+  public void closeAll(String reason) {
+    for (Session s : sessions()) {
+      if (s.markClosed()) {
+        ReclaimReport report = end(s, reason);
+        if (report.tensors() > 0) {
+          log.info("{} ended ({}): freed {}", s.describe(), reason, report.describe());
+        }
+      }
+    }
+  }
+
+  private ReclaimReport end(Session session, String reason) {
+    open.remove(session.id(), session);
+    openByPublicId.remove(session.publicId(), session);
+    synchronized (ended) {
+      ended.put(session.id(), reason);
+    }
+    return session.freeAll();
+  }
+}
