@@ -19,10 +19,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
-* A tensor in a device's HBM (or the daemon's host memory), owned by a {@link Session}.
-* Bytes are stored little-endian; writes and reads stream in chunks, so tensors of any size
-* move without one large message. Closing it frees it.
-*/
+ * A tensor in a device's HBM (or the daemon's host memory), owned by a {@link Session}.
+ * Bytes are stored little-endian; writes and reads stream in chunks, so tensors of any size
+ * move without one large message. Closing it frees it.
+ */
 public final class DeviceTensor implements AutoCloseable {
   private final Session session;
   private final TensorInfo info;
@@ -88,7 +88,7 @@ public final class DeviceTensor implements AutoCloseable {
 
   /** Writes {@code data} at byte {@code offsetBytes}. */
   public void write(long offsetBytes, float[] data) {
-    Errors.await(writeAsync(offsetBytes, data));
+    push(offsetBytes, MemorySegment.ofArray(data), WireFormat.FLOATS);
   }
 
   /** Writes {@code data} at the start of the tensor. */
@@ -98,7 +98,7 @@ public final class DeviceTensor implements AutoCloseable {
 
   /** Writes {@code data} at byte {@code offsetBytes}. */
   public void write(long offsetBytes, long[] data) {
-    Errors.await(stream(offsetBytes, MemorySegment.ofArray(data), WireFormat.LONGS));
+    push(offsetBytes, MemorySegment.ofArray(data), WireFormat.LONGS);
   }
 
   /** Writes the buffer's remaining bytes at the start of the tensor, advancing its position. */
@@ -108,7 +108,7 @@ public final class DeviceTensor implements AutoCloseable {
 
   /** Writes the buffer's remaining bytes at byte {@code offsetBytes}, advancing its position. */
   public void write(long offsetBytes, ByteBuffer src) {
-    long n = Errors.await(stream(offsetBytes, MemorySegment.ofBuffer(src), WireFormat.BYTES));
+    long n = push(offsetBytes, MemorySegment.ofBuffer(src), WireFormat.BYTES);
     src.position(src.position() + (int) n);
   }
 
@@ -119,18 +119,19 @@ public final class DeviceTensor implements AutoCloseable {
 
   /** Writes all bytes of {@code src} at byte {@code offsetBytes}. */
   public void write(long offsetBytes, MemorySegment src) {
-    Errors.await(writeAsync(offsetBytes, src));
+    push(offsetBytes, src, WireFormat.BYTES);
   }
 
-  /** Asynchronous write of floats; {@code data} must not change until the future completes. */
+  /** Asynchronous write of floats at byte {@code offsetBytes}; {@code data} must not change until the future completes. */
   public CompletableFuture<Long> writeAsync(long offsetBytes, float[] data) {
     return stream(offsetBytes, MemorySegment.ofArray(data), WireFormat.FLOATS);
   }
 
   /**
-  * Asynchronous write of all bytes of {@code src} at byte {@code offsetBytes}; the future
-  * yields the bytes written. {@code src} must not change until it completes.
-  */
+   * Asynchronous write of all bytes of {@code src} at byte {@code offsetBytes}; the future
+   * yields the bytes written. {@code src} must be usable from any thread (not from a confined
+   * arena) and must not change until the future completes.
+   */
   public CompletableFuture<Long> writeAsync(long offsetBytes, MemorySegment src) {
     return stream(offsetBytes, src, WireFormat.BYTES);
   }
@@ -139,11 +140,17 @@ public final class DeviceTensor implements AutoCloseable {
     return TensorWriteCall.start(session.memory(), handle(), offsetBytes, src, format, VnrtClient.CHUNK_BYTES);
   }
 
+  private long push(long offsetBytes, MemorySegment src, WireFormat format) {
+    return TensorWriteCall.write(session.memory(), handle(), offsetBytes, src, format, VnrtClient.CHUNK_BYTES);
+  }
+
   // ---- reads -------------------------------------------------------------------------------
 
   /** Reads the whole tensor as floats. */
   public float[] readFloats() {
-    return Errors.await(readFloatsAsync());
+    float[] out = new float[elements(Float.BYTES)];
+    pull(0, MemorySegment.ofArray(out), WireFormat.FLOATS);
+    return out;
   }
 
   /** Asynchronous {@link #readFloats()}. */
@@ -155,7 +162,7 @@ public final class DeviceTensor implements AutoCloseable {
   /** Reads the whole tensor as longs. */
   public long[] readLongs() {
     long[] out = new long[elements(Long.BYTES)];
-    Errors.await(fetch(0, MemorySegment.ofArray(out), WireFormat.LONGS));
+    pull(0, MemorySegment.ofArray(out), WireFormat.LONGS);
     return out;
   }
 
@@ -178,7 +185,7 @@ public final class DeviceTensor implements AutoCloseable {
     if (dst.isReadOnly()) {
       throw new IllegalArgumentException("cannot read into a read-only buffer");
     }
-    long n = Errors.await(fetch(offsetBytes, MemorySegment.ofBuffer(dst), WireFormat.BYTES));
+    long n = pull(offsetBytes, MemorySegment.ofBuffer(dst), WireFormat.BYTES);
     dst.position(dst.position() + (int) n);
   }
 
@@ -189,16 +196,23 @@ public final class DeviceTensor implements AutoCloseable {
 
   /** Fills {@code dst} from byte {@code offsetBytes} of the tensor. */
   public void read(long offsetBytes, MemorySegment dst) {
-    Errors.await(readAsync(offsetBytes, dst));
+    pull(offsetBytes, dst, WireFormat.BYTES);
   }
 
-  /** Asynchronous read filling {@code dst} from byte {@code offsetBytes}; yields the bytes read. */
+  /**
+   * Asynchronous read filling {@code dst} from byte {@code offsetBytes}; yields the bytes read.
+   * {@code dst} must be usable from any thread (not from a confined arena).
+   */
   public CompletableFuture<Long> readAsync(long offsetBytes, MemorySegment dst) {
     return fetch(offsetBytes, dst, WireFormat.BYTES);
   }
 
   private CompletableFuture<Long> fetch(long offsetBytes, MemorySegment dst, WireFormat format) {
     return TensorReadCall.start(session.memory(), handle(), offsetBytes, dst, format, VnrtClient.CHUNK_BYTES);
+  }
+
+  private long pull(long offsetBytes, MemorySegment dst, WireFormat format) {
+    return TensorReadCall.read(session.memory(), handle(), offsetBytes, dst, format, VnrtClient.CHUNK_BYTES);
   }
 
   // ---- copies and slices -------------------------------------------------------------------
@@ -222,9 +236,9 @@ public final class DeviceTensor implements AutoCloseable {
   }
 
   /**
-  * A new handle aliasing bytes [offsetBytes, offsetBytes + spec.sizeBytes()) of this tensor.
-  * The memory is released only once this tensor and all its slices are freed.
-  */
+   * A new handle aliasing bytes [offsetBytes, offsetBytes + spec.sizeBytes()) of this tensor.
+   * The memory is released only once this tensor and all its slices are freed.
+   */
   public DeviceTensor slice(long offsetBytes, TensorSpec sliceSpec) {
     try {
       TensorInfo sliced = session.memoryBlocking().sliceTensor(SliceTensorRequest.newBuilder()
@@ -244,9 +258,9 @@ public final class DeviceTensor implements AutoCloseable {
   // ---- freeing -----------------------------------------------------------------------------
 
   /**
-  * Frees the tensor; its handle is dead afterwards. Returns the bytes returned to the pool
-  * now (0 for a slice, or while slices or a running read still hold the memory).
-  */
+   * Frees the tensor; its handle is dead afterwards. Returns the bytes returned to the pool
+   * now (0 for a slice, or while slices or a running read still hold the memory).
+   */
   public long free() {
     return Errors.await(freeAsync());
   }

@@ -25,9 +25,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
-* A lease on the daemon that owns tensors. It renews itself in the background (every third of
-* its lease); closing it frees everything it owns. Thread-safe.
-*/
+ * A lease on the daemon that owns tensors. It renews itself in the background (every third of
+ * its lease); closing it frees everything it owns. Thread-safe.
+ */
 public final class Session implements AutoCloseable {
   /** Metadata key carrying the session id on every call. */
   public static final Metadata.Key<String> SESSION_ID_KEY =
@@ -169,9 +169,9 @@ public final class Session implements AutoCloseable {
   }
 
   /**
-  * Closes the session: the daemon frees every tensor it owns. Idempotent; a session the daemon
-  * already expired closes quietly. Returns what the daemon released (empty if nothing was left).
-  */
+   * Closes the session: the daemon frees every tensor it owns. Idempotent; a session the daemon
+   * already expired closes quietly. Returns what the daemon released (empty if nothing was left).
+   */
   public CloseSessionResponse closeAndReport() {
     if (!closed.compareAndSet(false, true)) {
       return CloseSessionResponse.getDefaultInstance();

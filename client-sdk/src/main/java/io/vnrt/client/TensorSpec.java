@@ -4,12 +4,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
-* What to allocate: element type, shape and an optional name shown in stats and errors.
-*
-* @param dtype element type
-* @param shape dimensions, each >= 0; empty for a scalar
-* @param name display name, or "" for none
-*/
+ * What to allocate: element type, shape and an optional name shown in stats and errors.
+ *
+ * @param dtype element type
+ * @param shape dimensions, each >= 0; empty for a scalar
+ * @param name display name, or "" for none
+ */
 public record TensorSpec(DType dtype, List<Long> shape, String name) {
 
   /** Validates and copies the shape. */

@@ -17,18 +17,18 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 
 /**
-* Entry point of the SDK: a connection to a vnrt daemon (TCP, Unix socket, or an in-process
-* channel from an embedded runtime). Thread-safe; close it to release the connection.
-*
-* <pre>{@code
-* try (VnrtClient client = VnrtClient.connect("127.0.0.1:50051");
-*      Session session = client.openSession("my-app");
-*      DeviceTensor t = session.allocate(TensorSpec.of(DType.FLOAT32, 1024), 0)) {
-*     t.write(new float[1024]);
-*     float[] back = t.readFloats();
-* }
-* }</pre>
-*/
+ * Entry point of the SDK: a connection to a vnrt daemon (TCP, Unix socket, or an in-process
+ * channel from an embedded runtime). Thread-safe; close it to release the connection.
+ *
+ * <pre>{@code
+ * try (VnrtClient client = VnrtClient.connect("127.0.0.1:50051");
+ *      Session session = client.openSession("my-app");
+ *      DeviceTensor t = session.allocate(TensorSpec.of(DType.FLOAT32, 1024), 0)) {
+ *     t.write(new float[1024]);
+ *     float[] back = t.readFloats();
+ * }
+ * }</pre>
+ */
 public final class VnrtClient implements AutoCloseable {
   /** Bytes per message of a streamed write or read. */
   static final int CHUNK_BYTES = 1 << 20;
@@ -48,9 +48,9 @@ public final class VnrtClient implements AutoCloseable {
   }
 
   /**
-  * Connects to a daemon at {@code target}: "host:port" (e.g. "127.0.0.1:50051") or
-  * "unix:/path/to/socket". The connection is made lazily, on the first call.
-  */
+   * Connects to a daemon at {@code target}: "host:port" (e.g. "127.0.0.1:50051") or
+   * "unix:/path/to/socket". The connection is made lazily, on the first call.
+   */
   public static VnrtClient connect(String target) {
     Transports.OwnedChannel owned = Transports.open(target);
     return new VnrtClient(owned.channel(), owned);
@@ -76,9 +76,9 @@ public final class VnrtClient implements AutoCloseable {
   }
 
   /**
-  * Opens a session asking for a lease of {@code leaseTtl} (zero: the daemon's default). The
-  * session renews its lease in the background until closed.
-  */
+   * Opens a session asking for a lease of {@code leaseTtl} (zero: the daemon's default). The
+   * session renews its lease in the background until closed.
+   */
   public Session openSession(String clientName, Duration leaseTtl) {
     OpenSessionResponse opened;
     try {

@@ -5,9 +5,9 @@ import io.vnrt.proto.v1.NrtCode;
 import java.util.Map;
 
 /**
-* A failed vnrt call: the gRPC status code, the runtime's NRT-style code and the structured
-* facts the daemon attached (e.g. "requested_bytes", "free_bytes"). Unchecked.
-*/
+ * A failed vnrt call: the gRPC status code, the runtime's NRT-style code and the structured
+ * facts the daemon attached (e.g. "requested_bytes", "free_bytes"). Unchecked.
+ */
 public class VnrtException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 

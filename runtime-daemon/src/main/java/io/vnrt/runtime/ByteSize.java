@@ -15,11 +15,11 @@ public final class ByteSize {
   }
 
   /**
-  * Parses a size: a number with an optional unit. KiB/MiB/GiB/TiB and the one-letter K/M/G/T
-  * are powers of 1024 (as in -Xmx); KB/MB/GB/TB are powers of 1000; B or no unit is bytes.
-  *
-  * @throws IllegalArgumentException naming the text and the accepted forms
-  */
+   * Parses a size: a number with an optional unit. KiB/MiB/GiB/TiB and the one-letter K/M/G/T
+   * are powers of 1024 (as in -Xmx); KB/MB/GB/TB are powers of 1000; B or no unit is bytes.
+   *
+   * @throws IllegalArgumentException naming the text and the accepted forms
+   */
   public static long parse(String text) {
     Matcher m = SIZE.matcher(text == null ? "" : text.trim());
     if (!m.matches()) {

@@ -4,9 +4,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
-* A failure the runtime explains to its caller: a kind (what went wrong, mapped to a gRPC
-* status and NRT code at the server's edge), a message a user can act on, and structured facts.
-*/
+ * A failure the runtime explains to its caller: a kind (what went wrong, mapped to a gRPC
+ * status and NRT code at the server's edge), a message a user can act on, and structured facts.
+ */
 public final class VnrtRuntimeException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 

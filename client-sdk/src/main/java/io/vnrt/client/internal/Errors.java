@@ -24,9 +24,9 @@ public final class Errors {
   }
 
   /**
-  * The SDK exception for a failure: a gRPC status anywhere in the cause chain becomes a
-  * {@link VnrtException} (subclass by code); any other runtime exception passes through.
-  */
+   * The SDK exception for a failure: a gRPC status anywhere in the cause chain becomes a
+   * {@link VnrtException} (subclass by code); any other runtime exception passes through.
+   */
   public static RuntimeException translate(Throwable failure) {
     for (Throwable t = failure; t != null; t = t.getCause()) {
       if (t instanceof VnrtException v) {

@@ -10,50 +10,102 @@ import io.vnrt.proto.v1.ReadTensorRequest;
 import io.vnrt.proto.v1.ReadTensorResponse;
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 
 /**
-* One ReadTensor stream: copies each chunk into the destination as it arrives; gRPC asks for
-* the next chunk only after this one is consumed, so nothing piles up.
-*/
+ * One ReadTensor stream. Asynchronous reads copy each chunk into the destination on gRPC's
+ * thread as it arrives; blocking reads hand chunks to the caller's thread (so a confined
+ * destination works) and ask for the next only when one is consumed. Either way at most a few
+ * chunks are in flight.
+ */
 public final class TensorReadCall implements ClientResponseObserver<ReadTensorRequest, ReadTensorResponse> {
+  /** Chunks a blocking reader lets the daemon send ahead. */
+  private static final int AHEAD = 2;
+  private static final Object END = new Object();
+
   private final long offset;
   private final MemorySegment destination;
   private final WireFormat format;
+  private final boolean blocking;
   private final CompletableFuture<Long> result = new CompletableFuture<>();
+  /** Chunks, then END or a Throwable, for a blocking reader; bounded by the AHEAD requests. */
+  private final BlockingQueue<Object> arrivals = new LinkedBlockingQueue<>();
   private ClientCallStreamObserver<ReadTensorRequest> call;
   private long received;
 
-  private TensorReadCall(long offset, MemorySegment destination, WireFormat format) {
+  private TensorReadCall(long offset, MemorySegment destination, WireFormat format, boolean blocking) {
     this.offset = offset;
     this.destination = destination;
     this.format = format;
+    this.blocking = blocking;
+  }
+
+  private static ReadTensorRequest request(String handle, long offset, long length, WireFormat format,
+      int chunkBytes) {
+    int element = format.elementBytes();
+    return ReadTensorRequest.newBuilder()
+        .setHandle(handle)
+        .setOffsetBytes(offset)
+        .setLengthBytes(length)
+        .setChunkBytes(Math.max(element, chunkBytes / element * element))
+        .build();
   }
 
   /**
-  * Reads {@code destination.byteSize()} bytes of the tensor from byte {@code offset}; the
-  * future yields the bytes read.
-  */
+   * Reads {@code destination.byteSize()} bytes of the tensor from byte {@code offset} into a
+   * destination usable from any thread; the future yields the bytes read.
+   */
   public static CompletableFuture<Long> start(MemoryGrpc.MemoryStub stub, String handle, long offset,
       MemorySegment destination, WireFormat format, int chunkBytes) {
+    WireFormat.requireShared(destination, "read");
     if (destination.byteSize() == 0) {
       return CompletableFuture.completedFuture(0L);
     }
-    int element = format.elementBytes();
-    ReadTensorRequest request = ReadTensorRequest.newBuilder()
-        .setHandle(handle)
-        .setOffsetBytes(offset)
-        .setLengthBytes(destination.byteSize())
-        .setChunkBytes(Math.max(element, chunkBytes / element * element))
-        .build();
-    TensorReadCall read = new TensorReadCall(offset, destination, format);
-    stub.readTensor(request, read);
+    TensorReadCall read = new TensorReadCall(offset, destination, format, false);
+    stub.readTensor(request(handle, offset, destination.byteSize(), format, chunkBytes), read);
     return read.result;
+  }
+
+  /** Reads into {@code destination} from byte {@code offset}, copying on this thread; returns the bytes read. */
+  public static long read(MemoryGrpc.MemoryStub stub, String handle, long offset, MemorySegment destination,
+      WireFormat format, int chunkBytes) {
+    if (destination.byteSize() == 0) {
+      return 0;
+    }
+    TensorReadCall read = new TensorReadCall(offset, destination, format, true);
+    stub.readTensor(request(handle, offset, destination.byteSize(), format, chunkBytes), read);
+    try {
+      for (;;) {
+        Object next = read.arrivals.take();
+        if (next == END) {
+          read.finish();
+          break;
+        }
+        if (next instanceof Throwable t) {
+          read.result.completeExceptionally(Errors.translate(t));
+          break;
+        }
+        read.accept((ReadTensorResponse) next);
+        if (read.result.isDone()) {
+          break;
+        }
+        read.call.request(1);
+      }
+    } catch (InterruptedException e) {
+      read.call.cancel("the reading thread was interrupted", e);
+      Thread.currentThread().interrupt();
+    }
+    return Errors.await(read.result);
   }
 
   @Override
   public void beforeStart(ClientCallStreamObserver<ReadTensorRequest> requestStream) {
     this.call = requestStream;
+    if (blocking) {
+      requestStream.disableAutoRequestWithInitial(AHEAD);
+    }
     result.whenComplete((r, e) -> {
       if (result.isCancelled()) {
         requestStream.cancel("cancelled by the caller", null);
@@ -63,15 +115,24 @@ public final class TensorReadCall implements ClientResponseObserver<ReadTensorRe
 
   @Override
   public void onNext(ReadTensorResponse chunk) {
+    if (blocking) {
+      arrivals.add(chunk);
+    } else {
+      accept(chunk);
+    }
+  }
+
+  /** Checks a chunk's place and copies it into the destination. */
+  private void accept(ReadTensorResponse chunk) {
     if (result.isDone()) {
       return;
     }
     long at = chunk.getOffsetBytes() - offset;
     long n = chunk.getData().size();
-    if (at != received || received + n > destination.byteSize() || n % format.elementBytes() != 0) {
-      fail("the daemon sent " + n + " bytes at offset " + chunk.getOffsetBytes() + " but the read expected "
-          + "the next chunk at offset " + (offset + received) + " within " + destination.byteSize()
-          + " bytes, in whole elements of " + format.elementBytes() + " bytes");
+    if (at != received || n > destination.byteSize() - received || n % format.elementBytes() != 0) {
+      fail("the daemon sent " + n + " bytes at offset " + chunk.getOffsetBytes() + " but the read expected the "
+          + "next chunk at offset " + (offset + received) + " within " + destination.byteSize() + " bytes, in "
+          + "whole elements of " + format.elementBytes() + " bytes");
       return;
     }
     format.fromWire(MemorySegment.ofBuffer(chunk.getData().asReadOnlyByteBuffer()), destination, received, n);
@@ -84,17 +145,29 @@ public final class TensorReadCall implements ClientResponseObserver<ReadTensorRe
         null));
   }
 
-  @Override
-  public void onError(Throwable t) {
-    result.completeExceptionally(Errors.translate(t));
-  }
-
-  @Override
-  public void onCompleted() {
+  private void finish() {
     if (received != destination.byteSize()) {
       fail("the daemon ended the read after " + received + " of " + destination.byteSize() + " bytes");
     } else {
       result.complete(received);
+    }
+  }
+
+  @Override
+  public void onError(Throwable t) {
+    if (blocking) {
+      arrivals.add(t);
+    } else {
+      result.completeExceptionally(Errors.translate(t));
+    }
+  }
+
+  @Override
+  public void onCompleted() {
+    if (blocking) {
+      arrivals.add(END);
+    } else {
+      finish();
     }
   }
 }

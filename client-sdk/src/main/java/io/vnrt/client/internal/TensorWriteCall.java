@@ -10,47 +10,85 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.CompletableFuture;
 
 /**
-* One WriteTensor stream: sends the source in chunks only while the transport is ready, so a
-* large tensor never sits in memory more than a chunk or two beyond the caller's own copy.
-*/
+ * One WriteTensor stream: sends the source in chunks only while the transport is ready, so a
+ * large tensor never sits in memory more than a chunk or two beyond the caller's own copy.
+ * Asynchronous writes produce chunks on gRPC's threads; blocking writes on the caller's thread,
+ * so that a thread-confined source segment works too.
+ */
 public final class TensorWriteCall implements ClientResponseObserver<WriteTensorRequest, WriteTensorResponse> {
   private final String handle;
   private final long offset;
   private final MemorySegment source;
   private final WireFormat format;
   private final int chunkBytes;
+  private final boolean blocking;
   private final CompletableFuture<Long> result = new CompletableFuture<>();
+  /** Wakes a blocking writer when the transport becomes ready or the call ends. */
+  private final Object readiness = new Object();
   private ClientCallStreamObserver<WriteTensorRequest> requests;
   private long sent;
   private boolean halfClosed;
 
-  private TensorWriteCall(String handle, long offset, MemorySegment source, WireFormat format, int chunkBytes) {
+  private TensorWriteCall(String handle, long offset, MemorySegment source, WireFormat format, int chunkBytes,
+      boolean blocking) {
     this.handle = handle;
     this.offset = offset;
     this.source = source;
     this.format = format;
     int element = format.elementBytes();
     this.chunkBytes = Math.max(element, chunkBytes / element * element);
+    this.blocking = blocking;
   }
 
   /**
-  * Writes all of {@code source} into the tensor at byte {@code offset}; the future yields the
-  * bytes written. The source must not change until the future completes.
-  */
+   * Writes all of {@code source} into the tensor at byte {@code offset}; the future yields the
+   * bytes written. The source must be readable from any thread and unchanged until the future completes.
+   */
   public static CompletableFuture<Long> start(MemoryGrpc.MemoryStub stub, String handle, long offset,
       MemorySegment source, WireFormat format, int chunkBytes) {
+    WireFormat.requireShared(source, "write");
     if (source.byteSize() == 0) {
       return CompletableFuture.completedFuture(0L);
     }
-    TensorWriteCall call = new TensorWriteCall(handle, offset, source, format, chunkBytes);
+    TensorWriteCall call = new TensorWriteCall(handle, offset, source, format, chunkBytes, false);
     stub.writeTensor(call);
     return call.result;
+  }
+
+  /** Writes all of {@code source} at byte {@code offset}, producing chunks on this thread; returns the bytes written. */
+  public static long write(MemoryGrpc.MemoryStub stub, String handle, long offset, MemorySegment source,
+      WireFormat format, int chunkBytes) {
+    if (source.byteSize() == 0) {
+      return 0;
+    }
+    TensorWriteCall call = new TensorWriteCall(handle, offset, source, format, chunkBytes, true);
+    stub.writeTensor(call);
+    try {
+      while (!call.halfClosed) {
+        synchronized (call.readiness) {
+          while (!call.result.isDone() && !call.requests.isReady()) {
+            call.readiness.wait();
+          }
+        }
+        if (call.result.isDone()) {
+          break;
+        }
+        call.sendOne();
+      }
+    } catch (InterruptedException e) {
+      call.requests.cancel("the writing thread was interrupted", e);
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      call.requests.cancel("the write failed in the client", e);
+      throw e;
+    }
+    return Errors.await(call.result);
   }
 
   @Override
   public void beforeStart(ClientCallStreamObserver<WriteTensorRequest> requestStream) {
     this.requests = requestStream;
-    requestStream.setOnReadyHandler(this::pump);
+    requestStream.setOnReadyHandler(blocking ? this::wake : this::pump);
     result.whenComplete((r, e) -> {
       if (result.isCancelled()) {
         requestStream.cancel("cancelled by the caller", null);
@@ -58,41 +96,55 @@ public final class TensorWriteCall implements ClientResponseObserver<WriteTensor
     });
   }
 
+  private void wake() {
+    synchronized (readiness) {
+      readiness.notifyAll();
+    }
+  }
+
   /** Runs on the call's serialized executor whenever the transport can take more. */
   private void pump() {
     while (!halfClosed && !result.isDone() && requests.isReady()) {
-      long remaining = source.byteSize() - sent;
-      if (remaining == 0) {
-        halfClosed = true;
-        requests.onCompleted();
-        return;
-      }
-      int n = (int) Math.min(chunkBytes, remaining);
-      byte[] chunk = new byte[n];
-      format.toWire(source, sent, MemorySegment.ofArray(chunk), n);
-      WriteTensorRequest.Builder message = WriteTensorRequest.newBuilder()
-          .setOffsetBytes(offset + sent)
-          .setData(UnsafeByteOperations.unsafeWrap(chunk));
-      if (sent == 0) {
-        message.setHandle(handle).setTotalBytes(source.byteSize());
-      }
-      requests.onNext(message.build());
-      sent += n;
+      sendOne();
     }
+  }
+
+  /** Sends the next chunk, or half-closes once everything was sent. */
+  private void sendOne() {
+    long remaining = source.byteSize() - sent;
+    if (remaining == 0) {
+      halfClosed = true;
+      requests.onCompleted();
+      return;
+    }
+    int n = (int) Math.min(chunkBytes, remaining);
+    byte[] chunk = new byte[n];
+    format.toWire(source, sent, MemorySegment.ofArray(chunk), n);
+    WriteTensorRequest.Builder message = WriteTensorRequest.newBuilder()
+        .setOffsetBytes(offset + sent)
+        .setData(UnsafeByteOperations.unsafeWrap(chunk));
+    if (sent == 0) {
+      message.setHandle(handle).setTotalBytes(source.byteSize());
+    }
+    requests.onNext(message.build());
+    sent += n;
   }
 
   @Override
   public void onNext(WriteTensorResponse value) {
     result.complete(value.getBytesWritten());
+    wake();
   }
 
   @Override
   public void onError(Throwable t) {
     result.completeExceptionally(Errors.translate(t));
+    wake();
   }
 
   @Override
   public void onCompleted() {
     result.complete(sent);
+    wake();
   }
 }

@@ -19,11 +19,11 @@ public final class Transports {
   }
 
   /**
-  * A channel the SDK owns, with whatever else must stop with it.
-  *
-  * @param channel the gRPC channel
-  * @param eventLoops the event loop group of a Unix-socket channel, or null
-  */
+   * A channel the SDK owns, with whatever else must stop with it.
+   *
+   * @param channel the gRPC channel
+   * @param eventLoops the event loop group of a Unix-socket channel, or null
+   */
   public record OwnedChannel(ManagedChannel channel, EventLoopGroup eventLoops) {
     /** Shuts the channel down, waiting up to five seconds for calls to end. */
     public void shutdown() {

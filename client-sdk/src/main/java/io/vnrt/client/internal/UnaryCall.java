@@ -6,12 +6,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
 /**
-* A unary call as a CompletableFuture: completes with the response, fails with the SDK's
-* typed exception, and cancelling the future cancels the call.
-*
-* @param <Q> request type
-* @param <R> response type
-*/
+ * A unary call as a CompletableFuture: completes with the response, fails with the SDK's
+ * typed exception, and cancelling the future cancels the call.
+ *
+ * @param <Q> request type
+ * @param <R> response type
+ */
 public final class UnaryCall<Q, R> implements ClientResponseObserver<Q, R> {
   private final CompletableFuture<R> result = new CompletableFuture<>();
   private R response;

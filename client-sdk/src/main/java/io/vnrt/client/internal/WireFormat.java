@@ -5,12 +5,12 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
-* How host elements become tensor bytes: the host layout (native order, as in a Java array)
-* and the wire layout (little-endian, unaligned, as stored in the tensor).
-*
-* @param host layout of an element in the host segment
-* @param wire layout of an element in the tensor's bytes
-*/
+ * How host elements become tensor bytes: the host layout (native order, as in a Java array)
+ * and the wire layout (little-endian, unaligned, as stored in the tensor).
+ *
+ * @param host layout of an element in the host segment
+ * @param wire layout of an element in the tensor's bytes
+ */
 public record WireFormat(ValueLayout host, ValueLayout wire) {
   /** Plain bytes, copied as they are. */
   public static final WireFormat BYTES = new WireFormat(ValueLayout.JAVA_BYTE, ValueLayout.JAVA_BYTE);
@@ -20,6 +20,18 @@ public record WireFormat(ValueLayout host, ValueLayout wire) {
   /** long elements of a {@code long[]}. */
   public static final WireFormat LONGS = new WireFormat(ValueLayout.JAVA_LONG,
       ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN));
+
+  /** A thread that never runs: a segment it may access is accessible from every thread (not confined). */
+  private static final Thread ANY_OTHER_THREAD = Thread.ofPlatform().unstarted(() -> { });
+
+  /** Fails unless {@code segment} may be used from gRPC's threads, as asynchronous calls do. */
+  public static void requireShared(MemorySegment segment, String operation) {
+    if (!segment.isAccessibleBy(ANY_OTHER_THREAD)) {
+      throw new IllegalArgumentException("an asynchronous " + operation + " needs a segment usable from any thread "
+          + "(a heap segment, Arena.ofShared(), Arena.ofAuto() or Arena.global()); this one is confined to its "
+          + "thread: use the blocking " + operation + " instead");
+    }
+  }
 
   /** Bytes per element. */
   public int elementBytes() {

@@ -7,12 +7,12 @@ import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
-* The devices a daemon presents: how many, their cores and HBM. Global core ids run
-* device-major: core {@code d * coresPerDevice + i} is core {@code i} of device {@code d}.
-*
-* @param profile the profile the devices emulate ("custom" when flags changed its shape)
-* @param devices the visible devices, ascending by id
-*/
+ * The devices a daemon presents: how many, their cores and HBM. Global core ids run
+ * device-major: core {@code d * coresPerDevice + i} is core {@code i} of device {@code d}.
+ *
+ * @param profile the profile the devices emulate ("custom" when flags changed its shape)
+ * @param devices the visible devices, ascending by id
+ */
 public record Topology(String profile, List<DeviceSpec> devices) {
 
   /** Copies the device list. */
@@ -21,15 +21,15 @@ public record Topology(String profile, List<DeviceSpec> devices) {
   }
 
   /**
-  * Builds a topology from a profile, overridden by explicit flags where given.
-  *
-  * @param profile the base profile
-  * @param deviceCount devices, or empty for 1
-  * @param coresPerDevice cores per device, or empty for the profile's
-  * @param hbmBytes HBM per device, or empty for the profile's
-  * @param visible a visible-cores restriction, or empty for all cores
-  * @throws IllegalArgumentException when a value is out of range or nothing remains visible
-  */
+   * Builds a topology from a profile, overridden by explicit flags where given.
+   *
+   * @param profile the base profile
+   * @param deviceCount devices, or empty for 1
+   * @param coresPerDevice cores per device, or empty for the profile's
+   * @param hbmBytes HBM per device, or empty for the profile's
+   * @param visible a visible-cores restriction, or empty for all cores
+   * @throws IllegalArgumentException when a value is out of range or nothing remains visible
+   */
   public static Topology of(Profile profile, Optional<Integer> deviceCount, Optional<Integer> coresPerDevice,
       Optional<Long> hbmBytes, Optional<VisibleCores> visible) {
     int devices = deviceCount.orElse(1);

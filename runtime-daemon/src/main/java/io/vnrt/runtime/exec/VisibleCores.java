@@ -3,11 +3,11 @@ package io.vnrt.runtime.exec;
 import java.util.BitSet;
 
 /**
-* A restriction to some global cores, as in NEURON_RT_VISIBLE_CORES: "0-1,4" means cores 0, 1
-* and 4. Everything else is hidden from clients.
-*
-* @param cores the visible global core ids
-*/
+ * A restriction to some global cores, as in NEURON_RT_VISIBLE_CORES: "0-1,4" means cores 0, 1
+ * and 4. Everything else is hidden from clients.
+ *
+ * @param cores the visible global core ids
+ */
 public record VisibleCores(BitSet cores) {
   /** The environment variable read by the daemon when --visible-cores is absent. */
   public static final String ENV = "VNRT_VISIBLE_CORES";

@@ -1,5 +1,6 @@
 package io.vnrt.runtime.server;
 
+import io.grpc.Channel;
 import io.grpc.ManagedChannel;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.vnrt.client.VnrtClient;
@@ -53,6 +54,11 @@ public final class EmbeddedRuntime implements AutoCloseable {
   /** The client for this runtime (do not close it separately: {@link #close()} does). */
   public VnrtClient client() {
     return client;
+  }
+
+  /** The in-process channel, for generated stubs or another {@link VnrtClient#of} client. */
+  public Channel channel() {
+    return channel;
   }
 
   /** The runtime itself, for direct (transport-free) use. */

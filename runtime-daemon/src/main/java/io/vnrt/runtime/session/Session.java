@@ -110,6 +110,13 @@ public final class Session {
     }
   }
 
+  /** Calls in progress; the lease runs only while there are none. */
+  public int activeCalls() {
+    synchronized (lease) {
+      return activeCalls;
+    }
+  }
+
   /** Closes the session if its lease ran out with no call running; true if it did. */
   boolean expireIfIdle(long now) {
     synchronized (lease) {

@@ -199,12 +199,14 @@ public final class SessionRegistry {
     }
   }
 
+  /** Frees a session already marked closed, then forgets it: once it is gone, so is its memory. */
   private ReclaimReport end(Session session, String reason) {
-    open.remove(session.id(), session);
-    openByPublicId.remove(session.publicId(), session);
     synchronized (ended) {
       ended.put(session.id(), reason);
     }
-    return session.freeAll();
+    ReclaimReport report = session.freeAll();
+    open.remove(session.id(), session);
+    openByPublicId.remove(session.publicId(), session);
+    return report;
   }
 }
