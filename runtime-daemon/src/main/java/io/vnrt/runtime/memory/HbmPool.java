@@ -45,6 +45,7 @@ public final class HbmPool implements AutoCloseable {
     return deviceId;
   }
 
+  /** The backing's capacity, rounded down to a multiple of 64 (the allocation grain). */
   public long capacityBytes() {
     return allocator.capacity();
   }
