@@ -104,10 +104,13 @@ final class OffsetAllocator {
    * @throws IllegalArgumentException if no block is allocated at offset
    */
   long free(long offset) {
-    Long size;
+    Long size = null;
     lock.lock();
     try {
-      size = allocated.remove(slot(offset));
+      // An offset off the grid would share a slot with the block it falls in; it was never allocated.
+      if (offset % ALIGNMENT == 0) {
+        size = allocated.remove(slot(offset));
+      }
       if (size != null) {
         long start = offset;
         long length = size;
