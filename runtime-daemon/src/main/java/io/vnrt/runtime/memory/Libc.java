@@ -16,8 +16,8 @@ import java.lang.invoke.VarHandle;
 import java.util.Objects;
 
 /**
- * The few Linux (x86-64, glibc) memory calls the JDK does not expose, bound with FFM downcalls.
- * Each call returns an errno (0 on success) instead of throwing, so callers decide what a failure means.
+ * The few Linux (x86-64, glibc) memory calls the JDK does not expose, bound with FFM downcalls. Failures come
+ * back as values (an errno, or -1) rather than exceptions, so callers decide what a failure means.
  */
 final class Libc {
   static final int PROT_READ = 0x1;
@@ -36,15 +36,15 @@ final class Libc {
       CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
   private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
 
-  private static final MethodHandle MMAP = downcall("mmap",
+  private static final MethodHandle MMAP = downcall("mmap", true,
       FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-  private static final MethodHandle MUNMAP = downcall("munmap",
+  private static final MethodHandle MUNMAP = downcall("munmap", true,
       FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
-  private static final MethodHandle MADVISE = downcall("madvise",
+  private static final MethodHandle MADVISE = downcall("madvise", true,
       FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-  private static final MethodHandle MINCORE = downcall("mincore",
+  private static final MethodHandle MINCORE = downcall("mincore", false,
       FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS));
-  private static final MethodHandle SYSCONF = downcall("sysconf",
+  private static final MethodHandle SYSCONF = downcall("sysconf", false,
       FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
 
   static final long PAGE_SIZE = sysconf(SC_PAGESIZE);
@@ -56,11 +56,12 @@ final class Libc {
 
   // Native access is this class's purpose; the JVMs we start pass --enable-native-access.
   @SuppressWarnings("restricted")
-  private static MethodHandle downcall(String name, FunctionDescriptor descriptor) {
+  private static MethodHandle downcall(String name, boolean captureErrno, FunctionDescriptor descriptor) {
     MemorySegment symbol = LINKER.defaultLookup().find(name)
         .orElseThrow(() -> new UnsupportedOperationException("libc has no " + name + "(); vnrt needs Linux"));
-    Linker.Option[] options = name.equals("sysconf") ? new Linker.Option[0] : new Linker.Option[] {CAPTURE_ERRNO};
-    return LINKER.downcallHandle(symbol, descriptor, options);
+    return captureErrno
+        ? LINKER.downcallHandle(symbol, descriptor, CAPTURE_ERRNO)
+        : LINKER.downcallHandle(symbol, descriptor);
   }
 
   /**
@@ -107,12 +108,11 @@ final class Libc {
   static long residentBytes(MemorySegment mapping) {
     long pages = 0;
     try (Arena arena = Arena.ofConfined()) {
-      MemorySegment state = arena.allocate(CALL_STATE);
-      MemorySegment vector = arena.allocate(MINCORE_CHUNK / PAGE_SIZE, Long.BYTES);
+      MemorySegment vector = arena.allocate(Math.min(MINCORE_CHUNK, mapping.byteSize()) / PAGE_SIZE + 1, Long.BYTES);
       for (long offset = 0; offset < mapping.byteSize(); offset += MINCORE_CHUNK) {
         long length = Math.min(MINCORE_CHUNK, mapping.byteSize() - offset);
         MemorySegment address = MemorySegment.ofAddress(mapping.address() + offset);
-        int rc = (int) MINCORE.invokeExact(state, address, length, vector);
+        int rc = (int) MINCORE.invokeExact(address, length, vector);
         if (rc != 0) {
           return -1;
         }

@@ -37,7 +37,9 @@ public record MemoryStats(int deviceId, long capacityBytes, long usedBytes, long
 
   public MemoryStats {
     // Copies keep the callers' iteration order (enum order, sorted ids) while making the record immutable.
-    byCategory = Collections.unmodifiableMap(new EnumMap<>(byCategory));
+    Map<MemoryCategory, Long> categories = new EnumMap<>(MemoryCategory.class);
+    categories.putAll(byCategory);
+    byCategory = Collections.unmodifiableMap(categories);
     byOwner = List.copyOf(byOwner);
     byCore = Collections.unmodifiableMap(new LinkedHashMap<>(byCore));
     byModel = Collections.unmodifiableMap(new LinkedHashMap<>(byModel));

@@ -94,6 +94,12 @@ class HbmPoolTest {
   }
 
   @Test
+  void statsCanBeBuiltFromEmptyMaps() {
+    MemoryStats empty = new MemoryStats(3, 64, 0, 0, 64, 64, 0, 0, 1, Map.of(), List.of(), Map.of(), Map.of(), -1);
+    assertEquals(Map.of(), empty.byCategory());
+  }
+
+  @Test
   void aBlockIsAnAlignedSliceOfExactlyTheRequestedSize() throws Exception {
     HbmBlock first = tensor(10, "s", "c");
     HbmBlock second = tensor(100, "s", "c");
