@@ -15,6 +15,9 @@ public final class Transports {
   /** Largest message the SDK accepts: the daemon's 16 MiB limit plus room for the envelope. */
   public static final int MAX_INBOUND_MESSAGE_BYTES = 16 * 1024 * 1024 + 64 * 1024;
 
+  /** Initial HTTP/2 window: several 1 MiB chunks in flight before the first acknowledgement (auto-tuned beyond). */
+  static final int FLOW_CONTROL_WINDOW_BYTES = 8 << 20;
+
   private Transports() {
   }
 
@@ -68,6 +71,7 @@ public final class Transports {
           .overrideAuthority("localhost")
           .usePlaintext()
           .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+          .initialFlowControlWindow(FLOW_CONTROL_WINDOW_BYTES)
           .build();
       return new OwnedChannel(channel, group);
     }
@@ -79,6 +83,7 @@ public final class Transports {
     ManagedChannel channel = NettyChannelBuilder.forTarget(target)
         .usePlaintext()
         .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+        .initialFlowControlWindow(FLOW_CONTROL_WINDOW_BYTES)
         .build();
     return new OwnedChannel(channel, null);
   }

@@ -46,6 +46,9 @@ public final class DaemonServer implements AutoCloseable {
   /** Largest inbound message: a 16 MiB chunk plus room for its envelope. */
   public static final int MAX_INBOUND_MESSAGE_BYTES = RuntimeConfig.MAX_CHUNK_BYTES + (64 << 10);
 
+  /** Initial HTTP/2 window: several 1 MiB chunks in flight before the first acknowledgement (auto-tuned beyond). */
+  static final int FLOW_CONTROL_WINDOW_BYTES = 8 << 20;
+
   private static final Logger log = LoggerFactory.getLogger(DaemonServer.class);
 
   /**
@@ -140,6 +143,7 @@ public final class DaemonServer implements AutoCloseable {
     builder.maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES);
     if (builder instanceof NettyServerBuilder netty) {
       // notice vanished clients (their streams are cancelled, their sessions then expire)
+      netty.initialFlowControlWindow(FLOW_CONTROL_WINDOW_BYTES);
       netty.keepAliveTime(30, TimeUnit.SECONDS).keepAliveTimeout(10, TimeUnit.SECONDS)
           .permitKeepAliveTime(10, TimeUnit.SECONDS).permitKeepAliveWithoutCalls(true);
     }
