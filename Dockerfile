@@ -1,0 +1,26 @@
+# Multi-stage image of the vnrt daemon.
+#   docker build -t vnrt .
+#   docker run --rm -p 50051:50051 --shm-size=2g vnrt
+# The HBM pools are anonymous memory by default; with --hbm-backing /dev/shm they live in
+# /dev/shm, whose default size in a container is 64 MiB: raise it with --shm-size (the daemon
+# refuses to start, naming the numbers, when the backing cannot hold the configured capacity).
+
+FROM eclipse-temurin:25-jdk AS build
+WORKDIR /src
+COPY . .
+RUN ./mvnw -B -q -DskipTests -pl runtime-daemon -am package
+
+FROM eclipse-temurin:25-jre
+RUN groupadd --system vnrt && useradd --system --gid vnrt --uid 10001 --home-dir /var/lib/vnrt --create-home vnrt
+COPY --from=build /src/runtime-daemon/target/vnrt-runtime-daemon.jar /opt/vnrt/vnrt-runtime-daemon.jar
+COPY --from=build /src/runtime-daemon/target/lib /opt/vnrt/lib
+USER vnrt
+WORKDIR /var/lib/vnrt
+EXPOSE 50051
+ENV JAVA_TOOL_OPTIONS="-XX:+UseContainerSupport"
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["java", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-cp", "/opt/vnrt/vnrt-runtime-daemon.jar:/opt/vnrt/lib/*", \
+       "io.vnrt.runtime.cli.Main", "health", "--target", "127.0.0.1:50051"]
+ENTRYPOINT ["java", "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", \
+            "-cp", "/opt/vnrt/vnrt-runtime-daemon.jar:/opt/vnrt/lib/*", "io.vnrt.runtime.cli.Main"]
+CMD ["daemon", "--listen", "0.0.0.0:50051"]
