@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         DaemonCommand.class,
         LsCommand.class,
         MemCommand.class,
+        HealthCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class Main implements Runnable {

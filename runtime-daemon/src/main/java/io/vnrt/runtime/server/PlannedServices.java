@@ -6,6 +6,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.StatusRuntimeException;
+import io.vnrt.proto.inference.GRPCInferenceServiceGrpc;
 import io.vnrt.proto.v1.ExecutionGrpc;
 import io.vnrt.proto.v1.ModelGrpc;
 import io.vnrt.proto.v1.MonitorGrpc;
@@ -19,12 +20,13 @@ final class PlannedServices {
   private PlannedServices() {
   }
 
-  /** Model and Execution (issue #4), Monitor (issue #5). */
+  /** Model, Execution and KServe's GRPCInferenceService (issue #4), Monitor (issue #5). */
   static List<ServerServiceDefinition> all() {
     return List.of(
         unimplemented(ModelGrpc.getServiceDescriptor(), "issue #4"),
         unimplemented(ExecutionGrpc.getServiceDescriptor(), "issue #4"),
-        unimplemented(MonitorGrpc.getServiceDescriptor(), "issue #5"));
+        unimplemented(MonitorGrpc.getServiceDescriptor(), "issue #5"),
+        unimplemented(GRPCInferenceServiceGrpc.getServiceDescriptor(), "issue #4"));
   }
 
   static ServerServiceDefinition unimplemented(ServiceDescriptor service, String plannedIn) {

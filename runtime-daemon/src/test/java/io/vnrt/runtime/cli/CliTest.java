@@ -126,6 +126,19 @@ class CliTest {
   }
 
   @Test
+  void healthReportsServing() {
+    Run healthy = run("health", "--target", target);
+    assertEquals(0, healthy.exitCode(), healthy.err());
+    assertEquals("SERVING", healthy.out().strip());
+    Run service = run("health", "--target", target, "--service", "vnrt.v1.Memory");
+    assertEquals(0, service.exitCode(), service.err());
+    Run unknown = run("health", "--target", target, "--service", "no.such.Service");
+    assertEquals(1, unknown.exitCode());
+    assertTrue(unknown.err().contains("NOT_FOUND"), unknown.err());
+    assertEquals(1, run("health", "--target", "127.0.0.1:1").exitCode());
+  }
+
+  @Test
   void listenAddressesParse() {
     assertEquals(50051, DaemonCommand.parseListen("127.0.0.1:50051").orElseThrow().getPort());
     assertEquals("0:0:0:0:0:0:0:1", DaemonCommand.parseListen("[::1]:0").orElseThrow().getAddress().getHostAddress());

@@ -33,6 +33,8 @@ import io.vnrt.client.SessionClosedException;
 import io.vnrt.client.TensorSpec;
 import io.vnrt.client.VnrtClient;
 import io.vnrt.client.VnrtException;
+import io.vnrt.proto.inference.GRPCInferenceServiceGrpc;
+import io.vnrt.proto.inference.ServerLiveRequest;
 import io.vnrt.proto.v1.AllocateTensorRequest;
 import io.vnrt.proto.v1.CategoryUsage;
 import io.vnrt.proto.v1.CloseSessionResponse;
@@ -404,7 +406,8 @@ abstract class AbstractEndToEndTest {
     List<String> names = services.get(10, TimeUnit.SECONDS);
     reflection.onCompleted();
     assertTrue(names.containsAll(List.of("vnrt.v1.Runtime", "vnrt.v1.Memory", "vnrt.v1.Model",
-        "vnrt.v1.Execution", "vnrt.v1.Monitor", "grpc.health.v1.Health")), names.toString());
+        "vnrt.v1.Execution", "vnrt.v1.Monitor", "inference.GRPCInferenceService", "grpc.health.v1.Health")),
+        names.toString());
 
     CompletableFuture<ModelInfo> load = new CompletableFuture<>();
     StreamObserver<LoadModelRequest> upload = ModelGrpc.newStub(fixture.rawChannel())
@@ -413,6 +416,12 @@ abstract class AbstractEndToEndTest {
     StatusRuntimeException e = failure(load);
     assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
     assertEquals("Model.LoadModel is not implemented yet (planned: issue #4)", e.getStatus().getDescription());
+    StatusRuntimeException kserve = assertThrows(StatusRuntimeException.class,
+        () -> GRPCInferenceServiceGrpc.newBlockingStub(fixture.rawChannel())
+            .serverLive(ServerLiveRequest.getDefaultInstance()));
+    assertEquals(Status.Code.UNIMPLEMENTED, kserve.getStatus().getCode());
+    assertEquals("inference.GRPCInferenceService.ServerLive is not implemented yet (planned: issue #4)",
+        kserve.getStatus().getDescription());
   }
 
   // ---- bad input ---------------------------------------------------------------------------
