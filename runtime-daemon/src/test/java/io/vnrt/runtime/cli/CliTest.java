@@ -63,6 +63,7 @@ class CliTest {
   void lsPrintsDevicesAndTheSameAsJson() throws Exception {
     try (VnrtClient client = VnrtClient.connect(target); Session s = client.openSession("svc");
         DeviceTensor t = s.allocate(TensorSpec.of(DType.FLOAT32, 1 << 20), 1, 3)) {
+      assertEquals(1, t.deviceId());
       Run table = run("ls", "--target", target);
       assertEquals(0, table.exitCode(), table.err());
       assertTrue(table.out().contains("| DEVICE | PROFILE | CORES | CORE IDS | HBM USED | HBM TOTAL | USE  |"),
@@ -85,6 +86,7 @@ class CliTest {
   void memShowsUseByCategorySessionAndCore() throws Exception {
     try (VnrtClient client = VnrtClient.connect(target); Session s = client.openSession("svc");
         DeviceTensor t = s.allocate(TensorSpec.raw(3 << 20), 0, 1)) {
+      assertEquals(1, t.coreId());
       Run text = run("mem", "--target", target);
       assertEquals(0, text.exitCode(), text.err());
       assertTrue(text.out().contains("device 0: 3.0 MiB used of 64.0 MiB (4.7%)"), text.out());

@@ -451,6 +451,7 @@ abstract class AbstractEndToEndTest {
   @Test
   void overCapacityIsResourceExhaustedWithExplanation() {
     try (DeviceTensor held = session.allocate(TensorSpec.raw(200 << 20).named("big"), 0)) {
+      assertEquals(200 << 20, held.sizeBytes());
       long[] before = usedBytes();
       ResourceExhaustedException e = expect(ResourceExhaustedException.class, NrtCode.NRT_RESOURCE,
           "cannot allocate 100.0 MiB", () -> session.allocate(TensorSpec.raw(100 << 20), 0));
