@@ -1,5 +1,6 @@
 package io.vnrt.client.internal;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
@@ -22,6 +23,7 @@ public final class TensorWriteCall implements ClientResponseObserver<WriteTensor
   private final WireFormat format;
   private final int chunkBytes;
   private final boolean blocking;
+  private final boolean alias;
   private final CompletableFuture<Long> result = new CompletableFuture<>();
   /** Wakes a blocking writer when the transport becomes ready or the call ends. */
   private final Object readiness = new Object();
@@ -38,6 +40,7 @@ public final class TensorWriteCall implements ClientResponseObserver<WriteTensor
     int element = format.elementBytes();
     this.chunkBytes = Math.max(element, chunkBytes / element * element);
     this.blocking = blocking;
+    this.alias = format.canAlias(source);
   }
 
   /**
@@ -118,11 +121,19 @@ public final class TensorWriteCall implements ClientResponseObserver<WriteTensor
       return;
     }
     int n = (int) Math.min(chunkBytes, remaining);
-    byte[] chunk = new byte[n];
-    format.toWire(source, sent, MemorySegment.ofArray(chunk), n);
+    ByteString data;
+    if (alias) {
+      // the call completes only after the daemon consumed every chunk, and the source must not
+      // change until then: the chunk may wrap it
+      data = UnsafeByteOperations.unsafeWrap(source.asSlice(sent, n).asByteBuffer());
+    } else {
+      byte[] chunk = new byte[n];
+      format.toWire(source, sent, MemorySegment.ofArray(chunk), n);
+      data = UnsafeByteOperations.unsafeWrap(chunk);
+    }
     WriteTensorRequest.Builder message = WriteTensorRequest.newBuilder()
         .setOffsetBytes(offset + sent)
-        .setData(UnsafeByteOperations.unsafeWrap(chunk));
+        .setData(data);
     if (sent == 0) {
       message.setHandle(handle).setTotalBytes(source.byteSize());
     }

@@ -33,6 +33,17 @@ public record WireFormat(ValueLayout host, ValueLayout wire) {
     }
   }
 
+  /**
+   * True when the tensor bytes can be sent straight from {@code segment} without a copy: its
+   * layout already is the wire's (bytes, or a little-endian host), it is usable from any thread,
+   * and it can be viewed as a ByteBuffer (native, or a heap byte[]).
+   */
+  public boolean canAlias(MemorySegment segment) {
+    boolean sameBytes = this == BYTES || ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+    boolean bufferable = segment.isNative() || segment.heapBase().map(base -> base instanceof byte[]).orElse(false);
+    return sameBytes && bufferable && segment.isAccessibleBy(ANY_OTHER_THREAD);
+  }
+
   /** Bytes per element. */
   public int elementBytes() {
     return (int) host.byteSize();

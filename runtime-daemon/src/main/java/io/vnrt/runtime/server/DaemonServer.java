@@ -88,11 +88,7 @@ public final class DaemonServer implements AutoCloseable {
   public static DaemonServer start(VnrtRuntime runtime, Listeners listeners) throws IOException {
     HealthStatusManager health = new HealthStatusManager();
     SessionInterceptor sessions = new SessionInterceptor(runtime.sessions(), RuntimeService.NO_SESSION);
-    List<ServerServiceDefinition> services = new ArrayList<>();
-    services.add(ServerInterceptors.intercept(new RuntimeService(runtime, MAX_INBOUND_MESSAGE_BYTES), sessions));
-    services.add(ServerInterceptors.intercept(new MemoryService(runtime), sessions));
-    services.addAll(PlannedServices.all());
-    services.add(health.getHealthService().bindService());
+    List<ServerServiceDefinition> services = services(runtime, sessions, health, true);
 
     List<Server> started = new ArrayList<>();
     EventLoopGroup unixLoops = null;
@@ -120,7 +116,7 @@ public final class DaemonServer implements AutoCloseable {
       if (listeners.inProcessName().isPresent()) {
         // handlers never block on I/O, so they may run on the caller's thread
         started.add(configure(InProcessServerBuilder.forName(listeners.inProcessName().get()).directExecutor(),
-            services).build().start());
+            services(runtime, sessions, health, false)).build().start());
       }
       for (ServerServiceDefinition s : services) {
         health.setStatus(s.getServiceDescriptor().getName(), ServingStatus.SERVING);
@@ -134,6 +130,21 @@ public final class DaemonServer implements AutoCloseable {
       }
       throw e;
     }
+  }
+
+  /**
+   * The services of one listener. {@code serializing}: the transport serializes each message
+   * while it is being sent (Netty), so read chunks may alias HBM; the in-process transport hands
+   * the message object itself to the client, which must then get a copy.
+   */
+  private static List<ServerServiceDefinition> services(VnrtRuntime runtime, SessionInterceptor sessions,
+      HealthStatusManager health, boolean serializing) {
+    List<ServerServiceDefinition> services = new ArrayList<>();
+    services.add(ServerInterceptors.intercept(new RuntimeService(runtime, MAX_INBOUND_MESSAGE_BYTES), sessions));
+    services.add(ServerInterceptors.intercept(new MemoryService(runtime, serializing), sessions));
+    services.addAll(PlannedServices.all());
+    services.add(health.getHealthService().bindService());
+    return services;
   }
 
   private static <T extends ServerBuilder<T>> T configure(T builder, List<ServerServiceDefinition> services) {

@@ -1,6 +1,7 @@
 package io.vnrt.runtime.server;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.vnrt.proto.v1.AllocateTensorRequest;
@@ -53,9 +54,15 @@ final class MemoryService extends MemoryGrpc.MemoryImplBase {
   private static final String SHARED_MEMORY_ISSUE = "issue #4";
 
   private final VnrtRuntime runtime;
+  private final boolean aliasReadChunks;
 
-  MemoryService(VnrtRuntime runtime) {
+  /**
+   * @param aliasReadChunks true when the transport serializes each message inside onNext (Netty):
+   *     a read chunk may then wrap the pinned HBM instead of being copied first
+   */
+  MemoryService(VnrtRuntime runtime, boolean aliasReadChunks) {
     this.runtime = runtime;
+    this.aliasReadChunks = aliasReadChunks;
   }
 
   @Override
@@ -201,7 +208,7 @@ final class MemoryService extends MemoryGrpc.MemoryImplBase {
       response.onError(Statuses.toStatus(e));
       return;
     }
-    new ReadStream(read, (ServerCallStreamObserver<ReadTensorResponse>) response).start();
+    new ReadStream(read, (ServerCallStreamObserver<ReadTensorResponse>) response, aliasReadChunks).start();
   }
 
   /**
@@ -211,11 +218,13 @@ final class MemoryService extends MemoryGrpc.MemoryImplBase {
   private static final class ReadStream {
     private final TensorRead read;
     private final ServerCallStreamObserver<ReadTensorResponse> out;
+    private final boolean alias;
     private boolean done;
 
-    ReadStream(TensorRead read, ServerCallStreamObserver<ReadTensorResponse> out) {
+    ReadStream(TensorRead read, ServerCallStreamObserver<ReadTensorResponse> out, boolean alias) {
       this.read = read;
       this.out = out;
+      this.alias = alias;
     }
 
     void start() {
@@ -233,7 +242,9 @@ final class MemoryService extends MemoryGrpc.MemoryImplBase {
           TensorRead.Chunk c = read.next();
           out.onNext(ReadTensorResponse.newBuilder()
               .setOffsetBytes(c.offset())
-              .setData(ByteString.copyFrom(c.data().asByteBuffer()))
+              .setData(alias
+                  ? UnsafeByteOperations.unsafeWrap(c.data().asByteBuffer())
+                  : ByteString.copyFrom(c.data().asByteBuffer()))
               .build());
         }
         if (!read.hasNext()) {
