@@ -90,6 +90,11 @@ public final class Session implements AutoCloseable {
     return Errors.await(allocateAsync(spec, deviceId, coreId));
   }
 
+  /** Allocates a {@code dtype} tensor of {@code shape} on {@code deviceId}, attributed to {@code coreId} (negative: none). */
+  public DeviceTensor allocate(DType dtype, long[] shape, int deviceId, int coreId) {
+    return allocate(TensorSpec.of(dtype, shape), deviceId, coreId);
+  }
+
   /** Allocates a tensor in the daemon's host memory, outside every HBM pool. */
   public DeviceTensor allocateHost(TensorSpec spec) {
     return Errors.await(allocateAsync(request(spec, Placement.PLACEMENT_HOST, 0, -1)));

@@ -198,7 +198,7 @@ abstract class AbstractEndToEndTest {
 
   @Test
   void longsByteBuffersAndSegmentsRoundTripAtOffsets() {
-    try (DeviceTensor t = session.allocate(TensorSpec.of(DType.INT64, 8), 1)) {
+    try (DeviceTensor t = session.allocate(DType.INT64, new long[] {8}, 1, -1)) {
       long[] longs = {Long.MIN_VALUE, -1, 0, 1, 42, Long.MAX_VALUE, 7, 9};
       t.write(longs);
       assertArrayEquals(longs, t.readLongs());
