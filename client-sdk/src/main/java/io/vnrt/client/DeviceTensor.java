@@ -273,11 +273,18 @@ public final class DeviceTensor implements AutoCloseable {
     return call.thenApply(FreeTensorResponse::getFreedBytes);
   }
 
-  /** Frees the tensor unless already freed through this object or by closing its session. */
+  /**
+   * Frees the tensor unless already freed through this object or by closing its session; quiet
+   * when the session expired meanwhile (expiry freed the tensor).
+   */
   @Override
   public void close() {
     if (!freed.get() && !session.isClosed()) {
-      free();
+      try {
+        free();
+      } catch (SessionClosedException e) {
+        // the daemon ended the session, and with it this tensor
+      }
     }
   }
 

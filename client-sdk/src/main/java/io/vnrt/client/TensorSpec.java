@@ -54,15 +54,6 @@ public record TensorSpec(DType dtype, List<Long> shape, String name) {
     return Math.multiplyExact(elementCount(), (long) dtype.byteSize());
   }
 
-  /** The shape as an array. */
-  public long[] dims() {
-    long[] dims = new long[shape.size()];
-    for (int i = 0; i < dims.length; i++) {
-      dims[i] = shape.get(i);
-    }
-    return dims;
-  }
-
   @Override
   public String toString() {
     return (name.isEmpty() ? "" : "'" + name + "' ") + dtype + shape;

@@ -81,10 +81,4 @@ public record RuntimeConfig(Topology topology, BackingChoice backing, long hostM
     return new RuntimeConfig(topology, backing, hostMemoryBytes, defaultLeaseTtl, maxLeaseTtl, period,
         streamChunkBytes, maxTensorsPerSession, t);
   }
-
-  /** With another default read chunk. */
-  public RuntimeConfig withStreamChunkBytes(int bytes) {
-    return new RuntimeConfig(topology, backing, hostMemoryBytes, defaultLeaseTtl, maxLeaseTtl, reaperPeriod, bytes,
-        maxTensorsPerSession, ticker);
-  }
 }
