@@ -98,6 +98,8 @@ abstract class AbstractEndToEndTest {
   static final long HBM_BYTES = 256L << 20;
   static final long HOST_BYTES = 64L << 20;
   static final Duration LEASE = Duration.ofSeconds(30);
+  /** A read the client pauses: well beyond the 8 MiB the HTTP/2 windows let the daemon send ahead. */
+  static final long PAUSED_READ_BYTES = 32L << 20;
 
   /** A started daemon as one transport reaches it. */
   interface Fixture extends AutoCloseable {
@@ -678,7 +680,8 @@ abstract class AbstractEndToEndTest {
 
   @Test
   void clientCancellingAReadMidStreamLeavesNothingBehind() throws Exception {
-    try (DeviceTensor t = session.allocate(TensorSpec.raw(8 << 20), 0)) {
+    // larger than what the transport's windows let the daemon send ahead (8 MiB), so the read stays open
+    try (DeviceTensor t = session.allocate(TensorSpec.raw(PAUSED_READ_BYTES), 0)) {
       long[] before = usedBytes();
       PausedRead read = new PausedRead();
       rawAsyncMemory(session.id()).readTensor(ReadTensorRequest.newBuilder().setHandle(t.handle())
@@ -694,7 +697,7 @@ abstract class AbstractEndToEndTest {
   @Test
   void freeDuringAReadCompletesTheReadThenReleasesTheMemory() throws Exception {
     long[] before = usedBytes();
-    long size = 4 << 20;
+    long size = PAUSED_READ_BYTES;
     DeviceTensor t = session.allocate(TensorSpec.raw(size), 1);
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment src = pattern(arena, size, 99);
