@@ -1,0 +1,12 @@
+package io.vnrt.runtime.kernels.linalg;
+
+import io.vnrt.runtime.kernels.OpRegistry;
+
+/** MatMul, Gemm, convolution, pooling and Einsum. */
+public final class LinalgOps {
+    private LinalgOps() {}
+
+    /** Adds this family's operators to the registry. */
+    public static void register(OpRegistry registry) {
+    }
+}
