@@ -9,6 +9,8 @@ import io.vnrt.runtime.graph.LoadProblem;
 import io.vnrt.runtime.graph.ModelLoadException;
 import io.vnrt.runtime.graph.ValueInfo;
 import io.vnrt.runtime.kernels.OpRegistry;
+import io.vnrt.runtime.memory.HbmExhaustedException;
+import io.vnrt.runtime.memory.HbmPool;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
 import io.vnrt.runtime.onnx.OnnxReader;
@@ -46,6 +48,38 @@ public final class Engine {
         Graph g = OnnxReader.read(modelFile, problems);
         String name = modelFile.getFileName().toString().replaceFirst("\\.onnx$", "");
         return load(name, g, problems, memory, group);
+    }
+
+    /**
+     * Loads a model file into a device's HBM pool: weights (category WEIGHTS) and scratch
+     * (SCRATCH) are charged to {@code ownerId} on {@code coreId} for {@code modelId}. Throws the
+     * pool's HbmExhaustedException, before any work, when they do not fit; a failed load leaves
+     * nothing in the pool.
+     */
+    public LoadedModel load(Path modelFile, HbmPool pool, CoreGroup group, String ownerId, String ownerLabel, int coreId,
+            String modelId) throws ModelLoadException, HbmExhaustedException {
+        try {
+            return load(modelFile, new HbmModelMemory(pool, ownerId, ownerLabel, coreId, modelId), group);
+        } catch (OutOfDeviceMemoryException e) {
+            throw unwrap(e);
+        }
+    }
+
+    /** Like {@link #load(Path, HbmPool, CoreGroup, String, String, int, String)} for serialized bytes. */
+    public LoadedModel load(String name, byte[] model, Path baseDir, HbmPool pool, CoreGroup group, String ownerId,
+            String ownerLabel, int coreId, String modelId) throws ModelLoadException, HbmExhaustedException {
+        try {
+            return load(name, model, baseDir, new HbmModelMemory(pool, ownerId, ownerLabel, coreId, modelId), group);
+        } catch (OutOfDeviceMemoryException e) {
+            throw unwrap(e);
+        }
+    }
+
+    private static HbmExhaustedException unwrap(OutOfDeviceMemoryException e) {
+        if (e.getCause() instanceof HbmExhaustedException h) {
+            return h;
+        }
+        throw new IllegalStateException(e.getMessage(), e);
     }
 
     /** Loads a serialized model; {@code baseDir} (may be null) resolves external data. */
