@@ -292,16 +292,37 @@ class ElementwiseKernelsTest {
     }
 
     @Test
-    void dropoutIsIdentityWithAllTrueMaskAndRefusesTraining() {
+    void dropoutIsIdentityInInferenceAndSeededInTraining() {
         Tensor x = Tensor.ofFloats(new long[] {3}, 1f, 2f, 3f);
         Tensor[] out = TestNode.of("Dropout", 13).input(x).outputs(2).run();
         assertArrayEquals(x.toFloatArray(), out[0].toFloatArray());
         assertEquals(DType.BOOL, out[1].dtype());
         assertArrayEquals(new long[] {1, 1, 1}, out[1].toLongArray());
+
         Tensor training = Tensor.allocate(DType.BOOL);
         training.setLong(0, 1);
-        assertThrows(OpException.class, () -> TestNode.of("Dropout", 13).input(x)
-                .constInput(Tensor.ofFloats(new long[] {}, 0.5f)).constInput(training).run());
+        Tensor big = Tensor.ofFloats(new long[] {1000}, new float[1000]);
+        for (int i = 0; i < 1000; i++) {
+            big.setFloat(i, 1f);
+        }
+        Tensor[] t = TestNode.of("Dropout", 13).input(big).input(Tensor.ofFloats(new long[] {}, 0.25f)).input(training)
+                .outputs(2).run();
+        long kept = 0;
+        for (int i = 0; i < 1000; i++) {
+            boolean keep = t[1].getLong(i) != 0;
+            kept += keep ? 1 : 0;
+            assertEquals(keep ? 1f / 0.75f : 0f, t[0].getFloat(i), 1e-6);
+        }
+        assertTrue(kept > 700 && kept < 800, "kept " + kept + " of 1000 at ratio 0.25");
+    }
+
+    @Test
+    void dropoutMaskStreamIsMt19937() {
+        // first outputs of MT19937 seeded with 5489 (the generator's reference default seed)
+        DropoutMask mt = new DropoutMask(5489);
+        assertEquals(3499211612L, mt.nextInt32());
+        assertEquals(581869302L, mt.nextInt32());
+        assertEquals(3890346734L, mt.nextInt32());
     }
 
     @Test
