@@ -143,6 +143,24 @@ final class FloatLoops {
         }
     }
 
+    /**
+     * Where over 4-byte elements (float32, int32, uint32: a blend moves bits unchanged): out[o..o+n)
+     * = c ? x : y, each operand a run or a repeated element. Returns the count done by vectors.
+     */
+    static long select32(MemorySegment c, long ic, boolean rc, MemorySegment x, long ix, boolean rx,
+            MemorySegment y, long iy, boolean ry, MemorySegment out, long o, long n) {
+        long bound = n - n % L;
+        long sc = rc ? 0 : 1;
+        long sx = rx ? 0 : 1;
+        long sy = ry ? 0 : 1;
+        for (long i = 0; i < bound; i += L) {
+            ByteVector cv = rc ? ByteVector.broadcast(B, c.get(Tensor.I8, ic)) : ByteVector.fromMemorySegment(B, c, ic + i, LE);
+            VectorMask<Float> m = cv.compare(VectorOperators.NE, (byte) 0).cast(S);
+            st(ld(y, iy + i * sy, ry).blend(ld(x, ix + i * sx, rx), m), out, o + i);
+        }
+        return bound;
+    }
+
     // ---- one small method per loop, so C2 compiles and inlines each on its own ----
 
     private static void uNeg(MemorySegment in, long s, MemorySegment out, long o, long bound, float p, float q) {

@@ -275,6 +275,39 @@ class ElementwiseKernelsTest {
     }
 
     @Test
+    void whereFloatVectorPathMatchesReferenceAcrossBroadcasts() {
+        Random r = new Random(5);
+        long[][][] patterns = {{{5, 37}, {5, 37}, {5, 37}}, {{37}, {5, 37}, {}}, {{5, 1}, {}, {5, 37}}, {{}, {40}, {40}}};
+        for (long[][] p : patterns) {
+            Tensor c = Tensor.allocate(DType.BOOL, p[0]);
+            for (long i = 0; i < c.elementCount(); i++) {
+                c.setLong(i, r.nextInt(2));
+            }
+            Tensor x = random(r, p[1], 1f);
+            Tensor y = random(r, p[2], 1f);
+            long[] shape = Shapes.broadcast(p[0], p[1], p[2]);
+            long[] scs = Shapes.broadcastStrides(p[0], shape);
+            long[] sxs = Shapes.broadcastStrides(p[1], shape);
+            long[] sys = Shapes.broadcastStrides(p[2], shape);
+            long[] st = Shapes.strides(shape);
+            Tensor got = TestNode.of("Where", 16).input(c).input(x).input(y).run()[0];
+            for (long i = 0; i < got.elementCount(); i++) {
+                long ic = 0;
+                long ix = 0;
+                long iy = 0;
+                for (int d = 0; d < shape.length; d++) {
+                    long k = i / st[d] % shape[d];
+                    ic += k * scs[d];
+                    ix += k * sxs[d];
+                    iy += k * sys[d];
+                }
+                float expect = c.getLong(ic) != 0 ? x.getFloat(ix) : y.getFloat(iy);
+                assertEquals(expect, got.getFloat(i), java.util.Arrays.deepToString(p) + " @" + i);
+            }
+        }
+    }
+
+    @Test
     void clipReadsAttributesBeforeOpset11AndInputsAfter() {
         Tensor x = Tensor.ofFloats(new long[] {4}, -3f, -0.5f, 0.5f, 3f);
         assertArrayEquals(new float[] {-1, -0.5f, 0.5f, 1},
