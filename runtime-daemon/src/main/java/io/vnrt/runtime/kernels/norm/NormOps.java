@@ -8,5 +8,14 @@ public final class NormOps {
 
     /** Adds this family's operators to the registry. */
     public static void register(OpRegistry registry) {
+        registry.register("Softmax", node -> Softmax.create(node, Softmax.Mode.SOFTMAX));
+        registry.register("LogSoftmax", node -> Softmax.create(node, Softmax.Mode.LOG_SOFTMAX));
+        registry.register("Hardmax", node -> Softmax.create(node, Softmax.Mode.HARDMAX));
+        registry.register("LayerNormalization", node -> LayerNorm.create(node, false));
+        registry.register("RMSNormalization", node -> LayerNorm.create(node, true));
+        registry.register("BatchNormalization", BatchNorm::create);
+        registry.register("InstanceNormalization", node -> GroupNorm.create(node, true));
+        registry.register("GroupNormalization", node -> GroupNorm.create(node, false));
+        registry.register("LRN", Lrn::create);
     }
 }

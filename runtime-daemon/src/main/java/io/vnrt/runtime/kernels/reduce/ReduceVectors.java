@@ -1,0 +1,179 @@
+package io.vnrt.runtime.kernels.reduce;
+
+import io.vnrt.runtime.kernels.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vectorised float32 reductions over an [outer, r, inner] view. With inner == 1 each output is a
+ * contiguous row, reduced with four independent accumulators and one reduceLanes; otherwise the
+ * vector runs across the contiguous inner dimension and accumulates down r.
+ */
+final class ReduceVectors {
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_512;
+    private static final int LANES = SPECIES.length();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    /** Per-element transform before accumulation. */
+    private enum Pre { NONE, ABS, SQUARE }
+
+    private ReduceVectors() {}
+
+    static boolean supports(ReduceKind kind) {
+        return kind != ReduceKind.PROD && kind != ReduceKind.LOG_SUM_EXP;
+    }
+
+    static void reduce(ReduceKind kind, MemorySegment in, MemorySegment out, long from, long to, long r, long inner) {
+        for (long o = from; o < to; o++) {
+            long base = o * r * inner;
+            if (inner == 1) {
+                float acc = switch (kind) {
+                    case MAX -> rowMax(in, base, r);
+                    case MIN -> rowMin(in, base, r);
+                    case L1 -> rowSum(in, base, r, Pre.ABS);
+                    case L2, SUM_SQUARE -> rowSum(in, base, r, Pre.SQUARE);
+                    default -> rowSum(in, base, r, Pre.NONE);
+                };
+                out.setAtIndex(Tensor.F32, o, (float) kind.finish(acc, r, 0));
+            } else {
+                switch (kind) {
+                    case MAX, MIN -> columnsExtremum(in, out, base, o * inner, r, inner, kind == ReduceKind.MAX);
+                    case L1 -> columnsSum(in, out, base, o * inner, r, inner, Pre.ABS, kind);
+                    case L2, SUM_SQUARE -> columnsSum(in, out, base, o * inner, r, inner, Pre.SQUARE, kind);
+                    default -> columnsSum(in, out, base, o * inner, r, inner, Pre.NONE, kind);
+                }
+            }
+        }
+    }
+
+    private static FloatVector load(MemorySegment s, long index) {
+        return FloatVector.fromMemorySegment(SPECIES, s, index * 4, LE);
+    }
+
+    private static FloatVector pre(FloatVector v, Pre pre) {
+        return switch (pre) {
+            case NONE -> v;
+            case ABS -> v.abs();
+            case SQUARE -> v.mul(v);
+        };
+    }
+
+    private static float pre(float v, Pre pre) {
+        return switch (pre) {
+            case NONE -> v;
+            case ABS -> Math.abs(v);
+            case SQUARE -> v * v;
+        };
+    }
+
+    /** Sum of pre(x) over a contiguous row. */
+    static float rowSum(MemorySegment in, long base, long n, Pre pre) {
+        FloatVector a0 = FloatVector.zero(SPECIES);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        long i = 0;
+        for (; i + 4 * LANES <= n; i += 4 * LANES) {
+            a0 = a0.add(pre(load(in, base + i), pre));
+            a1 = a1.add(pre(load(in, base + i + LANES), pre));
+            a2 = a2.add(pre(load(in, base + i + 2 * LANES), pre));
+            a3 = a3.add(pre(load(in, base + i + 3 * LANES), pre));
+        }
+        for (; i + LANES <= n; i += LANES) {
+            a0 = a0.add(pre(load(in, base + i), pre));
+        }
+        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s += pre(in.getAtIndex(Tensor.F32, base + i), pre);
+        }
+        return s;
+    }
+
+    /** Max of a contiguous row; NaN propagates (Math.max semantics in lanes and tail). */
+    static float rowMax(MemorySegment in, long base, long n) {
+        FloatVector a0 = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+        FloatVector a1 = a0;
+        long i = 0;
+        for (; i + 2 * LANES <= n; i += 2 * LANES) {
+            a0 = a0.max(load(in, base + i));
+            a1 = a1.max(load(in, base + i + LANES));
+        }
+        for (; i + LANES <= n; i += LANES) {
+            a0 = a0.max(load(in, base + i));
+        }
+        float m = a0.max(a1).reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
+            m = Math.max(m, in.getAtIndex(Tensor.F32, base + i));
+        }
+        return m;
+    }
+
+    static float rowMin(MemorySegment in, long base, long n) {
+        FloatVector a0 = FloatVector.broadcast(SPECIES, Float.POSITIVE_INFINITY);
+        FloatVector a1 = a0;
+        long i = 0;
+        for (; i + 2 * LANES <= n; i += 2 * LANES) {
+            a0 = a0.min(load(in, base + i));
+            a1 = a1.min(load(in, base + i + LANES));
+        }
+        for (; i + LANES <= n; i += LANES) {
+            a0 = a0.min(load(in, base + i));
+        }
+        float m = a0.min(a1).reduceLanes(VectorOperators.MIN);
+        for (; i < n; i++) {
+            m = Math.min(m, in.getAtIndex(Tensor.F32, base + i));
+        }
+        return m;
+    }
+
+    /** out[outBase + j] = finish(sum over k of pre(in[base + k * inner + j])) for j in [0, inner). */
+    private static void columnsSum(MemorySegment in, MemorySegment out, long base, long outBase, long r, long inner,
+                                   Pre pre, ReduceKind kind) {
+        long j = 0;
+        for (; j + LANES <= inner; j += LANES) {
+            FloatVector acc = FloatVector.zero(SPECIES);
+            for (long k = 0; k < r; k++) {
+                acc = acc.add(pre(load(in, base + k * inner + j), pre));
+            }
+            switch (kind) {
+                case MEAN -> acc = acc.div((float) r);
+                case L2 -> acc = acc.sqrt();
+                case LOG_SUM -> acc = acc.lanewise(VectorOperators.LOG);
+                default -> { }
+            }
+            acc.intoMemorySegment(out, (outBase + j) * 4, LE);
+        }
+        for (; j < inner; j++) {
+            float acc = 0;
+            for (long k = 0; k < r; k++) {
+                acc += pre(in.getAtIndex(Tensor.F32, base + k * inner + j), pre);
+            }
+            out.setAtIndex(Tensor.F32, outBase + j, (float) kind.finish(acc, r, 0));
+        }
+    }
+
+    private static void columnsExtremum(MemorySegment in, MemorySegment out, long base, long outBase, long r,
+                                        long inner, boolean max) {
+        float init = max ? Float.NEGATIVE_INFINITY : Float.POSITIVE_INFINITY;
+        long j = 0;
+        for (; j + LANES <= inner; j += LANES) {
+            FloatVector acc = FloatVector.broadcast(SPECIES, init);
+            for (long k = 0; k < r; k++) {
+                FloatVector v = load(in, base + k * inner + j);
+                acc = max ? acc.max(v) : acc.min(v);
+            }
+            acc.intoMemorySegment(out, (outBase + j) * 4, LE);
+        }
+        for (; j < inner; j++) {
+            float acc = init;
+            for (long k = 0; k < r; k++) {
+                float v = in.getAtIndex(Tensor.F32, base + k * inner + j);
+                acc = max ? Math.max(acc, v) : Math.min(acc, v);
+            }
+            out.setAtIndex(Tensor.F32, outBase + j, acc);
+        }
+    }
+}
