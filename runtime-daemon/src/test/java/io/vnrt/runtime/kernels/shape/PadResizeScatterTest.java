@@ -2,7 +2,11 @@ package io.vnrt.runtime.kernels.shape;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
+import io.vnrt.runtime.exec.CoreGroup;
 import io.vnrt.runtime.kernels.DType;
+import io.vnrt.runtime.kernels.ExecContext;
+import io.vnrt.runtime.kernels.Kernel;
+import io.vnrt.runtime.kernels.OpRegistry;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TestNode;
 import org.junit.jupiter.api.Test;
@@ -131,6 +135,43 @@ class PadResizeScatterTest {
                 }
             }
         }
+    }
+
+    @Test
+    void resizeAndGatherSplitOverTwoThreadsMatchOneThread() {
+        try (CoreGroup two = new CoreGroup("t", 2)) {
+            Tensor x = LayoutKernelsTest.random(DType.FLOAT32, 1, 2, 3, 61, 83);
+            for (int i = 0; i < x.elementCount(); i++) {
+                x.setFloat(i, (i * 7919 % 1000) / 100f);
+            }
+            TestNode cubic = resize(x, "cubic", "half_pixel").noInput().noInput()
+                    .constInput(Tensor.ofLongs(new long[] {4}, 2, 3, 127, 171));
+            assertArrayEquals(run(cubic, ExecContext.inline(null)).toFloatArray(),
+                    run(cubic, two.context(null)).toFloatArray());
+            Tensor table = LayoutKernelsTest.random(DType.FLOAT32, 2, 1000, 96);
+            long[] ids = new long[4000];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = (i * 37L) % 1000 - 500;
+            }
+            TestNode gather = TestNode.of("Gather", 13).input(table).input(Tensor.ofLongs(new long[] {40, 100}, ids));
+            Tensor one = run(gather, ExecContext.inline(null));
+            assertArrayEquals(LayoutKernelsTest.bytes(one), LayoutKernelsTest.bytes(run(gather, two.context(null))));
+            assertArrayEquals(new float[] {table.getFloat(500 * 96L + 5)}, new float[] {one.getFloat(5)});
+        }
+    }
+
+    private static Tensor run(TestNode node, ExecContext ctx) {
+        Kernel k = OpRegistry.standard().find("", node.opType()).create(node);
+        return node.run(k, ctx)[0];
+    }
+
+    @Test
+    void triluWithAHugeKKeepsOrClearsEverything() {
+        Tensor m = Tensor.ofLongs(new long[] {2, 2}, 1, 2, 3, 4);
+        Tensor all = TestNode.of("Trilu", 14).input(m).input(Tensor.ofLongs(new long[0], Long.MIN_VALUE)).run()[0];
+        assertArrayEquals(new long[] {1, 2, 3, 4}, all.toLongArray());
+        Tensor none = TestNode.of("Trilu", 14).input(m).input(Tensor.ofLongs(new long[0], Long.MAX_VALUE)).run()[0];
+        assertArrayEquals(new long[] {0, 0, 0, 0}, none.toLongArray());
     }
 
     @Test
