@@ -94,6 +94,10 @@ public final class Engine {
             throws ModelLoadException, OutOfDeviceMemoryException {
         GraphValidator.validate(g, registry, problems);
         if (!problems.isEmpty()) {
+            // find what else is wrong (attribute types, shapes) in the nodes that can be compiled
+            if (!GraphValidator.hasCycle(problems) && staticInputs(g)) {
+                new Compiler(g, registry, group.size()).compile(staticSignature(g), problems);
+            }
             throw new ModelLoadException(problems);
         }
         Compiler compiler = new Compiler(g, registry, group.size());
@@ -112,11 +116,8 @@ public final class Engine {
             weights = memory.allocate(weightsBytes, ModelMemory.Purpose.WEIGHTS, "weights of model '" + name + "'");
             placeWeights(g, weights.segment());
             model = new LoadedModel(name, g, compiler, memory, group, weights, weightsBytes);
-            if (g.inputs().stream().allMatch(v -> v.isStatic() && v.dtype() != null)) {
-                List<TensorType> sig = new ArrayList<>();
-                for (ValueInfo v : g.inputs()) {
-                    sig.add(new TensorType(v.dtype(), v.fixedShape()));
-                }
+            if (staticInputs(g)) {
+                List<TensorType> sig = staticSignature(g);
                 ExecutionPlan plan = compiler.compile(sig, problems);
                 if (plan == null) {
                     throw new ModelLoadException(problems);
@@ -132,6 +133,18 @@ public final class Engine {
             }
             throw e;
         }
+    }
+
+    private static boolean staticInputs(Graph g) {
+        return g.inputs().stream().allMatch(v -> v.isStatic() && v.dtype() != null);
+    }
+
+    private static List<TensorType> staticSignature(Graph g) {
+        List<TensorType> sig = new ArrayList<>();
+        for (ValueInfo v : g.inputs()) {
+            sig.add(new TensorType(v.dtype(), v.fixedShape()));
+        }
+        return sig;
     }
 
     /** Copies every constant into the weights block and makes the graph refer to the device copies. */
