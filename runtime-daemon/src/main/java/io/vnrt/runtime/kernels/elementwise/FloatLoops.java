@@ -1,0 +1,277 @@
+package io.vnrt.runtime.kernels.elementwise;
+
+import static jdk.incubator.vector.VectorOperators.EXP;
+import static jdk.incubator.vector.VectorOperators.EXPM1;
+import static jdk.incubator.vector.VectorOperators.LOG;
+import static jdk.incubator.vector.VectorOperators.LOG1P;
+import static jdk.incubator.vector.VectorOperators.POW;
+import static jdk.incubator.vector.VectorOperators.TANH;
+
+import io.vnrt.runtime.kernels.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vectorised float32 loops over contiguous runs of elements. Each operator has its own loop (a
+ * one-line case of a switch taken once per run): a switch inside the loop, or an operator passed
+ * as an object, makes C2 box the vectors and runs tens of times slower. Tails use the scalar
+ * reference in {@link UnaryOp} / {@link BinaryOp}. Offsets and counts are in elements.
+ */
+final class FloatLoops {
+    private FloatLoops() {}
+
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
+    static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
+    static final int L = S.length();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final float MAGIC = 8388608f; // 2^23: adding it rounds a float to an integer (RNE)
+    private static final float INV_SQRT_2 = (float) UnaryOp.INV_SQRT_2;
+    private static final float SQRT_2_OVER_PI = (float) UnaryOp.SQRT_2_OVER_PI;
+
+    private static FloatVector ld(MemorySegment s, long i) {
+        return FloatVector.fromMemorySegment(S, s, i * 4, LE);
+    }
+
+    /** A run of {@code s} starting at element i, or its element i repeated when {@code bc}. */
+    private static FloatVector ld(MemorySegment s, long i, boolean bc) {
+        return bc ? FloatVector.broadcast(S, s.getAtIndex(Tensor.F32, i)) : FloatVector.fromMemorySegment(S, s, i * 4, LE);
+    }
+
+    private static void st(FloatVector v, MemorySegment s, long i) {
+        v.intoMemorySegment(s, i * 4, LE);
+    }
+
+    private static void stBool(VectorMask<Float> m, MemorySegment s, long i) {
+        ByteVector.zero(B).blend((byte) 1, m.cast(B)).intoMemorySegment(s, i, LE);
+    }
+
+    /** out[o..o+n) = op(in[s..s+n)) with parameters p, q (see {@link UnaryOp}). */
+    static void unary(UnaryOp op, float p, float q, MemorySegment in, long s, MemorySegment out, long o, long n) {
+        long i = 0;
+        long bound = n - n % L;
+        switch (op) {
+            case NEG -> { for (; i < bound; i += L) st(ld(in, s + i).neg(), out, o + i); }
+            case ABS -> { for (; i < bound; i += L) st(ld(in, s + i).abs(), out, o + i); }
+            case SQRT -> { for (; i < bound; i += L) st(ld(in, s + i).sqrt(), out, o + i); }
+            case EXP -> { for (; i < bound; i += L) st(ld(in, s + i).lanewise(EXP), out, o + i); }
+            case LOG -> { for (; i < bound; i += L) st(ld(in, s + i).lanewise(LOG), out, o + i); }
+            case RECIPROCAL -> { for (; i < bound; i += L) st(ld(in, s + i).broadcast(1f).div(ld(in, s + i)), out, o + i); }
+            case FLOOR -> { for (; i < bound; i += L) st(floor(ld(in, s + i)), out, o + i); }
+            case CEIL -> { for (; i < bound; i += L) st(ceil(ld(in, s + i)), out, o + i); }
+            case ROUND -> { for (; i < bound; i += L) st(rint(ld(in, s + i)), out, o + i); }
+            case SIGN -> { for (; i < bound; i += L) st(sign(ld(in, s + i)), out, o + i); }
+            case RELU -> { for (; i < bound; i += L) st(ld(in, s + i).max(0f), out, o + i); }
+            case LEAKY_RELU -> { for (; i < bound; i += L) st(leakyRelu(ld(in, s + i), p), out, o + i); }
+            case ELU -> { for (; i < bound; i += L) st(elu(ld(in, s + i), p), out, o + i); }
+            case SELU -> { for (; i < bound; i += L) st(selu(ld(in, s + i), p, q), out, o + i); }
+            case CELU -> { for (; i < bound; i += L) st(celu(ld(in, s + i), p), out, o + i); }
+            case SIGMOID -> { for (; i < bound; i += L) st(sigmoid(ld(in, s + i)), out, o + i); }
+            case HARD_SIGMOID -> { for (; i < bound; i += L) st(ld(in, s + i).fma(p, q).max(0f).min(1f), out, o + i); }
+            case HARD_SWISH -> { for (; i < bound; i += L) st(hardSwish(ld(in, s + i)), out, o + i); }
+            case TANH -> { for (; i < bound; i += L) st(ld(in, s + i).lanewise(TANH), out, o + i); }
+            case ERF -> { for (; i < bound; i += L) st(erf(ld(in, s + i)), out, o + i); }
+            case GELU -> { for (; i < bound; i += L) st(gelu(ld(in, s + i)), out, o + i); }
+            case GELU_TANH -> { for (; i < bound; i += L) st(geluTanh(ld(in, s + i)), out, o + i); }
+            case SOFTPLUS -> { for (; i < bound; i += L) st(softplus(ld(in, s + i)), out, o + i); }
+            case SOFTSIGN -> { for (; i < bound; i += L) st(softsign(ld(in, s + i)), out, o + i); }
+            case MISH -> { for (; i < bound; i += L) st(mish(ld(in, s + i)), out, o + i); }
+            case SWISH -> { for (; i < bound; i += L) st(swish(ld(in, s + i), p), out, o + i); }
+            case THRESHOLDED_RELU -> { for (; i < bound; i += L) st(thresholdedRelu(ld(in, s + i), p), out, o + i); }
+            case SHRINK -> { for (; i < bound; i += L) st(shrink(ld(in, s + i), p, q), out, o + i); }
+            case CLIP -> { for (; i < bound; i += L) st(ld(in, s + i).max(p).min(q), out, o + i); }
+            case SIN -> { for (; i < bound; i += L) st(ld(in, s + i).lanewise(VectorOperators.SIN), out, o + i); }
+            case COS -> { for (; i < bound; i += L) st(ld(in, s + i).lanewise(VectorOperators.COS), out, o + i); }
+            case IDENTITY -> {
+                MemorySegment.copy(in, s * 4, out, o * 4, n * 4);
+                return;
+            }
+        }
+        for (; i < n; i++) {
+            out.setAtIndex(Tensor.F32, o + i, (float) op.apply(in.getAtIndex(Tensor.F32, s + i), p, q));
+        }
+    }
+
+    /**
+     * out[o..o+n) = a op b where a is a run at element ia (or the single element ia repeated when
+     * {@code ra}), likewise b. Arithmetic ops only (not comparisons or Mod).
+     */
+    static void binary(BinaryOp op, MemorySegment a, long ia, boolean ra, MemorySegment b, long ib, boolean rb,
+            MemorySegment out, long o, long n) {
+        long i = 0;
+        long bound = n - n % L;
+        long sa = ra ? 0 : 1;
+        long sb = rb ? 0 : 1;
+        switch (op) {
+            case ADD -> { for (; i < bound; i += L) st(ld(a, ia + i * sa, ra).add(ld(b, ib + i * sb, rb)), out, o + i); }
+            case SUB -> { for (; i < bound; i += L) st(ld(a, ia + i * sa, ra).sub(ld(b, ib + i * sb, rb)), out, o + i); }
+            case MUL -> { for (; i < bound; i += L) st(ld(a, ia + i * sa, ra).mul(ld(b, ib + i * sb, rb)), out, o + i); }
+            case DIV -> { for (; i < bound; i += L) st(ld(a, ia + i * sa, ra).div(ld(b, ib + i * sb, rb)), out, o + i); }
+            case POW -> { for (; i < bound; i += L) st(ld(a, ia + i * sa, ra).lanewise(POW, ld(b, ib + i * sb, rb)), out, o + i); }
+            case MIN -> { for (; i < bound; i += L) st(ld(a, ia + i * sa, ra).min(ld(b, ib + i * sb, rb)), out, o + i); }
+            case MAX -> { for (; i < bound; i += L) st(ld(a, ia + i * sa, ra).max(ld(b, ib + i * sb, rb)), out, o + i); }
+            case PRELU -> { for (; i < bound; i += L) st(prelu(ld(a, ia + i * sa, ra), ld(b, ib + i * sb, rb)), out, o + i); }
+            default -> { } // no vector form (Mod) or not float-valued: all scalar below
+        }
+        for (; i < n; i++) {
+            float x = a.getAtIndex(Tensor.F32, ia + i * sa);
+            float y = b.getAtIndex(Tensor.F32, ib + i * sb);
+            out.setAtIndex(Tensor.F32, o + i, (float) op.apply(x, y));
+        }
+    }
+
+    /** Comparison of float32 runs into bool bytes at out[o..o+n). */
+    static void compare(BinaryOp op, MemorySegment a, long ia, boolean ra, MemorySegment b, long ib, boolean rb,
+            MemorySegment out, long o, long n) {
+        long i = 0;
+        long bound = n - n % L;
+        long sa = ra ? 0 : 1;
+        long sb = rb ? 0 : 1;
+        switch (op) {
+            case EQ -> { for (; i < bound; i += L) stBool(ld(a, ia + i * sa, ra).compare(VectorOperators.EQ, ld(b, ib + i * sb, rb)), out, o + i); }
+            case LT -> { for (; i < bound; i += L) stBool(ld(a, ia + i * sa, ra).compare(VectorOperators.LT, ld(b, ib + i * sb, rb)), out, o + i); }
+            case LE -> { for (; i < bound; i += L) stBool(ld(a, ia + i * sa, ra).compare(VectorOperators.LE, ld(b, ib + i * sb, rb)), out, o + i); }
+            case GT -> { for (; i < bound; i += L) stBool(ld(a, ia + i * sa, ra).compare(VectorOperators.GT, ld(b, ib + i * sb, rb)), out, o + i); }
+            case GE -> { for (; i < bound; i += L) stBool(ld(a, ia + i * sa, ra).compare(VectorOperators.GE, ld(b, ib + i * sb, rb)), out, o + i); }
+            default -> throw new IllegalArgumentException(op + " is not a comparison");
+        }
+        for (; i < n; i++) {
+            float x = a.getAtIndex(Tensor.F32, ia + i * sa);
+            float y = b.getAtIndex(Tensor.F32, ib + i * sb);
+            out.set(Tensor.I8, o + i, (byte) op.apply(x, y));
+        }
+    }
+
+    // ---- vector forms of the activations; each matches UnaryOp.apply ----
+
+    /** Round half to even: adding and subtracting 2^23 (with x's sign) rounds in the FPU's RNE mode. */
+    static FloatVector rint(FloatVector x) {
+        FloatVector magic = x.broadcast(MAGIC).blend(-MAGIC, x.lt(0f));
+        FloatVector r = x.add(magic).sub(magic);
+        return r.blend(x, x.abs().compare(VectorOperators.GE, MAGIC)); // already integral (or inf)
+    }
+
+    static FloatVector floor(FloatVector x) {
+        FloatVector r = rint(x);
+        return r.sub(r.broadcast(1f).blend(0f, r.compare(VectorOperators.LE, x)));
+    }
+
+    static FloatVector ceil(FloatVector x) {
+        FloatVector r = rint(x);
+        return r.add(r.broadcast(1f).blend(0f, r.compare(VectorOperators.GE, x)));
+    }
+
+    static FloatVector sign(FloatVector x) {
+        return x.blend(1f, x.compare(VectorOperators.GT, 0f)).blend(-1f, x.lt(0f));
+    }
+
+    static FloatVector leakyRelu(FloatVector x, float alpha) {
+        return x.blend(x.mul(alpha), x.lt(0f));
+    }
+
+    static FloatVector prelu(FloatVector x, FloatVector slope) {
+        return x.blend(x.mul(slope), x.lt(0f));
+    }
+
+    static FloatVector elu(FloatVector x, float alpha) {
+        return x.blend(x.lanewise(EXPM1).mul(alpha), x.lt(0f));
+    }
+
+    static FloatVector selu(FloatVector x, float alpha, float gamma) {
+        FloatVector neg = x.lanewise(EXP).mul(alpha).sub(alpha);
+        return x.blend(neg, x.compare(VectorOperators.LE, 0f)).mul(gamma);
+    }
+
+    static FloatVector celu(FloatVector x, float alpha) {
+        return x.max(0f).add(x.div(alpha).lanewise(EXPM1).mul(alpha).min(0f));
+    }
+
+    static FloatVector sigmoid(FloatVector x) {
+        return x.broadcast(1f).div(x.neg().lanewise(EXP).add(1f));
+    }
+
+    static FloatVector hardSwish(FloatVector x) {
+        return x.mul(x.fma(1f / 6f, 0.5f).max(0f).min(1f));
+    }
+
+    static FloatVector softplus(FloatVector x) {
+        return x.max(0f).add(x.abs().neg().lanewise(EXP).lanewise(LOG1P));
+    }
+
+    static FloatVector softsign(FloatVector x) {
+        return x.div(x.abs().add(1f));
+    }
+
+    static FloatVector mish(FloatVector x) {
+        return x.mul(softplus(x).lanewise(TANH));
+    }
+
+    static FloatVector swish(FloatVector x, float alpha) {
+        return x.mul(sigmoid(x.mul(alpha)));
+    }
+
+    static FloatVector thresholdedRelu(FloatVector x, float alpha) {
+        return x.broadcast(0f).blend(x, x.compare(VectorOperators.GT, alpha));
+    }
+
+    static FloatVector shrink(FloatVector x, float lambd, float bias) {
+        FloatVector r = x.broadcast(0f);
+        r = r.blend(x.add(bias), x.lt(-lambd));
+        return r.blend(x.sub(bias), x.compare(VectorOperators.GT, lambd));
+    }
+
+    /** p * t + c: one Horner step. */
+    private static FloatVector mad(FloatVector p, FloatVector t, float c) {
+        return p.fma(t, p.broadcast(c));
+    }
+
+    /** erfc(z) for z >= 0, the same fit as {@link UnaryOp#erfc}. */
+    static FloatVector erfcNonNegative(FloatVector z) {
+        FloatVector t = z.fma(0.5f, 1f);
+        t = t.broadcast(1f).div(t);
+        FloatVector p = t.broadcast(0.17087277f);
+        p = mad(p, t, -0.82215223f);
+        p = mad(p, t, 1.48851587f);
+        p = mad(p, t, -1.13520398f);
+        p = mad(p, t, 0.27886807f);
+        p = mad(p, t, -0.18628806f);
+        p = mad(p, t, 0.09678418f);
+        p = mad(p, t, 0.37409196f);
+        p = mad(p, t, 1.00002368f);
+        p = mad(p, t, -1.26551223f);
+        return t.mul(z.mul(z).neg().add(p).lanewise(EXP));
+    }
+
+    /** erf: odd Taylor polynomial below 0.5 (relative accuracy near 0), 1 - erfc above. */
+    static FloatVector erf(FloatVector x) {
+        FloatVector a = x.abs();
+        FloatVector x2 = x.mul(x);
+        FloatVector s = x2.broadcast(-8.548327e-4f);
+        s = mad(s, x2, 0.0052239776f);
+        s = mad(s, x2, -0.02686617f);
+        s = mad(s, x2, 0.112837915f);
+        s = mad(s, x2, -0.37612638f);
+        s = mad(s, x2, 1.1283791f);
+        FloatVector small = s.mul(x);
+        FloatVector big = erfcNonNegative(a).neg().add(1f);
+        big = big.blend(big.neg(), x.lt(0f));
+        return big.blend(small, a.lt(0.5f));
+    }
+
+    /** 0.5 x (1 + erf(x / sqrt 2)), written with erfc so the negative tail keeps relative accuracy. */
+    static FloatVector gelu(FloatVector x) {
+        FloatVector e = erfcNonNegative(x.abs().mul(INV_SQRT_2));
+        FloatVector pos = x.mul(e.fma(-0.5f, 1f));
+        FloatVector neg = x.mul(e).mul(0.5f);
+        return pos.blend(neg, x.lt(0f));
+    }
+
+    static FloatVector geluTanh(FloatVector x) {
+        FloatVector inner = x.mul(x).fma(0.044715f, 1f).mul(x).mul(SQRT_2_OVER_PI);
+        return x.mul(0.5f).mul(inner.lanewise(TANH).add(1f));
+    }
+}
