@@ -151,18 +151,30 @@ final class ReduceVectors {
     private static void columnsSum(MemorySegment in, MemorySegment out, long base, long outBase, long r, long inner,
                                    long j0, long j1, Pre pre, ReduceKind kind) {
         long j = j0;
+        // Four column vectors per pass down r: independent add chains instead of one latency-bound chain.
+        for (; j + 4 * LANES <= j1; j += 4 * LANES) {
+            FloatVector a0 = FloatVector.zero(SPECIES);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            for (long k = 0; k < r; k++) {
+                long at = base + k * inner + j;
+                a0 = a0.add(pre(load(in, at), pre));
+                a1 = a1.add(pre(load(in, at + LANES), pre));
+                a2 = a2.add(pre(load(in, at + 2 * LANES), pre));
+                a3 = a3.add(pre(load(in, at + 3 * LANES), pre));
+            }
+            finishColumns(a0, kind, r).intoMemorySegment(out, (outBase + j) * 4, LE);
+            finishColumns(a1, kind, r).intoMemorySegment(out, (outBase + j + LANES) * 4, LE);
+            finishColumns(a2, kind, r).intoMemorySegment(out, (outBase + j + 2 * LANES) * 4, LE);
+            finishColumns(a3, kind, r).intoMemorySegment(out, (outBase + j + 3 * LANES) * 4, LE);
+        }
         for (; j + LANES <= j1; j += LANES) {
             FloatVector acc = FloatVector.zero(SPECIES);
             for (long k = 0; k < r; k++) {
                 acc = acc.add(pre(load(in, base + k * inner + j), pre));
             }
-            switch (kind) {
-                case MEAN -> acc = acc.div((float) r);
-                case L2 -> acc = acc.sqrt();
-                case LOG_SUM -> acc = acc.lanewise(VectorOperators.LOG);
-                default -> { }
-            }
-            acc.intoMemorySegment(out, (outBase + j) * 4, LE);
+            finishColumns(acc, kind, r).intoMemorySegment(out, (outBase + j) * 4, LE);
         }
         for (; j < j1; j++) {
             float acc = 0;
@@ -171,6 +183,16 @@ final class ReduceVectors {
             }
             out.setAtIndex(Tensor.F32, outBase + j, (float) kind.finish(acc, r, 0));
         }
+    }
+
+    /** The vector form of {@link ReduceKind#finish} for the kinds of the column path. */
+    private static FloatVector finishColumns(FloatVector acc, ReduceKind kind, long r) {
+        return switch (kind) {
+            case MEAN -> acc.div((float) r);
+            case L2 -> acc.sqrt();
+            case LOG_SUM -> acc.lanewise(VectorOperators.LOG);
+            default -> acc;
+        };
     }
 
     private static void columnsExtremum(MemorySegment in, MemorySegment out, long base, long outBase, long r,
