@@ -234,7 +234,14 @@ public final class ConformanceRunner {
             }
             return new Result(name, Status.PASS, null, ops);
         } catch (ModelLoadException e) {
-            return new Result(name, Status.ERROR, "load failed: " + oneLine(e.getMessage()), ops);
+            // blame the operators the problems name (an unsupported op), not every op of the model
+            Set<String> blamed = new LinkedHashSet<>();
+            e.problems().forEach(p -> {
+                if (p.opType() != null) {
+                    blamed.add(p.opType());
+                }
+            });
+            return new Result(name, Status.ERROR, "load failed: " + oneLine(e.getMessage()), blamed.isEmpty() ? ops : blamed);
         } catch (Exception | Error e) {
             String msg = e.getMessage() == null ? e.toString() : e.getClass().getSimpleName() + ": " + e.getMessage();
             return new Result(name, Status.ERROR, oneLine(msg), ops);

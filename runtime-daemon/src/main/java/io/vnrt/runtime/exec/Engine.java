@@ -9,6 +9,8 @@ import io.vnrt.runtime.graph.LoadProblem;
 import io.vnrt.runtime.graph.ModelLoadException;
 import io.vnrt.runtime.graph.ValueInfo;
 import io.vnrt.runtime.kernels.OpRegistry;
+import io.vnrt.runtime.memory.HbmExhaustedException;
+import io.vnrt.runtime.memory.HbmPool;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
 import io.vnrt.runtime.onnx.OnnxReader;
@@ -48,6 +50,38 @@ public final class Engine {
         return load(name, g, problems, memory, group);
     }
 
+    /**
+     * Loads a model file into a device's HBM pool: weights (category WEIGHTS) and scratch
+     * (SCRATCH) are charged to {@code ownerId} on {@code coreId} for {@code modelId}. Throws the
+     * pool's HbmExhaustedException, before any work, when they do not fit; a failed load leaves
+     * nothing in the pool.
+     */
+    public LoadedModel load(Path modelFile, HbmPool pool, CoreGroup group, String ownerId, String ownerLabel, int coreId,
+            String modelId) throws ModelLoadException, HbmExhaustedException {
+        try {
+            return load(modelFile, new HbmModelMemory(pool, ownerId, ownerLabel, coreId, modelId), group);
+        } catch (OutOfDeviceMemoryException e) {
+            throw unwrap(e);
+        }
+    }
+
+    /** Like {@link #load(Path, HbmPool, CoreGroup, String, String, int, String)} for serialized bytes. */
+    public LoadedModel load(String name, byte[] model, Path baseDir, HbmPool pool, CoreGroup group, String ownerId,
+            String ownerLabel, int coreId, String modelId) throws ModelLoadException, HbmExhaustedException {
+        try {
+            return load(name, model, baseDir, new HbmModelMemory(pool, ownerId, ownerLabel, coreId, modelId), group);
+        } catch (OutOfDeviceMemoryException e) {
+            throw unwrap(e);
+        }
+    }
+
+    private static HbmExhaustedException unwrap(OutOfDeviceMemoryException e) {
+        if (e.getCause() instanceof HbmExhaustedException h) {
+            return h;
+        }
+        throw new IllegalStateException(e.getMessage(), e);
+    }
+
     /** Loads a serialized model; {@code baseDir} (may be null) resolves external data. */
     public LoadedModel load(String name, byte[] model, Path baseDir, ModelMemory memory, CoreGroup group)
             throws ModelLoadException, OutOfDeviceMemoryException {
@@ -60,6 +94,10 @@ public final class Engine {
             throws ModelLoadException, OutOfDeviceMemoryException {
         GraphValidator.validate(g, registry, problems);
         if (!problems.isEmpty()) {
+            // find what else is wrong (attribute types, shapes) in the nodes that can be compiled
+            if (!GraphValidator.hasCycle(problems) && staticInputs(g)) {
+                new Compiler(g, registry, group.size()).compile(staticSignature(g), problems);
+            }
             throw new ModelLoadException(problems);
         }
         Compiler compiler = new Compiler(g, registry, group.size());
@@ -78,11 +116,8 @@ public final class Engine {
             weights = memory.allocate(weightsBytes, ModelMemory.Purpose.WEIGHTS, "weights of model '" + name + "'");
             placeWeights(g, weights.segment());
             model = new LoadedModel(name, g, compiler, memory, group, weights, weightsBytes);
-            if (g.inputs().stream().allMatch(v -> v.isStatic() && v.dtype() != null)) {
-                List<TensorType> sig = new ArrayList<>();
-                for (ValueInfo v : g.inputs()) {
-                    sig.add(new TensorType(v.dtype(), v.fixedShape()));
-                }
+            if (staticInputs(g)) {
+                List<TensorType> sig = staticSignature(g);
                 ExecutionPlan plan = compiler.compile(sig, problems);
                 if (plan == null) {
                     throw new ModelLoadException(problems);
@@ -98,6 +133,18 @@ public final class Engine {
             }
             throw e;
         }
+    }
+
+    private static boolean staticInputs(Graph g) {
+        return g.inputs().stream().allMatch(v -> v.isStatic() && v.dtype() != null);
+    }
+
+    private static List<TensorType> staticSignature(Graph g) {
+        List<TensorType> sig = new ArrayList<>();
+        for (ValueInfo v : g.inputs()) {
+            sig.add(new TensorType(v.dtype(), v.fixedShape()));
+        }
+        return sig;
     }
 
     /** Copies every constant into the weights block and makes the graph refer to the device copies. */

@@ -187,6 +187,11 @@ public final class Compiler {
                 dynamicValues.addAll(node.outputs());
                 continue;
             }
+            if (problems != null && (registry.find(node.domain(), node.opType()) == null || !b.allDefined(node))) {
+                // already reported by the validator; keep checking the nodes that do not depend on it
+                failed.addAll(node.outputs());
+                continue;
+            }
             TensorType[] types = new TensorType[n];
             Tensor[] consts = new Tensor[n];
             int[] inSlots = new int[n];
@@ -246,7 +251,7 @@ public final class Compiler {
             }
             pending.add(new Pending(node, kernel, inSlots, outSlots, used));
         }
-        if (problems != null && problems.size() > problemsBefore) {
+        if (problems != null && (problems.size() > problemsBefore || !failed.isEmpty())) {
             return null;
         }
         int[] outputSlots = new int[graph.outputs().size()];
@@ -366,6 +371,15 @@ public final class Compiler {
             int s = add(name, value.type(), ExecutionPlan.SlotKind.CONSTANT);
             constants.set(s, value);
             return s;
+        }
+
+        boolean allDefined(Node node) {
+            for (String in : node.inputs()) {
+                if (!in.isEmpty() && !byName.containsKey(in) && !graph.constants().containsKey(in)) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         /** The slot of a value defined so far; graph constants get a slot on first use. */

@@ -21,6 +21,13 @@ public final class GraphValidator {
     /** Operators that carry subgraphs; the engine does not run them yet. */
     private static final Set<String> CONTROL_FLOW = Set.of("If", "Loop", "Scan", "SequenceMap");
 
+    private static final String CYCLE = "the graph has a cycle through ";
+
+    /** True when one of the problems is a cycle (the graph cannot be ordered, so nothing compiles). */
+    public static boolean hasCycle(List<LoadProblem> problems) {
+        return problems.stream().anyMatch(p -> p.opType() == null && p.message().startsWith(CYCLE));
+    }
+
     /** Validates and sorts {@code g} in place; appends problems. */
     public static void validate(Graph g, OpRegistry registry, List<LoadProblem> problems) {
         Set<String> defined = new HashSet<>(g.constants().keySet());
@@ -110,7 +117,7 @@ public final class GraphValidator {
                     stuck.add(n.label());
                 }
             }
-            problems.add(LoadProblem.graph("the graph has a cycle through " + stuck.size() + " node(s): " + stuck));
+            problems.add(LoadProblem.graph(CYCLE + stuck.size() + " node(s): " + stuck));
             return;
         }
         g.setNodes(order);

@@ -35,20 +35,32 @@ final class RowVectors {
         s.setAtIndex(Tensor.F32, index, v);
     }
 
+    /**
+     * Row max by compare-and-blend, about twice as fast here as {@code max()} (which pays for
+     * Math.max's NaN rules). NaN lanes are skipped, which softmax tolerates: a NaN input still
+     * makes exp(x - max), the sum and so the whole row NaN, as the reference does.
+     */
     static float max(MemorySegment x, long base, long n) {
         FloatVector m0 = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
         FloatVector m1 = m0;
         long i = 0;
         for (; i + 2 * LANES <= n; i += 2 * LANES) {
-            m0 = m0.max(load(x, base + i));
-            m1 = m1.max(load(x, base + i + LANES));
+            FloatVector v0 = load(x, base + i);
+            FloatVector v1 = load(x, base + i + LANES);
+            m0 = m0.blend(v0, v0.compare(VectorOperators.GT, m0));
+            m1 = m1.blend(v1, v1.compare(VectorOperators.GT, m1));
         }
         for (; i + LANES <= n; i += LANES) {
-            m0 = m0.max(load(x, base + i));
+            FloatVector v0 = load(x, base + i);
+            m0 = m0.blend(v0, v0.compare(VectorOperators.GT, m0));
         }
-        float m = m0.max(m1).reduceLanes(VectorOperators.MAX);
+        m0 = m0.blend(m1, m1.compare(VectorOperators.GT, m0));
+        float m = m0.reduceLanes(VectorOperators.MAX);
         for (; i < n; i++) {
-            m = Math.max(m, get(x, base + i));
+            float v = get(x, base + i);
+            if (v > m) {
+                m = v;
+            }
         }
         return m;
     }
