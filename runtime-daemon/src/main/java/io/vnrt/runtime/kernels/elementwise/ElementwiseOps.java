@@ -242,7 +242,7 @@ public final class ElementwiseOps {
         if (in.dtype() == DType.STRING || to == DType.STRING) {
             throw n.error("Cast from or to string is not supported (numeric and bool types only)");
         }
-        return new CastKernel(in, to);
+        return new CastKernel(in, to, n.attrInt("saturate", 1) != 0);
     }
 
     private static Kernel dropout(NodeContext n) {

@@ -262,6 +262,9 @@ class ElementwiseKernelsTest {
         Tensor like = TestNode.of("CastLike", 19).input(i8).input(Tensor.allocate(DType.FLOAT64, 0)).run()[0];
         assertEquals(DType.FLOAT64, like.dtype());
         assertThrows(OpException.class, () -> TestNode.of("Cast", 19).input(f).attr("to", 8L).run());
+        Tensor big = Tensor.ofFloats(new long[] {1}, 1000f);
+        assertEquals(448.0, TestNode.of("Cast", 19).input(big).attr("to", 17L).run()[0].getDouble(0)); // E4M3FN max
+        assertTrue(Double.isNaN(TestNode.of("Cast", 19).input(big).attr("to", 17L).attr("saturate", 0L).run()[0].getDouble(0)));
     }
 
     @Test
