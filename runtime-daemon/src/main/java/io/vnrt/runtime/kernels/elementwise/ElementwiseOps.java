@@ -158,6 +158,15 @@ public final class ElementwiseOps {
             }
         }
         broadcastCheck(n, a, b);
+        Tensor exponent = n.constantInput(1);
+        if (exponent != null && exponent.elementCount() == 1 && a.rank() >= b.rank() && a.dtype().isFloatingPoint()) {
+            // a constant scalar exponent: x^2, x^0.5 and x^1 without the general pow
+            double e = exponent.getDouble(0);
+            UnaryOp op = e == 2 ? UnaryOp.SQUARE : e == 0.5 ? UnaryOp.SQRT : e == 1 ? UnaryOp.IDENTITY : null;
+            if (op != null) {
+                return new UnaryKernel(op, a, 0, 0);
+            }
+        }
         return new BinaryKernel(BinaryOp.POW, a, b, a.dtype());
     }
 

@@ -85,6 +85,7 @@ final class FloatLoops {
             case CLIP -> uClip(in, s, out, o, bound, p, q);
             case SIN -> uSin(in, s, out, o, bound, p, q);
             case COS -> uCos(in, s, out, o, bound, p, q);
+            case SQUARE -> uSquare(in, s, out, o, bound, p, q);
             case IDENTITY -> {
                 MemorySegment.copy(in, s * 4, out, o * 4, n * 4);
                 return;
@@ -437,6 +438,13 @@ final class FloatLoops {
             long sb, MemorySegment out, long o, long bound) {
         for (long i = 0; i < bound; i += L) {
             stBool(ld(a, ia + i * sa, ra).compare(VectorOperators.GE, ld(b, ib + i * sb, rb)), out, o + i);
+        }
+    }
+
+    private static void uSquare(MemorySegment in, long s, MemorySegment out, long o, long bound, float p, float q) {
+        for (long i = 0; i < bound; i += L) {
+            FloatVector x = ld(in, s + i);
+            st(x.mul(x), out, o + i);
         }
     }
 
