@@ -66,6 +66,37 @@ class NormKernelTest {
     }
 
     @Test
+    void polynomialExpIsWithinOneMillionthOfMathExp() {
+        float[] xs = new float[16 * 4096 + 7];
+        Random r = new Random(11);
+        for (int i = 0; i < xs.length; i++) {
+            xs[i] = -r.nextFloat() * 90f;
+        }
+        xs[0] = 0f;
+        xs[1] = -0f;
+        xs[2] = Float.NEGATIVE_INFINITY;
+        xs[3] = Float.NaN;
+        xs[4] = -87.3f;
+        xs[5] = -1e-8f;
+        java.lang.foreign.MemorySegment seg = java.lang.foreign.MemorySegment.ofArray(xs.clone());
+        float sum = RowVectors.expShifted(seg, seg, 0, xs.length, 0f);
+        float[] out = seg.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+        assertTrue(Float.isNaN(sum), "a NaN input makes the sum NaN");
+        assertEquals(1f, out[0]);
+        assertEquals(1f, out[1]);
+        assertEquals(0f, out[2]);
+        assertTrue(Float.isNaN(out[3]));
+        for (int i = 4; i < xs.length; i++) {
+            double e = Math.exp(xs[i]);
+            if (xs[i] >= -87.33f) {
+                assertEquals(e, out[i], 1e-6 * e, "exp(" + xs[i] + ")");
+            } else {
+                assertEquals(0f, out[i], "exp(" + xs[i] + ") flushes to zero");
+            }
+        }
+    }
+
+    @Test
     void softmaxSplitOverTwoThreads() {
         Tensor x = random(2, 8, 1, 12, 128, 128);
         try (CoreGroup group = new CoreGroup("t", 2)) {
