@@ -251,7 +251,7 @@ public final class Compiler {
             }
             pending.add(new Pending(node, kernel, inSlots, outSlots, used));
         }
-        if (problems != null && problems.size() > problemsBefore) {
+        if (problems != null && (problems.size() > problemsBefore || !failed.isEmpty())) {
             return null;
         }
         int[] outputSlots = new int[graph.outputs().size()];

@@ -19,7 +19,19 @@ public enum DType {
     FLOAT64(11, 8),
     UINT32(12, 4),
     UINT64(13, 8),
-    BFLOAT16(16, 2);
+    BFLOAT16(16, 2),
+    // 8- and 4-bit floats and 4/2-bit integers are stored one element per byte in the engine;
+    // the sub-byte ones are packed only in TensorProtos (see packedBits()).
+    FLOAT8E4M3FN(17, 1),
+    FLOAT8E4M3FNUZ(18, 1),
+    FLOAT8E5M2(19, 1),
+    FLOAT8E5M2FNUZ(20, 1),
+    UINT4(21, 1),
+    INT4(22, 1),
+    FLOAT4E2M1(23, 1),
+    FLOAT8E8M0(24, 1),
+    UINT2(25, 1),
+    INT2(26, 1);
 
     private final int onnxCode;
     private final int byteSize;
@@ -39,22 +51,39 @@ public enum DType {
         return byteSize;
     }
 
-    /** float16, bfloat16, float32 or float64. */
+    /** float16, bfloat16, float32, float64, and the 8/4-bit float formats. */
     public boolean isFloatingPoint() {
-        return this == FLOAT32 || this == FLOAT64 || this == FLOAT16 || this == BFLOAT16;
+        return this == FLOAT32 || this == FLOAT64 || this == FLOAT16 || this == BFLOAT16 || isSmallFloat();
+    }
+
+    /** The 8-bit and 4-bit float formats (computed through {@link MiniFloats}). */
+    public boolean isSmallFloat() {
+        return switch (this) {
+            case FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ, FLOAT8E8M0, FLOAT4E2M1 -> true;
+            default -> false;
+        };
+    }
+
+    /** Bits per element in a TensorProto: 4 for int4/uint4/float4, 2 for int2/uint2, else 8 * byteSize. */
+    public int packedBits() {
+        return switch (this) {
+            case UINT4, INT4, FLOAT4E2M1 -> 4;
+            case UINT2, INT2 -> 2;
+            default -> 8 * byteSize;
+        };
     }
 
     /** Any signed or unsigned integer type (not BOOL). */
     public boolean isInteger() {
         return switch (this) {
-            case UINT8, INT8, UINT16, INT16, INT32, INT64, UINT32, UINT64 -> true;
+            case UINT8, INT8, UINT16, INT16, INT32, INT64, UINT32, UINT64, UINT4, INT4, UINT2, INT2 -> true;
             default -> false;
         };
     }
 
     /** Unsigned integer types. */
     public boolean isUnsigned() {
-        return this == UINT8 || this == UINT16 || this == UINT32 || this == UINT64;
+        return this == UINT8 || this == UINT16 || this == UINT32 || this == UINT64 || this == UINT4 || this == UINT2;
     }
 
     /** The type with this ONNX code. */

@@ -117,6 +117,10 @@ public final class Tensor {
             case UINT32 -> data.getAtIndex(I32, i) & 0xFFFFFFFFL;
             case INT64 -> data.getAtIndex(I64, i);
             case UINT64 -> unsignedToDouble(data.getAtIndex(I64, i));
+            case INT4, INT2 -> data.get(I8, i);
+            case UINT4, UINT2 -> data.get(I8, i) & 0xFF;
+            case FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ, FLOAT8E8M0, FLOAT4E2M1 ->
+                    MiniFloats.decode(dtype, data.get(I8, i));
             case STRING -> throw new UnsupportedOperationException("string tensors are not supported");
         };
     }
@@ -124,8 +128,8 @@ public final class Tensor {
     /** Element i converted to long (floats truncate toward zero), for any numeric dtype. */
     public long getLong(long i) {
         return switch (dtype) {
-            case INT8 -> data.get(I8, i);
-            case UINT8, BOOL -> data.get(I8, i) & 0xFF;
+            case INT8, INT4, INT2 -> data.get(I8, i);
+            case UINT8, BOOL, UINT4, UINT2 -> data.get(I8, i) & 0xFF;
             case INT16 -> data.getAtIndex(I16, i);
             case UINT16 -> data.getAtIndex(I16, i) & 0xFFFF;
             case INT32 -> data.getAtIndex(I32, i);
@@ -135,9 +139,19 @@ public final class Tensor {
         };
     }
 
-    /** Stores v converted to this tensor's dtype (integers wrap like a C cast; bool is v != 0). */
+    /**
+     * Stores v converted to this tensor's dtype (integers wrap like a C cast; bool is v != 0;
+     * 8/4-bit floats saturate, see {@link #setDouble(long, double, boolean)}).
+     */
     public void setDouble(long i, double v) {
+        setDouble(i, v, true);
+    }
+
+    /** Like {@link #setDouble(long, double)}; {@code saturate} is Cast's attribute for the 8-bit float formats. */
+    public void setDouble(long i, double v, boolean saturate) {
         switch (dtype) {
+            case FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ, FLOAT8E8M0, FLOAT4E2M1 ->
+                    data.set(I8, i, (byte) MiniFloats.encode(dtype, v, saturate));
             case FLOAT32 -> data.setAtIndex(F32, i, (float) v);
             case FLOAT64 -> data.setAtIndex(F64, i, v);
             case FLOAT16 -> data.setAtIndex(I16, i, Float.floatToFloat16((float) v));
@@ -152,6 +166,11 @@ public final class Tensor {
     public void setLong(long i, long v) {
         switch (dtype) {
             case INT8, UINT8 -> data.set(I8, i, (byte) v);
+            // 4- and 2-bit integers keep the low bits, like any narrowing integer cast
+            case INT4 -> data.set(I8, i, (byte) ((v << 60) >> 60));
+            case UINT4 -> data.set(I8, i, (byte) (v & 0xF));
+            case INT2 -> data.set(I8, i, (byte) ((v << 62) >> 62));
+            case UINT2 -> data.set(I8, i, (byte) (v & 0x3));
             case BOOL -> data.set(I8, i, (byte) (v != 0 ? 1 : 0));
             case INT16, UINT16 -> data.setAtIndex(I16, i, (short) v);
             case INT32, UINT32 -> data.setAtIndex(I32, i, (int) v);

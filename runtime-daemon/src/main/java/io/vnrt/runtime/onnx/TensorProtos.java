@@ -50,6 +50,10 @@ public final class TensorProtos {
             readExternal(p, baseDir, t.data(), bytes);
             return t;
         }
+        int bits = dtype.packedBits();
+        if (bits < 8) {
+            return decodePacked(p, t, bits);
+        }
         if (p.hasRawData()) {
             ByteString raw = p.getRawData();
             if (raw.size() != bytes) {
@@ -82,9 +86,44 @@ public final class TensorProtos {
                 // float16 / bfloat16 / 16-bit integers: the low 16 bits of each int32 are the value's bits
                 case FLOAT16, BFLOAT16, INT16, UINT16 -> d.setAtIndex(Tensor.I16, i, (short) p.getInt32Data(i));
                 case BOOL -> d.set(Tensor.I8, i, (byte) (p.getInt32Data(i) != 0 ? 1 : 0));
-                case INT8, UINT8 -> d.set(Tensor.I8, i, (byte) p.getInt32Data(i));
+                case INT8, UINT8, FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ, FLOAT8E8M0 ->
+                        d.set(Tensor.I8, i, (byte) p.getInt32Data(i));
                 default -> throw new IOException("tensor '" + p.getName() + "': unsupported dtype " + dtype);
             }
+        }
+        return t;
+    }
+
+    /** 4- and 2-bit elements: packed low bits first, in raw_data or in int32_data (one byte per int32). */
+    private static Tensor decodePacked(TensorProto p, Tensor t, int bits) throws IOException {
+        long n = t.elementCount();
+        long packedBytes = (n * bits + 7) / 8;
+        byte[] bytes;
+        boolean unpacked = false;
+        if (p.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
+            throw new IOException("tensor '" + p.getName() + "': external data of " + t.dtype().displayName() + " is not supported");
+        } else if (p.hasRawData()) {
+            bytes = p.getRawData().toByteArray();
+        } else {
+            bytes = new byte[p.getInt32DataCount()];
+            for (int i = 0; i < bytes.length; i++) {
+                bytes[i] = (byte) p.getInt32Data(i);
+            }
+            unpacked = bytes.length == n && n != packedBytes;
+        }
+        if (!unpacked && bytes.length != packedBytes) {
+            throw new IOException("tensor '" + p.getName() + "' " + t.dtype().displayName() + java.util.Arrays.toString(t.shape())
+                    + " needs " + packedBytes + " packed bytes, has " + bytes.length);
+        }
+        int perByte = 8 / bits;
+        int mask = (1 << bits) - 1;
+        boolean signed = t.dtype() == DType.INT4 || t.dtype() == DType.INT2;
+        for (int i = 0; i < n; i++) {
+            int v = unpacked ? bytes[i] & mask : (bytes[i / perByte] >> (bits * (i % perByte))) & mask;
+            if (signed && (v & (1 << (bits - 1))) != 0) {
+                v -= 1 << bits;
+            }
+            t.data().set(Tensor.I8, i, (byte) v);
         }
         return t;
     }
@@ -142,6 +181,15 @@ public final class TensorProtos {
     /** Encodes a tensor as a TensorProto with raw_data (little-endian). */
     public static TensorProto encode(String name, Tensor t) {
         byte[] bytes = t.data().toArray(ValueLayout.JAVA_BYTE);
+        int bits = t.dtype().packedBits();
+        if (bits < 8) {
+            int perByte = 8 / bits;
+            byte[] packed = new byte[(int) ((t.elementCount() * bits + 7) / 8)];
+            for (int i = 0; i < bytes.length; i++) {
+                packed[i / perByte] |= (byte) ((bytes[i] & ((1 << bits) - 1)) << (bits * (i % perByte)));
+            }
+            bytes = packed;
+        }
         TensorProto.Builder b = TensorProto.newBuilder().setDataType(t.dtype().onnxCode()).setRawData(ByteString.copyFrom(bytes));
         if (name != null) {
             b.setName(name);

@@ -247,16 +247,17 @@ public final class ElementwiseOps {
 
     private static Kernel dropout(NodeContext n) {
         TensorType in = n.inputType(0);
+        if (!in.dtype().isFloatingPoint()) {
+            throw n.error("input type " + in.dtype().displayName() + " is not supported (expected a float type)");
+        }
+        boolean mayTrain = false;
         if (n.opset() >= 12 && n.hasInput(2)) {
             Tensor training = n.constantInput(2);
-            if (training != null && training.getLong(0) != 0) {
-                throw n.error("training_mode=true is not supported (this engine runs inference; export the "
-                        + "model in eval mode or feed training_mode=false)");
-            }
+            mayTrain = training == null || training.getLong(0) != 0;
         }
         boolean mask = n.outputCount() > 1 && n.hasOutput(1);
         DType maskType = n.opset() >= 10 ? DType.BOOL : in.dtype();
-        return new DropoutKernel(in, mask, maskType, n.opType() + " '" + n.nodeName() + "'");
+        return new DropoutKernel(in, mask, maskType, mayTrain, n.attrInt("seed", 0), n.attrFloat("ratio", 0.5f));
     }
 
     private static void requireDtype(NodeContext n, int i, DType d) {

@@ -8,5 +8,7 @@ public final class LinalgOps {
 
     /** Adds this family's operators to the registry. */
     public static void register(OpRegistry registry) {
+        registry.register("MatMul", MatMulOp::create);
+        registry.register("Gemm", GemmOp::create);
     }
 }

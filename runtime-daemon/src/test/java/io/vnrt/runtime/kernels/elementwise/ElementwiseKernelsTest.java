@@ -275,6 +275,39 @@ class ElementwiseKernelsTest {
     }
 
     @Test
+    void whereFloatVectorPathMatchesReferenceAcrossBroadcasts() {
+        Random r = new Random(5);
+        long[][][] patterns = {{{5, 37}, {5, 37}, {5, 37}}, {{37}, {5, 37}, {}}, {{5, 1}, {}, {5, 37}}, {{}, {40}, {40}}};
+        for (long[][] p : patterns) {
+            Tensor c = Tensor.allocate(DType.BOOL, p[0]);
+            for (long i = 0; i < c.elementCount(); i++) {
+                c.setLong(i, r.nextInt(2));
+            }
+            Tensor x = random(r, p[1], 1f);
+            Tensor y = random(r, p[2], 1f);
+            long[] shape = Shapes.broadcast(p[0], p[1], p[2]);
+            long[] scs = Shapes.broadcastStrides(p[0], shape);
+            long[] sxs = Shapes.broadcastStrides(p[1], shape);
+            long[] sys = Shapes.broadcastStrides(p[2], shape);
+            long[] st = Shapes.strides(shape);
+            Tensor got = TestNode.of("Where", 16).input(c).input(x).input(y).run()[0];
+            for (long i = 0; i < got.elementCount(); i++) {
+                long ic = 0;
+                long ix = 0;
+                long iy = 0;
+                for (int d = 0; d < shape.length; d++) {
+                    long k = i / st[d] % shape[d];
+                    ic += k * scs[d];
+                    ix += k * sxs[d];
+                    iy += k * sys[d];
+                }
+                float expect = c.getLong(ic) != 0 ? x.getFloat(ix) : y.getFloat(iy);
+                assertEquals(expect, got.getFloat(i), java.util.Arrays.deepToString(p) + " @" + i);
+            }
+        }
+    }
+
+    @Test
     void clipReadsAttributesBeforeOpset11AndInputsAfter() {
         Tensor x = Tensor.ofFloats(new long[] {4}, -3f, -0.5f, 0.5f, 3f);
         assertArrayEquals(new float[] {-1, -0.5f, 0.5f, 1},
@@ -292,16 +325,37 @@ class ElementwiseKernelsTest {
     }
 
     @Test
-    void dropoutIsIdentityWithAllTrueMaskAndRefusesTraining() {
+    void dropoutIsIdentityInInferenceAndSeededInTraining() {
         Tensor x = Tensor.ofFloats(new long[] {3}, 1f, 2f, 3f);
         Tensor[] out = TestNode.of("Dropout", 13).input(x).outputs(2).run();
         assertArrayEquals(x.toFloatArray(), out[0].toFloatArray());
         assertEquals(DType.BOOL, out[1].dtype());
         assertArrayEquals(new long[] {1, 1, 1}, out[1].toLongArray());
+
         Tensor training = Tensor.allocate(DType.BOOL);
         training.setLong(0, 1);
-        assertThrows(OpException.class, () -> TestNode.of("Dropout", 13).input(x)
-                .constInput(Tensor.ofFloats(new long[] {}, 0.5f)).constInput(training).run());
+        Tensor big = Tensor.ofFloats(new long[] {1000}, new float[1000]);
+        for (int i = 0; i < 1000; i++) {
+            big.setFloat(i, 1f);
+        }
+        Tensor[] t = TestNode.of("Dropout", 13).input(big).input(Tensor.ofFloats(new long[] {}, 0.25f)).input(training)
+                .outputs(2).run();
+        long kept = 0;
+        for (int i = 0; i < 1000; i++) {
+            boolean keep = t[1].getLong(i) != 0;
+            kept += keep ? 1 : 0;
+            assertEquals(keep ? 1f / 0.75f : 0f, t[0].getFloat(i), 1e-6);
+        }
+        assertTrue(kept > 700 && kept < 800, "kept " + kept + " of 1000 at ratio 0.25");
+    }
+
+    @Test
+    void dropoutMaskStreamIsMt19937() {
+        // first outputs of MT19937 seeded with 5489 (the generator's reference default seed)
+        DropoutMask mt = new DropoutMask(5489);
+        assertEquals(3499211612L, mt.nextInt32());
+        assertEquals(581869302L, mt.nextInt32());
+        assertEquals(3890346734L, mt.nextInt32());
     }
 
     @Test
