@@ -211,4 +211,31 @@ class NormKernelTest {
             assertEquals(e, y.getFloat(i), 1e-5);
         }
     }
+
+    private static Tensor convert(Tensor x, DType dt) {
+        Tensor t = Tensor.allocate(dt, x.shape());
+        for (long i = 0; i < x.elementCount(); i++) {
+            t.setDouble(i, x.getDouble(i));
+        }
+        return t;
+    }
+
+    @Test
+    void float16AndFloat64GoThroughTheGenericPathsWithTheSameResults() {
+        Tensor x = random(12, 3, 4, 6, 37);
+        Tensor scale = random(13, 1, 37);
+        Tensor bias = random(14, 1, 37);
+        Tensor soft = TestNode.of("Softmax", 13).input(x).run()[0];
+        Tensor norm = TestNode.of("LayerNormalization", 17).input(x).input(scale).input(bias).run()[0];
+        for (DType dt : new DType[] {DType.FLOAT16, DType.FLOAT64}) {
+            double tol = dt == DType.FLOAT16 ? 3e-3 : 1e-5;
+            Tensor s = TestNode.of("Softmax", 13).input(convert(x, dt)).run()[0];
+            assertEquals(dt, s.dtype());
+            assertClose(soft, s, tol, "Softmax " + dt);
+            Tensor n = TestNode.of("LayerNormalization", 17).input(convert(x, dt)).input(convert(scale, dt))
+                    .input(convert(bias, dt)).run()[0];
+            assertEquals(dt, n.dtype());
+            assertClose(norm, n, dt == DType.FLOAT16 ? 1e-2 : 1e-5, "LayerNormalization " + dt);
+        }
+    }
 }
