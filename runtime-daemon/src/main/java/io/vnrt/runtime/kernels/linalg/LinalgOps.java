@@ -10,5 +10,6 @@ public final class LinalgOps {
     public static void register(OpRegistry registry) {
         registry.register("MatMul", MatMulOp::create);
         registry.register("Gemm", GemmOp::create);
+        registry.register("Conv", ConvOp::create);
     }
 }
