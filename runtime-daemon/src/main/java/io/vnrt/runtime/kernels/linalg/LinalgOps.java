@@ -11,5 +11,9 @@ public final class LinalgOps {
         registry.register("MatMul", MatMulOp::create);
         registry.register("Gemm", GemmOp::create);
         registry.register("Conv", ConvOp::create);
+        registry.register("MaxPool", PoolOps::maxPool);
+        registry.register("AveragePool", PoolOps::averagePool);
+        registry.register("GlobalAveragePool", PoolOps::globalAverage);
+        registry.register("GlobalMaxPool", PoolOps::globalMax);
     }
 }
