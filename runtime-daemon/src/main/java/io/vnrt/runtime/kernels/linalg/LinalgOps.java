@@ -11,6 +11,7 @@ public final class LinalgOps {
         registry.register("MatMul", MatMulOp::create);
         registry.register("Gemm", GemmOp::create);
         registry.register("Conv", ConvOp::create);
+        registry.register("Einsum", EinsumOp::create);
         registry.register("ConvTranspose", ConvTransposeOp::create);
         registry.register("MaxPool", PoolOps::maxPool);
         registry.register("AveragePool", PoolOps::averagePool);
