@@ -81,6 +81,16 @@ class EngineTest {
     }
 
     @Test
+    void checksModelsWithSymbolicDimsAtLoad() {
+        byte[] m = new ModelBuilder(13).input("x", FLOAT32, "batch", 4L).output("y", FLOAT32, "batch", 4L)
+                .node("TScale", List.of("x"), List.of("a"), ModelBuilder.intAttr("alpha", 3))
+                .node("TRelu", List.of("a"), List.of("y")).bytes();
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> load(m));
+        assertTrue(e.getMessage().contains("attribute 'alpha' must be of type float"), e.getMessage());
+        assertEquals(0, pool.usedBytes());
+    }
+
+    @Test
     void reportsCycles() {
         byte[] m = new ModelBuilder(13).input("x", FLOAT32, 2L).output("y", FLOAT32, 2L)
                 .node("TAdd", List.of("x", "c"), List.of("b"))
