@@ -96,7 +96,7 @@ public final class LoadedModel implements AutoCloseable {
     /** Runs the model and returns its outputs in new host tensors, by output name. */
     public Map<String, Tensor> execute(Map<String, Tensor> inputs) throws OutOfDeviceMemoryException {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        run(inputs, (k, value) -> {
+        run(inputs, null, (k, value) -> {
             Tensor copy = Tensor.allocate(value.dtype(), value.shape());
             MemorySegment.copy(value.data(), 0, copy.data(), 0, value.byteSize());
             out.put(outputNames[k], copy);
@@ -114,7 +114,7 @@ public final class LoadedModel implements AutoCloseable {
                 throw new IllegalArgumentException("unknown output '" + k + "'; the model's outputs are " + Arrays.toString(outputNames));
             }
         }
-        run(inputs, (k, value) -> {
+        run(inputs, outputs, (k, value) -> {
             Tensor dst = outputs.get(outputNames[k]);
             if (dst == null) {
                 return;
@@ -137,7 +137,8 @@ public final class LoadedModel implements AutoCloseable {
         }
     }
 
-    private void run(Map<String, Tensor> inputs, BoundPlan.OutputSink sink) throws OutOfDeviceMemoryException {
+    private void run(Map<String, Tensor> inputs, Map<String, Tensor> provided, BoundPlan.OutputSink sink)
+            throws OutOfDeviceMemoryException {
         Tensor[] ordered = validate(inputs);
         lock.lock();
         try {
@@ -153,7 +154,20 @@ public final class LoadedModel implements AutoCloseable {
                 b = bind(sig);
             }
             last = b;
-            b.run(ordered, compiler, sink);
+            Tensor[] direct = null;
+            if (provided != null) {
+                // outputs whose kernel can write into the caller's tensor skip the final copy
+                for (int k = 0; k < outputNames.length; k++) {
+                    Tensor t = provided.get(outputNames[k]);
+                    if (t != null && b.canWriteDirect(k, t)) {
+                        if (direct == null) {
+                            direct = new Tensor[outputNames.length];
+                        }
+                        direct[k] = t;
+                    }
+                }
+            }
+            b.run(ordered, direct, compiler, sink);
         } finally {
             lock.unlock();
         }

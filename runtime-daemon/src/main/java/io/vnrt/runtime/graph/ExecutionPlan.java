@@ -105,6 +105,11 @@ public final class ExecutionPlan {
         return outputSlots[output];
     }
 
+    /** Number of graph outputs. */
+    public int outputCount() {
+        return outputSlots.length;
+    }
+
     /** Nodes compiled and run at execution time (empty for a fully static plan). */
     public List<Node> dynamicNodes() {
         return dynamicNodes;

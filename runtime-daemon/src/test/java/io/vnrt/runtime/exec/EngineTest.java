@@ -241,6 +241,24 @@ class EngineTest {
     }
 
     @Test
+    void kernelsWriteStraightIntoCallerOutputs() throws Exception {
+        byte[] m = new ModelBuilder(13).input("x", FLOAT32, 3L).output("a", FLOAT32, 3L).output("y", FLOAT32, 3L)
+                .node("TRelu", List.of("x"), List.of("a"))
+                .node("TScale", List.of("a"), List.of("y"), floatAttr("alpha", 2f)).bytes();
+        try (LoadedModel model = load(m)) {
+            Tensor x = floats(new long[] {3}, -1, 2, 3);
+            Tensor a = Tensor.allocate(FLOAT32, 3);
+            Tensor y = Tensor.allocate(FLOAT32, 3);
+            model.execute(Map.of("x", x), Map.of("a", a, "y", y));
+            assertArrayEquals(new float[] {0, 2, 3}, a.toFloatArray(), "an output that also feeds another node");
+            assertArrayEquals(new float[] {0, 4, 6}, y.toFloatArray());
+            Map<String, Tensor> out = model.execute(Map.of("x", floats(new long[] {3}, 1, 1, -1)));
+            assertArrayEquals(new float[] {2, 2, 0}, out.get("y").toFloatArray(), "scratch views restored after a direct run");
+            assertArrayEquals(new float[] {0, 2, 3}, a.toFloatArray(), "the caller's tensor is not written by later runs");
+        }
+    }
+
+    @Test
     void modelLargerThanThePoolFailsBeforeAnyWorkAndLeavesNothing() throws Exception {
         HbmPool tiny = new HbmPool(1, HbmBacking.anonymous(1 << 20));
         try {
