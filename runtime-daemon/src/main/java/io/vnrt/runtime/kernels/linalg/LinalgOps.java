@@ -8,5 +8,14 @@ public final class LinalgOps {
 
     /** Adds this family's operators to the registry. */
     public static void register(OpRegistry registry) {
+        registry.register("MatMul", MatMulOp::create);
+        registry.register("Gemm", GemmOp::create);
+        registry.register("Conv", ConvOp::create);
+        registry.register("Einsum", EinsumOp::create);
+        registry.register("ConvTranspose", ConvTransposeOp::create);
+        registry.register("MaxPool", PoolOps::maxPool);
+        registry.register("AveragePool", PoolOps::averagePool);
+        registry.register("GlobalAveragePool", PoolOps::globalAverage);
+        registry.register("GlobalMaxPool", PoolOps::globalMax);
     }
 }
