@@ -49,13 +49,19 @@ public final class ConformanceRunner {
         }
     }
 
-    private final Engine engine = new Engine();
+    private final Engine engine;
     private final int cores;
     private final long timeoutSeconds;
     private CoreGroup group;
     private ExecutorService runner;
 
+    /** A runner with the standard operator registry. */
     public ConformanceRunner(int cores, long timeoutSeconds) {
+        this(new Engine(), cores, timeoutSeconds);
+    }
+
+    public ConformanceRunner(Engine engine, int cores, long timeoutSeconds) {
+        this.engine = engine;
         this.cores = cores;
         this.timeoutSeconds = timeoutSeconds;
     }

@@ -119,7 +119,7 @@ final class BoundPlan {
                     in[k] = lookup(node.inputs().get(k), values, compiler);
                 }
                 Tensor[] out = compiler.runNode(node, in, arena, group::context);
-                for (int o = 0; o < out.length; o++) {
+                for (int o = 0; o < node.outputs().size(); o++) {
                     if (out[o] != null && !node.outputs().get(o).isEmpty()) {
                         values.put(node.outputs().get(o), out[o]);
                     }

@@ -158,6 +158,15 @@ public final class ElementwiseOps {
             }
         }
         broadcastCheck(n, a, b);
+        Tensor exponent = n.constantInput(1);
+        if (exponent != null && exponent.elementCount() == 1 && a.rank() >= b.rank() && a.dtype().isFloatingPoint()) {
+            // a constant scalar exponent: x^2, x^0.5 and x^1 without the general pow
+            double e = exponent.getDouble(0);
+            UnaryOp op = e == 2 ? UnaryOp.SQUARE : e == 0.5 ? UnaryOp.SQRT : e == 1 ? UnaryOp.IDENTITY : null;
+            if (op != null) {
+                return new UnaryKernel(op, a, 0, 0);
+            }
+        }
         return new BinaryKernel(BinaryOp.POW, a, b, a.dtype());
     }
 
@@ -242,7 +251,7 @@ public final class ElementwiseOps {
         if (in.dtype() == DType.STRING || to == DType.STRING) {
             throw n.error("Cast from or to string is not supported (numeric and bool types only)");
         }
-        return new CastKernel(in, to);
+        return new CastKernel(in, to, n.attrInt("saturate", 1) != 0);
     }
 
     private static Kernel dropout(NodeContext n) {

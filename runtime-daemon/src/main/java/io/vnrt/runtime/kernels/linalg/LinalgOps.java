@@ -10,5 +10,12 @@ public final class LinalgOps {
     public static void register(OpRegistry registry) {
         registry.register("MatMul", MatMulOp::create);
         registry.register("Gemm", GemmOp::create);
+        registry.register("Conv", ConvOp::create);
+        registry.register("Einsum", EinsumOp::create);
+        registry.register("ConvTranspose", ConvTransposeOp::create);
+        registry.register("MaxPool", PoolOps::maxPool);
+        registry.register("AveragePool", PoolOps::averagePool);
+        registry.register("GlobalAveragePool", PoolOps::globalAverage);
+        registry.register("GlobalMaxPool", PoolOps::globalMax);
     }
 }

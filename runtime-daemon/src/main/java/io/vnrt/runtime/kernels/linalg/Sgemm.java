@@ -171,7 +171,11 @@ final class Sgemm {
                         int mr = Math.min(MR, mEnd - i);
                         long co = cBase + i * p.ldc + col * 4L;
                         if (mr == MR && nv == NR) {
-                            kernel6(p.a, ak + i * p.ars, p.ars, p.aks, MR, p.bp, bo, kc, p.c, co, p.ldc, loadC);
+                            if (p.aks == 4) {
+                                kernel6(p.a, ak + i * p.ars, p.ars, MR, p.bp, bo, kc, p.c, co, p.ldc, loadC);
+                            } else {
+                                kernel6Strided(p.a, ak + i * p.ars, p.ars, p.aks, MR, p.bp, bo, kc, p.c, co, p.ldc, loadC);
+                            }
                         } else if (nv == NR && mr < 3) {
                             for (int r = 0; r < mr; r++) {
                                 kernel1(p.a, ak + (i + r) * p.ars, p.aks, p.bp, bo, kc, p.c, co + r * p.ldc, loadC);
@@ -181,7 +185,7 @@ final class Sgemm {
                                 tile = TILE.get();
                             }
                             if (mr >= 3) {
-                                kernel6(p.a, ak + i * p.ars, p.ars, p.aks, mr, p.bp, bo, kc, tile, 0, NR * 4L, false);
+                                kernel6Strided(p.a, ak + i * p.ars, p.ars, p.aks, mr, p.bp, bo, kc, tile, 0, NR * 4L, false);
                             } else {
                                 for (int r = 0; r < mr; r++) {
                                     kernel1(p.a, ak + (i + r) * p.ars, p.aks, p.bp, bo, kc, tile, r * NR * 4L, false);
@@ -203,7 +207,7 @@ final class Sgemm {
      * points c at a scratch tile then). Stores are unmasked: the method must stay small enough
      * for C1 and C2 to compile it with the vectors in registers.
      */
-    static void kernel6(MemorySegment a, long a0, long ars, long aks, int mr,
+    static void kernel6(MemorySegment a, long a0, long ars, int mr,
                         MemorySegment bp, long bo, int kc,
                         MemorySegment c, long co, long ldc, boolean loadC) {
         long r0 = a0;
@@ -224,9 +228,98 @@ final class Sgemm {
         FloatVector c41 = c00;
         FloatVector c50 = c00;
         FloatVector c51 = c00;
-        long pa = 0;
-        long pb = bo;
-        for (int kk = 0; kk < kc; kk++, pa += aks, pb += NR * 4) {
+        for (long kk = 0; kk < kc; kk++) {
+            long pa = kk << 2;
+            long pb = bo + kk * (NR * 4);
+            FloatVector b0 = FloatVector.fromMemorySegment(S, bp, pb, LE);
+            FloatVector b1 = FloatVector.fromMemorySegment(S, bp, pb + 64, LE);
+            FloatVector x = FloatVector.broadcast(S, a.get(F, r0 + pa));
+            c00 = b0.fma(x, c00);
+            c01 = b1.fma(x, c01);
+            x = FloatVector.broadcast(S, a.get(F, r1 + pa));
+            c10 = b0.fma(x, c10);
+            c11 = b1.fma(x, c11);
+            x = FloatVector.broadcast(S, a.get(F, r2 + pa));
+            c20 = b0.fma(x, c20);
+            c21 = b1.fma(x, c21);
+            x = FloatVector.broadcast(S, a.get(F, r3 + pa));
+            c30 = b0.fma(x, c30);
+            c31 = b1.fma(x, c31);
+            x = FloatVector.broadcast(S, a.get(F, r4 + pa));
+            c40 = b0.fma(x, c40);
+            c41 = b1.fma(x, c41);
+            x = FloatVector.broadcast(S, a.get(F, r5 + pa));
+            c50 = b0.fma(x, c50);
+            c51 = b1.fma(x, c51);
+        }
+        if (loadC) {
+            c00 = c00.add(FloatVector.fromMemorySegment(S, c, co, LE));
+            c01 = c01.add(FloatVector.fromMemorySegment(S, c, co + 64, LE));
+        }
+        c00.intoMemorySegment(c, co, LE);
+        c01.intoMemorySegment(c, co + 64, LE);
+        if (loadC) {
+            c10 = c10.add(FloatVector.fromMemorySegment(S, c, co + 1 * ldc, LE));
+            c11 = c11.add(FloatVector.fromMemorySegment(S, c, co + 1 * ldc + 64, LE));
+        }
+        c10.intoMemorySegment(c, co + 1 * ldc, LE);
+        c11.intoMemorySegment(c, co + 1 * ldc + 64, LE);
+        if (loadC) {
+            c20 = c20.add(FloatVector.fromMemorySegment(S, c, co + 2 * ldc, LE));
+            c21 = c21.add(FloatVector.fromMemorySegment(S, c, co + 2 * ldc + 64, LE));
+        }
+        c20.intoMemorySegment(c, co + 2 * ldc, LE);
+        c21.intoMemorySegment(c, co + 2 * ldc + 64, LE);
+        if (loadC) {
+            c30 = c30.add(FloatVector.fromMemorySegment(S, c, co + 3 * ldc, LE));
+            c31 = c31.add(FloatVector.fromMemorySegment(S, c, co + 3 * ldc + 64, LE));
+        }
+        c30.intoMemorySegment(c, co + 3 * ldc, LE);
+        c31.intoMemorySegment(c, co + 3 * ldc + 64, LE);
+        if (loadC) {
+            c40 = c40.add(FloatVector.fromMemorySegment(S, c, co + 4 * ldc, LE));
+            c41 = c41.add(FloatVector.fromMemorySegment(S, c, co + 4 * ldc + 64, LE));
+        }
+        c40.intoMemorySegment(c, co + 4 * ldc, LE);
+        c41.intoMemorySegment(c, co + 4 * ldc + 64, LE);
+        if (loadC) {
+            c50 = c50.add(FloatVector.fromMemorySegment(S, c, co + 5 * ldc, LE));
+            c51 = c51.add(FloatVector.fromMemorySegment(S, c, co + 5 * ldc + 64, LE));
+        }
+        c50.intoMemorySegment(c, co + 5 * ldc, LE);
+        c51.intoMemorySegment(c, co + 5 * ldc + 64, LE);
+    }
+
+    /**
+     * {@link #kernel6} for A with a k stride other than one element (transposed A).
+     * A full 6×32 tile: C (+)= A·B over kc. Rows past mr repeat the last valid row (the caller
+     * points c at a scratch tile then). Stores are unmasked: the method must stay small enough
+     * for C1 and C2 to compile it with the vectors in registers.
+     */
+    static void kernel6Strided(MemorySegment a, long a0, long ars, long aks, int mr,
+                        MemorySegment bp, long bo, int kc,
+                        MemorySegment c, long co, long ldc, boolean loadC) {
+        long r0 = a0;
+        long r1 = a0 + Math.min(1, mr - 1) * ars;
+        long r2 = a0 + Math.min(2, mr - 1) * ars;
+        long r3 = a0 + Math.min(3, mr - 1) * ars;
+        long r4 = a0 + Math.min(4, mr - 1) * ars;
+        long r5 = a0 + Math.min(5, mr - 1) * ars;
+        FloatVector c00 = FloatVector.zero(S);
+        FloatVector c01 = c00;
+        FloatVector c10 = c00;
+        FloatVector c11 = c00;
+        FloatVector c20 = c00;
+        FloatVector c21 = c00;
+        FloatVector c30 = c00;
+        FloatVector c31 = c00;
+        FloatVector c40 = c00;
+        FloatVector c41 = c00;
+        FloatVector c50 = c00;
+        FloatVector c51 = c00;
+        for (long kk = 0; kk < kc; kk++) {
+            long pa = kk * aks;
+            long pb = bo + kk * (NR * 4);
             FloatVector b0 = FloatVector.fromMemorySegment(S, bp, pb, LE);
             FloatVector b1 = FloatVector.fromMemorySegment(S, bp, pb + 64, LE);
             FloatVector x = FloatVector.broadcast(S, a.get(F, r0 + pa));

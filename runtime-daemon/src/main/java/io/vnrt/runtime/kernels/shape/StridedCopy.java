@@ -197,7 +197,14 @@ final class StridedCopy {
         float[] tile = kind == Kind.TILED && elemSize == 4 ? new float[TILE * TILE] : null;
         for (long u = from; u < to; u++) {
             switch (kind) {
-                case RUNS -> MemorySegment.copy(src, so, dst, dof, n * elemSize);
+                case RUNS -> {
+                    // A bulk copy call costs more than a few element moves.
+                    if (n <= 4) {
+                        copyStrided(src, so, elemSize, dst, dof, elemSize, n, elemSize);
+                    } else {
+                        MemorySegment.copy(src, so, dst, dof, n * elemSize);
+                    }
+                }
                 case ELEMENTS -> copyStrided(src, so, ss, dst, dof, ds, n, elemSize);
                 case TILED -> {
                     long k0 = idx[outerRank - 1] * TILE;

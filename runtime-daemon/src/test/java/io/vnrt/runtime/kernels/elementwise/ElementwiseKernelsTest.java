@@ -236,6 +236,20 @@ class ElementwiseKernelsTest {
     }
 
     @Test
+    void powWithConstantScalarExponentMatchesGeneralPow() {
+        Tensor x = random(new Random(9), new long[] {3, 37}, 4f);
+        for (float e : new float[] {2f, 0.5f, 1f, 3f}) {
+            Tensor exp = Tensor.ofFloats(new long[] {1}, e);
+            Tensor fast = TestNode.of("Pow", 15).input(x).constInput(exp).run()[0];
+            Tensor general = TestNode.of("Pow", 15).input(x).input(exp).run()[0];
+            assertArrayEquals(new long[] {3, 37}, fast.shape());
+            for (long i = 0; i < x.elementCount(); i++) {
+                assertClose(general.getFloat(i), fast.getFloat(i), 1e-6, "x^" + e + " @" + i);
+            }
+        }
+    }
+
+    @Test
     void variadicOpsBroadcastAndPropagateNaN() {
         Tensor a = Tensor.ofFloats(new long[] {2, 1}, 1f, Float.NaN);
         Tensor b = Tensor.ofFloats(new long[] {3}, 0f, 5f, 2f);
@@ -262,6 +276,9 @@ class ElementwiseKernelsTest {
         Tensor like = TestNode.of("CastLike", 19).input(i8).input(Tensor.allocate(DType.FLOAT64, 0)).run()[0];
         assertEquals(DType.FLOAT64, like.dtype());
         assertThrows(OpException.class, () -> TestNode.of("Cast", 19).input(f).attr("to", 8L).run());
+        Tensor big = Tensor.ofFloats(new long[] {1}, 1000f);
+        assertEquals(448.0, TestNode.of("Cast", 19).input(big).attr("to", 17L).run()[0].getDouble(0)); // E4M3FN max
+        assertTrue(Double.isNaN(TestNode.of("Cast", 19).input(big).attr("to", 17L).attr("saturate", 0L).run()[0].getDouble(0)));
     }
 
     @Test

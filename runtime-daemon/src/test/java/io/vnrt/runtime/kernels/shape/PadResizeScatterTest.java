@@ -148,6 +148,14 @@ class PadResizeScatterTest {
                     .constInput(Tensor.ofLongs(new long[] {4}, 2, 3, 127, 171));
             assertArrayEquals(run(cubic, ExecContext.inline(null)).toFloatArray(),
                     run(cubic, two.context(null)).toFloatArray());
+            TestNode nearest = resize(x, "nearest", "asymmetric").noInput().noInput()
+                    .constInput(Tensor.ofLongs(new long[] {4}, 2, 3, 127, 171));
+            Tensor n1 = run(nearest, ExecContext.inline(null));
+            assertArrayEquals(n1.toFloatArray(), run(nearest, two.context(null)).toFloatArray());
+            // Output (1, 2, 126, 170) reads input (1, 2, 60, 82): 126 * 61 / 127 = 60.5 and 170 * 83 / 171 = 82.5
+            // round up, then clamp to the last row and column.
+            long o = ((1 * 3 + 2) * 127 + 126) * 171 + 170;
+            assertArrayEquals(new float[] {x.getFloat(((1 * 3 + 2) * 61 + 60) * 83 + 82)}, new float[] {n1.getFloat(o)});
             Tensor table = LayoutKernelsTest.random(DType.FLOAT32, 2, 1000, 96);
             long[] ids = new long[4000];
             for (int i = 0; i < ids.length; i++) {
