@@ -27,6 +27,12 @@ final class CastKernel implements Kernel {
         return new TensorType[] {outType};
     }
 
+    /** CastLike's second input only lends its dtype. */
+    @Override
+    public boolean readsInput(int inputIndex) {
+        return inputIndex == 0;
+    }
+
     @Override
     public void run(Tensor[] inputs, Tensor[] outputs, ExecContext ctx) {
         convert(inputs[0], outputs[0], saturate);

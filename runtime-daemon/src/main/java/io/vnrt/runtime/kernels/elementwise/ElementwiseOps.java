@@ -4,6 +4,7 @@ import io.vnrt.runtime.kernels.DType;
 import io.vnrt.runtime.kernels.Kernel;
 import io.vnrt.runtime.kernels.NodeContext;
 import io.vnrt.runtime.kernels.OpRegistry;
+import io.vnrt.runtime.kernels.Shapes;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
 
@@ -135,15 +136,15 @@ public final class ElementwiseOps {
         if (!op.isLogical() && op != BinaryOp.EQ && d == DType.BOOL) {
             throw n.error("bool inputs are not supported (expected a numeric type)");
         }
+        broadcastCheck(n, a, b);
         DType outType = op.isComparison() || op.isLogical() ? DType.BOOL : d;
-        return new BinaryKernel(op, a, b, broadcastCheck(n, a, b) ? outType : outType);
+        return new BinaryKernel(op, a, b, outType);
     }
 
     /** Validates broadcasting up front so the error names the node. */
-    private static boolean broadcastCheck(NodeContext n, TensorType a, TensorType b) {
+    private static void broadcastCheck(NodeContext n, TensorType a, TensorType b) {
         try {
-            io.vnrt.runtime.kernels.Shapes.broadcast(a.shape(), b.shape());
-            return true;
+            Shapes.broadcast(a.shape(), b.shape());
         } catch (IllegalArgumentException e) {
             throw n.error(e.getMessage());
         }
@@ -190,7 +191,7 @@ public final class ElementwiseOps {
             throw n.error("input type " + d.displayName() + " is not supported");
         }
         try {
-            io.vnrt.runtime.kernels.Shapes.broadcast(shapes);
+            Shapes.broadcast(shapes);
         } catch (IllegalArgumentException e) {
             throw n.error(e.getMessage());
         }
@@ -231,7 +232,7 @@ public final class ElementwiseOps {
             throw n.error("string tensors are not supported");
         }
         try {
-            io.vnrt.runtime.kernels.Shapes.broadcast(c.shape(), x.shape(), y.shape());
+            Shapes.broadcast(c.shape(), x.shape(), y.shape());
         } catch (IllegalArgumentException e) {
             throw n.error(e.getMessage());
         }

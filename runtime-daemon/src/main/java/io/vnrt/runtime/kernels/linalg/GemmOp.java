@@ -85,7 +85,7 @@ final class GemmOp {
         }
     }
 
-    static final class FloatGemm implements Kernel {
+    static final class FloatGemm implements Kernel, PackedWeights {
         private final GemmShape g;
         private final TensorType out;
         private final long packedBytes;
@@ -110,8 +110,8 @@ final class GemmOp {
             Sgemm.packB(b, 0, ks, ns, g.k, g.n, dst, 0, 0, Sgemm.panels(g.n));
         }
 
-        /** Bytes of packed weights this kernel holds (to be accounted as weights). */
-        long packedWeightBytes() {
+        @Override
+        public long packedWeightBytes() {
             return packed == null ? 0 : packed.byteSize();
         }
 

@@ -118,7 +118,7 @@ final class MatMulOp {
     }
 
     /** Float32 through the packed GEMM. */
-    static final class FloatMatMul implements Kernel {
+    static final class FloatMatMul implements Kernel, PackedWeights {
         private final TensorType out;
         private final int m;
         private final int n;
@@ -173,8 +173,8 @@ final class MatMulOp {
             }
         }
 
-        /** Bytes of packed weights this kernel holds (to be accounted as weights). */
-        long packedWeightBytes() {
+        @Override
+        public long packedWeightBytes() {
             return packed == null ? 0 : packed.byteSize();
         }
 

@@ -121,7 +121,9 @@ final class Sgemm {
         int pc = 1;
         if (target > p.batch) {
             int per = (target + p.batch - 1) / p.batch;
-            if (rowTiles >= 2 * per || rowTiles >= panels) {
+            // Every row-split task streams all of B, every panel-split task all of A: split the
+            // dimension whose other operand is smaller.
+            if ((p.m >= p.n && rowTiles >= per) || panels < per) {
                 rc = Math.min(per, rowTiles);
                 pc = Math.min((per + rc - 1) / rc, panels);
             } else {

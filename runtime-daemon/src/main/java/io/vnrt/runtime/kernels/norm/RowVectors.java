@@ -29,13 +29,23 @@ final class RowVectors {
     /** ln 2 split so that n * LN2_HI is exact for the n that occur (Cody-Waite reduction). */
     private static final float LN2_HI = 0.693359375f;
     private static final float LN2_LO = -2.12194440e-4f;
+    /**
+     * exp(r) ~ 1 + C1 r + ... + C5 r^5 on |r| <= ln2/2: a degree-5 fit minimising the relative
+     * error with the constant term held at 1 (so exp(0) is exactly 1), 1.8e-7 relative in float32;
+     * one FMA fewer than the degree-6 Taylor series at the same accuracy.
+     */
+    private static final float EXP_C1 = 0.9999997019767761f;
+    private static final float EXP_C2 = 0.4999915063381195f;
+    private static final float EXP_C3 = 0.1666763573884964f;
+    private static final float EXP_C4 = 0.04189793020486832f;
+    private static final float EXP_C5 = 0.008290313184261322f;
     /** Below this exp(x) is under the smallest normal float; the result is flushed to 0. */
     private static final float EXP_MIN = -87.33f;
 
     /**
      * dst[i] = exp(src[i] - shift) for i in [base, base + n), returning the sum; the arguments are
      * such that src[i] - shift <= 0 (softmax after subtracting the row max). Within 3e-7 relative:
-     * x = k ln2 + r with |r| <= ln2/2, exp(r) by its degree-6 Taylor polynomial, 2^k built in the
+     * x = k ln2 + r with |r| <= ln2/2, exp(r) by a degree-5 polynomial, 2^k built in the
      * exponent bits; NaN stays NaN, x below EXP_MIN gives 0. The polynomial is written inside the
      * loop on purpose: as a separate method taking a vector, C2 compiles it on its own and then
      * declines to inline it, and the vectors get boxed across the call (measured 4x slower).
@@ -52,11 +62,10 @@ final class RowVectors {
             FloatVector k = t.sub(ROUND_MAGIC);
             FloatVector r = k.fma(FloatVector.broadcast(SPECIES, -LN2_HI), xc);
             r = k.fma(FloatVector.broadcast(SPECIES, -LN2_LO), r);
-            FloatVector p = r.fma(1f / 720, 1f / 120);
-            p = p.fma(r, FloatVector.broadcast(SPECIES, 1f / 24));
-            p = p.fma(r, FloatVector.broadcast(SPECIES, 1f / 6));
-            p = p.fma(r, FloatVector.broadcast(SPECIES, 0.5f));
-            p = p.fma(r, FloatVector.broadcast(SPECIES, 1f));
+            FloatVector p = r.fma(EXP_C5, EXP_C4);
+            p = p.fma(r, FloatVector.broadcast(SPECIES, EXP_C3));
+            p = p.fma(r, FloatVector.broadcast(SPECIES, EXP_C2));
+            p = p.fma(r, FloatVector.broadcast(SPECIES, EXP_C1));
             p = p.fma(r, FloatVector.broadcast(SPECIES, 1f));
             FloatVector twoK = t.reinterpretAsInts().sub(ROUND_MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23)
                     .reinterpretAsFloats();

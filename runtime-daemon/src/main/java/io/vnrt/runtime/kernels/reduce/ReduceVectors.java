@@ -23,7 +23,7 @@ final class ReduceVectors {
     private ReduceVectors() {}
 
     static boolean supports(ReduceKind kind) {
-        return kind != ReduceKind.PROD && kind != ReduceKind.LOG_SUM_EXP;
+        return kind != ReduceKind.LOG_SUM_EXP;
     }
 
     /** Column block width when the inner dimension is split between tasks (a multiple of LANES). */
@@ -42,6 +42,7 @@ final class ReduceVectors {
                 float acc = switch (kind) {
                     case MAX -> rowMax(in, base, r);
                     case MIN -> rowMin(in, base, r);
+                    case PROD -> rowProd(in, base, r);
                     case L1 -> rowSum(in, base, r, Pre.ABS);
                     case L2, SUM_SQUARE -> rowSum(in, base, r, Pre.SQUARE);
                     default -> rowSum(in, base, r, Pre.NONE);
@@ -55,6 +56,7 @@ final class ReduceVectors {
             long base = o * r * inner;
             switch (kind) {
                 case MAX, MIN -> columnsExtremum(in, out, base, o * inner, r, inner, j0, j1, kind == ReduceKind.MAX);
+                case PROD -> columnsProd(in, out, base, o * inner, r, inner, j0, j1);
                 case L1 -> columnsSum(in, out, base, o * inner, r, inner, j0, j1, Pre.ABS, kind);
                 case L2, SUM_SQUARE -> columnsSum(in, out, base, o * inner, r, inner, j0, j1, Pre.SQUARE, kind);
                 default -> columnsSum(in, out, base, o * inner, r, inner, j0, j1, Pre.NONE, kind);
@@ -129,6 +131,24 @@ final class ReduceVectors {
         return m;
     }
 
+    static float rowProd(MemorySegment in, long base, long n) {
+        FloatVector a0 = FloatVector.broadcast(SPECIES, 1f);
+        FloatVector a1 = a0;
+        long i = 0;
+        for (; i + 2 * LANES <= n; i += 2 * LANES) {
+            a0 = a0.mul(load(in, base + i));
+            a1 = a1.mul(load(in, base + i + LANES));
+        }
+        for (; i + LANES <= n; i += LANES) {
+            a0 = a0.mul(load(in, base + i));
+        }
+        float p = a0.mul(a1).reduceLanes(VectorOperators.MUL);
+        for (; i < n; i++) {
+            p *= in.getAtIndex(Tensor.F32, base + i);
+        }
+        return p;
+    }
+
     static float rowMin(MemorySegment in, long base, long n) {
         FloatVector a0 = FloatVector.broadcast(SPECIES, Float.POSITIVE_INFINITY);
         FloatVector a1 = a0;
@@ -193,6 +213,25 @@ final class ReduceVectors {
             case LOG_SUM -> acc.lanewise(VectorOperators.LOG);
             default -> acc;
         };
+    }
+
+    private static void columnsProd(MemorySegment in, MemorySegment out, long base, long outBase, long r, long inner,
+                                    long j0, long j1) {
+        long j = j0;
+        for (; j + LANES <= j1; j += LANES) {
+            FloatVector acc = FloatVector.broadcast(SPECIES, 1f);
+            for (long k = 0; k < r; k++) {
+                acc = acc.mul(load(in, base + k * inner + j));
+            }
+            acc.intoMemorySegment(out, (outBase + j) * 4, LE);
+        }
+        for (; j < j1; j++) {
+            float acc = 1f;
+            for (long k = 0; k < r; k++) {
+                acc *= in.getAtIndex(Tensor.F32, base + k * inner + j);
+            }
+            out.setAtIndex(Tensor.F32, outBase + j, acc);
+        }
     }
 
     private static void columnsExtremum(MemorySegment in, MemorySegment out, long base, long outBase, long r,

@@ -87,6 +87,21 @@ class PadResizeScatterTest {
     }
 
     @Test
+    void olderOpsetsTakeScalesAtTheirOwnPositions() {
+        Tensor x = Tensor.ofFloats(new long[] {1, 1, 2, 4}, 1, 2, 3, 4, 5, 6, 7, 8);
+        Tensor scales = Tensor.ofFloats(new long[] {4}, 1, 1, 0.6f, 0.6f);
+        // Opset 10: asymmetric coordinates, and nearest rounds up when downsampling (1.33 -> 2).
+        Tensor v10 = TestNode.of("Resize", 10).input(x).constInput(Tensor.ofFloats(new long[] {4}, 1, 1, 1, 0.75f))
+                .run()[0];
+        assertArrayEquals(new long[] {1, 1, 2, 3}, v10.shape());
+        assertArrayEquals(new float[] {1, 3, 4, 5, 7, 8}, v10.toFloatArray());
+        // Opset 11: roi, scales, sizes; an empty roi is ignored; half_pixel maps outputs to 0.33 and 2.
+        Tensor v11 = TestNode.of("Resize", 11).input(x).constInput(Tensor.allocate(DType.FLOAT32, 0))
+                .constInput(scales).run()[0];
+        assertArrayEquals(new float[] {1, 3}, v11.toFloatArray());
+    }
+
+    @Test
     void cubicAlignCornersNearTheEdges() {
         Tensor x = Tensor.ofFloats(new long[] {4}, 0, 1, 2, 3);
         Tensor y = resize(x, "cubic", "align_corners").noInput().noInput()
