@@ -68,6 +68,16 @@ public final class LoadedModel implements AutoCloseable {
         return weightsBytes;
     }
 
+    /** Bytes of pre-packed weight copies the compiled plans' kernels hold (host memory, beside {@link #weightsBytes()}). */
+    public long packedWeightBytes() {
+        lock.lock();
+        try {
+            return plans.values().stream().mapToLong(ExecutionPlan::packedWeightBytes).sum();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Bytes of the scratch block (largest plan compiled so far). */
     public long scratchBytes() {
         lock.lock();
