@@ -4,6 +4,7 @@ import io.vnrt.runtime.graph.Compiler;
 import io.vnrt.runtime.graph.ExecutionPlan;
 import io.vnrt.runtime.graph.Node;
 import io.vnrt.runtime.kernels.ExecContext;
+import io.vnrt.runtime.kernels.OpException;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
 import java.lang.foreign.Arena;
@@ -188,7 +189,11 @@ final class BoundPlan {
             for (int k = 0; k < ins.length; k++) {
                 in[k] = ins[k] < 0 ? null : slots[ins[k]];
             }
-            st.kernel().run(in, stepOut[i], contexts[i]);
+            try {
+                st.kernel().run(in, stepOut[i], contexts[i]);
+            } catch (RuntimeException e) {
+                throw new OpException(st.node().label() + " failed while running: " + e.getMessage(), e);
+            }
         }
         int outputs = countOutputs();
         if (plan.dynamicNodes().isEmpty()) {
