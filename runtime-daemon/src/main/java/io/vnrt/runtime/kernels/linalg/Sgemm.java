@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Float32 GEMM, C = epilogue(alpha * A·B), over memory segments: B packed into panels of
  * {@value #NR} columns (k-major inside a panel, zero-padded past N), A read in place through row
- * and k strides (so transposed A costs no copy), a 6×32 register tile of 12 accumulators, K
+ * and k strides (so transposed A costs no copy), an 8×32 register tile of 16 accumulators, K
  * blocked so a panel's slice stays in L1 while the rows of A stream past it.
  * All offsets and strides are in bytes.
  */
@@ -21,7 +21,7 @@ final class Sgemm {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
     static final int L = 16;
     static final int NR = 2 * L;
-    static final int MR = 6;
+    static final int MR = 8;
     static final int KC = 256;
     static final int MC = 144;
     /** Below this many multiply-adds per task a thread hand-off costs more than it saves. */
@@ -172,11 +172,11 @@ final class Sgemm {
                     for (int i = mb; i < mEnd; i += MR) {
                         int mr = Math.min(MR, mEnd - i);
                         long co = cBase + i * p.ldc + col * 4L;
-                        if (mr == MR && nv == NR) {
+                        if (mr == MR && nv == NR && !loadC) {
                             if (p.aks == 4) {
-                                kernel6(p.a, ak + i * p.ars, p.ars, MR, p.bp, bo, kc, p.c, co, p.ldc, loadC);
+                                kernel8(p.a, ak + i * p.ars, p.ars, MR, p.bp, bo, kc, p.c, co, p.ldc);
                             } else {
-                                kernel6Strided(p.a, ak + i * p.ars, p.ars, p.aks, MR, p.bp, bo, kc, p.c, co, p.ldc, loadC);
+                                kernel8Strided(p.a, ak + i * p.ars, p.ars, p.aks, MR, p.bp, bo, kc, p.c, co, p.ldc);
                             }
                         } else if (nv == NR && mr < 3) {
                             for (int r = 0; r < mr; r++) {
@@ -186,8 +186,10 @@ final class Sgemm {
                             if (tile == null) {
                                 tile = TILE.get();
                             }
-                            if (mr >= 3) {
-                                kernel6Strided(p.a, ak + i * p.ars, p.ars, p.aks, mr, p.bp, bo, kc, tile, 0, NR * 4L, false);
+                            if (mr >= 3 && p.aks == 4) {
+                                kernel8(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo, kc, tile, 0, NR * 4L);
+                            } else if (mr >= 3) {
+                                kernel8Strided(p.a, ak + i * p.ars, p.ars, p.aks, mr, p.bp, bo, kc, tile, 0, NR * 4L);
                             } else {
                                 for (int r = 0; r < mr; r++) {
                                     kernel1(p.a, ak + (i + r) * p.ars, p.aks, p.bp, bo, kc, tile, r * NR * 4L, false);
@@ -205,19 +207,22 @@ final class Sgemm {
     }
 
     /**
-     * A full 6×32 tile: C (+)= A·B over kc. Rows past mr repeat the last valid row (the caller
-     * points c at a scratch tile then). Stores are unmasked: the method must stay small enough
-     * for C1 and C2 to compile it with the vectors in registers.
+     * A full 8×32 tile: C = A·B over kc, 16 accumulators. Rows past mr repeat the last valid
+     * row (the caller points c at a scratch tile then). Stores are unmasked and never add to C
+     * (partial sums go through the scratch tile): the method must stay small enough for C1 to
+     * compile, or the JIT never reaches C2 and every vector is boxed.
      */
-    static void kernel6(MemorySegment a, long a0, long ars, int mr,
+    static void kernel8(MemorySegment a, long a0, long ars, int mr,
                         MemorySegment bp, long bo, int kc,
-                        MemorySegment c, long co, long ldc, boolean loadC) {
+                        MemorySegment c, long co, long ldc) {
         long r0 = a0;
         long r1 = a0 + Math.min(1, mr - 1) * ars;
         long r2 = a0 + Math.min(2, mr - 1) * ars;
         long r3 = a0 + Math.min(3, mr - 1) * ars;
         long r4 = a0 + Math.min(4, mr - 1) * ars;
         long r5 = a0 + Math.min(5, mr - 1) * ars;
+        long r6 = a0 + Math.min(6, mr - 1) * ars;
+        long r7 = a0 + Math.min(7, mr - 1) * ars;
         FloatVector c00 = FloatVector.zero(S);
         FloatVector c01 = c00;
         FloatVector c10 = c00;
@@ -230,6 +235,10 @@ final class Sgemm {
         FloatVector c41 = c00;
         FloatVector c50 = c00;
         FloatVector c51 = c00;
+        FloatVector c60 = c00;
+        FloatVector c61 = c00;
+        FloatVector c70 = c00;
+        FloatVector c71 = c00;
         for (long kk = 0; kk < kc; kk++) {
             long pa = kk << 2;
             long pb = bo + kk * (NR * 4);
@@ -253,60 +262,43 @@ final class Sgemm {
             x = FloatVector.broadcast(S, a.get(F, r5 + pa));
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
-        }
-        if (loadC) {
-            c00 = c00.add(FloatVector.fromMemorySegment(S, c, co, LE));
-            c01 = c01.add(FloatVector.fromMemorySegment(S, c, co + 64, LE));
+            x = FloatVector.broadcast(S, a.get(F, r6 + pa));
+            c60 = b0.fma(x, c60);
+            c61 = b1.fma(x, c61);
+            x = FloatVector.broadcast(S, a.get(F, r7 + pa));
+            c70 = b0.fma(x, c70);
+            c71 = b1.fma(x, c71);
         }
         c00.intoMemorySegment(c, co, LE);
         c01.intoMemorySegment(c, co + 64, LE);
-        if (loadC) {
-            c10 = c10.add(FloatVector.fromMemorySegment(S, c, co + 1 * ldc, LE));
-            c11 = c11.add(FloatVector.fromMemorySegment(S, c, co + 1 * ldc + 64, LE));
-        }
         c10.intoMemorySegment(c, co + 1 * ldc, LE);
         c11.intoMemorySegment(c, co + 1 * ldc + 64, LE);
-        if (loadC) {
-            c20 = c20.add(FloatVector.fromMemorySegment(S, c, co + 2 * ldc, LE));
-            c21 = c21.add(FloatVector.fromMemorySegment(S, c, co + 2 * ldc + 64, LE));
-        }
         c20.intoMemorySegment(c, co + 2 * ldc, LE);
         c21.intoMemorySegment(c, co + 2 * ldc + 64, LE);
-        if (loadC) {
-            c30 = c30.add(FloatVector.fromMemorySegment(S, c, co + 3 * ldc, LE));
-            c31 = c31.add(FloatVector.fromMemorySegment(S, c, co + 3 * ldc + 64, LE));
-        }
         c30.intoMemorySegment(c, co + 3 * ldc, LE);
         c31.intoMemorySegment(c, co + 3 * ldc + 64, LE);
-        if (loadC) {
-            c40 = c40.add(FloatVector.fromMemorySegment(S, c, co + 4 * ldc, LE));
-            c41 = c41.add(FloatVector.fromMemorySegment(S, c, co + 4 * ldc + 64, LE));
-        }
         c40.intoMemorySegment(c, co + 4 * ldc, LE);
         c41.intoMemorySegment(c, co + 4 * ldc + 64, LE);
-        if (loadC) {
-            c50 = c50.add(FloatVector.fromMemorySegment(S, c, co + 5 * ldc, LE));
-            c51 = c51.add(FloatVector.fromMemorySegment(S, c, co + 5 * ldc + 64, LE));
-        }
         c50.intoMemorySegment(c, co + 5 * ldc, LE);
         c51.intoMemorySegment(c, co + 5 * ldc + 64, LE);
+        c60.intoMemorySegment(c, co + 6 * ldc, LE);
+        c61.intoMemorySegment(c, co + 6 * ldc + 64, LE);
+        c70.intoMemorySegment(c, co + 7 * ldc, LE);
+        c71.intoMemorySegment(c, co + 7 * ldc + 64, LE);
     }
 
-    /**
-     * {@link #kernel6} for A with a k stride other than one element (transposed A).
-     * A full 6×32 tile: C (+)= A·B over kc. Rows past mr repeat the last valid row (the caller
-     * points c at a scratch tile then). Stores are unmasked: the method must stay small enough
-     * for C1 and C2 to compile it with the vectors in registers.
-     */
-    static void kernel6Strided(MemorySegment a, long a0, long ars, long aks, int mr,
+    /** {@link #kernel8} for A with a k stride other than one element (transposed A). */
+    static void kernel8Strided(MemorySegment a, long a0, long ars, long aks, int mr,
                         MemorySegment bp, long bo, int kc,
-                        MemorySegment c, long co, long ldc, boolean loadC) {
+                        MemorySegment c, long co, long ldc) {
         long r0 = a0;
         long r1 = a0 + Math.min(1, mr - 1) * ars;
         long r2 = a0 + Math.min(2, mr - 1) * ars;
         long r3 = a0 + Math.min(3, mr - 1) * ars;
         long r4 = a0 + Math.min(4, mr - 1) * ars;
         long r5 = a0 + Math.min(5, mr - 1) * ars;
+        long r6 = a0 + Math.min(6, mr - 1) * ars;
+        long r7 = a0 + Math.min(7, mr - 1) * ars;
         FloatVector c00 = FloatVector.zero(S);
         FloatVector c01 = c00;
         FloatVector c10 = c00;
@@ -319,6 +311,10 @@ final class Sgemm {
         FloatVector c41 = c00;
         FloatVector c50 = c00;
         FloatVector c51 = c00;
+        FloatVector c60 = c00;
+        FloatVector c61 = c00;
+        FloatVector c70 = c00;
+        FloatVector c71 = c00;
         for (long kk = 0; kk < kc; kk++) {
             long pa = kk * aks;
             long pb = bo + kk * (NR * 4);
@@ -342,43 +338,29 @@ final class Sgemm {
             x = FloatVector.broadcast(S, a.get(F, r5 + pa));
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
-        }
-        if (loadC) {
-            c00 = c00.add(FloatVector.fromMemorySegment(S, c, co, LE));
-            c01 = c01.add(FloatVector.fromMemorySegment(S, c, co + 64, LE));
+            x = FloatVector.broadcast(S, a.get(F, r6 + pa));
+            c60 = b0.fma(x, c60);
+            c61 = b1.fma(x, c61);
+            x = FloatVector.broadcast(S, a.get(F, r7 + pa));
+            c70 = b0.fma(x, c70);
+            c71 = b1.fma(x, c71);
         }
         c00.intoMemorySegment(c, co, LE);
         c01.intoMemorySegment(c, co + 64, LE);
-        if (loadC) {
-            c10 = c10.add(FloatVector.fromMemorySegment(S, c, co + 1 * ldc, LE));
-            c11 = c11.add(FloatVector.fromMemorySegment(S, c, co + 1 * ldc + 64, LE));
-        }
         c10.intoMemorySegment(c, co + 1 * ldc, LE);
         c11.intoMemorySegment(c, co + 1 * ldc + 64, LE);
-        if (loadC) {
-            c20 = c20.add(FloatVector.fromMemorySegment(S, c, co + 2 * ldc, LE));
-            c21 = c21.add(FloatVector.fromMemorySegment(S, c, co + 2 * ldc + 64, LE));
-        }
         c20.intoMemorySegment(c, co + 2 * ldc, LE);
         c21.intoMemorySegment(c, co + 2 * ldc + 64, LE);
-        if (loadC) {
-            c30 = c30.add(FloatVector.fromMemorySegment(S, c, co + 3 * ldc, LE));
-            c31 = c31.add(FloatVector.fromMemorySegment(S, c, co + 3 * ldc + 64, LE));
-        }
         c30.intoMemorySegment(c, co + 3 * ldc, LE);
         c31.intoMemorySegment(c, co + 3 * ldc + 64, LE);
-        if (loadC) {
-            c40 = c40.add(FloatVector.fromMemorySegment(S, c, co + 4 * ldc, LE));
-            c41 = c41.add(FloatVector.fromMemorySegment(S, c, co + 4 * ldc + 64, LE));
-        }
         c40.intoMemorySegment(c, co + 4 * ldc, LE);
         c41.intoMemorySegment(c, co + 4 * ldc + 64, LE);
-        if (loadC) {
-            c50 = c50.add(FloatVector.fromMemorySegment(S, c, co + 5 * ldc, LE));
-            c51 = c51.add(FloatVector.fromMemorySegment(S, c, co + 5 * ldc + 64, LE));
-        }
         c50.intoMemorySegment(c, co + 5 * ldc, LE);
         c51.intoMemorySegment(c, co + 5 * ldc + 64, LE);
+        c60.intoMemorySegment(c, co + 6 * ldc, LE);
+        c61.intoMemorySegment(c, co + 6 * ldc + 64, LE);
+        c70.intoMemorySegment(c, co + 7 * ldc, LE);
+        c71.intoMemorySegment(c, co + 7 * ldc + 64, LE);
     }
 
     /** One row × 32 columns, k unrolled by two for independent accumulators (GEMV-like shapes). */
