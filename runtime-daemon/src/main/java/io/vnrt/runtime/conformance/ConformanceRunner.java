@@ -273,12 +273,14 @@ public final class ConformanceRunner {
         List<ValueInfo> declared = model.inputs();
         Map<String, Tensor> inputs = new LinkedHashMap<>();
         List<Path> files = numbered(set, "input_");
-        for (int i = 0; i < files.size(); i++) {
-            TensorProto p = TensorProtos.read(files.get(i));
+        for (Path file : files) {
+            // input_N.pb feeds the N-th graph input unless the tensor names its input
+            int i = index(file.getFileName().toString());
+            TensorProto p = TensorProtos.read(file);
             String n = p.getName();
             if (n.isEmpty() || declared.stream().noneMatch(v -> v.name().equals(n))) {
                 if (i >= declared.size()) {
-                    throw new IOException(files.get(i).getFileName() + " has no matching model input (the model has "
+                    throw new IOException(file.getFileName() + " has no matching model input (the model has "
                             + declared.size() + ")");
                 }
                 inputs.put(declared.get(i).name(), TensorProtos.decode(p, null));
@@ -292,12 +294,13 @@ public final class ConformanceRunner {
     private static String compareOutputs(Path set, LoadedModel model, Map<String, Tensor> actual) throws IOException {
         List<ValueInfo> declared = model.outputs();
         List<Path> files = numbered(set, "output_");
-        for (int i = 0; i < files.size(); i++) {
-            TensorProto p = TensorProtos.read(files.get(i));
+        for (Path file : files) {
+            int i = index(file.getFileName().toString());
+            TensorProto p = TensorProtos.read(file);
             String n = p.getName();
             if (n.isEmpty() || !actual.containsKey(n)) {
                 if (i >= declared.size()) {
-                    return files.get(i).getFileName() + " has no matching model output";
+                    return file.getFileName() + " has no matching model output";
                 }
                 n = declared.get(i).name();
             }
