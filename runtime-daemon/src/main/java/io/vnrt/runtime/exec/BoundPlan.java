@@ -1,0 +1,267 @@
+package io.vnrt.runtime.exec;
+
+import io.vnrt.runtime.graph.Compiler;
+import io.vnrt.runtime.graph.ExecutionPlan;
+import io.vnrt.runtime.graph.Node;
+import io.vnrt.runtime.kernels.ExecContext;
+import io.vnrt.runtime.kernels.OpException;
+import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.kernels.TensorType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An execution plan bound to a scratch block and a core group: every slot's tensor view, every
+ * step's argument arrays and context are built once, so a steady-state run allocates nothing but a
+ * few views of the caller's inputs.
+ */
+final class BoundPlan {
+    /** Receives each graph output once it is computed (index in graph output order). */
+    interface OutputSink {
+        void accept(int output, Tensor value);
+    }
+
+    private final ExecutionPlan plan;
+    private final CoreGroup group;
+    private final Tensor[] slots;
+    private final Tensor[][] stepIn;
+    private final Tensor[][] stepOut;
+    private final ExecContext[] contexts;
+    private final int[] inputRootedAliases;
+
+    BoundPlan(ExecutionPlan plan, MemorySegment scratch, CoreGroup group) {
+        this.plan = plan;
+        this.group = group;
+        int n = plan.slotCount();
+        slots = new Tensor[n];
+        scratchViews = slots.clone();
+        int rooted = 0;
+        for (int s = 0; s < n; s++) {
+            switch (plan.slotKind(s)) {
+                case CONSTANT -> slots[s] = plan.constant(s);
+                case SCRATCH -> slots[s] = view(plan.slotType(s), scratch.asSlice(plan.offset(s), plan.slotType(s).byteSize()));
+                default -> { }
+            }
+        }
+        int[] tmp = new int[n];
+        for (int s = 0; s < n; s++) {
+            if (plan.slotKind(s) == ExecutionPlan.SlotKind.ALIAS) {
+                int r = plan.aliasRoot(s);
+                if (plan.slotKind(r) == ExecutionPlan.SlotKind.INPUT) {
+                    tmp[rooted++] = s;
+                } else {
+                    slots[s] = view(plan.slotType(s), slots[r].data());
+                }
+            }
+        }
+        inputRootedAliases = java.util.Arrays.copyOf(tmp, rooted);
+        System.arraycopy(slots, 0, scratchViews, 0, n);
+        // graph outputs a kernel can write straight into the caller's tensor: produced by a step
+        // that runs, and not viewed by any alias (those views are bound to the scratch block)
+        directStep = new int[plan.outputCount()];
+        directOut = new int[directStep.length];
+        java.util.Arrays.fill(directStep, -1);
+        for (int k = 0; k < directStep.length; k++) {
+            int slot = plan.outputSlot(k);
+            if (slot < 0 || plan.slotKind(slot) != ExecutionPlan.SlotKind.SCRATCH || hasAlias(plan, slot) || isOutputTwice(plan, k)) {
+                continue;
+            }
+            for (int i = 0; i < plan.steps().size(); i++) {
+                ExecutionPlan.Step st = plan.steps().get(i);
+                for (int o = 0; o < st.outputs().length; o++) {
+                    if (st.outputs()[o] == slot && !st.skip()) {
+                        directStep[k] = i;
+                        directOut[k] = o;
+                    }
+                }
+            }
+        }
+        List<ExecutionPlan.Step> steps = plan.steps();
+        stepIn = new Tensor[steps.size()][];
+        stepOut = new Tensor[steps.size()][];
+        contexts = new ExecContext[steps.size()];
+        for (int i = 0; i < steps.size(); i++) {
+            ExecutionPlan.Step st = steps.get(i);
+            stepIn[i] = new Tensor[st.inputs().length];
+            stepOut[i] = new Tensor[st.outputs().length];
+            for (int o = 0; o < st.outputs().length; o++) {
+                stepOut[i][o] = st.outputs()[o] < 0 ? null : slots[st.outputs()[o]];
+            }
+            MemorySegment ws = st.workspaceBytes() > 0 ? scratch.asSlice(st.workspaceOffset(), st.workspaceBytes()) : MemorySegment.NULL;
+            contexts[i] = group.context(ws);
+        }
+    }
+
+    private final Tensor[] scratchViews;
+    private final int[] directStep;
+    private final int[] directOut;
+
+    private static boolean hasAlias(ExecutionPlan plan, int slot) {
+        for (int s = 0; s < plan.slotCount(); s++) {
+            if (plan.slotKind(s) == ExecutionPlan.SlotKind.ALIAS && plan.aliasRoot(s) == slot) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isOutputTwice(ExecutionPlan plan, int k) {
+        int n = plan.outputCount();
+        for (int j = 0; j < n; j++) {
+            if (j != k && plan.outputSlot(j) == plan.outputSlot(k)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * True when graph output k can be written by its kernel straight into {@code target} (same type),
+     * saving the copy: then {@link #run} with {@code direct[k] = target} leaves the value there.
+     */
+    boolean canWriteDirect(int k, Tensor target) {
+        return directStep[k] >= 0 && target.dtype() == plan.slotType(plan.outputSlot(k)).dtype()
+                && java.util.Arrays.equals(target.shape(), plan.slotType(plan.outputSlot(k)).shape());
+    }
+
+    private static Tensor view(TensorType t, MemorySegment seg) {
+        return new Tensor(t.dtype(), t.shape(), seg);
+    }
+
+    ExecutionPlan plan() {
+        return plan;
+    }
+
+    /** Runs the plan on {@code inputs} (graph input order) and hands each output to {@code sink}. */
+    void run(Tensor[] inputs, Compiler compiler, OutputSink sink) {
+        run(inputs, null, compiler, sink);
+    }
+
+    /**
+     * Runs the plan; {@code direct} (may be null) holds, per graph output, a caller tensor that
+     * {@link #canWriteDirect} accepted: that output's kernel writes into it and the sink is not
+     * called for it.
+     */
+    void run(Tensor[] inputs, Tensor[] direct, Compiler compiler, OutputSink sink) {
+        if (direct != null) {
+            for (int k = 0; k < direct.length; k++) {
+                if (direct[k] != null) {
+                    slots[plan.outputSlot(k)] = direct[k];
+                    stepOut[directStep[k]][directOut[k]] = direct[k];
+                }
+            }
+        }
+        try {
+            runSteps(inputs, direct, compiler, sink);
+        } finally {
+            if (direct != null) {
+                for (int k = 0; k < direct.length; k++) {
+                    if (direct[k] != null) {
+                        Tensor scratchView = scratchViews[plan.outputSlot(k)];
+                        slots[plan.outputSlot(k)] = scratchView;
+                        stepOut[directStep[k]][directOut[k]] = scratchView;
+                    }
+                }
+            }
+        }
+    }
+
+    private void runSteps(Tensor[] inputs, Tensor[] direct, Compiler compiler, OutputSink sink) {
+        for (int s = 0; s < slots.length; s++) {
+            if (plan.slotKind(s) == ExecutionPlan.SlotKind.INPUT) {
+                slots[s] = inputs[plan.inputIndex(s)];
+            }
+        }
+        for (int s : inputRootedAliases) {
+            slots[s] = view(plan.slotType(s), slots[plan.aliasRoot(s)].data());
+        }
+        List<ExecutionPlan.Step> steps = plan.steps();
+        for (int i = 0; i < steps.size(); i++) {
+            ExecutionPlan.Step st = steps.get(i);
+            if (st.skip()) {
+                continue;
+            }
+            Tensor[] in = stepIn[i];
+            int[] ins = st.inputs();
+            for (int k = 0; k < ins.length; k++) {
+                in[k] = ins[k] < 0 ? null : slots[ins[k]];
+            }
+            try {
+                st.kernel().run(in, stepOut[i], contexts[i]);
+            } catch (RuntimeException e) {
+                throw new OpException(st.node().label() + " failed while running: " + e.getMessage(), e);
+            }
+        }
+        int outputs = countOutputs();
+        if (plan.dynamicNodes().isEmpty()) {
+            for (int k = 0; k < outputs; k++) {
+                if (direct == null || direct[k] == null) {
+                    sink.accept(k, slots[plan.outputSlot(k)]);
+                }
+            }
+            clearInputs();
+            return;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            Map<String, Tensor> values = new HashMap<>();
+            for (Node node : plan.dynamicNodes()) {
+                Tensor[] in = new Tensor[node.inputs().size()];
+                for (int k = 0; k < in.length; k++) {
+                    in[k] = lookup(node.inputs().get(k), values, compiler);
+                }
+                Tensor[] out = compiler.runNode(node, in, arena, group::context);
+                for (int o = 0; o < node.outputs().size(); o++) {
+                    if (out[o] != null && !node.outputs().get(o).isEmpty()) {
+                        values.put(node.outputs().get(o), out[o]);
+                    }
+                }
+            }
+            for (int k = 0; k < outputs; k++) {
+                int s = plan.outputSlot(k);
+                if (direct == null || direct[k] == null) {
+                    sink.accept(k, s >= 0 ? slots[s] : values.get(outputName(k)));
+                }
+            }
+        } finally {
+            clearInputs();
+        }
+    }
+
+    private Tensor lookup(String name, Map<String, Tensor> values, Compiler compiler) {
+        if (name.isEmpty()) {
+            return null;
+        }
+        Tensor t = values.get(name);
+        if (t != null) {
+            return t;
+        }
+        Integer s = plan.slotOf(name);
+        return s == null ? compiler.constantValue(name) : slots[s];
+    }
+
+    private String[] outputNames;
+
+    void setOutputNames(String[] names) {
+        outputNames = names;
+    }
+
+    private String outputName(int k) {
+        return outputNames[k];
+    }
+
+    private int countOutputs() {
+        return outputNames.length;
+    }
+
+    /** Drops references to the caller's tensors so they can be collected. */
+    private void clearInputs() {
+        for (int s = 0; s < slots.length; s++) {
+            if (plan.slotKind(s) == ExecutionPlan.SlotKind.INPUT) {
+                slots[s] = null;
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+package io.vnrt.runtime.exec;
+
+import io.vnrt.runtime.kernels.ExecContext;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A group of cores that runs one model invocation at a time: the calling thread plus
+ * {@code size - 1} long-lived worker threads that split each kernel's tasks between them.
+ * Workers spin briefly between kernels (hand-off in well under a microsecond while a plan runs)
+ * and park when idle, so an idle group costs no CPU.
+ */
+public final class CoreGroup implements AutoCloseable {
+    private static final long SPIN_NANOS = 50_000;
+
+    private final String name;
+    private final int size;
+    private final Thread[] workers;
+    private final ReentrantLock jobLock = new ReentrantLock();
+    /** The current job; each job has its own counters so a late worker cannot touch the next one. */
+    private volatile Job job;
+    private volatile long generation;
+    private volatile boolean closed;
+    private final ThreadLocal<Boolean> insideTask = ThreadLocal.withInitial(() -> false);
+
+    /** Starts a group of {@code size} cores (size - 1 worker threads; the caller is the first core). */
+    public CoreGroup(String name, int size) {
+        if (size < 1) {
+            throw new IllegalArgumentException("a core group needs at least one core, got " + size);
+        }
+        this.name = name;
+        this.size = size;
+        this.workers = new Thread[size - 1];
+        for (int i = 0; i < workers.length; i++) {
+            workers[i] = Thread.ofPlatform().daemon().name(name + "-core-" + (i + 1)).start(this::workLoop);
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public int size() {
+        return size;
+    }
+
+    /** Splits tasks over the group; see {@link ExecContext#parallelFor}. Nested calls run inline. */
+    public void parallelFor(int tasks, ExecContext.TaskBody task) {
+        if (tasks <= 0) {
+            return;
+        }
+        if (tasks == 1 || workers.length == 0 || insideTask.get()) {
+            for (int t = 0; t < tasks; t++) {
+                task.run(t);
+            }
+            return;
+        }
+        jobLock.lock();
+        try {
+            Job current = new Job(task, tasks);
+            job = current;
+            generation++;
+            for (Thread w : workers) {
+                LockSupport.unpark(w);
+            }
+            insideTask.set(true);
+            try {
+                current.drain();
+            } finally {
+                insideTask.set(false);
+            }
+            while (current.pending.get() > 0) {
+                Thread.onSpinWait();
+            }
+            job = null;
+            Throwable t = current.failure.get();
+            if (t instanceof RuntimeException re) {
+                throw re;
+            } else if (t instanceof Error e) {
+                throw e;
+            } else if (t != null) {
+                throw new IllegalStateException(t);
+            }
+        } finally {
+            jobLock.unlock();
+        }
+    }
+
+    private static final class Job {
+        final ExecContext.TaskBody body;
+        final int tasks;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger pending;
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        Job(ExecContext.TaskBody body, int tasks) {
+            this.body = body;
+            this.tasks = tasks;
+            this.pending = new AtomicInteger(tasks);
+        }
+
+        void drain() {
+            int t;
+            while ((t = next.getAndIncrement()) < tasks) {
+                try {
+                    body.run(t);
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                } finally {
+                    pending.decrementAndGet();
+                }
+            }
+        }
+    }
+
+    private void workLoop() {
+        insideTask.set(true);
+        long seen = 0;
+        while (!closed) {
+            long gen = generation;
+            if (gen != seen) {
+                seen = gen;
+                Job current = job;
+                if (current != null) {
+                    current.drain();
+                }
+                continue;
+            }
+            long spinUntil = System.nanoTime() + SPIN_NANOS;
+            while (generation == seen && !closed && System.nanoTime() < spinUntil) {
+                Thread.onSpinWait();
+            }
+            if (generation == seen && !closed) {
+                LockSupport.parkNanos(this, 10_000_000L);
+            }
+        }
+    }
+
+    /** An ExecContext over this group with the given workspace. */
+    public ExecContext context(java.lang.foreign.MemorySegment workspace) {
+        return new ExecContext() {
+            @Override
+            public int parallelism() {
+                return size;
+            }
+
+            @Override
+            public void parallelFor(int tasks, TaskBody task) {
+                CoreGroup.this.parallelFor(tasks, task);
+            }
+
+            @Override
+            public java.lang.foreign.MemorySegment workspace() {
+                return workspace;
+            }
+        };
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Thread w : workers) {
+            LockSupport.unpark(w);
+        }
+    }
+}

@@ -1,0 +1,202 @@
+package io.vnrt.runtime.exec;
+
+import io.vnrt.runtime.graph.Compiler;
+import io.vnrt.runtime.graph.ExecutionPlan;
+import io.vnrt.runtime.graph.Graph;
+import io.vnrt.runtime.graph.GraphOptimizer;
+import io.vnrt.runtime.graph.GraphValidator;
+import io.vnrt.runtime.graph.LoadProblem;
+import io.vnrt.runtime.graph.ModelLoadException;
+import io.vnrt.runtime.graph.ValueInfo;
+import io.vnrt.runtime.kernels.OpRegistry;
+import io.vnrt.runtime.memory.HbmExhaustedException;
+import io.vnrt.runtime.memory.HbmPool;
+import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.kernels.TensorType;
+import io.vnrt.runtime.onnx.OnnxReader;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The graph engine, callable without gRPC: reads an ONNX model, validates it (every problem at
+ * once), optimizes it, places its weights in device memory and, when its input shapes are fixed,
+ * compiles its plan before returning. Stateless and thread-safe.
+ */
+public final class Engine {
+    private final OpRegistry registry;
+
+    /** An engine with every operator family. */
+    public Engine() {
+        this(OpRegistry.standard());
+    }
+
+    public Engine(OpRegistry registry) {
+        this.registry = registry;
+    }
+
+    public OpRegistry registry() {
+        return registry;
+    }
+
+    /** Loads a model file (external data is resolved next to it). */
+    public LoadedModel load(Path modelFile, ModelMemory memory, CoreGroup group)
+            throws ModelLoadException, OutOfDeviceMemoryException {
+        List<LoadProblem> problems = new ArrayList<>();
+        Graph g = OnnxReader.read(modelFile, problems);
+        String name = modelFile.getFileName().toString().replaceFirst("\\.onnx$", "");
+        return load(name, g, problems, memory, group);
+    }
+
+    /**
+     * Loads a model file into a device's HBM pool: weights (category WEIGHTS) and scratch
+     * (SCRATCH) are charged to {@code ownerId} on {@code coreId} for {@code modelId}. Throws the
+     * pool's HbmExhaustedException, before any work, when they do not fit; a failed load leaves
+     * nothing in the pool.
+     */
+    public LoadedModel load(Path modelFile, HbmPool pool, CoreGroup group, String ownerId, String ownerLabel, int coreId,
+            String modelId) throws ModelLoadException, HbmExhaustedException {
+        try {
+            return load(modelFile, new HbmModelMemory(pool, ownerId, ownerLabel, coreId, modelId), group);
+        } catch (OutOfDeviceMemoryException e) {
+            throw unwrap(e);
+        }
+    }
+
+    /** Like {@link #load(Path, HbmPool, CoreGroup, String, String, int, String)} for serialized bytes. */
+    public LoadedModel load(String name, byte[] model, Path baseDir, HbmPool pool, CoreGroup group, String ownerId,
+            String ownerLabel, int coreId, String modelId) throws ModelLoadException, HbmExhaustedException {
+        try {
+            return load(name, model, baseDir, new HbmModelMemory(pool, ownerId, ownerLabel, coreId, modelId), group);
+        } catch (OutOfDeviceMemoryException e) {
+            throw unwrap(e);
+        }
+    }
+
+    private static HbmExhaustedException unwrap(OutOfDeviceMemoryException e) {
+        if (e.getCause() instanceof HbmExhaustedException h) {
+            return h;
+        }
+        throw new IllegalStateException(e.getMessage(), e);
+    }
+
+    /** Loads a serialized model; {@code baseDir} (may be null) resolves external data. */
+    public LoadedModel load(String name, byte[] model, Path baseDir, ModelMemory memory, CoreGroup group)
+            throws ModelLoadException, OutOfDeviceMemoryException {
+        List<LoadProblem> problems = new ArrayList<>();
+        Graph g = OnnxReader.read(model, baseDir, problems);
+        return load(name, g, problems, memory, group);
+    }
+
+    private LoadedModel load(String name, Graph g, List<LoadProblem> problems, ModelMemory memory, CoreGroup group)
+            throws ModelLoadException, OutOfDeviceMemoryException {
+        GraphValidator.validate(g, registry, problems);
+        if (!problems.isEmpty()) {
+            // find what else is wrong (attribute types, shapes) in the nodes that can be compiled
+            if (!GraphValidator.hasCycle(problems) && staticInputs(g)) {
+                new Compiler(g, registry, group.size()).compile(staticSignature(g), problems);
+            }
+            throw new ModelLoadException(problems);
+        }
+        Compiler compiler = new Compiler(g, registry, group.size());
+        compiler.foldConstants();
+        GraphOptimizer.optimize(g, registry);
+        compiler = new Compiler(g, registry, group.size());
+        compiler.removeDeadNodes();
+        if (!staticInputs(g)) {
+            checkWithTrialShapes(g, compiler);
+        }
+
+        long weightsBytes = 0;
+        for (Tensor t : g.constants().values()) {
+            weightsBytes += align(t.byteSize());
+        }
+        ModelMemory.Allocation weights = null;
+        LoadedModel model = null;
+        try {
+            weights = memory.allocate(weightsBytes, ModelMemory.Purpose.WEIGHTS, "weights of model '" + name + "'");
+            placeWeights(g, weights.segment());
+            model = new LoadedModel(name, g, compiler, memory, group, weights, weightsBytes);
+            if (staticInputs(g)) {
+                List<TensorType> sig = staticSignature(g);
+                ExecutionPlan plan = compiler.compile(sig, problems);
+                if (plan == null) {
+                    throw new ModelLoadException(problems);
+                }
+                model.preparePlan(sig, plan);
+            }
+            return model;
+        } catch (ModelLoadException | OutOfDeviceMemoryException | RuntimeException | Error e) {
+            if (model != null) {
+                model.close();
+            } else if (weights != null) {
+                weights.close();
+            }
+            throw e;
+        }
+    }
+
+    private static boolean staticInputs(Graph g) {
+        return g.inputs().stream().allMatch(v -> v.isStatic() && v.dtype() != null);
+    }
+
+    /**
+     * A model with symbolic dims is compiled for real at its first execution; to report attribute
+     * and shape problems at load anyway, compile it with every symbol bound to a trial size. A
+     * problem counts only if it shows with two different sizes, so a model that merely needs, say,
+     * an even batch is not rejected.
+     */
+    private static void checkWithTrialShapes(Graph g, Compiler compiler) throws ModelLoadException {
+        if (g.inputs().stream().anyMatch(v -> v.dtype() == null || v.dims() == null)) {
+            return;
+        }
+        List<LoadProblem> first = new ArrayList<>();
+        compiler.compile(trialSignature(g, 1), first);
+        if (first.isEmpty()) {
+            return;
+        }
+        List<LoadProblem> second = new ArrayList<>();
+        compiler.compile(trialSignature(g, 8), second);
+        if (!second.isEmpty()) {
+            List<LoadProblem> noted = new ArrayList<>();
+            for (LoadProblem p : second) {
+                noted.add(new LoadProblem(p.nodeName(), p.opType(), p.opset(), p.message() + " (found with every symbolic dim set to 8)"));
+            }
+            throw new ModelLoadException(noted);
+        }
+    }
+
+    private static List<TensorType> trialSignature(Graph g, long size) {
+        List<TensorType> sig = new ArrayList<>();
+        for (ValueInfo v : g.inputs()) {
+            sig.add(new TensorType(v.dtype(), v.dims().stream().mapToLong(d -> d.isFixed() ? d.value() : size).toArray()));
+        }
+        return sig;
+    }
+
+    private static List<TensorType> staticSignature(Graph g) {
+        List<TensorType> sig = new ArrayList<>();
+        for (ValueInfo v : g.inputs()) {
+            sig.add(new TensorType(v.dtype(), v.fixedShape()));
+        }
+        return sig;
+    }
+
+    /** Copies every constant into the weights block and makes the graph refer to the device copies. */
+    private static void placeWeights(Graph g, MemorySegment block) {
+        long offset = 0;
+        for (Map.Entry<String, Tensor> e : g.constants().entrySet()) {
+            Tensor t = e.getValue();
+            MemorySegment dst = block.asSlice(offset, t.byteSize());
+            MemorySegment.copy(t.data(), 0, dst, 0, t.byteSize());
+            e.setValue(new Tensor(t.dtype(), t.shape(), dst));
+            offset += align(t.byteSize());
+        }
+    }
+
+    private static long align(long v) {
+        return (v + 63) & -64L;
+    }
+}

@@ -1,0 +1,156 @@
+package io.vnrt.runtime.graph;
+
+import io.vnrt.runtime.kernels.NodeContext;
+import io.vnrt.runtime.kernels.OpException;
+import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.kernels.TensorType;
+
+/** The compiler's view of one node for its kernel factory: types, constants, attributes. */
+final class CompileContext implements NodeContext {
+    /** Thrown by requireConstant when the value is only known at execution time. */
+    static final class Deferred extends RuntimeException {
+        Deferred(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private final Node node;
+    private final int opset;
+    private final TensorType[] types;
+    private final Tensor[] constants;
+    private final boolean[] outputUsed;
+    private final int parallelism;
+
+    CompileContext(Node node, int opset, TensorType[] types, Tensor[] constants, boolean[] outputUsed, int parallelism) {
+        this.node = node;
+        this.opset = opset;
+        this.types = types;
+        this.constants = constants;
+        this.outputUsed = outputUsed;
+        this.parallelism = parallelism;
+    }
+
+    @Override
+    public String opType() {
+        return node.opType();
+    }
+
+    @Override
+    public String nodeName() {
+        return node.name();
+    }
+
+    @Override
+    public int opset() {
+        return opset;
+    }
+
+    @Override
+    public int inputCount() {
+        return node.inputs().size();
+    }
+
+    @Override
+    public boolean hasInput(int i) {
+        return i >= 0 && i < node.inputs().size() && !node.inputs().get(i).isEmpty();
+    }
+
+    @Override
+    public TensorType inputType(int i) {
+        if (!hasInput(i)) {
+            throw error("input " + i + " is required but absent");
+        }
+        return types[i];
+    }
+
+    @Override
+    public Tensor constantInput(int i) {
+        return hasInput(i) ? constants[i] : null;
+    }
+
+    @Override
+    public Tensor requireConstant(int i) {
+        if (!hasInput(i)) {
+            return null;
+        }
+        if (constants[i] == null) {
+            throw new Deferred(node.label() + " needs the value of input '" + node.inputs().get(i) + "'");
+        }
+        return constants[i];
+    }
+
+    @Override
+    public int outputCount() {
+        return node.outputs().size();
+    }
+
+    @Override
+    public boolean hasOutput(int i) {
+        return i >= 0 && i < outputUsed.length && outputUsed[i];
+    }
+
+    @Override
+    public boolean hasAttribute(String name) {
+        return node.attributes().containsKey(name);
+    }
+
+    private Attribute attr(String name, Attribute.Kind expected) {
+        Attribute a = node.attributes().get(name);
+        if (a != null && a.kind() != expected) {
+            throw error("attribute '" + name + "' must be of type " + expected.label() + ", the model gives " + a.kind().label());
+        }
+        return a;
+    }
+
+    @Override
+    public long attrInt(String name, long defaultValue) {
+        Attribute a = attr(name, Attribute.Kind.INT);
+        return a == null ? defaultValue : (Long) a.value();
+    }
+
+    @Override
+    public float attrFloat(String name, float defaultValue) {
+        Attribute a = attr(name, Attribute.Kind.FLOAT);
+        return a == null ? defaultValue : (Float) a.value();
+    }
+
+    @Override
+    public String attrString(String name, String defaultValue) {
+        Attribute a = attr(name, Attribute.Kind.STRING);
+        return a == null ? defaultValue : (String) a.value();
+    }
+
+    @Override
+    public long[] attrInts(String name, long[] defaultValue) {
+        Attribute a = attr(name, Attribute.Kind.INTS);
+        return a == null ? defaultValue : ((long[]) a.value()).clone();
+    }
+
+    @Override
+    public float[] attrFloats(String name, float[] defaultValue) {
+        Attribute a = attr(name, Attribute.Kind.FLOATS);
+        return a == null ? defaultValue : ((float[]) a.value()).clone();
+    }
+
+    @Override
+    public String[] attrStrings(String name, String[] defaultValue) {
+        Attribute a = attr(name, Attribute.Kind.STRINGS);
+        return a == null ? defaultValue : ((String[]) a.value()).clone();
+    }
+
+    @Override
+    public Tensor attrTensor(String name) {
+        Attribute a = attr(name, Attribute.Kind.TENSOR);
+        return a == null ? null : (Tensor) a.value();
+    }
+
+    @Override
+    public int parallelism() {
+        return parallelism;
+    }
+
+    @Override
+    public OpException error(String message) {
+        return new OpException(node.opType() + " '" + node.name() + "' (opset " + opset + "): " + message);
+    }
+}

@@ -1,0 +1,125 @@
+package io.vnrt.runtime.graph;
+
+import io.vnrt.runtime.kernels.OpRegistry;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Structural checks of a graph, all reported together: unsupported operators and subgraphs,
+ * undefined inputs, values defined twice, missing graph outputs, cycles. Also sorts the nodes
+ * topologically (stable: file order among ready nodes).
+ */
+public final class GraphValidator {
+    private GraphValidator() {}
+
+    /** Operators that carry subgraphs; the engine does not run them yet. */
+    private static final Set<String> CONTROL_FLOW = Set.of("If", "Loop", "Scan", "SequenceMap");
+
+    private static final String CYCLE = "the graph has a cycle through ";
+
+    /** True when one of the problems is a cycle (the graph cannot be ordered, so nothing compiles). */
+    public static boolean hasCycle(List<LoadProblem> problems) {
+        return problems.stream().anyMatch(p -> p.opType() == null && p.message().startsWith(CYCLE));
+    }
+
+    /** Validates and sorts {@code g} in place; appends problems. */
+    public static void validate(Graph g, OpRegistry registry, List<LoadProblem> problems) {
+        Set<String> defined = new HashSet<>(g.constants().keySet());
+        for (ValueInfo in : g.inputs()) {
+            if (!defined.add(in.name())) {
+                problems.add(LoadProblem.graph("graph input '" + in.name() + "' is declared twice"));
+            }
+        }
+        Map<String, Node> producer = new HashMap<>();
+        for (Node n : g.nodes()) {
+            int opset = g.opsetOf(n.domain());
+            if (n.attributes().values().stream().anyMatch(a -> a.kind() == Attribute.Kind.GRAPH || a.kind() == Attribute.Kind.GRAPHS)
+                    || (n.isDefaultDomain() && CONTROL_FLOW.contains(n.opType()))) {
+                problems.add(LoadProblem.of(n, opset, "control flow / subgraphs are not supported yet (tier 2)"));
+            } else if (registry.find(n.domain(), n.opType()) == null) {
+                String where = n.isDefaultDomain() ? "" : " of domain '" + n.domain() + "'";
+                problems.add(LoadProblem.of(n, opset, "unsupported operator " + n.opType() + where));
+            }
+            if (opset < 0) {
+                problems.add(LoadProblem.of(n, opset, "the model imports no opset for domain '" + n.domain() + "'"));
+            }
+            for (String out : n.outputs()) {
+                if (out.isEmpty()) {
+                    continue;
+                }
+                if (defined.contains(out) || producer.containsKey(out)) {
+                    problems.add(LoadProblem.of(n, opset, "output '" + out + "' is already defined elsewhere (graphs must be SSA)"));
+                } else {
+                    producer.put(out, n);
+                }
+            }
+        }
+        Set<String> all = new HashSet<>(defined);
+        all.addAll(producer.keySet());
+        for (Node n : g.nodes()) {
+            for (String in : n.inputs()) {
+                if (!in.isEmpty() && !all.contains(in)) {
+                    problems.add(LoadProblem.of(n, g.opsetOf(n.domain()), "input '" + in
+                            + "' is not defined (not a graph input, initializer, or any node's output)"));
+                }
+            }
+        }
+        for (ValueInfo out : g.outputs()) {
+            if (!all.contains(out.name())) {
+                problems.add(LoadProblem.graph("graph output '" + out.name() + "' is not produced by any node"));
+            }
+        }
+        sort(g, defined, producer, problems);
+    }
+
+    private static void sort(Graph g, Set<String> available, Map<String, Node> producer, List<LoadProblem> problems) {
+        List<Node> nodes = g.nodes();
+        Map<Node, Integer> missing = new HashMap<>();
+        Map<String, List<Node>> consumers = new HashMap<>();
+        ArrayDeque<Node> ready = new ArrayDeque<>();
+        for (Node n : nodes) {
+            Set<String> waits = new LinkedHashSet<>();
+            for (String in : n.inputs()) {
+                if (!in.isEmpty() && !available.contains(in) && producer.containsKey(in)) {
+                    waits.add(in);
+                }
+            }
+            missing.put(n, waits.size());
+            for (String w : waits) {
+                consumers.computeIfAbsent(w, k -> new ArrayList<>()).add(n);
+            }
+            if (waits.isEmpty()) {
+                ready.add(n);
+            }
+        }
+        List<Node> order = new ArrayList<>(nodes.size());
+        while (!ready.isEmpty()) {
+            Node n = ready.poll();
+            order.add(n);
+            for (String out : n.outputs()) {
+                for (Node c : consumers.getOrDefault(out, List.of())) {
+                    if (missing.merge(c, -1, Integer::sum) == 0) {
+                        ready.add(c);
+                    }
+                }
+            }
+        }
+        if (order.size() < nodes.size()) {
+            List<String> stuck = new ArrayList<>();
+            for (Node n : nodes) {
+                if (missing.get(n) > 0) {
+                    stuck.add(n.label());
+                }
+            }
+            problems.add(LoadProblem.graph(CYCLE + stuck.size() + " node(s): " + stuck));
+            return;
+        }
+        g.setNodes(order);
+    }
+}

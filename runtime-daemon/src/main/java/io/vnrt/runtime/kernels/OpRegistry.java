@@ -1,0 +1,44 @@
+package io.vnrt.runtime.kernels;
+
+import io.vnrt.runtime.kernels.elementwise.ElementwiseOps;
+import io.vnrt.runtime.kernels.linalg.LinalgOps;
+import io.vnrt.runtime.kernels.norm.NormOps;
+import io.vnrt.runtime.kernels.reduce.ReduceOps;
+import io.vnrt.runtime.kernels.shape.ShapeOps;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/** Operator types of the ONNX default domain that the engine can compile, with their factories. */
+public final class OpRegistry {
+    private final Map<String, OpFactory> factories = new TreeMap<>();
+
+    /** The registry with every operator family of the engine. */
+    public static OpRegistry standard() {
+        OpRegistry r = new OpRegistry();
+        ElementwiseOps.register(r);
+        LinalgOps.register(r);
+        ShapeOps.register(r);
+        ReduceOps.register(r);
+        NormOps.register(r);
+        return r;
+    }
+
+    /** Registers (or replaces) the factory of an operator type. */
+    public void register(String opType, OpFactory factory) {
+        factories.put(opType, factory);
+    }
+
+    /** The factory for opType in the default domain ("" or "ai.onnx"), or null. */
+    public OpFactory find(String domain, String opType) {
+        if (!domain.isEmpty() && !domain.equals("ai.onnx")) {
+            return null;
+        }
+        return factories.get(opType);
+    }
+
+    /** Every registered operator type, sorted. */
+    public Set<String> opTypes() {
+        return java.util.Collections.unmodifiableSet(factories.keySet());
+    }
+}

@@ -1,0 +1,213 @@
+package io.vnrt.runtime.kernels.linalg;
+
+import io.vnrt.runtime.kernels.DType;
+import io.vnrt.runtime.kernels.ExecContext;
+import io.vnrt.runtime.kernels.Kernel;
+import io.vnrt.runtime.kernels.NodeContext;
+import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.kernels.TensorType;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * Conv (1-D to 3-D, groups, dilations, pads/auto_pad, bias, fused activation) as im2col + GEMM:
+ * for each image and group, the input patches are written straight into the packed-panel layout
+ * of {@link Sgemm} (so there is no separate pack step) and multiplied by the weights read in
+ * place, with the bias per output channel and the activation applied in the GEMM's epilogue.
+ */
+final class ConvOp {
+    private ConvOp() {}
+
+    static Kernel create(NodeContext node) {
+        TensorType tx = node.inputType(0);
+        TensorType tw = node.inputType(1);
+        if (tx.dtype() != DType.FLOAT32 && tx.dtype() != DType.FLOAT64 && tx.dtype() != DType.FLOAT16) {
+            throw node.error("Conv supports float32 (and float16/float64 through float32), got " + tx.dtype());
+        }
+        if (tx.rank() < 3 || tw.rank() != tx.rank()) {
+            throw node.error("X must be [N, C, spatial...] and W [M, C/group, kernel...], got " + tx + " and " + tw);
+        }
+        long[] xs = tx.shape();
+        long[] ws = tw.shape();
+        int group = (int) node.attrInt("group", 1);
+        long channels = xs[1];
+        long m = ws[0];
+        if (group < 1 || channels % group != 0 || m % group != 0 || ws[1] != channels / group) {
+            throw node.error("group " + group + " does not fit X " + tx + " and W " + tw);
+        }
+        long[] kernelShape = node.attrInts("kernel_shape", Arrays.copyOfRange(ws, 2, ws.length));
+        Window w = Window.forward(node, Arrays.copyOfRange(xs, 2, xs.length), kernelShape, false);
+        TensorType out = new TensorType(tx.dtype(), w.outShape(xs[0], m));
+        if (node.hasInput(2) && node.inputType(2).elementCount() != m) {
+            throw node.error("bias B has type " + node.inputType(2) + ", expected " + m + " elements");
+        }
+        if (tx.dtype() != DType.FLOAT32) {
+            return new ConvKernel(w, out, (int) xs[0], (int) channels, (int) m, group, node.hasInput(2), null, 0f, true);
+        }
+        return new ConvKernel(w, out, (int) xs[0], (int) channels, (int) m, group, node.hasInput(2),
+                Activation.of(node), node.attrFloat("vnrt_alpha", 0.01f), false);
+    }
+
+    static final class ConvKernel implements Kernel {
+        private final Window w;
+        private final TensorType out;
+        private final int batch;
+        private final int cIn;
+        private final int cOut;
+        private final int group;
+        private final boolean hasBias;
+        private final Activation act;
+        private final float actAlpha;
+        /** Non-float32 inputs are converted to float32 in the workspace first. */
+        private final boolean convert;
+        private final int cg;
+        private final int mg;
+        private final int k;
+        private final int n;
+        private final boolean pointwise;
+        private final long[] zero = {0};
+
+        ConvKernel(Window w, TensorType out, int batch, int cIn, int cOut, int group, boolean hasBias,
+                   Activation act, float actAlpha, boolean convert) {
+            this.w = w;
+            this.out = out;
+            this.batch = batch;
+            this.cIn = cIn;
+            this.cOut = cOut;
+            this.group = group;
+            this.hasBias = hasBias;
+            this.act = act;
+            this.actAlpha = actAlpha;
+            this.convert = convert;
+            this.cg = cIn / group;
+            this.mg = cOut / group;
+            this.k = (int) (cg * w.kernelVolume());
+            this.n = (int) w.outVolume();
+            boolean pw = w.kernelVolume() == 1;
+            for (int a = 0; a < Window.R; a++) {
+                pw &= w.stride[a] == 1 && w.padBegin[a] == 0 && w.padEnd[a] == 0 && w.in[a] == w.out[a];
+            }
+            this.pointwise = pw;
+        }
+
+        @Override
+        public TensorType[] outputTypes() {
+            return new TensorType[] {out};
+        }
+
+        private long packedBytes() {
+            return Sgemm.packedBytes(k, n);
+        }
+
+        private long convertedBytes() {
+            // x, w, bias and y as float32
+            return convert ? 4L * ((long) batch * cIn * w.inVolume() + (long) cOut * k + cOut
+                    + (long) batch * cOut * n) : 0;
+        }
+
+        @Override
+        public long workspaceBytes() {
+            return packedBytes() + convertedBytes();
+        }
+
+        @Override
+        public void run(Tensor[] in, Tensor[] outs, ExecContext ctx) {
+            MemorySegment ws = ctx.workspace();
+            MemorySegment x = in[0].data();
+            MemorySegment wt = in[1].data();
+            MemorySegment bias = hasBias ? in[2].data() : null;
+            MemorySegment y = outs[0].data();
+            if (convert) {
+                long off = packedBytes();
+                x = toFloat(in[0], ws, off);
+                off += x.byteSize();
+                wt = toFloat(in[1], ws, off);
+                off += wt.byteSize();
+                if (hasBias) {
+                    bias = toFloat(in[2], ws, off);
+                    off += bias.byteSize();
+                }
+                y = ws.asSlice(off, 4L * outs[0].elementCount());
+            }
+            MemorySegment packed = ws;
+            int panels = Sgemm.panels(n);
+            long xImage = (long) cIn * w.inVolume() * 4L;
+            long yImage = (long) cOut * n * 4L;
+            for (int b = 0; b < batch; b++) {
+                for (int g = 0; g < group; g++) {
+                    long xOff = b * xImage + (long) g * cg * w.inVolume() * 4L;
+                    MemorySegment xs = x;
+                    if (pointwise) {
+                        Sgemm.packB(xs, xOff, n * 4L, 4, k, n, packed, 0, 0, panels);
+                    } else if ((long) k * n < 4 * Sgemm.MIN_TASK_MACS || ctx.parallelism() == 1) {
+                        im2col(xs, xOff, packed, 0, panels);
+                    } else {
+                        int tasks = Math.min(panels, ctx.parallelism() * 2);
+                        ctx.parallelFor(tasks, t -> im2col(xs, xOff, packed, (int) ((long) t * panels / tasks),
+                                (int) ((long) (t + 1) * panels / tasks)));
+                    }
+                    Sgemm.Epilogue ep = new Sgemm.Epilogue(1f, false, null, bias, (long) g * mg * 4L, act, actAlpha);
+                    Sgemm.Problem p = new Sgemm.Problem(1, mg, n, k, wt, new long[] {(long) g * mg * k * 4L}, k * 4L, 4,
+                            packed, zero, y, new long[] {b * yImage + (long) g * mg * n * 4L}, n * 4L);
+                    Sgemm.run(p, ep, ctx);
+                }
+            }
+            if (convert) {
+                Tensor o = outs[0];
+                for (long i = 0; i < o.elementCount(); i++) {
+                    o.setDouble(i, y.getAtIndex(Tensor.F32, i));
+                }
+            }
+        }
+
+        private static MemorySegment toFloat(Tensor t, MemorySegment ws, long off) {
+            MemorySegment s = ws.asSlice(off, 4L * t.elementCount());
+            for (long i = 0; i < t.elementCount(); i++) {
+                s.setAtIndex(Tensor.F32, i, (float) t.getDouble(i));
+            }
+            return s;
+        }
+
+        /** Writes panels [p0, p1) of the patch matrix (rows: channel × kernel offset; columns: output pixels). */
+        private void im2col(MemorySegment x, long xOff, MemorySegment dst, int p0, int p1) {
+            int[] od = new int[Sgemm.NR];
+            int[] oh = new int[Sgemm.NR];
+            int[] ow = new int[Sgemm.NR];
+            int outHW = w.out[1] * w.out[2];
+            int inHW = w.in[1] * w.in[2];
+            for (int p = p0; p < p1; p++) {
+                int cols = Math.min(Sgemm.NR, n - p * Sgemm.NR);
+                for (int j = 0; j < cols; j++) {
+                    int o = p * Sgemm.NR + j;
+                    od[j] = o / outHW;
+                    oh[j] = (o % outHW) / w.out[2];
+                    ow[j] = o % w.out[2];
+                }
+                long d = (long) p * k * Sgemm.NR * 4L;
+                int row = 0;
+                for (int c = 0; c < cg; c++) {
+                    long xc = xOff + (long) c * w.inVolume() * 4L;
+                    for (int kd = 0; kd < w.kernel[0]; kd++) {
+                        for (int kh = 0; kh < w.kernel[1]; kh++) {
+                            for (int kw = 0; kw < w.kernel[2]; kw++, row++) {
+                                long dr = d + (long) row * Sgemm.NR * 4L;
+                                for (int j = 0; j < Sgemm.NR; j++) {
+                                    float v = 0f;
+                                    if (j < cols) {
+                                        int id = od[j] * w.stride[0] - w.padBegin[0] + kd * w.dilation[0];
+                                        int ih = oh[j] * w.stride[1] - w.padBegin[1] + kh * w.dilation[1];
+                                        int iw = ow[j] * w.stride[2] - w.padBegin[2] + kw * w.dilation[2];
+                                        if (id >= 0 && id < w.in[0] && ih >= 0 && ih < w.in[1] && iw >= 0 && iw < w.in[2]) {
+                                            v = x.get(Tensor.F32, xc + ((long) id * inHW + (long) ih * w.in[2] + iw) * 4L);
+                                        }
+                                    }
+                                    dst.set(Tensor.F32, dr + j * 4L, v);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+package io.vnrt.runtime.kernels.linalg;
+
+import io.vnrt.runtime.kernels.OpRegistry;
+
+/** MatMul, Gemm, convolution, pooling and Einsum. */
+public final class LinalgOps {
+    private LinalgOps() {}
+
+    /** Adds this family's operators to the registry. */
+    public static void register(OpRegistry registry) {
+        registry.register("MatMul", MatMulOp::create);
+        registry.register("Gemm", GemmOp::create);
+        registry.register("Conv", ConvOp::create);
+        registry.register("Einsum", EinsumOp::create);
+        registry.register("ConvTranspose", ConvTransposeOp::create);
+        registry.register("MaxPool", PoolOps::maxPool);
+        registry.register("AveragePool", PoolOps::averagePool);
+        registry.register("GlobalAveragePool", PoolOps::globalAverage);
+        registry.register("GlobalMaxPool", PoolOps::globalMax);
+    }
+}

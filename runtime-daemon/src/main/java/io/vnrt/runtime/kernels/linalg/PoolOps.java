@@ -1,0 +1,238 @@
+package io.vnrt.runtime.kernels.linalg;
+
+import io.vnrt.runtime.kernels.DType;
+import io.vnrt.runtime.kernels.ExecContext;
+import io.vnrt.runtime.kernels.Kernel;
+import io.vnrt.runtime.kernels.NodeContext;
+import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.kernels.TensorType;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * MaxPool (with its optional Indices output), AveragePool and the global pools. Windows share
+ * {@link Window} with Conv; planes (image × channel) are split over the core group.
+ */
+final class PoolOps {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Planes per task should carry enough work to pay for a hand-off. */
+    private static final long MIN_TASK_WORK = 50_000;
+
+    private PoolOps() {}
+
+    static Kernel maxPool(NodeContext node) {
+        return create(node, true);
+    }
+
+    static Kernel averagePool(NodeContext node) {
+        return create(node, false);
+    }
+
+    private static Kernel create(NodeContext node, boolean max) {
+        TensorType tx = node.inputType(0);
+        if (tx.rank() < 3) {
+            throw node.error("X must be [N, C, spatial...], got " + tx);
+        }
+        long[] xs = tx.shape();
+        long[] kernelShape = node.attrInts("kernel_shape", null);
+        if (kernelShape == null) {
+            throw node.error("attribute kernel_shape is required");
+        }
+        boolean ceil = node.attrInt("ceil_mode", 0) != 0;
+        Window w = Window.forward(node, Arrays.copyOfRange(xs, 2, xs.length), kernelShape, ceil);
+        TensorType out = new TensorType(tx.dtype(), w.outShape(xs[0], xs[1]));
+        boolean indices = max && node.outputCount() > 1 && node.hasOutput(1);
+        boolean includePad = node.attrInt("count_include_pad", 0) != 0;
+        int storageOrder = (int) node.attrInt("storage_order", 0);
+        return new PoolKernel(w, out, indices, includePad, storageOrder, max, (int) (xs[0] * xs[1]));
+    }
+
+    static final class PoolKernel implements Kernel {
+        private final Window w;
+        private final TensorType out;
+        private final boolean indices;
+        private final boolean includePad;
+        private final int storageOrder;
+        private final boolean max;
+        private final int planes;
+
+        PoolKernel(Window w, TensorType out, boolean indices, boolean includePad, int storageOrder, boolean max,
+                   int planes) {
+            this.w = w;
+            this.out = out;
+            this.indices = indices;
+            this.includePad = includePad;
+            this.storageOrder = storageOrder;
+            this.max = max;
+            this.planes = planes;
+        }
+
+        @Override
+        public TensorType[] outputTypes() {
+            return indices
+                    ? new TensorType[] {out, new TensorType(DType.INT64, out.shape())}
+                    : new TensorType[] {out};
+        }
+
+        @Override
+        public void run(Tensor[] in, Tensor[] outs, ExecContext ctx) {
+            long work = planes * w.outVolume() * w.kernelVolume();
+            int tasks = (int) Math.max(1, Math.min(Math.min(planes, ctx.parallelism() * 2L), work / MIN_TASK_WORK));
+            Tensor x = in[0];
+            Tensor y = outs[0];
+            Tensor idx = indices ? outs[1] : null;
+            ctx.parallelFor(tasks, t -> {
+                for (int p = (int) ((long) t * planes / tasks); p < (long) (t + 1) * planes / tasks; p++) {
+                    plane(x, y, idx, p);
+                }
+            });
+        }
+
+        private void plane(Tensor x, Tensor y, Tensor idx, int p) {
+            boolean f32 = x.dtype() == DType.FLOAT32;
+            MemorySegment xd = x.data();
+            long xBase = p * w.inVolume();
+            long yBase = p * w.outVolume();
+            int inHW = w.in[1] * w.in[2];
+            long o = yBase;
+            for (int od = 0; od < w.out[0]; od++) {
+                for (int oh = 0; oh < w.out[1]; oh++) {
+                    for (int ow = 0; ow < w.out[2]; ow++, o++) {
+                        double best = Double.NEGATIVE_INFINITY;
+                        long bestAt = -1;
+                        double sum = 0;
+                        int count = 0;
+                        int padded = 0;
+                        for (int kd = 0; kd < w.kernel[0]; kd++) {
+                            int id = od * w.stride[0] - w.padBegin[0] + kd * w.dilation[0];
+                            boolean dIn = id >= 0 && id < w.in[0];
+                            boolean dPad = id >= -w.padBegin[0] && id < w.in[0] + w.padEnd[0];
+                            for (int kh = 0; kh < w.kernel[1]; kh++) {
+                                int ih = oh * w.stride[1] - w.padBegin[1] + kh * w.dilation[1];
+                                boolean hIn = ih >= 0 && ih < w.in[1];
+                                boolean hPad = ih >= -w.padBegin[1] && ih < w.in[1] + w.padEnd[1];
+                                for (int kw = 0; kw < w.kernel[2]; kw++) {
+                                    int iw = ow * w.stride[2] - w.padBegin[2] + kw * w.dilation[2];
+                                    boolean wIn = iw >= 0 && iw < w.in[2];
+                                    boolean wPad = iw >= -w.padBegin[2] && iw < w.in[2] + w.padEnd[2];
+                                    if (dPad && hPad && wPad) {
+                                        padded++;
+                                    }
+                                    if (!(dIn && hIn && wIn)) {
+                                        continue;
+                                    }
+                                    long at = (long) id * inHW + (long) ih * w.in[2] + iw;
+                                    double v = f32 ? xd.getAtIndex(Tensor.F32, xBase + at) : x.getDouble(xBase + at);
+                                    if (max) {
+                                        if (v > best || bestAt < 0) {
+                                            best = v;
+                                            bestAt = storageOrder == 0 ? at
+                                                    : ((long) iw * w.in[1] + ih) * w.in[0] + id;
+                                        }
+                                    } else {
+                                        sum += v;
+                                        count++;
+                                    }
+                                }
+                            }
+                        }
+                        if (max) {
+                            y.setDouble(o, best);
+                            if (idx != null) {
+                                idx.setLong(o, xBase + Math.max(bestAt, 0));
+                            }
+                        } else {
+                            int div = includePad ? padded : count;
+                            y.setDouble(o, div == 0 ? 0 : sum / div);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static Kernel globalAverage(NodeContext node) {
+        return global(node, false);
+    }
+
+    static Kernel globalMax(NodeContext node) {
+        return global(node, true);
+    }
+
+    private static Kernel global(NodeContext node, boolean max) {
+        TensorType tx = node.inputType(0);
+        if (tx.rank() < 2) {
+            throw node.error("X must be [N, C, spatial...], got " + tx);
+        }
+        long[] os = tx.shape();
+        long size = 1;
+        for (int i = 2; i < os.length; i++) {
+            size *= os[i];
+            os[i] = 1;
+        }
+        TensorType out = new TensorType(tx.dtype(), os);
+        long planes = os[0] * os[1];
+        long plane = size;
+        return new Kernel() {
+            @Override
+            public TensorType[] outputTypes() {
+                return new TensorType[] {out};
+            }
+
+            @Override
+            public void run(Tensor[] in, Tensor[] outs, ExecContext ctx) {
+                Tensor x = in[0];
+                Tensor y = outs[0];
+                int tasks = (int) Math.max(1, Math.min(Math.min(planes, ctx.parallelism() * 2L),
+                        planes * plane / MIN_TASK_WORK));
+                ctx.parallelFor(tasks, t -> {
+                    for (long p = t * planes / tasks; p < (t + 1) * planes / tasks; p++) {
+                        y.setDouble(p, x.dtype() == DType.FLOAT32 ? reduceFloat(x.data(), p * plane, plane, max)
+                                : reduceGeneric(x, p * plane, plane, max));
+                    }
+                });
+            }
+        };
+    }
+
+    /** Sum / plane or max over n floats starting at element first, vectorised. */
+    static double reduceFloat(MemorySegment x, long first, long n, boolean max) {
+        long off = first * 4L;
+        long i = 0;
+        long upper = n - n % S.length();
+        if (max) {
+            FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            for (; i < upper; i += S.length()) {
+                acc = acc.max(FloatVector.fromMemorySegment(S, x, off + i * 4L, LE));
+            }
+            float m = acc.reduceLanes(VectorOperators.MAX);
+            for (; i < n; i++) {
+                m = Math.max(m, x.get(Tensor.F32, off + i * 4L));
+            }
+            return m;
+        }
+        FloatVector acc = FloatVector.zero(S);
+        for (; i < upper; i += S.length()) {
+            acc = acc.add(FloatVector.fromMemorySegment(S, x, off + i * 4L, LE));
+        }
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s += x.get(Tensor.F32, off + i * 4L);
+        }
+        return s / n;
+    }
+
+    static double reduceGeneric(Tensor x, long first, long n, boolean max) {
+        double acc = max ? Double.NEGATIVE_INFINITY : 0;
+        for (long i = 0; i < n; i++) {
+            double v = x.getDouble(first + i);
+            acc = max ? Math.max(acc, v) : acc + v;
+        }
+        return max ? acc : acc / n;
+    }
+}

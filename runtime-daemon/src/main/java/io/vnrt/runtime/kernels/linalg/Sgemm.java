@@ -1,0 +1,439 @@
+package io.vnrt.runtime.kernels.linalg;
+
+import io.vnrt.runtime.kernels.ExecContext;
+import io.vnrt.runtime.kernels.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Float32 GEMM, C = epilogue(alpha * A·B), over memory segments: B packed into panels of
+ * {@value #NR} columns (k-major inside a panel, zero-padded past N), A read in place through row
+ * and k strides (so transposed A costs no copy), an 8×32 register tile of 16 accumulators, K
+ * blocked so a panel's slice stays in L1 while the rows of A stream past it.
+ * All offsets and strides are in bytes.
+ */
+final class Sgemm {
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
+    static final int L = 16;
+    static final int NR = 2 * L;
+    static final int MR = 8;
+    static final int KC = 256;
+    static final int MC = 144;
+    /** Below this many multiply-adds per task a thread hand-off costs more than it saves. */
+    static final long MIN_TASK_MACS = 96_000;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat F = Tensor.F32;
+
+    /** Per-thread scratch for edge tiles, so the micro-kernels never need masked stores. */
+    private static final ThreadLocal<MemorySegment> TILE =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(MR * NR * 4L, 64));
+
+    private Sgemm() {}
+
+    static int panels(int n) {
+        return (n + NR - 1) / NR;
+    }
+
+    /** Bytes of B (K×N) once packed. */
+    static long packedBytes(int k, int n) {
+        return (long) panels(n) * NR * k * 4L;
+    }
+
+    /**
+     * Packs panels [p0, p1) of the K×N matrix B whose element (k, n) is at byte
+     * {@code off + k*ks + n*ns} into {@code dst} at {@code dstOff} (the start of panel 0).
+     */
+    static void packB(MemorySegment b, long off, long ks, long ns, int k, int n,
+                      MemorySegment dst, long dstOff, int p0, int p1) {
+        for (int p = p0; p < p1; p++) {
+            int n0 = p * NR;
+            int w = Math.min(NR, n - n0);
+            long d = dstOff + (long) p * k * NR * 4L;
+            long src = off + n0 * ns;
+            if (ns == 4 && w == NR) {
+                for (int kk = 0; kk < k; kk++, src += ks, d += NR * 4) {
+                    FloatVector.fromMemorySegment(S, b, src, LE).intoMemorySegment(dst, d, LE);
+                    FloatVector.fromMemorySegment(S, b, src + 64, LE).intoMemorySegment(dst, d + 64, LE);
+                }
+            } else if (ns == 4) {
+                VectorMask<Float> m0 = S.indexInRange(0, w);
+                VectorMask<Float> m1 = S.indexInRange(L, w);
+                for (int kk = 0; kk < k; kk++, src += ks, d += NR * 4) {
+                    FloatVector.fromMemorySegment(S, b, src, LE, m0).intoMemorySegment(dst, d, LE);
+                    FloatVector.fromMemorySegment(S, b, src + 64, LE, m1).intoMemorySegment(dst, d + 64, LE);
+                }
+            } else {
+                // Transposed B: read each column contiguously along k, write strided.
+                for (int j = 0; j < NR; j++) {
+                    long s = src + j * ns;
+                    long dd = d + j * 4L;
+                    if (j < w) {
+                        for (int kk = 0; kk < k; kk++, s += ks, dd += NR * 4) {
+                            dst.set(F, dd, b.get(F, s));
+                        }
+                    } else {
+                        for (int kk = 0; kk < k; kk++, dd += NR * 4) {
+                            dst.set(F, dd, 0f);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * What happens to a finished sum: added to what C held (accumulate), then, once the last K
+     * block is in, scaled by alpha (so a caller wanting alpha·AB + beta·C pre-fills C with
+     * (beta/alpha)·C), plus a bias per column (MatMul+Add) or per row (Conv),
+     * then the fused activation.
+     */
+    record Epilogue(float alpha, boolean accumulate, MemorySegment colBias, MemorySegment rowBias,
+                    long rowBiasOff, Activation act, float actAlpha) {
+        static final Epilogue PLAIN = new Epilogue(1f, false, null, null, 0, null, 0f);
+
+        boolean trivial() {
+            return alpha == 1f && colBias == null && rowBias == null && act == null;
+        }
+    }
+
+    /** A batch of GEMMs sharing M, N, K, strides and epilogue; offsets per batch entry. */
+    record Problem(int batch, int m, int n, int k,
+                   MemorySegment a, long[] aOff, long ars, long aks,
+                   MemorySegment bp, long[] bOff,
+                   MemorySegment c, long[] cOff, long ldc) {}
+
+    /** Runs the batch, split over the context's threads when the work is worth it. */
+    static void run(Problem p, Epilogue ep, ExecContext ctx) {
+        int rowTiles = (p.m + MR - 1) / MR;
+        int panels = panels(p.n);
+        if (rowTiles == 0 || panels == 0 || p.batch == 0) {
+            return;
+        }
+        long macs = (long) p.batch * p.m * p.n * Math.max(p.k, 1);
+        int par = ctx.parallelism();
+        int target = par <= 1 ? 1 : (int) Math.min(par * 3L, Math.max(1, macs / MIN_TASK_MACS));
+        int rc = 1;
+        int pc = 1;
+        if (target > p.batch) {
+            int per = (target + p.batch - 1) / p.batch;
+            // Every row-split task streams all of B, every panel-split task all of A: split the
+            // dimension whose other operand is smaller.
+            if ((p.m >= p.n && rowTiles >= per) || panels < per) {
+                rc = Math.min(per, rowTiles);
+                pc = Math.min((per + rc - 1) / rc, panels);
+            } else {
+                pc = Math.min(per, panels);
+                rc = Math.min((per + pc - 1) / pc, rowTiles);
+            }
+        }
+        int fr = rc;
+        int fp = pc;
+        int tasks = p.batch * rc * pc;
+        if (tasks == 1) {
+            block(p, ep, 0, 0, p.m, 0, panels);
+            return;
+        }
+        ctx.parallelFor(tasks, t -> {
+            int b = t / (fr * fp);
+            int r = (t / fp) % fr;
+            int q = t % fp;
+            int r0 = (int) ((long) r * rowTiles / fr) * MR;
+            int r1 = Math.min(p.m, (int) ((long) (r + 1) * rowTiles / fr) * MR);
+            block(p, ep, b, r0, r1, (int) ((long) q * panels / fp), (int) ((long) (q + 1) * panels / fp));
+        });
+    }
+
+    /** Rows [m0, m1) and panels [p0, p1) of batch entry b. */
+    static void block(Problem p, Epilogue ep, int b, int m0, int m1, int p0, int p1) {
+        int k = p.k;
+        int kBlocks = Math.max(1, (k + KC - 1) / KC);
+        int kStep = kBlocks == 1 ? k : (k + kBlocks - 1) / kBlocks;
+        long aBase = p.aOff[b];
+        long bBase = p.bOff[b];
+        long cBase = p.cOff[b];
+        MemorySegment tile = null;
+        for (int mb = m0; mb < m1; mb += MC) {
+            int mEnd = Math.min(mb + MC, m1);
+            for (int kb = 0; kb < kBlocks; kb++) {
+                int k0 = kb * kStep;
+                int kc = Math.min(kStep, k - k0);
+                boolean last = kb == kBlocks - 1;
+                boolean loadC = kb > 0 || ep.accumulate();
+                for (int q = p0; q < p1; q++) {
+                    int col = q * NR;
+                    int nv = Math.min(NR, p.n - col);
+                    long bo = bBase + ((long) q * k + k0) * NR * 4L;
+                    long ak = aBase + k0 * p.aks;
+                    for (int i = mb; i < mEnd; i += MR) {
+                        int mr = Math.min(MR, mEnd - i);
+                        long co = cBase + i * p.ldc + col * 4L;
+                        if (mr == MR && nv == NR && !loadC) {
+                            if (p.aks == 4) {
+                                kernel8(p.a, ak + i * p.ars, p.ars, MR, p.bp, bo, kc, p.c, co, p.ldc);
+                            } else {
+                                kernel8Strided(p.a, ak + i * p.ars, p.ars, p.aks, MR, p.bp, bo, kc, p.c, co, p.ldc);
+                            }
+                        } else if (nv == NR && mr < 3) {
+                            for (int r = 0; r < mr; r++) {
+                                kernel1(p.a, ak + (i + r) * p.ars, p.aks, p.bp, bo, kc, p.c, co + r * p.ldc, loadC);
+                            }
+                        } else {
+                            if (tile == null) {
+                                tile = TILE.get();
+                            }
+                            if (mr >= 3 && p.aks == 4) {
+                                kernel8(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo, kc, tile, 0, NR * 4L);
+                            } else if (mr >= 3) {
+                                kernel8Strided(p.a, ak + i * p.ars, p.ars, p.aks, mr, p.bp, bo, kc, tile, 0, NR * 4L);
+                            } else {
+                                for (int r = 0; r < mr; r++) {
+                                    kernel1(p.a, ak + (i + r) * p.ars, p.aks, p.bp, bo, kc, tile, r * NR * 4L, false);
+                                }
+                            }
+                            mergeTile(tile, p.c, co, p.ldc, mr, nv, loadC);
+                        }
+                        if (last && !ep.trivial()) {
+                            epilogue(p.c, co, p.ldc, mr, nv, ep, i, col);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * A full 8×32 tile: C = A·B over kc, 16 accumulators. Rows past mr repeat the last valid
+     * row (the caller points c at a scratch tile then). Stores are unmasked and never add to C
+     * (partial sums go through the scratch tile): the method must stay small enough for C1 to
+     * compile, or the JIT never reaches C2 and every vector is boxed.
+     */
+    static void kernel8(MemorySegment a, long a0, long ars, int mr,
+                        MemorySegment bp, long bo, int kc,
+                        MemorySegment c, long co, long ldc) {
+        long r0 = a0;
+        long r1 = a0 + Math.min(1, mr - 1) * ars;
+        long r2 = a0 + Math.min(2, mr - 1) * ars;
+        long r3 = a0 + Math.min(3, mr - 1) * ars;
+        long r4 = a0 + Math.min(4, mr - 1) * ars;
+        long r5 = a0 + Math.min(5, mr - 1) * ars;
+        long r6 = a0 + Math.min(6, mr - 1) * ars;
+        long r7 = a0 + Math.min(7, mr - 1) * ars;
+        FloatVector c00 = FloatVector.zero(S);
+        FloatVector c01 = c00;
+        FloatVector c10 = c00;
+        FloatVector c11 = c00;
+        FloatVector c20 = c00;
+        FloatVector c21 = c00;
+        FloatVector c30 = c00;
+        FloatVector c31 = c00;
+        FloatVector c40 = c00;
+        FloatVector c41 = c00;
+        FloatVector c50 = c00;
+        FloatVector c51 = c00;
+        FloatVector c60 = c00;
+        FloatVector c61 = c00;
+        FloatVector c70 = c00;
+        FloatVector c71 = c00;
+        for (long kk = 0; kk < kc; kk++) {
+            long pa = kk << 2;
+            long pb = bo + kk * (NR * 4);
+            FloatVector b0 = FloatVector.fromMemorySegment(S, bp, pb, LE);
+            FloatVector b1 = FloatVector.fromMemorySegment(S, bp, pb + 64, LE);
+            FloatVector x = FloatVector.broadcast(S, a.get(F, r0 + pa));
+            c00 = b0.fma(x, c00);
+            c01 = b1.fma(x, c01);
+            x = FloatVector.broadcast(S, a.get(F, r1 + pa));
+            c10 = b0.fma(x, c10);
+            c11 = b1.fma(x, c11);
+            x = FloatVector.broadcast(S, a.get(F, r2 + pa));
+            c20 = b0.fma(x, c20);
+            c21 = b1.fma(x, c21);
+            x = FloatVector.broadcast(S, a.get(F, r3 + pa));
+            c30 = b0.fma(x, c30);
+            c31 = b1.fma(x, c31);
+            x = FloatVector.broadcast(S, a.get(F, r4 + pa));
+            c40 = b0.fma(x, c40);
+            c41 = b1.fma(x, c41);
+            x = FloatVector.broadcast(S, a.get(F, r5 + pa));
+            c50 = b0.fma(x, c50);
+            c51 = b1.fma(x, c51);
+            x = FloatVector.broadcast(S, a.get(F, r6 + pa));
+            c60 = b0.fma(x, c60);
+            c61 = b1.fma(x, c61);
+            x = FloatVector.broadcast(S, a.get(F, r7 + pa));
+            c70 = b0.fma(x, c70);
+            c71 = b1.fma(x, c71);
+        }
+        c00.intoMemorySegment(c, co, LE);
+        c01.intoMemorySegment(c, co + 64, LE);
+        c10.intoMemorySegment(c, co + 1 * ldc, LE);
+        c11.intoMemorySegment(c, co + 1 * ldc + 64, LE);
+        c20.intoMemorySegment(c, co + 2 * ldc, LE);
+        c21.intoMemorySegment(c, co + 2 * ldc + 64, LE);
+        c30.intoMemorySegment(c, co + 3 * ldc, LE);
+        c31.intoMemorySegment(c, co + 3 * ldc + 64, LE);
+        c40.intoMemorySegment(c, co + 4 * ldc, LE);
+        c41.intoMemorySegment(c, co + 4 * ldc + 64, LE);
+        c50.intoMemorySegment(c, co + 5 * ldc, LE);
+        c51.intoMemorySegment(c, co + 5 * ldc + 64, LE);
+        c60.intoMemorySegment(c, co + 6 * ldc, LE);
+        c61.intoMemorySegment(c, co + 6 * ldc + 64, LE);
+        c70.intoMemorySegment(c, co + 7 * ldc, LE);
+        c71.intoMemorySegment(c, co + 7 * ldc + 64, LE);
+    }
+
+    /** {@link #kernel8} for A with a k stride other than one element (transposed A). */
+    static void kernel8Strided(MemorySegment a, long a0, long ars, long aks, int mr,
+                        MemorySegment bp, long bo, int kc,
+                        MemorySegment c, long co, long ldc) {
+        long r0 = a0;
+        long r1 = a0 + Math.min(1, mr - 1) * ars;
+        long r2 = a0 + Math.min(2, mr - 1) * ars;
+        long r3 = a0 + Math.min(3, mr - 1) * ars;
+        long r4 = a0 + Math.min(4, mr - 1) * ars;
+        long r5 = a0 + Math.min(5, mr - 1) * ars;
+        long r6 = a0 + Math.min(6, mr - 1) * ars;
+        long r7 = a0 + Math.min(7, mr - 1) * ars;
+        FloatVector c00 = FloatVector.zero(S);
+        FloatVector c01 = c00;
+        FloatVector c10 = c00;
+        FloatVector c11 = c00;
+        FloatVector c20 = c00;
+        FloatVector c21 = c00;
+        FloatVector c30 = c00;
+        FloatVector c31 = c00;
+        FloatVector c40 = c00;
+        FloatVector c41 = c00;
+        FloatVector c50 = c00;
+        FloatVector c51 = c00;
+        FloatVector c60 = c00;
+        FloatVector c61 = c00;
+        FloatVector c70 = c00;
+        FloatVector c71 = c00;
+        for (long kk = 0; kk < kc; kk++) {
+            long pa = kk * aks;
+            long pb = bo + kk * (NR * 4);
+            FloatVector b0 = FloatVector.fromMemorySegment(S, bp, pb, LE);
+            FloatVector b1 = FloatVector.fromMemorySegment(S, bp, pb + 64, LE);
+            FloatVector x = FloatVector.broadcast(S, a.get(F, r0 + pa));
+            c00 = b0.fma(x, c00);
+            c01 = b1.fma(x, c01);
+            x = FloatVector.broadcast(S, a.get(F, r1 + pa));
+            c10 = b0.fma(x, c10);
+            c11 = b1.fma(x, c11);
+            x = FloatVector.broadcast(S, a.get(F, r2 + pa));
+            c20 = b0.fma(x, c20);
+            c21 = b1.fma(x, c21);
+            x = FloatVector.broadcast(S, a.get(F, r3 + pa));
+            c30 = b0.fma(x, c30);
+            c31 = b1.fma(x, c31);
+            x = FloatVector.broadcast(S, a.get(F, r4 + pa));
+            c40 = b0.fma(x, c40);
+            c41 = b1.fma(x, c41);
+            x = FloatVector.broadcast(S, a.get(F, r5 + pa));
+            c50 = b0.fma(x, c50);
+            c51 = b1.fma(x, c51);
+            x = FloatVector.broadcast(S, a.get(F, r6 + pa));
+            c60 = b0.fma(x, c60);
+            c61 = b1.fma(x, c61);
+            x = FloatVector.broadcast(S, a.get(F, r7 + pa));
+            c70 = b0.fma(x, c70);
+            c71 = b1.fma(x, c71);
+        }
+        c00.intoMemorySegment(c, co, LE);
+        c01.intoMemorySegment(c, co + 64, LE);
+        c10.intoMemorySegment(c, co + 1 * ldc, LE);
+        c11.intoMemorySegment(c, co + 1 * ldc + 64, LE);
+        c20.intoMemorySegment(c, co + 2 * ldc, LE);
+        c21.intoMemorySegment(c, co + 2 * ldc + 64, LE);
+        c30.intoMemorySegment(c, co + 3 * ldc, LE);
+        c31.intoMemorySegment(c, co + 3 * ldc + 64, LE);
+        c40.intoMemorySegment(c, co + 4 * ldc, LE);
+        c41.intoMemorySegment(c, co + 4 * ldc + 64, LE);
+        c50.intoMemorySegment(c, co + 5 * ldc, LE);
+        c51.intoMemorySegment(c, co + 5 * ldc + 64, LE);
+        c60.intoMemorySegment(c, co + 6 * ldc, LE);
+        c61.intoMemorySegment(c, co + 6 * ldc + 64, LE);
+        c70.intoMemorySegment(c, co + 7 * ldc, LE);
+        c71.intoMemorySegment(c, co + 7 * ldc + 64, LE);
+    }
+
+    /** One row × 32 columns, k unrolled by two for independent accumulators (GEMV-like shapes). */
+    static void kernel1(MemorySegment a, long a0, long aks, MemorySegment bp, long bo, int kc,
+                        MemorySegment c, long co, boolean loadC) {
+        FloatVector s0 = FloatVector.zero(S);
+        FloatVector s1 = s0;
+        FloatVector t0 = s0;
+        FloatVector t1 = s0;
+        long pa = a0;
+        long pb = bo;
+        int kk = 0;
+        for (; kk + 1 < kc; kk += 2, pa += 2 * aks, pb += 2 * NR * 4) {
+            FloatVector x = FloatVector.broadcast(S, a.get(F, pa));
+            FloatVector y = FloatVector.broadcast(S, a.get(F, pa + aks));
+            s0 = FloatVector.fromMemorySegment(S, bp, pb, LE).fma(x, s0);
+            s1 = FloatVector.fromMemorySegment(S, bp, pb + 64, LE).fma(x, s1);
+            t0 = FloatVector.fromMemorySegment(S, bp, pb + 128, LE).fma(y, t0);
+            t1 = FloatVector.fromMemorySegment(S, bp, pb + 192, LE).fma(y, t1);
+        }
+        if (kk < kc) {
+            FloatVector x = FloatVector.broadcast(S, a.get(F, pa));
+            s0 = FloatVector.fromMemorySegment(S, bp, pb, LE).fma(x, s0);
+            s1 = FloatVector.fromMemorySegment(S, bp, pb + 64, LE).fma(x, s1);
+        }
+        s0 = s0.add(t0);
+        s1 = s1.add(t1);
+        if (loadC) {
+            s0 = s0.add(FloatVector.fromMemorySegment(S, c, co, LE));
+            s1 = s1.add(FloatVector.fromMemorySegment(S, c, co + 64, LE));
+        }
+        s0.intoMemorySegment(c, co, LE);
+        s1.intoMemorySegment(c, co + 64, LE);
+    }
+
+    /** Adds (or copies) an mr×nv corner of a scratch tile into C. */
+    static void mergeTile(MemorySegment tile, MemorySegment c, long co, long ldc, int mr, int nv, boolean loadC) {
+        VectorMask<Float> m0 = S.indexInRange(0, nv);
+        VectorMask<Float> m1 = S.indexInRange(L, nv);
+        for (int r = 0; r < mr; r++) {
+            long t = r * NR * 4L;
+            long o = co + r * ldc;
+            FloatVector v0 = FloatVector.fromMemorySegment(S, tile, t, LE);
+            FloatVector v1 = FloatVector.fromMemorySegment(S, tile, t + 64, LE);
+            if (loadC) {
+                v0 = v0.add(FloatVector.fromMemorySegment(S, c, o, LE, m0));
+                v1 = v1.add(FloatVector.fromMemorySegment(S, c, o + 64, LE, m1));
+            }
+            v0.intoMemorySegment(c, o, LE, m0);
+            v1.intoMemorySegment(c, o + 64, LE, m1);
+        }
+    }
+
+    /** Alpha, bias and activation over a finished tile of C (rows [row, row+mr), columns [col, col+nv)). */
+    static void epilogue(MemorySegment c, long co, long ldc, int mr, int nv, Epilogue ep, int row, int col) {
+        for (int r = 0; r < mr; r++) {
+            long off = co + r * ldc;
+            float rb = ep.rowBias() == null ? 0f : ep.rowBias().get(F, ep.rowBiasOff() + (row + r) * 4L);
+            for (int j = 0; j < nv; j += L) {
+                VectorMask<Float> m = S.indexInRange(j, nv);
+                FloatVector v = FloatVector.fromMemorySegment(S, c, off + j * 4L, LE, m);
+                if (ep.alpha() != 1f) {
+                    v = v.mul(ep.alpha());
+                }
+                if (ep.colBias() != null) {
+                    v = v.add(FloatVector.fromMemorySegment(S, ep.colBias(), (col + j) * 4L, LE, m));
+                }
+                v = v.add(rb);
+                v.intoMemorySegment(c, off + j * 4L, LE, m);
+            }
+            if (ep.act() != null) {
+                ep.act().applyInPlace(c, off, nv, ep.actAlpha());
+            }
+        }
+    }
+}

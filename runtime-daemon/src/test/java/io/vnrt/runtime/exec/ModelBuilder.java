@@ -1,0 +1,97 @@
+package io.vnrt.runtime.exec;
+
+import io.vnrt.proto.onnx.AttributeProto;
+import io.vnrt.proto.onnx.GraphProto;
+import io.vnrt.proto.onnx.ModelProto;
+import io.vnrt.proto.onnx.NodeProto;
+import io.vnrt.proto.onnx.OperatorSetIdProto;
+import io.vnrt.proto.onnx.TensorProto;
+import io.vnrt.proto.onnx.TensorShapeProto;
+import io.vnrt.proto.onnx.TypeProto;
+import io.vnrt.proto.onnx.ValueInfoProto;
+import io.vnrt.runtime.kernels.DType;
+import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.onnx.TensorProtos;
+import java.util.List;
+
+/** Builds small ONNX models in tests: {@code new ModelBuilder(13).input("x", FLOAT32, 2, 3).node("Relu", ...)}. */
+final class ModelBuilder {
+    private final GraphProto.Builder graph = GraphProto.newBuilder().setName("test");
+    private final ModelProto.Builder model = ModelProto.newBuilder().setIrVersion(8);
+    private int nodes;
+
+    ModelBuilder(int opset) {
+        model.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset));
+    }
+
+    /** Dims: a Long is fixed, a String symbolic. */
+    static ValueInfoProto info(String name, DType dtype, Object... dims) {
+        TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
+        for (Object d : dims) {
+            TensorShapeProto.Dimension.Builder db = TensorShapeProto.Dimension.newBuilder();
+            if (d instanceof String s) {
+                db.setDimParam(s);
+            } else {
+                db.setDimValue(((Number) d).longValue());
+            }
+            shape.addDim(db);
+        }
+        return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
+                TypeProto.Tensor.newBuilder().setElemType(dtype.onnxCode()).setShape(shape))).build();
+    }
+
+    ModelBuilder input(String name, DType dtype, Object... dims) {
+        graph.addInput(info(name, dtype, dims));
+        return this;
+    }
+
+    ModelBuilder output(String name, DType dtype, Object... dims) {
+        graph.addOutput(info(name, dtype, dims));
+        return this;
+    }
+
+    ModelBuilder initializer(String name, Tensor t) {
+        graph.addInitializer(TensorProtos.encode(name, t));
+        return this;
+    }
+
+    ModelBuilder initializer(TensorProto t) {
+        graph.addInitializer(t);
+        return this;
+    }
+
+    ModelBuilder node(String op, List<String> inputs, List<String> outputs, AttributeProto... attrs) {
+        NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setName(op.toLowerCase() + (nodes++))
+                .addAllInput(inputs).addAllOutput(outputs);
+        for (AttributeProto a : attrs) {
+            n.addAttribute(a);
+        }
+        graph.addNode(n);
+        return this;
+    }
+
+    static AttributeProto intAttr(String name, long v) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
+    }
+
+    static AttributeProto floatAttr(String name, float v) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
+    }
+
+    static AttributeProto intsAttr(String name, long... v) {
+        AttributeProto.Builder b = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
+        for (long x : v) {
+            b.addInts(x);
+        }
+        return b.build();
+    }
+
+    static AttributeProto tensorAttr(String name, Tensor t) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.TENSOR)
+                .setT(TensorProtos.encode(null, t)).build();
+    }
+
+    byte[] bytes() {
+        return model.setGraph(graph).build().toByteArray();
+    }
+}

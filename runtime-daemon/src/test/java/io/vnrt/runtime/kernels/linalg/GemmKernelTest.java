@@ -1,0 +1,237 @@
+package io.vnrt.runtime.kernels.linalg;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vnrt.runtime.exec.CoreGroup;
+import io.vnrt.runtime.kernels.DType;
+import io.vnrt.runtime.kernels.ExecContext;
+import io.vnrt.runtime.kernels.Kernel;
+import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.kernels.TestNode;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** MatMul and Gemm fast paths against a plain triple loop: odd sizes, transposes, batches, 1 vs 2 threads. */
+class GemmKernelTest {
+    private static CoreGroup two;
+
+    @BeforeAll
+    static void start() {
+        two = new CoreGroup("gemm-test", 2);
+    }
+
+    @AfterAll
+    static void stop() {
+        two.close();
+    }
+
+    static Tensor random(Random r, long... shape) {
+        Tensor t = Tensor.allocate(DType.FLOAT32, shape);
+        for (long i = 0; i < t.elementCount(); i++) {
+            t.setFloat(i, r.nextFloat() * 2 - 1);
+        }
+        return t;
+    }
+
+    /** Reference: C[i][j] = sum_k A[i][k] B[k][j] in double, A (M×K) and B (K×N) row-major. */
+    static float[] reference(float[] a, float[] b, int m, int k, int n) {
+        float[] c = new float[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double s = 0;
+                for (int q = 0; q < k; q++) {
+                    s += (double) a[i * k + q] * b[q * n + j];
+                }
+                c[i * n + j] = (float) s;
+            }
+        }
+        return c;
+    }
+
+    static void assertClose(float[] expected, float[] actual, String what) {
+        assertEquals(expected.length, actual.length, what + ": length");
+        for (int i = 0; i < expected.length; i++) {
+            float tol = 1e-4f * Math.max(1f, Math.abs(expected[i]));
+            assertTrue(Math.abs(expected[i] - actual[i]) <= tol || (Float.isNaN(expected[i]) && Float.isNaN(actual[i])),
+                    what + ": element " + i + " expected " + expected[i] + " got " + actual[i]);
+        }
+    }
+
+    static Tensor[] runBoth(TestNode node, boolean twoThreads) {
+        Kernel k = io.vnrt.runtime.kernels.OpRegistry.standard()
+                .find("", node.opType()).create(node);
+        ExecContext ctx = twoThreads ? two.context(null) : ExecContext.inline(null);
+        return node.run(k, ctx);
+    }
+
+    @Test
+    void matmulOddSizesMatchReference() {
+        Random r = new Random(42);
+        int[] sizes = {1, 7, 33, 65};
+        for (int m : sizes) {
+            for (int k : sizes) {
+                for (int n : sizes) {
+                    Tensor a = random(r, m, k);
+                    Tensor b = random(r, k, n);
+                    float[] want = reference(a.toFloatArray(), b.toFloatArray(), m, k, n);
+                    for (boolean constB : new boolean[] {false, true}) {
+                        for (boolean threads : new boolean[] {false, true}) {
+                            TestNode node = TestNode.of("MatMul", 13).input(a).parallelism(threads ? 2 : 1);
+                            node = constB ? node.constInput(b) : node.input(b);
+                            Tensor c = runBoth(node, threads)[0];
+                            assertArrayEquals(new long[] {m, n}, c.shape());
+                            assertClose(want, c.toFloatArray(), m + "x" + k + "x" + n + " const=" + constB
+                                    + " 2threads=" + threads);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void largeKAndManyRowsAcrossBlocks() {
+        Random r = new Random(7);
+        int m = 300;
+        int k = 600;
+        int n = 161;
+        Tensor a = random(r, m, k);
+        Tensor b = random(r, k, n);
+        float[] want = reference(a.toFloatArray(), b.toFloatArray(), m, k, n);
+        for (boolean threads : new boolean[] {false, true}) {
+            Tensor c = runBoth(TestNode.of("MatMul", 13).input(a).constInput(b).parallelism(threads ? 2 : 1), threads)[0];
+            assertClose(want, c.toFloatArray(), "300x600x161 2threads=" + threads);
+        }
+    }
+
+    @Test
+    void batchedBroadcastAndVectorOperands() {
+        Random r = new Random(3);
+        Tensor a = random(r, 2, 1, 5, 7);
+        Tensor b = random(r, 3, 7, 9);
+        Tensor c = TestNode.of("MatMul", 13).input(a).input(b).run()[0];
+        assertArrayEquals(new long[] {2, 3, 5, 9}, c.shape());
+        float[] av = a.toFloatArray();
+        float[] bv = b.toFloatArray();
+        float[] cv = c.toFloatArray();
+        for (int i = 0; i < 2; i++) {
+            for (int j = 0; j < 3; j++) {
+                float[] aa = java.util.Arrays.copyOfRange(av, i * 35, i * 35 + 35);
+                float[] bb = java.util.Arrays.copyOfRange(bv, j * 63, j * 63 + 63);
+                float[] got = java.util.Arrays.copyOfRange(cv, (i * 3 + j) * 45, (i * 3 + j) * 45 + 45);
+                assertClose(reference(aa, bb, 5, 7, 9), got, "batch " + i + "," + j);
+            }
+        }
+        Tensor v = random(r, 7);
+        Tensor left = TestNode.of("MatMul", 13).input(v).input(b).run()[0];
+        assertArrayEquals(new long[] {3, 9}, left.shape());
+        Tensor right = TestNode.of("MatMul", 13).input(a).input(v).run()[0];
+        assertArrayEquals(new long[] {2, 1, 5}, right.shape());
+        assertClose(reference(java.util.Arrays.copyOf(av, 35), v.toFloatArray(), 5, 7, 1),
+                java.util.Arrays.copyOf(right.toFloatArray(), 5), "matrix·vector");
+        Tensor dot = TestNode.of("MatMul", 13).input(v).input(v).run()[0];
+        assertEquals(0, dot.rank());
+    }
+
+    @Test
+    void fusedBiasAndActivation() {
+        Random r = new Random(5);
+        int m = 13;
+        int k = 20;
+        int n = 37;
+        Tensor a = random(r, m, k);
+        Tensor b = random(r, k, n);
+        Tensor bias = random(r, n);
+        float[] plain = reference(a.toFloatArray(), b.toFloatArray(), m, k, n);
+        for (String act : new String[] {"Relu", "Sigmoid", "Tanh", "Gelu", "LeakyRelu"}) {
+            Tensor c = TestNode.of("MatMul", 13).input(a).constInput(b).input(bias).attr("vnrt_activation", act)
+                    .attr("vnrt_alpha", 0.2f).run()[0];
+            float[] want = new float[m * n];
+            for (int i = 0; i < want.length; i++) {
+                double x = plain[i] + bias.getFloat(i % n);
+                want[i] = (float) switch (act) {
+                    case "Relu" -> Math.max(0, x);
+                    case "Sigmoid" -> 1 / (1 + Math.exp(-x));
+                    case "Tanh" -> Math.tanh(x);
+                    case "Gelu" -> 0.5 * x * (1 + erf(x / Math.sqrt(2)));
+                    default -> x < 0 ? 0.2 * x : x;
+                };
+            }
+            assertClose(want, c.toFloatArray(), act);
+        }
+    }
+
+    /** erf by its Taylor series (|x| small here), independent of the kernel's approximation. */
+    static double erf(double x) {
+        double sum = 0;
+        double term = x;
+        for (int n = 0; n < 60; n++) {
+            sum += term / (2 * n + 1);
+            term *= -x * x / (n + 1);
+        }
+        return 2 / Math.sqrt(Math.PI) * sum;
+    }
+
+    @Test
+    void gemmTransposesAlphaBetaAndBroadcastC() {
+        Random r = new Random(11);
+        int m = 9;
+        int k = 35;
+        int n = 40;
+        Tensor a = random(r, m, k);
+        Tensor b = random(r, k, n);
+        float[] ab = reference(a.toFloatArray(), b.toFloatArray(), m, k, n);
+        Tensor at = transpose(a);
+        Tensor bt = transpose(b);
+        long[][] cShapes = {{}, {n}, {1, n}, {m, 1}, {m, n}};
+        for (int ta = 0; ta < 2; ta++) {
+            for (int tb = 0; tb < 2; tb++) {
+                for (long[] cs : cShapes) {
+                    for (boolean constB : new boolean[] {false, true}) {
+                        for (boolean threads : new boolean[] {false, true}) {
+                            Tensor c = random(r, cs);
+                            float beta = cs.length == 1 ? 1f : 0.5f;
+                            TestNode node = TestNode.of("Gemm", 13).input(ta == 1 ? at : a).parallelism(threads ? 2 : 1);
+                            node = constB ? node.constInput(tb == 1 ? bt : b) : node.input(tb == 1 ? bt : b);
+                            node.input(c).attr("transA", (long) ta).attr("transB", (long) tb).attr("alpha", 1.5f)
+                                    .attr("beta", beta);
+                            float[] got = runBoth(node, threads)[0].toFloatArray();
+                            float[] want = new float[m * n];
+                            long[] st = io.vnrt.runtime.kernels.Shapes.broadcastStrides(cs, new long[] {m, n});
+                            for (int i = 0; i < m; i++) {
+                                for (int j = 0; j < n; j++) {
+                                    want[i * n + j] = 1.5f * ab[i * n + j] + beta * c.getFloat(i * st[0] + j * st[1]);
+                                }
+                            }
+                            assertClose(want, got, "transA=" + ta + " transB=" + tb + " C" + java.util.Arrays.toString(cs));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void integerMatMulIsExact() {
+        Tensor a = Tensor.ofLongs(new long[] {2, 2}, 3_000_000_000L, 1, 2, 3);
+        Tensor b = Tensor.ofLongs(new long[] {2, 1}, 3, 4);
+        Tensor c = TestNode.of("MatMul", 13).input(a).input(b).run()[0];
+        assertArrayEquals(new long[] {9_000_000_004L, 18}, c.toLongArray());
+    }
+
+    static Tensor transpose(Tensor t) {
+        int rows = (int) t.dim(0);
+        int cols = (int) t.dim(1);
+        Tensor o = Tensor.allocate(DType.FLOAT32, cols, rows);
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                o.setFloat((long) j * rows + i, t.getFloat((long) i * cols + j));
+            }
+        }
+        return o;
+    }
+}
