@@ -33,6 +33,7 @@ public final class TransferBench {
   private record Result(String transport, double writeGbps, double readGbps) {
   }
 
+  /** Runs the benchmark and prints GB/s and the ratios to MemorySegment.copy. */
   public static void main(String[] args) throws Exception {
     long size = (args.length > 0 ? Long.parseLong(args[0]) : 256) << 20;
     int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 5;

@@ -43,6 +43,7 @@ import io.vnrt.proto.v1.DataType;
 import io.vnrt.proto.v1.DeviceInfo;
 import io.vnrt.proto.v1.DeviceMemoryStats;
 import io.vnrt.proto.v1.FreeTensorRequest;
+import io.vnrt.proto.v1.GetMemoryStatsRequest;
 import io.vnrt.proto.v1.GetMemoryStatsResponse;
 import io.vnrt.proto.v1.GetRuntimeInfoResponse;
 import io.vnrt.proto.v1.GetTensorRequest;
@@ -54,6 +55,7 @@ import io.vnrt.proto.v1.ModelInfo;
 import io.vnrt.proto.v1.NrtCode;
 import io.vnrt.proto.v1.ReadTensorRequest;
 import io.vnrt.proto.v1.ReadTensorResponse;
+import io.vnrt.proto.v1.RegisterSharedMemoryRequest;
 import io.vnrt.proto.v1.SessionUsage;
 import io.vnrt.proto.v1.TensorInfo;
 import io.vnrt.proto.v1.WriteTensorRequest;
@@ -425,6 +427,9 @@ abstract class AbstractEndToEndTest {
     assertEquals(Status.Code.UNIMPLEMENTED, kserve.getStatus().getCode());
     assertEquals("inference.GRPCInferenceService.ServerLive is not implemented yet (planned: issue #4)",
         kserve.getStatus().getDescription());
+    expect(VnrtException.class, NrtCode.NRT_UNSUPPORTED,
+        "Memory.RegisterSharedMemory is not implemented yet (planned: issue #4)",
+        () -> rawMemory().registerSharedMemory(RegisterSharedMemoryRequest.getDefaultInstance()));
   }
 
   // ---- bad input ---------------------------------------------------------------------------
@@ -497,6 +502,8 @@ abstract class AbstractEndToEndTest {
         () -> session.allocate(TensorSpec.raw(64), 7));
     expect(InvalidArgumentException.class, NrtCode.NRT_INVALID, "core 3 is not a core of device 0 (its cores: 0, 1)",
         () -> session.allocate(TensorSpec.raw(64), 0, 3));
+    expect(InvalidArgumentException.class, NrtCode.NRT_INVALID, "unknown device 2",
+        () -> rawMemory().getMemoryStats(GetMemoryStatsRequest.newBuilder().setHasDevice(true).setDeviceId(2).build()));
     assertUnchangedAndServing(before);
   }
 

@@ -111,6 +111,20 @@ class TensorLifecycleTest {
   }
 
   @Test
+  void aWriteFailsCleanlyOnceItsTensorIsFreed() {
+    Tensor t = allocate(64);
+    try (TensorWrite w = session.beginWrite(t.handle(), 0, 0)) {
+      w.chunk(0, ByteBuffer.allocate(8));
+      session.free(t.handle());
+      VnrtRuntimeException e = assertThrows(VnrtRuntimeException.class, () -> w.chunk(8, ByteBuffer.allocate(8)));
+      assertEquals(VnrtRuntimeException.Kind.NOT_FOUND, e.kind());
+      assertTrue(e.getMessage().contains("was freed during the write"), e.getMessage());
+      assertEquals(64, pool.usedBytes(), "the write's pin still holds the block");
+    }
+    assertEquals(0, pool.usedBytes());
+  }
+
+  @Test
   void sizesAreValidated() {
     assertMessage("has no elements", () -> TensorRequest.sizeOf(DType.INT8, List.of(3L, 0L), 0));
     assertMessage("dimension 0 = -1", () -> TensorRequest.sizeOf(DType.INT8, List.of(-1L), 0));
