@@ -49,66 +49,87 @@ public final class ConformanceRunner {
         }
     }
 
-    private final Engine engine = new Engine();
+    private final Engine engine;
     private final int cores;
     private final long timeoutSeconds;
     private CoreGroup group;
     private ExecutorService runner;
 
+    /** A runner with the standard operator registry. */
     public ConformanceRunner(int cores, long timeoutSeconds) {
+        this(new Engine(), cores, timeoutSeconds);
+    }
+
+    public ConformanceRunner(Engine engine, int cores, long timeoutSeconds) {
+        this.engine = engine;
         this.cores = cores;
         this.timeoutSeconds = timeoutSeconds;
     }
 
     public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /**
+     * The command line ({@code DIR... [--list FILE] [--filter REGEX] [--cores N] [--timeout S]}):
+     * prints the report to {@code out} and returns the exit code (0 all passed, 1 failures, 2 usage
+     * or I/O error). {@code vnrt conformance} delegates here.
+     */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
         List<Path> dirs = new ArrayList<>();
         Path list = null;
         Pattern filter = null;
         int cores = 1;
         long timeout = 60;
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            switch (a) {
-                case "--list" -> list = Path.of(need(args, ++i, a));
-                case "--filter" -> filter = Pattern.compile(need(args, ++i, a));
-                case "--cores" -> cores = Integer.parseInt(need(args, ++i, a));
-                case "--timeout" -> timeout = Long.parseLong(need(args, ++i, a));
-                case "-h", "--help" -> {
-                    usage(System.out);
-                    return;
-                }
-                default -> {
-                    if (a.startsWith("--")) {
-                        System.err.println("unknown option " + a);
-                        usage(System.err);
-                        System.exit(2);
+        try {
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                switch (a) {
+                    case "--list" -> list = Path.of(need(args, ++i, a));
+                    case "--filter" -> filter = Pattern.compile(need(args, ++i, a));
+                    case "--cores" -> cores = Integer.parseInt(need(args, ++i, a));
+                    case "--timeout" -> timeout = Long.parseLong(need(args, ++i, a));
+                    case "-h", "--help" -> {
+                        usage(out);
+                        return 0;
                     }
-                    dirs.add(Path.of(a));
+                    default -> {
+                        if (a.startsWith("--")) {
+                            throw new IllegalArgumentException("unknown option " + a);
+                        }
+                        dirs.add(Path.of(a));
+                    }
                 }
             }
-        }
-        if (dirs.isEmpty()) {
-            usage(System.err);
-            System.exit(2);
+            if (dirs.isEmpty()) {
+                throw new IllegalArgumentException("no test directory given");
+            }
+        } catch (IllegalArgumentException e) {
+            err.println("error: " + e.getMessage());
+            usage(err);
+            return 2;
         }
         try {
             List<Path> tests = discover(dirs, list == null ? null : readList(list), filter);
             ConformanceRunner r = new ConformanceRunner(cores, timeout);
-            List<Result> results = r.run(tests, System.out);
-            r.close();
-            printSummary(results, System.out);
-            System.out.flush();
-            System.exit(results.stream().allMatch(x -> x.status() == Status.PASS) ? 0 : 1);
+            List<Result> results;
+            try {
+                results = r.run(tests, out);
+            } finally {
+                r.close();
+            }
+            printSummary(results, out);
+            out.flush();
+            return results.stream().allMatch(x -> x.status() == Status.PASS) ? 0 : 1;
         } catch (IOException e) {
-            System.err.println("error: " + e.getMessage());
-            System.exit(2);
+            err.println("error: " + e.getMessage());
+            return 2;
         }
     }
 
     private static String need(String[] args, int i, String option) {
         if (i >= args.length) {
-            System.err.println(option + " needs a value");
-            System.exit(2);
+            throw new IllegalArgumentException(option + " needs a value");
         }
         return args[i];
     }
@@ -252,12 +273,14 @@ public final class ConformanceRunner {
         List<ValueInfo> declared = model.inputs();
         Map<String, Tensor> inputs = new LinkedHashMap<>();
         List<Path> files = numbered(set, "input_");
-        for (int i = 0; i < files.size(); i++) {
-            TensorProto p = TensorProtos.read(files.get(i));
+        for (Path file : files) {
+            // input_N.pb feeds the N-th graph input unless the tensor names its input
+            int i = index(file.getFileName().toString());
+            TensorProto p = TensorProtos.read(file);
             String n = p.getName();
             if (n.isEmpty() || declared.stream().noneMatch(v -> v.name().equals(n))) {
                 if (i >= declared.size()) {
-                    throw new IOException(files.get(i).getFileName() + " has no matching model input (the model has "
+                    throw new IOException(file.getFileName() + " has no matching model input (the model has "
                             + declared.size() + ")");
                 }
                 inputs.put(declared.get(i).name(), TensorProtos.decode(p, null));
@@ -271,12 +294,13 @@ public final class ConformanceRunner {
     private static String compareOutputs(Path set, LoadedModel model, Map<String, Tensor> actual) throws IOException {
         List<ValueInfo> declared = model.outputs();
         List<Path> files = numbered(set, "output_");
-        for (int i = 0; i < files.size(); i++) {
-            TensorProto p = TensorProtos.read(files.get(i));
+        for (Path file : files) {
+            int i = index(file.getFileName().toString());
+            TensorProto p = TensorProtos.read(file);
             String n = p.getName();
             if (n.isEmpty() || !actual.containsKey(n)) {
                 if (i >= declared.size()) {
-                    return files.get(i).getFileName() + " has no matching model output";
+                    return file.getFileName() + " has no matching model output";
                 }
                 n = declared.get(i).name();
             }

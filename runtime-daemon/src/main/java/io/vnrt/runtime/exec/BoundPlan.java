@@ -4,6 +4,7 @@ import io.vnrt.runtime.graph.Compiler;
 import io.vnrt.runtime.graph.ExecutionPlan;
 import io.vnrt.runtime.graph.Node;
 import io.vnrt.runtime.kernels.ExecContext;
+import io.vnrt.runtime.kernels.OpException;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
 import java.lang.foreign.Arena;
@@ -36,6 +37,7 @@ final class BoundPlan {
         this.group = group;
         int n = plan.slotCount();
         slots = new Tensor[n];
+        scratchViews = slots.clone();
         int rooted = 0;
         for (int s = 0; s < n; s++) {
             switch (plan.slotKind(s)) {
@@ -56,6 +58,27 @@ final class BoundPlan {
             }
         }
         inputRootedAliases = java.util.Arrays.copyOf(tmp, rooted);
+        System.arraycopy(slots, 0, scratchViews, 0, n);
+        // graph outputs a kernel can write straight into the caller's tensor: produced by a step
+        // that runs, and not viewed by any alias (those views are bound to the scratch block)
+        directStep = new int[plan.outputCount()];
+        directOut = new int[directStep.length];
+        java.util.Arrays.fill(directStep, -1);
+        for (int k = 0; k < directStep.length; k++) {
+            int slot = plan.outputSlot(k);
+            if (slot < 0 || plan.slotKind(slot) != ExecutionPlan.SlotKind.SCRATCH || hasAlias(plan, slot) || isOutputTwice(plan, k)) {
+                continue;
+            }
+            for (int i = 0; i < plan.steps().size(); i++) {
+                ExecutionPlan.Step st = plan.steps().get(i);
+                for (int o = 0; o < st.outputs().length; o++) {
+                    if (st.outputs()[o] == slot && !st.skip()) {
+                        directStep[k] = i;
+                        directOut[k] = o;
+                    }
+                }
+            }
+        }
         List<ExecutionPlan.Step> steps = plan.steps();
         stepIn = new Tensor[steps.size()][];
         stepOut = new Tensor[steps.size()][];
@@ -72,6 +95,38 @@ final class BoundPlan {
         }
     }
 
+    private final Tensor[] scratchViews;
+    private final int[] directStep;
+    private final int[] directOut;
+
+    private static boolean hasAlias(ExecutionPlan plan, int slot) {
+        for (int s = 0; s < plan.slotCount(); s++) {
+            if (plan.slotKind(s) == ExecutionPlan.SlotKind.ALIAS && plan.aliasRoot(s) == slot) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isOutputTwice(ExecutionPlan plan, int k) {
+        int n = plan.outputCount();
+        for (int j = 0; j < n; j++) {
+            if (j != k && plan.outputSlot(j) == plan.outputSlot(k)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * True when graph output k can be written by its kernel straight into {@code target} (same type),
+     * saving the copy: then {@link #run} with {@code direct[k] = target} leaves the value there.
+     */
+    boolean canWriteDirect(int k, Tensor target) {
+        return directStep[k] >= 0 && target.dtype() == plan.slotType(plan.outputSlot(k)).dtype()
+                && java.util.Arrays.equals(target.shape(), plan.slotType(plan.outputSlot(k)).shape());
+    }
+
     private static Tensor view(TensorType t, MemorySegment seg) {
         return new Tensor(t.dtype(), t.shape(), seg);
     }
@@ -82,6 +137,39 @@ final class BoundPlan {
 
     /** Runs the plan on {@code inputs} (graph input order) and hands each output to {@code sink}. */
     void run(Tensor[] inputs, Compiler compiler, OutputSink sink) {
+        run(inputs, null, compiler, sink);
+    }
+
+    /**
+     * Runs the plan; {@code direct} (may be null) holds, per graph output, a caller tensor that
+     * {@link #canWriteDirect} accepted: that output's kernel writes into it and the sink is not
+     * called for it.
+     */
+    void run(Tensor[] inputs, Tensor[] direct, Compiler compiler, OutputSink sink) {
+        if (direct != null) {
+            for (int k = 0; k < direct.length; k++) {
+                if (direct[k] != null) {
+                    slots[plan.outputSlot(k)] = direct[k];
+                    stepOut[directStep[k]][directOut[k]] = direct[k];
+                }
+            }
+        }
+        try {
+            runSteps(inputs, direct, compiler, sink);
+        } finally {
+            if (direct != null) {
+                for (int k = 0; k < direct.length; k++) {
+                    if (direct[k] != null) {
+                        Tensor scratchView = scratchViews[plan.outputSlot(k)];
+                        slots[plan.outputSlot(k)] = scratchView;
+                        stepOut[directStep[k]][directOut[k]] = scratchView;
+                    }
+                }
+            }
+        }
+    }
+
+    private void runSteps(Tensor[] inputs, Tensor[] direct, Compiler compiler, OutputSink sink) {
         for (int s = 0; s < slots.length; s++) {
             if (plan.slotKind(s) == ExecutionPlan.SlotKind.INPUT) {
                 slots[s] = inputs[plan.inputIndex(s)];
@@ -101,12 +189,18 @@ final class BoundPlan {
             for (int k = 0; k < ins.length; k++) {
                 in[k] = ins[k] < 0 ? null : slots[ins[k]];
             }
-            st.kernel().run(in, stepOut[i], contexts[i]);
+            try {
+                st.kernel().run(in, stepOut[i], contexts[i]);
+            } catch (RuntimeException e) {
+                throw new OpException(st.node().label() + " failed while running: " + e.getMessage(), e);
+            }
         }
         int outputs = countOutputs();
         if (plan.dynamicNodes().isEmpty()) {
             for (int k = 0; k < outputs; k++) {
-                sink.accept(k, slots[plan.outputSlot(k)]);
+                if (direct == null || direct[k] == null) {
+                    sink.accept(k, slots[plan.outputSlot(k)]);
+                }
             }
             clearInputs();
             return;
@@ -119,7 +213,7 @@ final class BoundPlan {
                     in[k] = lookup(node.inputs().get(k), values, compiler);
                 }
                 Tensor[] out = compiler.runNode(node, in, arena, group::context);
-                for (int o = 0; o < out.length; o++) {
+                for (int o = 0; o < node.outputs().size(); o++) {
                     if (out[o] != null && !node.outputs().get(o).isEmpty()) {
                         values.put(node.outputs().get(o), out[o]);
                     }
@@ -127,7 +221,9 @@ final class BoundPlan {
             }
             for (int k = 0; k < outputs; k++) {
                 int s = plan.outputSlot(k);
-                sink.accept(k, s >= 0 ? slots[s] : values.get(outputName(k)));
+                if (direct == null || direct[k] == null) {
+                    sink.accept(k, s >= 0 ? slots[s] : values.get(outputName(k)));
+                }
             }
         } finally {
             clearInputs();

@@ -105,6 +105,9 @@ public final class Engine {
         GraphOptimizer.optimize(g, registry);
         compiler = new Compiler(g, registry, group.size());
         compiler.removeDeadNodes();
+        if (!staticInputs(g)) {
+            checkWithTrialShapes(g, compiler);
+        }
 
         long weightsBytes = 0;
         for (Tensor t : g.constants().values()) {
@@ -137,6 +140,40 @@ public final class Engine {
 
     private static boolean staticInputs(Graph g) {
         return g.inputs().stream().allMatch(v -> v.isStatic() && v.dtype() != null);
+    }
+
+    /**
+     * A model with symbolic dims is compiled for real at its first execution; to report attribute
+     * and shape problems at load anyway, compile it with every symbol bound to a trial size. A
+     * problem counts only if it shows with two different sizes, so a model that merely needs, say,
+     * an even batch is not rejected.
+     */
+    private static void checkWithTrialShapes(Graph g, Compiler compiler) throws ModelLoadException {
+        if (g.inputs().stream().anyMatch(v -> v.dtype() == null || v.dims() == null)) {
+            return;
+        }
+        List<LoadProblem> first = new ArrayList<>();
+        compiler.compile(trialSignature(g, 1), first);
+        if (first.isEmpty()) {
+            return;
+        }
+        List<LoadProblem> second = new ArrayList<>();
+        compiler.compile(trialSignature(g, 8), second);
+        if (!second.isEmpty()) {
+            List<LoadProblem> noted = new ArrayList<>();
+            for (LoadProblem p : second) {
+                noted.add(new LoadProblem(p.nodeName(), p.opType(), p.opset(), p.message() + " (found with every symbolic dim set to 8)"));
+            }
+            throw new ModelLoadException(noted);
+        }
+    }
+
+    private static List<TensorType> trialSignature(Graph g, long size) {
+        List<TensorType> sig = new ArrayList<>();
+        for (ValueInfo v : g.inputs()) {
+            sig.add(new TensorType(v.dtype(), v.dims().stream().mapToLong(d -> d.isFixed() ? d.value() : size).toArray()));
+        }
+        return sig;
     }
 
     private static List<TensorType> staticSignature(Graph g) {

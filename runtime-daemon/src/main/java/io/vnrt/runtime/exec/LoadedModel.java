@@ -68,6 +68,16 @@ public final class LoadedModel implements AutoCloseable {
         return weightsBytes;
     }
 
+    /** Bytes of pre-packed weight copies the compiled plans' kernels hold (host memory, beside {@link #weightsBytes()}). */
+    public long packedWeightBytes() {
+        lock.lock();
+        try {
+            return plans.values().stream().mapToLong(ExecutionPlan::packedWeightBytes).sum();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Bytes of the scratch block (largest plan compiled so far). */
     public long scratchBytes() {
         lock.lock();
@@ -96,7 +106,7 @@ public final class LoadedModel implements AutoCloseable {
     /** Runs the model and returns its outputs in new host tensors, by output name. */
     public Map<String, Tensor> execute(Map<String, Tensor> inputs) throws OutOfDeviceMemoryException {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        run(inputs, (k, value) -> {
+        run(inputs, null, (k, value) -> {
             Tensor copy = Tensor.allocate(value.dtype(), value.shape());
             MemorySegment.copy(value.data(), 0, copy.data(), 0, value.byteSize());
             out.put(outputNames[k], copy);
@@ -114,7 +124,7 @@ public final class LoadedModel implements AutoCloseable {
                 throw new IllegalArgumentException("unknown output '" + k + "'; the model's outputs are " + Arrays.toString(outputNames));
             }
         }
-        run(inputs, (k, value) -> {
+        run(inputs, outputs, (k, value) -> {
             Tensor dst = outputs.get(outputNames[k]);
             if (dst == null) {
                 return;
@@ -137,7 +147,8 @@ public final class LoadedModel implements AutoCloseable {
         }
     }
 
-    private void run(Map<String, Tensor> inputs, BoundPlan.OutputSink sink) throws OutOfDeviceMemoryException {
+    private void run(Map<String, Tensor> inputs, Map<String, Tensor> provided, BoundPlan.OutputSink sink)
+            throws OutOfDeviceMemoryException {
         Tensor[] ordered = validate(inputs);
         lock.lock();
         try {
@@ -153,7 +164,20 @@ public final class LoadedModel implements AutoCloseable {
                 b = bind(sig);
             }
             last = b;
-            b.run(ordered, compiler, sink);
+            Tensor[] direct = null;
+            if (provided != null) {
+                // outputs whose kernel can write into the caller's tensor skip the final copy
+                for (int k = 0; k < outputNames.length; k++) {
+                    Tensor t = provided.get(outputNames[k]);
+                    if (t != null && b.canWriteDirect(k, t)) {
+                        if (direct == null) {
+                            direct = new Tensor[outputNames.length];
+                        }
+                        direct[k] = t;
+                    }
+                }
+            }
+            b.run(ordered, direct, compiler, sink);
         } finally {
             lock.unlock();
         }

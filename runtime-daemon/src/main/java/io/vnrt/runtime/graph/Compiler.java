@@ -87,8 +87,8 @@ public final class Compiler {
                         in[i] = n.inputs().get(i).isEmpty() ? null : constants.get(n.inputs().get(i));
                     }
                     Tensor[] out = runNode(n, in, Arena.ofAuto(), ExecContext::inline);
-                    for (int o = 0; o < out.length; o++) {
-                        if (out[o] != null) {
+                    for (int o = 0; o < n.outputs().size(); o++) {
+                        if (out[o] != null && !n.outputs().get(o).isEmpty()) {
                             constants.put(n.outputs().get(o), out[o]);
                         }
                     }
@@ -116,8 +116,9 @@ public final class Compiler {
         boolean[] used = outputsUsed(node);
         Kernel k = create(node, types, inputs, used);
         TensorType[] outTypes = checkedOutputs(node, k, used);
-        Tensor[] out = new Tensor[used.length];
-        for (int o = 0; o < used.length; o++) {
+        // a kernel may declare more outputs than the node names (e.g. an optional mask): give them buffers too
+        Tensor[] out = new Tensor[Math.max(used.length, outTypes.length)];
+        for (int o = 0; o < out.length; o++) {
             if (o < outTypes.length && outTypes[o] != null) {
                 out[o] = allocate(memory, outTypes[o]);
             }
@@ -242,14 +243,15 @@ public final class Compiler {
                     continue;
                 }
             }
-            int[] outSlots = new int[used.length];
-            for (int o = 0; o < used.length; o++) {
+            int[] outSlots = new int[Math.max(used.length, outTypes.length)];
+            for (int o = 0; o < outSlots.length; o++) {
                 boolean produced = o < outTypes.length && outTypes[o] != null;
+                boolean named = o < used.length && !node.outputs().get(o).isEmpty();
                 // unused outputs still get a buffer: the kernel writes every output it declares
-                outSlots[o] = produced ? b.add(node.outputs().get(o).isEmpty() ? node.name() + ":" + o : node.outputs().get(o),
+                outSlots[o] = produced ? b.add(named ? node.outputs().get(o) : node.name() + ":" + o,
                         outTypes[o], ExecutionPlan.SlotKind.SCRATCH) : -1;
             }
-            pending.add(new Pending(node, kernel, inSlots, outSlots, used));
+            pending.add(new Pending(node, kernel, inSlots, outSlots, Arrays.copyOf(used, outSlots.length)));
         }
         if (problems != null && (problems.size() > problemsBefore || !failed.isEmpty())) {
             return null;
@@ -334,8 +336,8 @@ public final class Compiler {
 
     private static Tensor[] runFolded(Kernel kernel, Tensor[] inputs, TensorType[] outTypes, boolean[] used) {
         Arena arena = Arena.ofAuto();
-        Tensor[] out = new Tensor[used.length];
-        for (int o = 0; o < used.length; o++) {
+        Tensor[] out = new Tensor[Math.max(used.length, outTypes.length)];
+        for (int o = 0; o < out.length; o++) {
             if (o < outTypes.length && outTypes[o] != null) {
                 out[o] = allocate(arena, outTypes[o]);
             }

@@ -105,6 +105,11 @@ public final class ExecutionPlan {
         return outputSlots[output];
     }
 
+    /** Number of graph outputs. */
+    public int outputCount() {
+        return outputSlots.length;
+    }
+
     /** Nodes compiled and run at execution time (empty for a fully static plan). */
     public List<Node> dynamicNodes() {
         return dynamicNodes;
@@ -118,6 +123,20 @@ public final class ExecutionPlan {
     /** Bytes of scratch (intermediates and kernel workspaces) the plan needs. */
     public long scratchBytes() {
         return scratchBytes;
+    }
+
+    /**
+     * Bytes of constant weights that kernels keep pre-packed for this plan (GEMM panels), held
+     * beside the model's weights block.
+     */
+    public long packedWeightBytes() {
+        long total = 0;
+        for (Step s : steps) {
+            if (s.kernel() instanceof io.vnrt.runtime.kernels.linalg.PackedWeights p) {
+                total += p.packedWeightBytes();
+            }
+        }
+        return total;
     }
 
     /** Number of kernels that actually run (excludes folded and aliased nodes). */

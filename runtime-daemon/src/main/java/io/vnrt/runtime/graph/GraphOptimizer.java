@@ -1,12 +1,475 @@
 package io.vnrt.runtime.graph;
 
+import io.vnrt.runtime.kernels.DType;
+import io.vnrt.runtime.kernels.ExecContext;
+import io.vnrt.runtime.kernels.Kernel;
+import io.vnrt.runtime.kernels.OpFactory;
 import io.vnrt.runtime.kernels.OpRegistry;
+import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.kernels.TensorType;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
-/** Graph rewrites that pay at run time: fusing bias and activations into MatMul/Gemm/Conv, BatchNormalization into Conv. */
+/**
+ * Graph rewrites that pay at run time. BatchNormalization after a Conv with constant weights is
+ * folded into the weights and bias; Gemm without C absorbs a following bias Add. When the linalg
+ * kernels accept them (probed once per registry by running a tiny case), MatMul absorbs a bias Add
+ * as a third input, and MatMul/Gemm/Conv absorb a following activation (Relu, Sigmoid, Tanh,
+ * LeakyRelu, Gelu, or GELU written with Erf) through the attributes {@code vnrt_activation} and
+ * {@code vnrt_alpha}.
+ */
 public final class GraphOptimizer {
+    /** Attribute naming the activation fused into a MatMul/Gemm/Conv. */
+    public static final String ACTIVATION = "vnrt_activation";
+    /** LeakyRelu's alpha for a fused activation. */
+    public static final String ALPHA = "vnrt_alpha";
+
+    private static final Map<OpRegistry, Support> SUPPORT = new ConcurrentHashMap<>();
+
     private GraphOptimizer() {}
+
+    /** What the registry's kernels accept, found by running them on tiny inputs. */
+    record Support(boolean matmulBias, Set<String> matmulActivations, boolean gemmActivation, boolean convActivation) {}
 
     /** Rewrites {@code g} in place. */
     public static void optimize(Graph g, OpRegistry registry) {
+        Support s = SUPPORT.computeIfAbsent(registry, GraphOptimizer::probe);
+        new Rewriter(g, s).run();
+    }
+
+    // ---- probing the kernels ------------------------------------------------------------------
+
+    static Support probe(OpRegistry r) {
+        Tensor a = Tensor.ofFloats(new long[] {2, 2}, 1, 0, 0, 1);
+        Tensor w = Tensor.ofFloats(new long[] {2, 2}, 1, -2, -3, 4);
+        Tensor bias = Tensor.ofFloats(new long[] {2}, 0.5f, 10);
+        float[] biasRelu = {1.5f, 8, 0, 14};
+        boolean matmulBias = matches(run(r, "MatMul", 13, new Tensor[] {a, w, bias}, Map.of(ACTIVATION, Attribute.ofString(ACTIVATION, "Relu"))), biasRelu);
+        Set<String> acts = new HashSet<>();
+        float[] x = {1, -2, -3, 4};
+        for (String act : List.of("Relu", "Sigmoid", "Tanh", "Gelu", "LeakyRelu")) {
+            Map<String, Attribute> attrs = new HashMap<>();
+            attrs.put(ACTIVATION, Attribute.ofString(ACTIVATION, act));
+            attrs.put(ALPHA, Attribute.ofFloat(ALPHA, 0.25f));
+            float[] expected = new float[4];
+            for (int i = 0; i < 4; i++) {
+                expected[i] = activate(act, x[i], 0.25f);
+            }
+            if (matches(run(r, "MatMul", 13, new Tensor[] {a, w}, attrs), expected)) {
+                acts.add(act);
+            }
+        }
+        boolean gemm = matches(run(r, "Gemm", 13, new Tensor[] {a, w}, Map.of(ACTIVATION, Attribute.ofString(ACTIVATION, "Relu"))),
+                new float[] {1, 0, 0, 4});
+        Tensor cx = Tensor.ofFloats(new long[] {1, 1, 1, 2}, 1, -1);
+        Tensor cw = Tensor.ofFloats(new long[] {1, 1, 1, 1}, 2);
+        boolean conv = matches(run(r, "Conv", 11, new Tensor[] {cx, cw}, Map.of(ACTIVATION, Attribute.ofString(ACTIVATION, "Relu"))),
+                new float[] {2, 0});
+        return new Support(matmulBias, acts, gemm, conv);
+    }
+
+    private static float activate(String act, float v, float alpha) {
+        return switch (act) {
+            case "Relu" -> Math.max(0, v);
+            case "Sigmoid" -> (float) (1 / (1 + Math.exp(-v)));
+            case "Tanh" -> (float) Math.tanh(v);
+            case "LeakyRelu" -> v < 0 ? alpha * v : v;
+            default -> (float) (0.5 * v * (1 + erf(v / Math.sqrt(2))));
+        };
+    }
+
+    /** Abramowitz-Stegun 7.1.26 (|error| < 1.5e-7): enough to recognise a GELU kernel. */
+    private static double erf(double x) {
+        double t = 1 / (1 + 0.3275911 * Math.abs(x));
+        double y = 1 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+        return x < 0 ? -y : y;
+    }
+
+    private static boolean matches(Tensor out, float[] expected) {
+        if (out == null || out.elementCount() != expected.length || out.dtype() != DType.FLOAT32) {
+            return false;
+        }
+        for (int i = 0; i < expected.length; i++) {
+            if (Math.abs(out.getFloat(i) - expected[i]) > 1e-4 + 1e-3 * Math.abs(expected[i])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static Tensor run(OpRegistry r, String op, int opset, Tensor[] inputs, Map<String, Attribute> attrs) {
+        OpFactory f = r.find("", op);
+        if (f == null) {
+            return null;
+        }
+        try {
+            List<String> names = new ArrayList<>();
+            TensorType[] types = new TensorType[inputs.length];
+            for (int i = 0; i < inputs.length; i++) {
+                names.add("in" + i);
+                types[i] = inputs[i].type();
+            }
+            Node n = new Node("probe", op, "", names, List.of("out"), attrs);
+            Kernel k = f.create(new CompileContext(n, opset, types, inputs, new boolean[] {true}, 1));
+            TensorType t = k.outputTypes()[0];
+            Tensor out = Tensor.allocate(t.dtype(), t.shape());
+            long ws = k.workspaceBytes();
+            k.run(inputs, new Tensor[] {out}, ExecContext.inline(ws > 0 ? java.lang.foreign.Arena.ofAuto().allocate(ws, 64) : MemorySegment.NULL));
+            return out;
+        } catch (RuntimeException | Error e) {
+            return null;
+        }
+    }
+
+    // ---- rewriting ----------------------------------------------------------------------------
+
+    private static final class Rewriter {
+        private final Graph g;
+        private final Support s;
+        private final List<Node> nodes;
+        private final Map<String, Node> producer = new HashMap<>();
+        private final Map<String, List<Node>> consumers = new HashMap<>();
+        private final Set<String> outputs = new HashSet<>();
+        private final Set<Node> removed = new HashSet<>();
+        private final Map<Node, Node> replaced = new LinkedHashMap<>();
+
+        Rewriter(Graph g, Support s) {
+            this.g = g;
+            this.s = s;
+            this.nodes = new ArrayList<>(g.nodes());
+            g.outputs().forEach(o -> outputs.add(o.name()));
+            index();
+        }
+
+        private void index() {
+            producer.clear();
+            consumers.clear();
+            for (Node n : nodes) {
+                n.outputs().forEach(o -> producer.put(o, n));
+                for (String in : n.inputs()) {
+                    if (!in.isEmpty()) {
+                        consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
+                    }
+                }
+            }
+        }
+
+        void run() {
+            for (int i = 0; i < nodes.size(); i++) {
+                Node n = nodes.get(i);
+                if (!n.isDefaultDomain()) {
+                    continue;
+                }
+                Node fused = switch (n.opType()) {
+                    case "Conv" -> fuseConv(n);
+                    case "MatMul", "Gemm" -> fuseLinear(n);
+                    default -> null;
+                };
+                if (fused != null) {
+                    // absorbed nodes all come after their producer, so position i stays the fused node's
+                    nodes.set(i, fused);
+                    nodes.removeIf(removed::contains);
+                    removed.clear();
+                    index();
+                }
+            }
+            g.setNodes(nodes);
+        }
+
+        /** The single consumer of value v, when v is not a graph output; else null. */
+        private Node onlyConsumer(String v) {
+            List<Node> c = consumers.getOrDefault(v, List.of());
+            return c.size() == 1 && !outputs.contains(v) && !removed.contains(c.get(0)) ? c.get(0) : null;
+        }
+
+        private Tensor constant(String name) {
+            return name.isEmpty() ? null : g.constants().get(name);
+        }
+
+        private int opset() {
+            return g.opsetOf("");
+        }
+
+        private Node fuseConv(Node conv) {
+            Node cur = conv;
+            Node next = onlyConsumer(cur.outputs().get(0));
+            if (next != null && next.opType().equals("BatchNormalization") && next.inputs().get(0).equals(cur.outputs().get(0))) {
+                Node folded = foldBatchNorm(cur, next);
+                if (folded != null) {
+                    cur = folded;
+                    next = onlyConsumer(cur.outputs().get(0));
+                }
+            }
+            if (s.convActivation) {
+                Node act = activation(cur, next);
+                if (act != null) {
+                    cur = act;
+                }
+            }
+            return cur == conv ? null : cur;
+        }
+
+        private Node foldBatchNorm(Node conv, Node bn) {
+            if (bn.outputs().stream().skip(1).anyMatch(o -> !o.isEmpty())) {
+                return null;
+            }
+            Attribute training = bn.attribute("training_mode");
+            if (training != null && training.kind() == Attribute.Kind.INT && (Long) training.value() != 0) {
+                return null;
+            }
+            Tensor w = constant(conv.inputs().get(1));
+            Tensor b = conv.inputs().size() > 2 ? constant(conv.inputs().get(2)) : null;
+            if (conv.inputs().size() > 2 && !conv.inputs().get(2).isEmpty() && b == null) {
+                return null;
+            }
+            if (bn.inputs().size() < 5) {
+                return null;
+            }
+            Tensor scale = constant(bn.inputs().get(1));
+            Tensor shift = constant(bn.inputs().get(2));
+            Tensor mean = constant(bn.inputs().get(3));
+            Tensor var = constant(bn.inputs().get(4));
+            if (w == null || scale == null || shift == null || mean == null || var == null || w.dtype() != DType.FLOAT32 || w.rank() < 3) {
+                return null;
+            }
+            long oc = w.dim(0);
+            for (Tensor t : new Tensor[] {scale, shift, mean, var, b}) {
+                if (t != null && (t.elementCount() != oc || !t.dtype().isFloatingPoint())) {
+                    return null;
+                }
+            }
+            float eps = 1e-5f;
+            Attribute e = bn.attribute("epsilon");
+            if (e != null && e.kind() == Attribute.Kind.FLOAT) {
+                eps = (Float) e.value();
+            }
+            Tensor nw = Tensor.allocate(DType.FLOAT32, w.shape());
+            Tensor nb = Tensor.allocate(DType.FLOAT32, oc);
+            long per = w.elementCount() / oc;
+            for (long o = 0; o < oc; o++) {
+                double k = scale.getDouble(o) / Math.sqrt(var.getDouble(o) + eps);
+                for (long j = 0; j < per; j++) {
+                    nw.setFloat(o * per + j, (float) (w.getFloat(o * per + j) * k));
+                }
+                double bias = b == null ? 0 : b.getDouble(o);
+                nb.setFloat(o, (float) ((bias - mean.getDouble(o)) * k + shift.getDouble(o)));
+            }
+            String wName = unique(conv.name() + "_bn_weight");
+            String bName = unique(conv.name() + "_bn_bias");
+            g.constants().put(wName, nw);
+            g.constants().put(bName, nb);
+            removed.add(bn);
+            return conv.with(List.of(conv.inputs().get(0), wName, bName), List.of(bn.outputs().get(0)), conv.attributes());
+        }
+
+        private String unique(String base) {
+            String n = base;
+            int i = 1;
+            while (g.constants().containsKey(n) || producer.containsKey(n)) {
+                n = base + "_" + i++;
+            }
+            return n;
+        }
+
+        private Node fuseLinear(Node mm) {
+            Node cur = mm;
+            String out = cur.outputs().get(0);
+            Node next = onlyConsumer(out);
+            if (next != null && next.opType().equals("Add") && next.inputs().size() == 2) {
+                String other = next.inputs().get(0).equals(out) ? next.inputs().get(1) : next.inputs().get(0);
+                Node withBias = absorbBias(cur, next, other);
+                if (withBias != null) {
+                    cur = withBias;
+                    next = onlyConsumer(cur.outputs().get(0));
+                }
+            }
+            boolean canActivate = cur.opType().equals("Gemm") ? s.gemmActivation : !s.matmulActivations.isEmpty();
+            if (canActivate) {
+                Node act = activation(cur, next);
+                if (act != null) {
+                    cur = act;
+                }
+            }
+            return cur == mm ? null : cur;
+        }
+
+        private Node absorbBias(Node mm, Node add, String biasName) {
+            Tensor bias = constant(biasName);
+            Tensor w = constant(mm.inputs().get(1));
+            if (bias == null || bias.dtype() != DType.FLOAT32 || bias.rank() != 1 || mm.attributes().containsKey(ACTIVATION)) {
+                return null;
+            }
+            if (mm.opType().equals("MatMul")) {
+                if (!s.matmulBias || w == null || w.rank() != 2 || w.dim(1) != bias.dim(0) || w.dtype() != DType.FLOAT32) {
+                    return null;
+                }
+                removed.add(add);
+                return mm.with(List.of(mm.inputs().get(0), mm.inputs().get(1), biasName), add.outputs(), mm.attributes());
+            }
+            // Gemm without C: the bias becomes C (broadcast over rows), with beta 1
+            if (mm.inputs().size() > 2 && !mm.inputs().get(2).isEmpty()) {
+                return null;
+            }
+            if (w == null || w.rank() != 2) {
+                return null;
+            }
+            Attribute tb = mm.attribute("transB");
+            boolean transB = tb != null && tb.kind() == Attribute.Kind.INT && (Long) tb.value() != 0;
+            long n = transB ? w.dim(0) : w.dim(1);
+            if (bias.dim(0) != n) {
+                return null;
+            }
+            Map<String, Attribute> attrs = new LinkedHashMap<>(mm.attributes());
+            attrs.put("beta", Attribute.ofFloat("beta", 1f));
+            removed.add(add);
+            return mm.with(List.of(mm.inputs().get(0), mm.inputs().get(1), biasName), add.outputs(), attrs);
+        }
+
+        /** Fuses the activation node {@code next} (may be null) or an Erf-form GELU subgraph that follows {@code producerNode}. */
+        private Node activation(Node producerNode, Node next) {
+            String out = producerNode.outputs().get(0);
+            if (next != null && !next.inputs().get(0).equals(out)) {
+                return null;
+            }
+            String act = null;
+            float alpha = 0.01f;
+            List<Node> absorbed = new ArrayList<>();
+            String result = null;
+            switch (next == null ? "" : next.opType()) {
+                case "Relu", "Sigmoid", "Tanh" -> {
+                    act = next.opType();
+                    absorbed.add(next);
+                    result = next.outputs().get(0);
+                }
+                case "LeakyRelu" -> {
+                    act = "LeakyRelu";
+                    Attribute a = next.attribute("alpha");
+                    if (a != null && a.kind() == Attribute.Kind.FLOAT) {
+                        alpha = (Float) a.value();
+                    }
+                    absorbed.add(next);
+                    result = next.outputs().get(0);
+                }
+                case "Gelu" -> {
+                    Attribute approx = next.attribute("approximate");
+                    if (approx == null || "none".equals(approx.value())) {
+                        act = "Gelu";
+                        absorbed.add(next);
+                        result = next.outputs().get(0);
+                    }
+                }
+                default -> {
+                    result = matchErfGelu(out, absorbed);
+                    if (result != null) {
+                        act = "Gelu";
+                    }
+                }
+            }
+            if (act == null || result == null) {
+                return null;
+            }
+            boolean supported = switch (producerNode.opType()) {
+                case "Conv" -> s.convActivation && act.equals("Relu") || s.convActivation && s.matmulActivations.contains(act);
+                case "Gemm" -> s.gemmActivation && (act.equals("Relu") || s.matmulActivations.contains(act));
+                default -> s.matmulActivations.contains(act);
+            };
+            if (!supported) {
+                return null;
+            }
+            Map<String, Attribute> attrs = new LinkedHashMap<>(producerNode.attributes());
+            attrs.put(ACTIVATION, Attribute.ofString(ACTIVATION, act));
+            if (act.equals("LeakyRelu")) {
+                attrs.put(ALPHA, Attribute.ofFloat(ALPHA, alpha));
+            }
+            removed.addAll(absorbed);
+            return producerNode.with(producerNode.inputs(), List.of(result), attrs);
+        }
+
+        /**
+         * Recognises 0.5 * x * (1 + erf(x / sqrt(2))) as exported by PyTorch (Div or Mul by the
+         * constant, then Erf, Add 1, and the two Muls in either association). Returns the GELU's
+         * output and fills {@code nodes} with the nodes it replaces, or returns null.
+         */
+        private String matchErfGelu(String x, List<Node> matched) {
+            List<Node> xUsers = consumers.getOrDefault(x, List.of());
+            if (outputs.contains(x)) {
+                return null;
+            }
+            Node scaleNode = null;
+            for (Node u : xUsers) {
+                if ((u.opType().equals("Div") && u.inputs().get(0).equals(x) && near(constant(u.inputs().get(1)), Math.sqrt(2)))
+                        || (u.opType().equals("Mul") && near(constant(other(u, x)), Math.sqrt(0.5)))) {
+                    scaleNode = u;
+                }
+            }
+            if (scaleNode == null) {
+                return null;
+            }
+            Node erf = onlyConsumer(scaleNode.outputs().get(0));
+            if (erf == null || !erf.opType().equals("Erf")) {
+                return null;
+            }
+            Node add = onlyConsumer(erf.outputs().get(0));
+            if (add == null || !add.opType().equals("Add") || !near(constant(other(add, erf.outputs().get(0))), 1)) {
+                return null;
+            }
+            Node m1 = onlyConsumer(add.outputs().get(0));
+            if (m1 == null || !m1.opType().equals("Mul")) {
+                return null;
+            }
+            String p = add.outputs().get(0);
+            String m1Other = other(m1, p);
+            List<Node> found = new ArrayList<>(List.of(scaleNode, erf, add, m1));
+            String y;
+            if (m1Other.equals(x)) {
+                Node m2 = onlyConsumer(m1.outputs().get(0));
+                if (m2 == null || !m2.opType().equals("Mul") || !near(constant(other(m2, m1.outputs().get(0))), 0.5)) {
+                    return null;
+                }
+                found.add(m2);
+                y = m2.outputs().get(0);
+            } else if (near(constant(m1Other), 0.5)) {
+                Node m2 = onlyConsumer(m1.outputs().get(0));
+                if (m2 == null || !m2.opType().equals("Mul") || !other(m2, m1.outputs().get(0)).equals(x)) {
+                    return null;
+                }
+                found.add(m2);
+                y = m2.outputs().get(0);
+            } else {
+                Node half = producer.get(m1Other);
+                if (half == null || !half.opType().equals("Mul") || !half.inputs().contains(x)
+                        || !near(constant(other(half, x)), 0.5) || onlyConsumer(m1Other) != m1) {
+                    return null;
+                }
+                found.add(half);
+                y = m1.outputs().get(0);
+            }
+            // x's only users must be the GELU's own nodes, or the fused producer would lose a consumer
+            for (Node u : xUsers) {
+                if (!found.contains(u)) {
+                    return null;
+                }
+            }
+            matched.addAll(found);
+            return y;
+        }
+
+        private static String other(Node binary, String one) {
+            if (binary.inputs().size() != 2) {
+                return "";
+            }
+            return binary.inputs().get(0).equals(one) ? binary.inputs().get(1) : binary.inputs().get(0);
+        }
+
+        private static boolean near(Tensor t, double v) {
+            return t != null && t.elementCount() == 1 && t.dtype().isFloatingPoint() && Math.abs(t.getDouble(0) - v) < 1e-3 * Math.abs(v);
+        }
     }
 }

@@ -30,7 +30,10 @@ public final class HbmPool implements AutoCloseable {
   private final HbmBacking backing;
   private final MemorySegment memory;
   private final OffsetAllocator allocator;
-  /** Live blocks by offset: the accounting is derived from them on demand, keeping allocate and free cheap. */
+  /**
+   * Live blocks by {@link OffsetAllocator#slot} of their offset: the accounting is derived from them on demand,
+   * keeping allocate and free cheap.
+   */
   private final Map<Long, HbmBlock> live = new ConcurrentHashMap<>();
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -84,7 +87,7 @@ public final class HbmPool implements AutoCloseable {
     }
     HbmBlock block = new HbmBlock(this, offset, sizeBytes, OffsetAllocator.align(sizeBytes),
         memory.asSlice(offset, sizeBytes), category, ownerId, ownerLabel, coreId, modelId, what);
-    live.put(offset, block);
+    live.put(OffsetAllocator.slot(offset), block);
     return block;
   }
 
@@ -97,7 +100,7 @@ public final class HbmPool implements AutoCloseable {
 
   /** Called once per block by {@link HbmBlock#close()}. */
   void release(HbmBlock block) {
-    live.remove(block.offset());
+    live.remove(OffsetAllocator.slot(block.offset()));
     if (closed.get()) {
       return; // the backing is gone; the block was reported as leaked
     }

@@ -27,6 +27,7 @@ final class OffsetAllocator {
   // All of the following are guarded by lock.
   private final TreeMap<Long, Long> freeByOffset = new TreeMap<>();
   private final NavigableSet<FreeBlock> freeBySize = new TreeSet<>(BY_SIZE);
+  /** Aligned sizes of live blocks, keyed by {@link #slot} of their offset. */
   private final Map<Long, Long> allocated = new HashMap<>();
   private long usedBytes;
   private long peakUsedBytes;
@@ -50,6 +51,14 @@ final class OffsetAllocator {
   /** The size actually reserved for a request of size bytes. */
   static long align(long size) {
     return (size + ALIGNMENT - 1) & -ALIGNMENT;
+  }
+
+  /**
+   * A hash key for an offset. Offsets are multiples of 64, and Long.hashCode keeps those zero low bits, which
+   * crowds them into a few buckets of a hash map; offset / 64 spreads them evenly.
+   */
+  static long slot(long offset) {
+    return offset >>> 6;
   }
 
   long capacity() {
@@ -79,7 +88,7 @@ final class OffsetAllocator {
       if (fit.size() > aligned) {
         addFree(fit.offset() + aligned, fit.size() - aligned);
       }
-      allocated.put(fit.offset(), aligned);
+      allocated.put(slot(fit.offset()), aligned);
       usedBytes += aligned;
       peakUsedBytes = Math.max(peakUsedBytes, usedBytes);
       return fit.offset();
@@ -95,10 +104,13 @@ final class OffsetAllocator {
    * @throws IllegalArgumentException if no block is allocated at offset
    */
   long free(long offset) {
-    Long size;
+    Long size = null;
     lock.lock();
     try {
-      size = allocated.remove(offset);
+      // An offset off the grid would share a slot with the block it falls in; it was never allocated.
+      if (offset % ALIGNMENT == 0) {
+        size = allocated.remove(slot(offset));
+      }
       if (size != null) {
         long start = offset;
         long length = size;

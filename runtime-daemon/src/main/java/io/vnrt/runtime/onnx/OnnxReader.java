@@ -38,6 +38,9 @@ public final class OnnxReader {
     /** Oldest default-domain opset the engine implements. */
     public static final int MIN_OPSET = 7;
 
+    /** Operators whose opset-1 definition is the one in force at opset 7 (no legacy attributes). */
+    private static final Set<String> UNCHANGED_SINCE_1 = Set.of("Not", "Identity", "Constant");
+
     private OnnxReader() {}
 
     /** Reads a model file; external data is looked up next to it. */
@@ -74,8 +77,17 @@ public final class OnnxReader {
             }
             problems.add(LoadProblem.graph("the model imports no default ONNX opset (opset_import for domain \"\")"));
         } else if (opsets.get("") < MIN_OPSET) {
-            problems.add(LoadProblem.graph("the model uses default-domain opset " + opsets.get("")
-                    + "; vnrt supports opset " + MIN_OPSET + " and later (convert the model with onnx.version_converter)"));
+            List<String> changed = model.getGraph().getNodeList().stream()
+                    .filter(n -> n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx"))
+                    .map(NodeProto::getOpType).filter(op -> !UNCHANGED_SINCE_1.contains(op)).distinct().toList();
+            if (changed.isEmpty()) {
+                // every operator used means the same at opset 7: run it as such
+                opsets.put("", MIN_OPSET);
+            } else {
+                problems.add(LoadProblem.graph("the model uses default-domain opset " + opsets.get("")
+                        + "; vnrt supports opset " + MIN_OPSET + " and later, and " + changed
+                        + " changed since (convert the model with onnx.version_converter)"));
+            }
         }
         Set<String> localFunctions = new HashSet<>();
         model.getFunctionsList().forEach(f -> localFunctions.add(f.getDomain() + ":" + f.getName()));

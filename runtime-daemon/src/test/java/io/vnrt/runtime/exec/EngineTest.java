@@ -81,6 +81,45 @@ class EngineTest {
     }
 
     @Test
+    void checksModelsWithSymbolicDimsAtLoad() {
+        byte[] m = new ModelBuilder(13).input("x", FLOAT32, "batch", 4L).output("y", FLOAT32, "batch", 4L)
+                .node("TScale", List.of("x"), List.of("a"), ModelBuilder.intAttr("alpha", 3))
+                .node("TRelu", List.of("a"), List.of("y")).bytes();
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> load(m));
+        assertTrue(e.getMessage().contains("attribute 'alpha' must be of type float"), e.getMessage());
+        assertEquals(0, pool.usedBytes());
+    }
+
+    @Test
+    void steadyStateExecutionsAllocateLittleAndNothingSizeDependent() throws Exception {
+        long[] perRun = new long[2];
+        long[] sizes = {1_000, 1_000_000};
+        for (int k = 0; k < 2; k++) {
+            long n = sizes[k];
+            byte[] m = new ModelBuilder(13).input("x", FLOAT32, n).output("y", FLOAT32, n)
+                    .node("TRelu", List.of("x"), List.of("a")).node("TWorkspace", List.of("a"), List.of("b"))
+                    .node("TRelu", List.of("b"), List.of("y")).bytes();
+            try (LoadedModel model = load(m)) {
+                Map<String, Tensor> in = Map.of("x", Tensor.allocate(FLOAT32, n));
+                Map<String, Tensor> out = Map.of("y", Tensor.allocate(FLOAT32, n));
+                long used = pool.usedBytes();
+                for (int i = 0; i < 3; i++) {
+                    model.execute(in, out);
+                }
+                var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+                long before = threads.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 10; i++) {
+                    model.execute(in, out);
+                }
+                perRun[k] = (threads.getCurrentThreadAllocatedBytes() - before) / 10;
+                assertEquals(used, pool.usedBytes(), "no device memory allocated by executions");
+            }
+        }
+        assertTrue(perRun[1] < 16_384, "Java heap per execution: " + perRun[1] + " bytes");
+        assertTrue(perRun[1] < perRun[0] + 1024, "heap per execution does not grow with tensor size: " + perRun[0] + " vs " + perRun[1]);
+    }
+
+    @Test
     void reportsCycles() {
         byte[] m = new ModelBuilder(13).input("x", FLOAT32, 2L).output("y", FLOAT32, 2L)
                 .node("TAdd", List.of("x", "c"), List.of("b"))
@@ -95,7 +134,7 @@ class EngineTest {
         ModelLoadException e = assertThrows(ModelLoadException.class,
                 () -> load(new ModelBuilder(6).input("x", FLOAT32, 2L).output("y", FLOAT32, 2L)
                         .node("TRelu", List.of("x"), List.of("y")).bytes()));
-        assertTrue(e.getMessage().contains("opset 6"), e.getMessage());
+        assertTrue(e.getMessage().contains("opset 6") && e.getMessage().contains("[TRelu] changed"), e.getMessage());
         assertThrows(ModelLoadException.class, () -> load(new byte[] {1, 2, 3, 4, 5}));
     }
 
@@ -198,6 +237,24 @@ class EngineTest {
             assertArrayEquals(new float[] {1, 2, 3}, out.toFloatArray());
             Tensor wrong = Tensor.allocate(FLOAT32, 4);
             assertThrows(IllegalArgumentException.class, () -> model.execute(Map.of("x", floats(new long[] {3}, 1, 2, 3)), Map.of("y", wrong)));
+        }
+    }
+
+    @Test
+    void kernelsWriteStraightIntoCallerOutputs() throws Exception {
+        byte[] m = new ModelBuilder(13).input("x", FLOAT32, 3L).output("a", FLOAT32, 3L).output("y", FLOAT32, 3L)
+                .node("TRelu", List.of("x"), List.of("a"))
+                .node("TScale", List.of("a"), List.of("y"), floatAttr("alpha", 2f)).bytes();
+        try (LoadedModel model = load(m)) {
+            Tensor x = floats(new long[] {3}, -1, 2, 3);
+            Tensor a = Tensor.allocate(FLOAT32, 3);
+            Tensor y = Tensor.allocate(FLOAT32, 3);
+            model.execute(Map.of("x", x), Map.of("a", a, "y", y));
+            assertArrayEquals(new float[] {0, 2, 3}, a.toFloatArray(), "an output that also feeds another node");
+            assertArrayEquals(new float[] {0, 4, 6}, y.toFloatArray());
+            Map<String, Tensor> out = model.execute(Map.of("x", floats(new long[] {3}, 1, 1, -1)));
+            assertArrayEquals(new float[] {2, 2, 0}, out.get("y").toFloatArray(), "scratch views restored after a direct run");
+            assertArrayEquals(new float[] {0, 2, 3}, a.toFloatArray(), "the caller's tensor is not written by later runs");
         }
     }
 

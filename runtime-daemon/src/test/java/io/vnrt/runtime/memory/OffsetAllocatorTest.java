@@ -159,6 +159,9 @@ class OffsetAllocatorTest {
     allocator.free(offset);
     assertThrows(IllegalArgumentException.class, () -> allocator.free(offset));
     assertThrows(IllegalArgumentException.class, () -> allocator.free(64));
+    long live = allocator.allocate(100);
+    assertThrows(IllegalArgumentException.class, () -> allocator.free(live + 1), "inside a live block");
+    assertEquals(128, allocator.usage().usedBytes());
     assertThrows(IllegalArgumentException.class, () -> allocator.allocate(0));
   }
 }

@@ -13,12 +13,13 @@ import java.lang.foreign.MemorySegment;
  * integers to integers are exact in long. The common float32/float16/int64 pairs have direct loops.
  */
 final class CastKernel implements Kernel {
-    private final DType from;
     private final TensorType outType;
+    private final boolean saturate;
 
-    CastKernel(TensorType in, DType to) {
-        this.from = in.dtype();
+    /** {@code saturate}: Cast's attribute (opset 19+) for out-of-range values into 8-bit floats. */
+    CastKernel(TensorType in, DType to, boolean saturate) {
         this.outType = new TensorType(to, in.shape());
+        this.saturate = saturate;
     }
 
     @Override
@@ -26,12 +27,18 @@ final class CastKernel implements Kernel {
         return new TensorType[] {outType};
     }
 
+    /** CastLike's second input only lends its dtype. */
     @Override
-    public void run(Tensor[] inputs, Tensor[] outputs, ExecContext ctx) {
-        convert(inputs[0], outputs[0]);
+    public boolean readsInput(int inputIndex) {
+        return inputIndex == 0;
     }
 
-    static void convert(Tensor in, Tensor out) {
+    @Override
+    public void run(Tensor[] inputs, Tensor[] outputs, ExecContext ctx) {
+        convert(inputs[0], outputs[0], saturate);
+    }
+
+    static void convert(Tensor in, Tensor out, boolean saturate) {
         DType from = in.dtype();
         DType to = out.dtype();
         long n = in.elementCount();
@@ -57,16 +64,12 @@ final class CastKernel implements Kernel {
             }
         } else if (from.isFloatingPoint() || to.isFloatingPoint()) {
             for (long i = 0; i < n; i++) {
-                out.setDouble(i, in.getDouble(i));
+                out.setDouble(i, in.getDouble(i), saturate);
             }
         } else {
             for (long i = 0; i < n; i++) {
                 out.setLong(i, in.getLong(i));
             }
         }
-    }
-
-    DType from() {
-        return from;
     }
 }

@@ -4,6 +4,7 @@ import io.vnrt.runtime.kernels.DType;
 import io.vnrt.runtime.kernels.Kernel;
 import io.vnrt.runtime.kernels.NodeContext;
 import io.vnrt.runtime.kernels.OpRegistry;
+import io.vnrt.runtime.kernels.Shapes;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
 
@@ -135,15 +136,15 @@ public final class ElementwiseOps {
         if (!op.isLogical() && op != BinaryOp.EQ && d == DType.BOOL) {
             throw n.error("bool inputs are not supported (expected a numeric type)");
         }
+        broadcastCheck(n, a, b);
         DType outType = op.isComparison() || op.isLogical() ? DType.BOOL : d;
-        return new BinaryKernel(op, a, b, broadcastCheck(n, a, b) ? outType : outType);
+        return new BinaryKernel(op, a, b, outType);
     }
 
     /** Validates broadcasting up front so the error names the node. */
-    private static boolean broadcastCheck(NodeContext n, TensorType a, TensorType b) {
+    private static void broadcastCheck(NodeContext n, TensorType a, TensorType b) {
         try {
-            io.vnrt.runtime.kernels.Shapes.broadcast(a.shape(), b.shape());
-            return true;
+            Shapes.broadcast(a.shape(), b.shape());
         } catch (IllegalArgumentException e) {
             throw n.error(e.getMessage());
         }
@@ -158,6 +159,15 @@ public final class ElementwiseOps {
             }
         }
         broadcastCheck(n, a, b);
+        Tensor exponent = n.constantInput(1);
+        if (exponent != null && exponent.elementCount() == 1 && a.rank() >= b.rank() && a.dtype().isFloatingPoint()) {
+            // a constant scalar exponent: x^2, x^0.5 and x^1 without the general pow
+            double e = exponent.getDouble(0);
+            UnaryOp op = e == 2 ? UnaryOp.SQUARE : e == 0.5 ? UnaryOp.SQRT : e == 1 ? UnaryOp.IDENTITY : null;
+            if (op != null) {
+                return new UnaryKernel(op, a, 0, 0);
+            }
+        }
         return new BinaryKernel(BinaryOp.POW, a, b, a.dtype());
     }
 
@@ -181,7 +191,7 @@ public final class ElementwiseOps {
             throw n.error("input type " + d.displayName() + " is not supported");
         }
         try {
-            io.vnrt.runtime.kernels.Shapes.broadcast(shapes);
+            Shapes.broadcast(shapes);
         } catch (IllegalArgumentException e) {
             throw n.error(e.getMessage());
         }
@@ -222,7 +232,7 @@ public final class ElementwiseOps {
             throw n.error("string tensors are not supported");
         }
         try {
-            io.vnrt.runtime.kernels.Shapes.broadcast(c.shape(), x.shape(), y.shape());
+            Shapes.broadcast(c.shape(), x.shape(), y.shape());
         } catch (IllegalArgumentException e) {
             throw n.error(e.getMessage());
         }
@@ -242,21 +252,22 @@ public final class ElementwiseOps {
         if (in.dtype() == DType.STRING || to == DType.STRING) {
             throw n.error("Cast from or to string is not supported (numeric and bool types only)");
         }
-        return new CastKernel(in, to);
+        return new CastKernel(in, to, n.attrInt("saturate", 1) != 0);
     }
 
     private static Kernel dropout(NodeContext n) {
         TensorType in = n.inputType(0);
+        if (!in.dtype().isFloatingPoint()) {
+            throw n.error("input type " + in.dtype().displayName() + " is not supported (expected a float type)");
+        }
+        boolean mayTrain = false;
         if (n.opset() >= 12 && n.hasInput(2)) {
             Tensor training = n.constantInput(2);
-            if (training != null && training.getLong(0) != 0) {
-                throw n.error("training_mode=true is not supported (this engine runs inference; export the "
-                        + "model in eval mode or feed training_mode=false)");
-            }
+            mayTrain = training == null || training.getLong(0) != 0;
         }
         boolean mask = n.outputCount() > 1 && n.hasOutput(1);
         DType maskType = n.opset() >= 10 ? DType.BOOL : in.dtype();
-        return new DropoutKernel(in, mask, maskType, n.opType() + " '" + n.nodeName() + "'");
+        return new DropoutKernel(in, mask, maskType, mayTrain, n.attrInt("seed", 0), n.attrFloat("ratio", 0.5f));
     }
 
     private static void requireDtype(NodeContext n, int i, DType d) {

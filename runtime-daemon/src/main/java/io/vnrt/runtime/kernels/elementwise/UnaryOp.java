@@ -9,7 +9,9 @@ package io.vnrt.runtime.kernels.elementwise;
 enum UnaryOp {
     NEG, ABS, SQRT, EXP, LOG, RECIPROCAL, FLOOR, CEIL, ROUND, SIGN, RELU, LEAKY_RELU, ELU, SELU, CELU,
     SIGMOID, HARD_SIGMOID, HARD_SWISH, TANH, ERF, GELU, GELU_TANH, SOFTPLUS, SOFTSIGN, MISH, SWISH,
-    THRESHOLDED_RELU, SHRINK, CLIP, SIN, COS, IDENTITY;
+    THRESHOLDED_RELU, SHRINK, CLIP, SIN, COS, IDENTITY,
+    /** x * x: Pow with a constant exponent of 2 (decomposed LayerNorm / RMSNorm graphs). */
+    SQUARE;
 
     static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
     static final double INV_SQRT_2 = 1 / Math.sqrt(2);
@@ -18,7 +20,7 @@ enum UnaryOp {
     int cost() {
         return switch (this) {
             case NEG, ABS, FLOOR, CEIL, ROUND, SIGN, RELU, LEAKY_RELU, HARD_SIGMOID, HARD_SWISH, THRESHOLDED_RELU,
-                    SHRINK, CLIP, IDENTITY, RECIPROCAL, SOFTSIGN, SQRT -> 1;
+                    SHRINK, CLIP, IDENTITY, RECIPROCAL, SOFTSIGN, SQRT, SQUARE -> 1;
             default -> 8;
         };
     }
@@ -26,7 +28,7 @@ enum UnaryOp {
     /** Whether the op is defined on integer tensors (computed exactly in long). */
     boolean allowsIntegers() {
         return switch (this) {
-            case NEG, ABS, SIGN, RELU, CLIP, SHRINK, IDENTITY, LEAKY_RELU, THRESHOLDED_RELU -> true;
+            case NEG, ABS, SIGN, RELU, CLIP, SHRINK, IDENTITY, LEAKY_RELU, THRESHOLDED_RELU, SQUARE -> true;
             default -> false;
         };
     }
@@ -66,6 +68,7 @@ enum UnaryOp {
             case SIN -> Math.sin(x);
             case COS -> Math.cos(x);
             case IDENTITY -> x;
+            case SQUARE -> x * x;
         };
     }
 
@@ -81,6 +84,7 @@ enum UnaryOp {
             case SHRINK -> x < -p ? x + q : (x > p ? x - q : 0);
             case CLIP -> Math.min(Math.max(x, p), q);
             case IDENTITY -> x;
+            case SQUARE -> x * x;
             default -> throw new IllegalStateException(this + " has no integer form");
         };
     }

@@ -49,7 +49,8 @@ final class WhereKernel implements Kernel {
                     }
                 }
                 case 4 -> {
-                    for (long i = 0; i < n; i++) {
+                    long done = FloatLoops.select32(c, in[0], sc == 0, x, in[1], sx == 0, y, in[2], sy == 0, out, o, n);
+                    for (long i = done; i < n; i++) {
                         boolean t = c.get(Tensor.I8, in[0] + i * sc) != 0;
                         out.setAtIndex(Tensor.I32, o + i,
                                 t ? x.getAtIndex(Tensor.I32, in[1] + i * sx) : y.getAtIndex(Tensor.I32, in[2] + i * sy));

@@ -143,15 +143,12 @@ final class Reduce implements Kernel {
             return;
         }
         if (ori != null && x.dtype() == DType.FLOAT32 && ReduceVectors.supports(kind)) {
-            long outer = ori[0];
             long r = ori[1];
             long inner = ori[2];
-            int tasks = Split.tasks(x.elementCount(), outer, ctx.parallelism());
-            ctx.parallelFor(tasks, t -> {
-                long from = Split.start(outer, tasks, t);
-                long to = Split.start(outer, tasks, t + 1);
-                ReduceVectors.reduce(kind, x.data(), y.data(), from, to, r, inner);
-            });
+            long units = ori[0] * ReduceVectors.columnBlocks(inner);
+            int tasks = Split.tasks(x.elementCount(), units, ctx.parallelism());
+            ctx.parallelFor(tasks, t -> ReduceVectors.reduce(kind, x.data(), y.data(), Split.start(units, tasks, t),
+                    Split.start(units, tasks, t + 1), r, inner));
             return;
         }
         int tasks = Split.tasks(x.elementCount(), outCount, ctx.parallelism());

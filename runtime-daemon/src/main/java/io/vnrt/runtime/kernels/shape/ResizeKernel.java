@@ -336,7 +336,7 @@ final class ResizeKernel implements Kernel {
     @Override
     public void run(Tensor[] inputs, Tensor[] outputs, ExecContext ctx) {
         if (nearest) {
-            runNearest(inputs[0], outputs[0]);
+            runNearest(inputs[0], outputs[0], ctx);
             return;
         }
         Tensor x = inputs[0];
@@ -433,11 +433,10 @@ final class ResizeKernel implements Kernel {
         }
     }
 
-    private void runNearest(Tensor x, Tensor y) {
+    private void runNearest(Tensor x, Tensor y, ExecContext ctx) {
         int es = in.dtype().byteSize();
-        long[] is = in.shape();
         long[] os = out.shape();
-        int rank = is.length;
+        int rank = os.length;
         if (y.elementCount() == 0) {
             return;
         }
@@ -445,31 +444,62 @@ final class ResizeKernel implements Kernel {
             MemorySegment.copy(x.data(), 0, y.data(), 0, es);
             return;
         }
-        long[] strides = io.vnrt.runtime.kernels.Shapes.strides(is);
-        long[] idx = new long[rank - 1];
         long rows = y.elementCount() / os[rank - 1];
+        int tasks = StridedCopy.tasksFor(y.elementCount(), rows, ctx);
+        if (tasks == 1) {
+            nearestRows(x.data(), y.data(), 0, rows);
+        } else {
+            ctx.parallelFor(tasks, t -> nearestRows(x.data(), y.data(), rows * t / tasks, rows * (t + 1) / tasks));
+        }
+    }
+
+    /** Output rows [from, to) of nearest resizing; a row that reads the same input row as the one before is copied. */
+    private void nearestRows(MemorySegment src, MemorySegment dst, long from, long to) {
+        int es = in.dtype().byteSize();
+        long[] is = in.shape();
+        long[] os = out.shape();
+        int rank = is.length;
+        long[] strides = io.vnrt.runtime.kernels.Shapes.strides(is);
         long[] last = nearestMap[rank - 1];
-        MemorySegment src = x.data();
-        MemorySegment dst = y.data();
-        long dOff = 0;
-        for (long r = 0; r < rows; r++) {
+        long rowBytes = last.length * (long) es;
+        long[] idx = new long[rank - 1];
+        long rem = from;
+        for (int d = rank - 2; d >= 0; d--) {
+            idx[d] = rem % os[d];
+            rem /= os[d];
+        }
+        long prevBase = Long.MIN_VALUE;
+        for (long r = from; r < to; r++) {
             long base = 0;
-            boolean outside = false;
             for (int d = 0; d < rank - 1; d++) {
                 long m = nearestMap[d][(int) idx[d]];
                 if (m < 0) {
-                    outside = true;
+                    base = -1;
+                    break;
                 }
                 base += m * strides[d];
             }
-            for (int i = 0; i < last.length; i++) {
-                if (outside || last[i] < 0) {
-                    StridedCopy.fill(dst, dOff, 1, es, extrapolationBits);
-                } else {
-                    StridedCopy.copyElement(src, (base + last[i]) * es, dst, dOff, es);
+            long dOff = r * rowBytes;
+            if (base == prevBase) {
+                MemorySegment.copy(dst, dOff - rowBytes, dst, dOff, rowBytes);
+            } else if (base < 0) {
+                StridedCopy.fill(dst, dOff, last.length, es, extrapolationBits);
+            } else if (es == 4) {
+                long sOff = base * 4;
+                for (int i = 0; i < last.length; i++) {
+                    long m = last[i];
+                    dst.set(Tensor.I32, dOff + 4L * i, m < 0 ? (int) extrapolationBits : src.get(Tensor.I32, sOff + 4 * m));
                 }
-                dOff += es;
+            } else {
+                for (int i = 0; i < last.length; i++) {
+                    if (last[i] < 0) {
+                        StridedCopy.fill(dst, dOff + (long) i * es, 1, es, extrapolationBits);
+                    } else {
+                        StridedCopy.copyElement(src, (base + last[i]) * es, dst, dOff + (long) i * es, es);
+                    }
+                }
             }
+            prevBase = base;
             for (int d = rank - 2; d >= 0; d--) {
                 if (++idx[d] < os[d]) {
                     break;

@@ -3,6 +3,9 @@ package io.vnrt.runtime.kernels.shape;
 import io.vnrt.runtime.kernels.ExecContext;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A compiled copy of an N-D strided view into another N-D strided view, element size agnostic.
@@ -14,6 +17,16 @@ final class StridedCopy {
     /** Elements per task below which a hand-off to another core costs more than it saves. */
     static final long MIN_ELEMENTS_PER_TASK = 64 * 1024;
     private static final int TILE = 16;
+    /** 16 float lanes: one tile row per vector. */
+    private static final VectorSpecies<Float> F16 = FloatVector.SPECIES_512;
+    /** Lane i of a tile column gather reads tile[k + 16 i]. */
+    private static final int[] COLUMN = new int[TILE];
+
+    static {
+        for (int i = 0; i < TILE; i++) {
+            COLUMN[i] = i * TILE;
+        }
+    }
 
     private static final ValueLayout.OfByte B1 = ValueLayout.JAVA_BYTE;
     private static final ValueLayout.OfShort B2 = ValueLayout.JAVA_SHORT_UNALIGNED;
@@ -180,14 +193,23 @@ final class StridedCopy {
         long n = dims[last];
         long ss = srcStrides[last];
         long ds = dstStrides[last];
+        // Scratch for the vectorised tile transpose: 1 KiB, whatever the tensor size.
+        float[] tile = kind == Kind.TILED && elemSize == 4 ? new float[TILE * TILE] : null;
         for (long u = from; u < to; u++) {
             switch (kind) {
-                case RUNS -> MemorySegment.copy(src, so, dst, dof, n * elemSize);
+                case RUNS -> {
+                    // A bulk copy call costs more than a few element moves.
+                    if (n <= 4) {
+                        copyStrided(src, so, elemSize, dst, dof, elemSize, n, elemSize);
+                    } else {
+                        MemorySegment.copy(src, so, dst, dof, n * elemSize);
+                    }
+                }
                 case ELEMENTS -> copyStrided(src, so, ss, dst, dof, ds, n, elemSize);
                 case TILED -> {
                     long k0 = idx[outerRank - 1] * TILE;
                     long kn = Math.min(TILE, dims[tileDim] - k0);
-                    copyTile(src, so, dst, dof, kn, n, ss, dstStrides[tileDim]);
+                    copyTile(src, so, dst, dof, kn, n, ss, dstStrides[tileDim], tile);
                 }
                 default -> throw new IllegalStateException();
             }
@@ -210,9 +232,22 @@ final class StridedCopy {
      * TILE x TILE squares so both sides stay in cache.
      */
     private void copyTile(MemorySegment src, long so, MemorySegment dst, long dof, long kn, long n,
-            long srcRowStride, long dstKStride) {
+            long srcRowStride, long dstKStride, float[] tile) {
         for (long j0 = 0; j0 < n; j0 += TILE) {
             long jn = Math.min(TILE, n - j0);
+            if (tile != null && kn == TILE && jn == TILE) {
+                // Full 16 x 16 tile of 4-byte elements: 16 contiguous vector loads into a heap tile,
+                // then 16 column gathers (one instruction each on AVX-512) stored as contiguous rows.
+                for (int j = 0; j < TILE; j++) {
+                    FloatVector.fromMemorySegment(F16, src, so + (j0 + j) * srcRowStride, ByteOrder.LITTLE_ENDIAN)
+                            .intoArray(tile, j * TILE);
+                }
+                for (int k = 0; k < TILE; k++) {
+                    FloatVector.fromArray(F16, tile, k, COLUMN, 0)
+                            .intoMemorySegment(dst, dof + k * dstKStride + j0 * 4, ByteOrder.LITTLE_ENDIAN);
+                }
+                continue;
+            }
             for (long k = 0; k < kn; k++) {
                 copyStrided(src, so + k * elemSize + j0 * srcRowStride, srcRowStride,
                         dst, dof + k * dstKStride + j0 * elemSize, elemSize, jn, elemSize);

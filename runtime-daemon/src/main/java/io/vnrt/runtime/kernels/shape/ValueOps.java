@@ -189,7 +189,8 @@ final class ValueOps {
         int es = t.dtype().byteSize();
         boolean hasK = n.hasInput(1);
         return new BodyKernel(t, (in, out, ctx) -> {
-            long k = hasK ? in[1].getLong(0) : 0;
+            // Any k beyond +-(rows + cols) keeps or clears everything; clamping avoids overflow in i + k.
+            long k = hasK ? Math.clamp(in[1].getLong(0), -(rows + cols), rows + cols) : 0;
             MemorySegment src = in[0].data();
             MemorySegment dst = out[0].data();
             for (long m = 0; m < mats; m++) {

@@ -142,8 +142,8 @@ class ElementwiseKernelsTest {
         {{4, 1, 19}, {1, 5, 1}},      // outer product-like
         {{2, 1, 3, 1}, {1, 4, 1, 5}}, // both sides broadcast
         {{1}, {1}},
-        {{64, 2049}, {2049}},         // large: split over threads
-        {{3, 1, 25_001}, {1, 2, 1}},
+        {{8, 2049}, {2049}},          // bias add with a vector tail
+        {{3, 1, 25_001}, {1, 2, 1}},  // large: split over threads
     };
 
     @Test
@@ -236,6 +236,20 @@ class ElementwiseKernelsTest {
     }
 
     @Test
+    void powWithConstantScalarExponentMatchesGeneralPow() {
+        Tensor x = random(new Random(9), new long[] {3, 37}, 4f);
+        for (float e : new float[] {2f, 0.5f, 1f, 3f}) {
+            Tensor exp = Tensor.ofFloats(new long[] {1}, e);
+            Tensor fast = TestNode.of("Pow", 15).input(x).constInput(exp).run()[0];
+            Tensor general = TestNode.of("Pow", 15).input(x).input(exp).run()[0];
+            assertArrayEquals(new long[] {3, 37}, fast.shape());
+            for (long i = 0; i < x.elementCount(); i++) {
+                assertClose(general.getFloat(i), fast.getFloat(i), 1e-6, "x^" + e + " @" + i);
+            }
+        }
+    }
+
+    @Test
     void variadicOpsBroadcastAndPropagateNaN() {
         Tensor a = Tensor.ofFloats(new long[] {2, 1}, 1f, Float.NaN);
         Tensor b = Tensor.ofFloats(new long[] {3}, 0f, 5f, 2f);
@@ -262,6 +276,9 @@ class ElementwiseKernelsTest {
         Tensor like = TestNode.of("CastLike", 19).input(i8).input(Tensor.allocate(DType.FLOAT64, 0)).run()[0];
         assertEquals(DType.FLOAT64, like.dtype());
         assertThrows(OpException.class, () -> TestNode.of("Cast", 19).input(f).attr("to", 8L).run());
+        Tensor big = Tensor.ofFloats(new long[] {1}, 1000f);
+        assertEquals(448.0, TestNode.of("Cast", 19).input(big).attr("to", 17L).run()[0].getDouble(0)); // E4M3FN max
+        assertTrue(Double.isNaN(TestNode.of("Cast", 19).input(big).attr("to", 17L).attr("saturate", 0L).run()[0].getDouble(0)));
     }
 
     @Test
@@ -272,6 +289,39 @@ class ElementwiseKernelsTest {
         Tensor y = Tensor.ofLongs(new long[] {}, -1);
         Tensor out = TestNode.of("Where", 16).input(cond).input(x).input(y).run()[0];
         assertArrayEquals(new long[] {1, 2, 3, -1, -1, -1}, out.toLongArray());
+    }
+
+    @Test
+    void whereFloatVectorPathMatchesReferenceAcrossBroadcasts() {
+        Random r = new Random(5);
+        long[][][] patterns = {{{5, 37}, {5, 37}, {5, 37}}, {{37}, {5, 37}, {}}, {{5, 1}, {}, {5, 37}}, {{}, {40}, {40}}};
+        for (long[][] p : patterns) {
+            Tensor c = Tensor.allocate(DType.BOOL, p[0]);
+            for (long i = 0; i < c.elementCount(); i++) {
+                c.setLong(i, r.nextInt(2));
+            }
+            Tensor x = random(r, p[1], 1f);
+            Tensor y = random(r, p[2], 1f);
+            long[] shape = Shapes.broadcast(p[0], p[1], p[2]);
+            long[] scs = Shapes.broadcastStrides(p[0], shape);
+            long[] sxs = Shapes.broadcastStrides(p[1], shape);
+            long[] sys = Shapes.broadcastStrides(p[2], shape);
+            long[] st = Shapes.strides(shape);
+            Tensor got = TestNode.of("Where", 16).input(c).input(x).input(y).run()[0];
+            for (long i = 0; i < got.elementCount(); i++) {
+                long ic = 0;
+                long ix = 0;
+                long iy = 0;
+                for (int d = 0; d < shape.length; d++) {
+                    long k = i / st[d] % shape[d];
+                    ic += k * scs[d];
+                    ix += k * sxs[d];
+                    iy += k * sys[d];
+                }
+                float expect = c.getLong(ic) != 0 ? x.getFloat(ix) : y.getFloat(iy);
+                assertEquals(expect, got.getFloat(i), java.util.Arrays.deepToString(p) + " @" + i);
+            }
+        }
     }
 
     @Test
@@ -292,16 +342,37 @@ class ElementwiseKernelsTest {
     }
 
     @Test
-    void dropoutIsIdentityWithAllTrueMaskAndRefusesTraining() {
+    void dropoutIsIdentityInInferenceAndSeededInTraining() {
         Tensor x = Tensor.ofFloats(new long[] {3}, 1f, 2f, 3f);
         Tensor[] out = TestNode.of("Dropout", 13).input(x).outputs(2).run();
         assertArrayEquals(x.toFloatArray(), out[0].toFloatArray());
         assertEquals(DType.BOOL, out[1].dtype());
         assertArrayEquals(new long[] {1, 1, 1}, out[1].toLongArray());
+
         Tensor training = Tensor.allocate(DType.BOOL);
         training.setLong(0, 1);
-        assertThrows(OpException.class, () -> TestNode.of("Dropout", 13).input(x)
-                .constInput(Tensor.ofFloats(new long[] {}, 0.5f)).constInput(training).run());
+        Tensor big = Tensor.ofFloats(new long[] {1000}, new float[1000]);
+        for (int i = 0; i < 1000; i++) {
+            big.setFloat(i, 1f);
+        }
+        Tensor[] t = TestNode.of("Dropout", 13).input(big).input(Tensor.ofFloats(new long[] {}, 0.25f)).input(training)
+                .outputs(2).run();
+        long kept = 0;
+        for (int i = 0; i < 1000; i++) {
+            boolean keep = t[1].getLong(i) != 0;
+            kept += keep ? 1 : 0;
+            assertEquals(keep ? 1f / 0.75f : 0f, t[0].getFloat(i), 1e-6);
+        }
+        assertTrue(kept > 700 && kept < 800, "kept " + kept + " of 1000 at ratio 0.25");
+    }
+
+    @Test
+    void dropoutMaskStreamIsMt19937() {
+        // first outputs of MT19937 seeded with 5489 (the generator's reference default seed)
+        DropoutMask mt = new DropoutMask(5489);
+        assertEquals(3499211612L, mt.nextInt32());
+        assertEquals(581869302L, mt.nextInt32());
+        assertEquals(3890346734L, mt.nextInt32());
     }
 
     @Test

@@ -66,6 +66,37 @@ class NormKernelTest {
     }
 
     @Test
+    void polynomialExpIsWithinOneMillionthOfMathExp() {
+        float[] xs = new float[16 * 4096 + 7];
+        Random r = new Random(11);
+        for (int i = 0; i < xs.length; i++) {
+            xs[i] = -r.nextFloat() * 90f;
+        }
+        xs[0] = 0f;
+        xs[1] = -0f;
+        xs[2] = Float.NEGATIVE_INFINITY;
+        xs[3] = Float.NaN;
+        xs[4] = -87.3f;
+        xs[5] = -1e-8f;
+        java.lang.foreign.MemorySegment seg = java.lang.foreign.MemorySegment.ofArray(xs.clone());
+        float sum = RowVectors.expShifted(seg, seg, 0, xs.length, 0f);
+        float[] out = seg.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+        assertTrue(Float.isNaN(sum), "a NaN input makes the sum NaN");
+        assertEquals(1f, out[0]);
+        assertEquals(1f, out[1]);
+        assertEquals(0f, out[2]);
+        assertTrue(Float.isNaN(out[3]));
+        for (int i = 4; i < xs.length; i++) {
+            double e = Math.exp(xs[i]);
+            if (xs[i] >= -87.33f) {
+                assertEquals(e, out[i], 1e-6 * e, "exp(" + xs[i] + ")");
+            } else {
+                assertEquals(0f, out[i], "exp(" + xs[i] + ") flushes to zero");
+            }
+        }
+    }
+
+    @Test
     void softmaxSplitOverTwoThreads() {
         Tensor x = random(2, 8, 1, 12, 128, 128);
         try (CoreGroup group = new CoreGroup("t", 2)) {
@@ -178,6 +209,33 @@ class NormKernelTest {
             double e = (x.getFloat(i) - mean.getFloat(c)) / Math.sqrt(var.getFloat(c) + 1e-5) * scale.getFloat(c)
                     + bias.getFloat(c);
             assertEquals(e, y.getFloat(i), 1e-5);
+        }
+    }
+
+    private static Tensor convert(Tensor x, DType dt) {
+        Tensor t = Tensor.allocate(dt, x.shape());
+        for (long i = 0; i < x.elementCount(); i++) {
+            t.setDouble(i, x.getDouble(i));
+        }
+        return t;
+    }
+
+    @Test
+    void float16AndFloat64GoThroughTheGenericPathsWithTheSameResults() {
+        Tensor x = random(12, 3, 4, 6, 37);
+        Tensor scale = random(13, 1, 37);
+        Tensor bias = random(14, 1, 37);
+        Tensor soft = TestNode.of("Softmax", 13).input(x).run()[0];
+        Tensor norm = TestNode.of("LayerNormalization", 17).input(x).input(scale).input(bias).run()[0];
+        for (DType dt : new DType[] {DType.FLOAT16, DType.FLOAT64}) {
+            double tol = dt == DType.FLOAT16 ? 3e-3 : 1e-5;
+            Tensor s = TestNode.of("Softmax", 13).input(convert(x, dt)).run()[0];
+            assertEquals(dt, s.dtype());
+            assertClose(soft, s, tol, "Softmax " + dt);
+            Tensor n = TestNode.of("LayerNormalization", 17).input(convert(x, dt)).input(convert(scale, dt))
+                    .input(convert(bias, dt)).run()[0];
+            assertEquals(dt, n.dtype());
+            assertClose(norm, n, dt == DType.FLOAT16 ? 1e-2 : 1e-5, "LayerNormalization " + dt);
         }
     }
 }

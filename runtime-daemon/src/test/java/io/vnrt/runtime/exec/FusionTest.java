@@ -1,0 +1,100 @@
+package io.vnrt.runtime.exec;
+
+import static io.vnrt.runtime.kernels.DType.FLOAT32;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.kernels.TensorType;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Fused and unfused plans of the same model agree, and fusion removes the absorbed kernels. */
+class FusionTest {
+    private final CoreGroup group = new CoreGroup("fusion-test", 1);
+
+    @AfterEach
+    void close() {
+        group.close();
+    }
+
+    private static Tensor random(Random r, long... shape) {
+        Tensor t = Tensor.allocate(FLOAT32, shape);
+        for (long i = 0; i < t.elementCount(); i++) {
+            t.setFloat(i, (float) r.nextGaussian());
+        }
+        return t;
+    }
+
+    /** Runs the model with kernels that accept fusion and with kernels that refuse it; returns kernel counts. */
+    private long[] compare(byte[] model, Map<String, Tensor> inputs, List<TensorType> sig) throws Exception {
+        long[] counts = new long[2];
+        Tensor[] results = new Tensor[2];
+        for (int v = 0; v < 2; v++) {
+            Engine engine = new Engine(FusionKernels.registry(v == 0));
+            try (LoadedModel m = engine.load("m", model, null, new HostMemory(), group)) {
+                counts[v] = m.plan(sig).kernelCount();
+                results[v] = m.execute(inputs).get("y");
+            }
+        }
+        for (long i = 0; i < results[0].elementCount(); i++) {
+            assertEquals(results[1].getFloat(i), results[0].getFloat(i), 1e-4 + 1e-4 * Math.abs(results[1].getFloat(i)), "element " + i);
+        }
+        return counts;
+    }
+
+    @Test
+    void matmulBiasRelu() throws Exception {
+        Random r = new Random(1);
+        byte[] m = new ModelBuilder(13).input("x", FLOAT32, 3L, 4L).output("y", FLOAT32, 3L, 5L)
+                .initializer("w", random(r, 4, 5)).initializer("b", random(r, 5))
+                .node("MatMul", List.of("x", "w"), List.of("mm"))
+                .node("Add", List.of("mm", "b"), List.of("a"))
+                .node("Relu", List.of("a"), List.of("y")).bytes();
+        long[] counts = compare(m, Map.of("x", random(r, 3, 4)), List.of(new TensorType(FLOAT32, new long[] {3, 4})));
+        assertEquals(1, counts[0], "MatMul+Add+Relu fused into one kernel");
+        assertEquals(3, counts[1]);
+    }
+
+    @Test
+    void matmulBiasErfGelu() throws Exception {
+        Random r = new Random(2);
+        byte[] m = new ModelBuilder(13).input("x", FLOAT32, 2L, 3L).output("y", FLOAT32, 2L, 4L)
+                .initializer("w", random(r, 3, 4)).initializer("b", random(r, 4))
+                .initializer("sqrt2", Tensor.ofFloats(new long[0], 1.4142135f))
+                .initializer("one", Tensor.ofFloats(new long[0], 1f))
+                .initializer("half", Tensor.ofFloats(new long[0], 0.5f))
+                .node("MatMul", List.of("x", "w"), List.of("mm"))
+                .node("Add", List.of("b", "mm"), List.of("h"))
+                .node("Div", List.of("h", "sqrt2"), List.of("d"))
+                .node("Erf", List.of("d"), List.of("e"))
+                .node("Add", List.of("e", "one"), List.of("p"))
+                .node("Mul", List.of("h", "p"), List.of("q"))
+                .node("Mul", List.of("q", "half"), List.of("y")).bytes();
+        long[] counts = compare(m, Map.of("x", random(r, 2, 3)), List.of(new TensorType(FLOAT32, new long[] {2, 3})));
+        assertEquals(1, counts[0]);
+        assertEquals(7, counts[1]);
+    }
+
+    @Test
+    void convBatchNormRelu() throws Exception {
+        Random r = new Random(3);
+        Tensor var = random(r, 4);
+        for (int i = 0; i < 4; i++) {
+            var.setFloat(i, Math.abs(var.getFloat(i)) + 0.1f);
+        }
+        byte[] m = new ModelBuilder(13).input("x", FLOAT32, 1L, 3L, 2L, 2L).output("y", FLOAT32, 1L, 4L, 2L, 2L)
+                .initializer("w", random(r, 4, 3, 1, 1)).initializer("cb", random(r, 4))
+                .initializer("scale", random(r, 4)).initializer("shift", random(r, 4))
+                .initializer("mean", random(r, 4)).initializer("var", var)
+                .node("Conv", List.of("x", "w", "cb"), List.of("c"))
+                .node("BatchNormalization", List.of("c", "scale", "shift", "mean", "var"), List.of("bn"),
+                        ModelBuilder.floatAttr("epsilon", 1e-3f))
+                .node("Relu", List.of("bn"), List.of("y")).bytes();
+        long[] counts = compare(m, Map.of("x", random(r, 1, 3, 2, 2)), List.of(new TensorType(FLOAT32, new long[] {1, 3, 2, 2})));
+        assertEquals(1, counts[0], "Conv+BN+Relu in one kernel");
+        assertEquals(2, counts[1], "BN folds into the weights even when activations cannot fuse");
+    }
+}
