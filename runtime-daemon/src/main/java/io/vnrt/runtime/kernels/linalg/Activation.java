@@ -1,10 +1,10 @@
 package io.vnrt.runtime.kernels.linalg;
 
 import io.vnrt.runtime.kernels.NodeContext;
+import io.vnrt.runtime.kernels.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 import jdk.incubator.vector.VectorOperators;
 
@@ -45,39 +45,40 @@ enum Activation {
 
     /** Applies the activation to n floats at byte offset off of c, in place. */
     void applyInPlace(MemorySegment c, long off, int n, float alpha) {
-        // One loop per case keeps the vectors in registers (no call taking or returning a vector).
+        // One loop per case keeps the vectors in registers (no call taking or returning a vector);
+        // the tail is scalar, as masked vector code may run long before C2 compiles it.
+        int full = n - n % L;
+        for (int j = full; j < n; j++) {
+            long at = off + j * 4L;
+            c.set(Tensor.F32, at, apply(c.get(Tensor.F32, at), alpha));
+        }
         switch (this) {
             case RELU -> {
-                for (int j = 0; j < n; j += L) {
-                    VectorMask<Float> m = S.indexInRange(j, n);
-                    FloatVector.fromMemorySegment(S, c, off + j * 4L, LE, m).max(0f).intoMemorySegment(c, off + j * 4L, LE, m);
+                for (int j = 0; j < full; j += L) {
+                    FloatVector.fromMemorySegment(S, c, off + j * 4L, LE).max(0f).intoMemorySegment(c, off + j * 4L, LE);
                 }
             }
             case LEAKY_RELU -> {
-                for (int j = 0; j < n; j += L) {
-                    VectorMask<Float> m = S.indexInRange(j, n);
-                    FloatVector v = FloatVector.fromMemorySegment(S, c, off + j * 4L, LE, m);
-                    v.blend(v.mul(alpha), v.compare(VectorOperators.LT, 0f)).intoMemorySegment(c, off + j * 4L, LE, m);
+                for (int j = 0; j < full; j += L) {
+                    FloatVector v = FloatVector.fromMemorySegment(S, c, off + j * 4L, LE);
+                    v.blend(v.mul(alpha), v.compare(VectorOperators.LT, 0f)).intoMemorySegment(c, off + j * 4L, LE);
                 }
             }
             case SIGMOID -> {
-                for (int j = 0; j < n; j += L) {
-                    VectorMask<Float> m = S.indexInRange(j, n);
-                    FloatVector v = FloatVector.fromMemorySegment(S, c, off + j * 4L, LE, m);
-                    v.broadcast(1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoMemorySegment(c, off + j * 4L, LE, m);
+                for (int j = 0; j < full; j += L) {
+                    FloatVector v = FloatVector.fromMemorySegment(S, c, off + j * 4L, LE);
+                    v.broadcast(1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoMemorySegment(c, off + j * 4L, LE);
                 }
             }
             case TANH -> {
-                for (int j = 0; j < n; j += L) {
-                    VectorMask<Float> m = S.indexInRange(j, n);
-                    FloatVector.fromMemorySegment(S, c, off + j * 4L, LE, m).lanewise(VectorOperators.TANH)
-                            .intoMemorySegment(c, off + j * 4L, LE, m);
+                for (int j = 0; j < full; j += L) {
+                    FloatVector.fromMemorySegment(S, c, off + j * 4L, LE).lanewise(VectorOperators.TANH)
+                            .intoMemorySegment(c, off + j * 4L, LE);
                 }
             }
             case GELU -> {
-                for (int j = 0; j < n; j += L) {
-                    VectorMask<Float> m = S.indexInRange(j, n);
-                    FloatVector x = FloatVector.fromMemorySegment(S, c, off + j * 4L, LE, m);
+                for (int j = 0; j < full; j += L) {
+                    FloatVector x = FloatVector.fromMemorySegment(S, c, off + j * 4L, LE);
                     FloatVector z = x.mul(INV_SQRT2);
                     FloatVector az = z.abs();
                     FloatVector t = z.broadcast(1f).div(az.mul(P).add(1f));
@@ -85,7 +86,7 @@ enum Activation {
                     FloatVector e = az.mul(az).neg().lanewise(VectorOperators.EXP);
                     FloatVector erfAbs = poly.mul(e).neg().add(1f);
                     FloatVector erf = erfAbs.blend(erfAbs.neg(), z.compare(VectorOperators.LT, 0f));
-                    x.mul(0.5f).mul(erf.add(1f)).intoMemorySegment(c, off + j * 4L, LE, m);
+                    x.mul(0.5f).mul(erf.add(1f)).intoMemorySegment(c, off + j * 4L, LE);
                 }
             }
         }

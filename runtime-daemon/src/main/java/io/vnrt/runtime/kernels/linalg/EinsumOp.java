@@ -1,10 +1,12 @@
 package io.vnrt.runtime.kernels.linalg;
 
+import io.vnrt.runtime.kernels.DType;
 import io.vnrt.runtime.kernels.ExecContext;
 import io.vnrt.runtime.kernels.Kernel;
 import io.vnrt.runtime.kernels.NodeContext;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -117,6 +119,12 @@ final class EinsumOp {
             outShape[i] = dims[i];
         }
         TensorType out = new TensorType(node.inputType(0).dtype(), outShape);
+        if (inputs == 2 && out.dtype() == DType.FLOAT32) {
+            Kernel fast = BatchedMatMul.plan(out, dims, outLabels.length, strides, termLabels, all);
+            if (fast != null) {
+                return fast;
+            }
+        }
         return new Impl(out, dims, outLabels.length, strides);
     }
 
@@ -221,6 +229,158 @@ final class EinsumOp {
                     y.setDouble(o, sum);
                 }
             }
+        }
+    }
+
+    /**
+     * Two float32 operands whose labels split into batch (both operands and the output), m (A and
+     * output), n (B and output, last in the output) and k (A and B only), at most one each of m,
+     * n and k: a batched {@link Sgemm} with A read through its strides and B packed per run.
+     */
+    static final class BatchedMatMul implements Kernel {
+        private final TensorType out;
+        private final int m;
+        private final int n;
+        private final int k;
+        private final long ars;
+        private final long aks;
+        private final long bks;
+        private final long bns;
+        private final long ldc;
+        private final long[] aOff;
+        private final long[] bSrc;
+        private final long[] bOff;
+        private final long[] cOff;
+        private final long packed;
+
+        private BatchedMatMul(TensorType out, int m, int n, int k, long ars, long aks, long bks, long bns, long ldc,
+                              long[] aOff, long[] bSrc, long[] cOff) {
+            this.out = out;
+            this.m = m;
+            this.n = n;
+            this.k = k;
+            this.ars = ars;
+            this.aks = aks;
+            this.bks = bks;
+            this.bns = bns;
+            this.ldc = ldc;
+            this.aOff = aOff;
+            this.bSrc = bSrc;
+            this.cOff = cOff;
+            this.packed = Sgemm.packedBytes(k, n);
+            this.bOff = new long[aOff.length];
+            for (int i = 0; i < bOff.length; i++) {
+                bOff[i] = i * packed;
+            }
+        }
+
+        /** The batched-GEMM form of the contraction, or null when the labels do not fit it. */
+        static Kernel plan(TensorType out, long[] dims, int outRank, long[][] strides, List<int[]> termLabels,
+                           List<Integer> all) {
+            for (int[] labels : termLabels) {
+                for (int i = 0; i < labels.length; i++) {
+                    for (int j = i + 1; j < labels.length; j++) {
+                        if (labels[i] == labels[j]) {
+                            return null;
+                        }
+                    }
+                }
+            }
+            int nl = dims.length;
+            long[] outStrides = new long[nl];
+            long s = 1;
+            for (int i = outRank - 1; i >= 0; i--) {
+                outStrides[i] = s;
+                s *= dims[i];
+            }
+            int mi = -1;
+            int ni = -1;
+            int ki = -1;
+            List<Integer> batch = new ArrayList<>();
+            for (int i = 0; i < nl; i++) {
+                boolean inA = contains(termLabels.get(0), all.get(i));
+                boolean inB = contains(termLabels.get(1), all.get(i));
+                boolean inOut = i < outRank;
+                if (inA && inB && inOut) {
+                    batch.add(i);
+                } else if (inA && inOut && mi < 0) {
+                    mi = i;
+                } else if (inB && inOut && ni < 0) {
+                    ni = i;
+                } else if (inA && inB && ki < 0) {
+                    ki = i;
+                } else {
+                    return null;
+                }
+            }
+            if (ni >= 0 && outStrides[ni] != 1) {
+                return null;
+            }
+            int m = mi < 0 ? 1 : (int) dims[mi];
+            int n = ni < 0 ? 1 : (int) dims[ni];
+            int k = ki < 0 ? 1 : (int) dims[ki];
+            long batchCount = 1;
+            for (int b : batch) {
+                batchCount *= dims[b];
+            }
+            if (batchCount > 1 << 16) {
+                return null;
+            }
+            int bc = (int) batchCount;
+            long[] aOff = new long[bc];
+            long[] bSrc = new long[bc];
+            long[] cOff = new long[bc];
+            long[] idx = new long[batch.size()];
+            for (int t = 0; t < bc; t++) {
+                for (int j = 0; j < batch.size(); j++) {
+                    int l = batch.get(j);
+                    aOff[t] += idx[j] * strides[0][l] * 4L;
+                    bSrc[t] += idx[j] * strides[1][l] * 4L;
+                    cOff[t] += idx[j] * outStrides[l] * 4L;
+                }
+                for (int j = batch.size() - 1; j >= 0; j--) {
+                    if (++idx[j] < dims[batch.get(j)]) {
+                        break;
+                    }
+                    idx[j] = 0;
+                }
+            }
+            long ars = mi < 0 ? 0 : strides[0][mi] * 4L;
+            long aks = ki < 0 ? 4 : strides[0][ki] * 4L;
+            long bks = ki < 0 ? 0 : strides[1][ki] * 4L;
+            long bns = ni < 0 ? 4 : strides[1][ni] * 4L;
+            long ldc = mi < 0 ? 0 : outStrides[mi] * 4L;
+            return new BatchedMatMul(out, m, n, k, ars, aks, bks, bns == 0 ? 4 : bns, ldc, aOff, bSrc, cOff);
+        }
+
+        private static boolean contains(int[] labels, int l) {
+            for (int x : labels) {
+                if (x == l) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        @Override
+        public TensorType[] outputTypes() {
+            return new TensorType[] {out};
+        }
+
+        @Override
+        public long workspaceBytes() {
+            return packed * aOff.length;
+        }
+
+        @Override
+        public void run(Tensor[] in, Tensor[] outs, ExecContext ctx) {
+            MemorySegment ws = ctx.workspace();
+            int panels = Sgemm.panels(n);
+            for (int t = 0; t < bSrc.length; t++) {
+                Sgemm.packB(in[1].data(), bSrc[t], bks, bns, k, n, ws, bOff[t], 0, panels);
+            }
+            Sgemm.run(new Sgemm.Problem(aOff.length, m, n, k, in[0].data(), aOff, ars, aks, ws, bOff,
+                    outs[0].data(), cOff, ldc), Sgemm.Epilogue.PLAIN, ctx);
         }
     }
 }

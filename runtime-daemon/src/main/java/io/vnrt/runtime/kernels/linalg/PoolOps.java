@@ -33,6 +33,11 @@ final class PoolOps {
         return create(node, false);
     }
 
+    /** The pooling kernel of either kind (tests reach the per-element path through it). */
+    static Kernel averagePoolOrMax(NodeContext node, boolean max) {
+        return create(node, max);
+    }
+
     private static Kernel create(NodeContext node, boolean max) {
         TensorType tx = node.inputType(0);
         if (tx.rank() < 3) {
@@ -94,64 +99,139 @@ final class PoolOps {
         }
 
         private void plane(Tensor x, Tensor y, Tensor idx, int p) {
-            boolean f32 = x.dtype() == DType.FLOAT32;
-            MemorySegment xd = x.data();
-            long xBase = p * w.inVolume();
-            long yBase = p * w.outVolume();
-            int inHW = w.in[1] * w.in[2];
-            long o = yBase;
+            if (x.dtype() == DType.FLOAT32 && idx == null && w.stride[2] == 1 && w.dilation[2] == 1
+                    && w.out[2] >= S.length()) {
+                planeRows(x, y, p);
+                return;
+            }
             for (int od = 0; od < w.out[0]; od++) {
                 for (int oh = 0; oh < w.out[1]; oh++) {
-                    for (int ow = 0; ow < w.out[2]; ow++, o++) {
-                        double best = Double.NEGATIVE_INFINITY;
-                        long bestAt = -1;
-                        double sum = 0;
-                        int count = 0;
-                        int padded = 0;
+                    for (int ow = 0; ow < w.out[2]; ow++) {
+                        point(x, y, idx, p, od, oh, ow);
+                    }
+                }
+            }
+        }
+
+        /**
+         * Float32 planes with unit horizontal stride: 16 adjacent outputs whose windows lie inside
+         * the row take one vector load per kernel tap; only the border columns go one by one.
+         */
+        private void planeRows(Tensor x, Tensor y, int p) {
+            MemorySegment xd = x.data();
+            MemorySegment yd = y.data();
+            long xBase = p * w.inVolume();
+            int inW = w.in[2];
+            long inHW = (long) w.in[1] * inW;
+            int lanes = S.length();
+            int lo = Math.min(w.padBegin[2], w.out[2]);
+            int hi = Math.max(lo, Math.min(w.out[2], inW - w.kernel[2] + w.padBegin[2] + 1));
+            for (int od = 0; od < w.out[0]; od++) {
+                for (int oh = 0; oh < w.out[1]; oh++) {
+                    long rowOut = p * w.outVolume() + ((long) od * w.out[1] + oh) * w.out[2];
+                    int valid = 0;
+                    int padded = 0;
+                    for (int kd = 0; kd < w.kernel[0]; kd++) {
+                        int id = od * w.stride[0] - w.padBegin[0] + kd * w.dilation[0];
+                        for (int kh = 0; kh < w.kernel[1]; kh++) {
+                            int ih = oh * w.stride[1] - w.padBegin[1] + kh * w.dilation[1];
+                            if (id >= 0 && id < w.in[0] && ih >= 0 && ih < w.in[1]) {
+                                valid++;
+                            }
+                            if (id >= -w.padBegin[0] && id < w.in[0] + w.padEnd[0]
+                                    && ih >= -w.padBegin[1] && ih < w.in[1] + w.padEnd[1]) {
+                                padded++;
+                            }
+                        }
+                    }
+                    float inv = 1f / ((includePad ? padded : valid) * w.kernel[2]);
+                    int ow = lo;
+                    for (; ow + lanes <= hi; ow += lanes) {
+                        FloatVector acc = FloatVector.broadcast(S, max ? Float.NEGATIVE_INFINITY : 0f);
                         for (int kd = 0; kd < w.kernel[0]; kd++) {
                             int id = od * w.stride[0] - w.padBegin[0] + kd * w.dilation[0];
-                            boolean dIn = id >= 0 && id < w.in[0];
-                            boolean dPad = id >= -w.padBegin[0] && id < w.in[0] + w.padEnd[0];
+                            if (id < 0 || id >= w.in[0]) {
+                                continue;
+                            }
                             for (int kh = 0; kh < w.kernel[1]; kh++) {
                                 int ih = oh * w.stride[1] - w.padBegin[1] + kh * w.dilation[1];
-                                boolean hIn = ih >= 0 && ih < w.in[1];
-                                boolean hPad = ih >= -w.padBegin[1] && ih < w.in[1] + w.padEnd[1];
+                                if (ih < 0 || ih >= w.in[1]) {
+                                    continue;
+                                }
+                                long at = (xBase + id * inHW + (long) ih * inW + ow - w.padBegin[2]) * 4L;
                                 for (int kw = 0; kw < w.kernel[2]; kw++) {
-                                    int iw = ow * w.stride[2] - w.padBegin[2] + kw * w.dilation[2];
-                                    boolean wIn = iw >= 0 && iw < w.in[2];
-                                    boolean wPad = iw >= -w.padBegin[2] && iw < w.in[2] + w.padEnd[2];
-                                    if (dPad && hPad && wPad) {
-                                        padded++;
-                                    }
-                                    if (!(dIn && hIn && wIn)) {
-                                        continue;
-                                    }
-                                    long at = (long) id * inHW + (long) ih * w.in[2] + iw;
-                                    double v = f32 ? xd.getAtIndex(Tensor.F32, xBase + at) : x.getDouble(xBase + at);
-                                    if (max) {
-                                        if (v > best || bestAt < 0) {
-                                            best = v;
-                                            bestAt = storageOrder == 0 ? at
-                                                    : ((long) iw * w.in[1] + ih) * w.in[0] + id;
-                                        }
-                                    } else {
-                                        sum += v;
-                                        count++;
-                                    }
+                                    FloatVector v = FloatVector.fromMemorySegment(S, xd, at + kw * 4L, LE);
+                                    acc = max ? acc.max(v) : acc.add(v);
                                 }
                             }
                         }
+                        if (!max) {
+                            acc = valid == 0 ? acc.broadcast(0f) : acc.mul(inv);
+                        }
+                        acc.intoMemorySegment(yd, (rowOut + ow) * 4L, LE);
+                    }
+                    for (int c = 0; c < lo; c++) {
+                        point(x, y, null, p, od, oh, c);
+                    }
+                    for (int c = ow; c < w.out[2]; c++) {
+                        point(x, y, null, p, od, oh, c);
+                    }
+                }
+            }
+        }
+
+        /** One output element, the plain way (reference and border path). */
+        void point(Tensor x, Tensor y, Tensor idx, int p, int od, int oh, int ow) {
+            boolean f32 = x.dtype() == DType.FLOAT32;
+            MemorySegment xd = x.data();
+            long xBase = p * w.inVolume();
+            int inHW = w.in[1] * w.in[2];
+            long o = p * w.outVolume() + ((long) od * w.out[1] + oh) * w.out[2] + ow;
+            double best = Double.NEGATIVE_INFINITY;
+            long bestAt = -1;
+            double sum = 0;
+            int count = 0;
+            int padded = 0;
+            for (int kd = 0; kd < w.kernel[0]; kd++) {
+                int id = od * w.stride[0] - w.padBegin[0] + kd * w.dilation[0];
+                boolean dIn = id >= 0 && id < w.in[0];
+                boolean dPad = id >= -w.padBegin[0] && id < w.in[0] + w.padEnd[0];
+                for (int kh = 0; kh < w.kernel[1]; kh++) {
+                    int ih = oh * w.stride[1] - w.padBegin[1] + kh * w.dilation[1];
+                    boolean hIn = ih >= 0 && ih < w.in[1];
+                    boolean hPad = ih >= -w.padBegin[1] && ih < w.in[1] + w.padEnd[1];
+                    for (int kw = 0; kw < w.kernel[2]; kw++) {
+                        int iw = ow * w.stride[2] - w.padBegin[2] + kw * w.dilation[2];
+                        boolean wIn = iw >= 0 && iw < w.in[2];
+                        boolean wPad = iw >= -w.padBegin[2] && iw < w.in[2] + w.padEnd[2];
+                        if (dPad && hPad && wPad) {
+                            padded++;
+                        }
+                        if (!(dIn && hIn && wIn)) {
+                            continue;
+                        }
+                        long at = (long) id * inHW + (long) ih * w.in[2] + iw;
+                        double v = f32 ? xd.getAtIndex(Tensor.F32, xBase + at) : x.getDouble(xBase + at);
                         if (max) {
-                            y.setDouble(o, best);
-                            if (idx != null) {
-                                idx.setLong(o, xBase + Math.max(bestAt, 0));
+                            if (v > best || bestAt < 0) {
+                                best = v;
+                                bestAt = storageOrder == 0 ? at : ((long) iw * w.in[1] + ih) * w.in[0] + id;
                             }
                         } else {
-                            int div = includePad ? padded : count;
-                            y.setDouble(o, div == 0 ? 0 : sum / div);
+                            sum += v;
+                            count++;
                         }
                     }
                 }
+            }
+            if (max) {
+                y.setDouble(o, best);
+                if (idx != null) {
+                    idx.setLong(o, xBase + Math.max(bestAt, 0));
+                }
+            } else {
+                int div = includePad ? padded : count;
+                y.setDouble(o, div == 0 ? 0 : sum / div);
             }
         }
     }

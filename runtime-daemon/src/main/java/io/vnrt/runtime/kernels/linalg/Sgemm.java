@@ -7,7 +7,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -61,11 +60,10 @@ final class Sgemm {
                     FloatVector.fromMemorySegment(S, b, src + 64, LE).intoMemorySegment(dst, d + 64, LE);
                 }
             } else if (ns == 4) {
-                VectorMask<Float> m0 = S.indexInRange(0, w);
-                VectorMask<Float> m1 = S.indexInRange(L, w);
                 for (int kk = 0; kk < k; kk++, src += ks, d += NR * 4) {
-                    FloatVector.fromMemorySegment(S, b, src, LE, m0).intoMemorySegment(dst, d, LE);
-                    FloatVector.fromMemorySegment(S, b, src + 64, LE, m1).intoMemorySegment(dst, d + 64, LE);
+                    for (int j = 0; j < NR; j++) {
+                        dst.set(F, d + j * 4L, j < w ? b.get(F, src + j * 4L) : 0f);
+                    }
                 }
             } else {
                 // Transposed B: read each column contiguously along k, write strided.
@@ -396,40 +394,54 @@ final class Sgemm {
         s1.intoMemorySegment(c, co + 64, LE);
     }
 
-    /** Adds (or copies) an mr×nv corner of a scratch tile into C. */
+    /**
+     * Adds (or copies) an mr×nv corner of a scratch tile into C. Partial widths go scalar: edge
+     * tiles are called too rarely for C2 to compile masked vector code before a model is in use,
+     * and uncompiled Vector API code is far slower than a scalar loop.
+     */
     static void mergeTile(MemorySegment tile, MemorySegment c, long co, long ldc, int mr, int nv, boolean loadC) {
-        VectorMask<Float> m0 = S.indexInRange(0, nv);
-        VectorMask<Float> m1 = S.indexInRange(L, nv);
         for (int r = 0; r < mr; r++) {
             long t = r * NR * 4L;
             long o = co + r * ldc;
-            FloatVector v0 = FloatVector.fromMemorySegment(S, tile, t, LE);
-            FloatVector v1 = FloatVector.fromMemorySegment(S, tile, t + 64, LE);
-            if (loadC) {
-                v0 = v0.add(FloatVector.fromMemorySegment(S, c, o, LE, m0));
-                v1 = v1.add(FloatVector.fromMemorySegment(S, c, o + 64, LE, m1));
+            if (nv == NR) {
+                FloatVector v0 = FloatVector.fromMemorySegment(S, tile, t, LE);
+                FloatVector v1 = FloatVector.fromMemorySegment(S, tile, t + 64, LE);
+                if (loadC) {
+                    v0 = v0.add(FloatVector.fromMemorySegment(S, c, o, LE));
+                    v1 = v1.add(FloatVector.fromMemorySegment(S, c, o + 64, LE));
+                }
+                v0.intoMemorySegment(c, o, LE);
+                v1.intoMemorySegment(c, o + 64, LE);
+            } else {
+                for (int j = 0; j < nv; j++) {
+                    float v = tile.get(F, t + j * 4L);
+                    c.set(F, o + j * 4L, loadC ? v + c.get(F, o + j * 4L) : v);
+                }
             }
-            v0.intoMemorySegment(c, o, LE, m0);
-            v1.intoMemorySegment(c, o + 64, LE, m1);
         }
     }
 
     /** Alpha, bias and activation over a finished tile of C (rows [row, row+mr), columns [col, col+nv)). */
     static void epilogue(MemorySegment c, long co, long ldc, int mr, int nv, Epilogue ep, int row, int col) {
+        float alpha = ep.alpha();
+        MemorySegment cb = ep.colBias();
         for (int r = 0; r < mr; r++) {
             long off = co + r * ldc;
             float rb = ep.rowBias() == null ? 0f : ep.rowBias().get(F, ep.rowBiasOff() + (row + r) * 4L);
-            for (int j = 0; j < nv; j += L) {
-                VectorMask<Float> m = S.indexInRange(j, nv);
-                FloatVector v = FloatVector.fromMemorySegment(S, c, off + j * 4L, LE, m);
-                if (ep.alpha() != 1f) {
-                    v = v.mul(ep.alpha());
+            int j = 0;
+            for (; j + L <= nv; j += L) {
+                FloatVector v = FloatVector.fromMemorySegment(S, c, off + j * 4L, LE).mul(alpha).add(rb);
+                if (cb != null) {
+                    v = v.add(FloatVector.fromMemorySegment(S, cb, (col + j) * 4L, LE));
                 }
-                if (ep.colBias() != null) {
-                    v = v.add(FloatVector.fromMemorySegment(S, ep.colBias(), (col + j) * 4L, LE, m));
+                v.intoMemorySegment(c, off + j * 4L, LE);
+            }
+            for (; j < nv; j++) {
+                float v = c.get(F, off + j * 4L) * alpha + rb;
+                if (cb != null) {
+                    v += cb.get(F, (col + j) * 4L);
                 }
-                v = v.add(rb);
-                v.intoMemorySegment(c, off + j * 4L, LE, m);
+                c.set(F, off + j * 4L, v);
             }
             if (ep.act() != null) {
                 ep.act().applyInPlace(c, off, nv, ep.actAlpha());

@@ -39,13 +39,24 @@ public final class GemmBench {
         for (long i = 0; i < b.elementCount(); i++) {
             b.setFloat(i, r.nextFloat() - 0.5f);
         }
-        TestNode node = TestNode.of("MatMul", 13).input(a);
-        node = constB ? node.constInput(b) : node.input(b);
-        Kernel kern = MatMulOp.create(node.parallelism(threads));
+        Kernel kern;
+        Tensor[] ins;
+        if (System.getProperty("gemm") != null) {
+            // The mlp's layer: Gemm with transposed weights, a bias vector and a fused Relu.
+            Tensor bt = GemmKernelTest.transpose(b);
+            Tensor bias = Tensor.allocate(io.vnrt.runtime.kernels.DType.FLOAT32, n);
+            kern = GemmOp.create(TestNode.of("Gemm", 13).input(a).constInput(bt).constInput(bias).attr("transB", 1L)
+                    .attr("vnrt_activation", "Relu").parallelism(threads));
+            ins = new Tensor[] {a, bt, bias};
+        } else {
+            TestNode node = TestNode.of("MatMul", 13).input(a);
+            node = constB ? node.constInput(b) : node.input(b);
+            kern = MatMulOp.create(node.parallelism(threads));
+            ins = new Tensor[] {a, b};
+        }
         Tensor out = Tensor.allocate(io.vnrt.runtime.kernels.DType.FLOAT32, m, n);
         var ws = kern.workspaceBytes() > 0 ? Arena.ofAuto().allocate(kern.workspaceBytes(), 64) : null;
         ExecContext ctx = g.context(ws);
-        Tensor[] ins = {a, b};
         Tensor[] outs = {out};
         double flops = 2.0 * m * n * k;
         int iters = (int) Math.max(5, Math.min(20000, 1e10 / flops));
