@@ -98,7 +98,8 @@ final class LayoutOps {
         long[] s = in.shape();
         long[] axes = axesOf(n, 13);
         boolean[] drop = new boolean[s.length];
-        if (axes == null) {
+        // An empty axes list means the same as none: every size-1 dimension goes.
+        if (axes == null || axes.length == 0) {
             for (int i = 0; i < s.length; i++) {
                 drop[i] = s[i] == 1;
             }

@@ -123,11 +123,6 @@ final class StridedCopy {
                 java.util.Arrays.copyOf(t, n), total);
     }
 
-    /** Contiguous row-major strides for shape, in elements. */
-    static long[] contiguous(long[] shape) {
-        return io.vnrt.runtime.kernels.Shapes.strides(shape);
-    }
-
     long elementCount() {
         return total;
     }

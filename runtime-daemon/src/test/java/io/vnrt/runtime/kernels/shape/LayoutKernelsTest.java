@@ -314,4 +314,26 @@ class LayoutKernelsTest {
         assertArrayEquals(reference(y, crd.shape(), idx -> idx[0] * st[0]
                 + (idx[1] * 4 + (idx[2] % 2) * 2 + idx[3] % 2) * st[1] + (idx[2] / 2) * st[2] + idx[3] / 2), bytes(crd));
     }
+
+    @Test
+    void badNodesFailWithMessagesNamingWhatIsWrong() {
+        Tensor x = Tensor.allocate(DType.FLOAT32, 2, 3);
+        assertMessage("cannot reshape float32[2, 3] (6 elements) to [4, 2]",
+                TestNode.of("Reshape", 14).input(x).constInput(Tensor.ofLongs(new long[] {2}, 4, 2)));
+        assertMessage("cannot squeeze axis 1 of float32[2, 3]: its size is 3, not 1",
+                TestNode.of("Squeeze", 13).input(x).constInput(Tensor.ofLongs(new long[] {1}, 1)));
+        assertMessage("input 1 float32[2] does not match input 0 float32[2, 3]",
+                TestNode.of("Concat", 13).input(x).input(Tensor.allocate(DType.FLOAT32, 2)).attr("axis", 0L));
+        assertMessage("split [1, 1] does not divide axis 1 of float32[2, 3] into 2 outputs",
+                TestNode.of("Split", 13).input(x).constInput(Tensor.ofLongs(new long[] {2}, 1, 1)).attr("axis", 1L)
+                        .outputs(2));
+        assertMessage("exactly one of scales and sizes must be given",
+                TestNode.of("Resize", 19).input(x).noInput().constInput(Tensor.ofFloats(new long[] {2}, 1, 2))
+                        .constInput(Tensor.ofLongs(new long[] {2}, 2, 6)));
+    }
+
+    private static void assertMessage(String expected, TestNode node) {
+        OpException e = assertThrows(OpException.class, node::run);
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
 }
