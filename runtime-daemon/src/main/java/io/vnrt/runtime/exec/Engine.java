@@ -8,6 +8,7 @@ import io.vnrt.runtime.graph.GraphValidator;
 import io.vnrt.runtime.graph.LoadProblem;
 import io.vnrt.runtime.graph.ModelLoadException;
 import io.vnrt.runtime.graph.ValueInfo;
+import io.vnrt.runtime.kernels.ConstantStore;
 import io.vnrt.runtime.kernels.OpRegistry;
 import io.vnrt.runtime.memory.HbmExhaustedException;
 import io.vnrt.runtime.memory.HbmPool;
@@ -114,11 +115,13 @@ public final class Engine {
             weightsBytes += align(t.byteSize());
         }
         ModelMemory.Allocation weights = null;
+        PackedConstants packed = new PackedConstants(memory, name);
         LoadedModel model = null;
         try {
             weights = memory.allocate(weightsBytes, ModelMemory.Purpose.WEIGHTS, "weights of model '" + name + "'");
             placeWeights(g, weights.segment());
-            model = new LoadedModel(name, g, compiler, memory, group, weights, weightsBytes);
+            compiler.useConstantStore(packed);
+            model = new LoadedModel(name, g, compiler, memory, group, weights, weightsBytes, packed);
             if (staticInputs(g)) {
                 List<TensorType> sig = staticSignature(g);
                 ExecutionPlan plan = compiler.compile(sig, problems);
@@ -131,8 +134,14 @@ public final class Engine {
         } catch (ModelLoadException | OutOfDeviceMemoryException | RuntimeException | Error e) {
             if (model != null) {
                 model.close();
-            } else if (weights != null) {
-                weights.close();
+            } else {
+                packed.close();
+                if (weights != null) {
+                    weights.close();
+                }
+            }
+            if (e instanceof ConstantStore.Exhausted x && x.getCause() instanceof OutOfDeviceMemoryException o) {
+                throw o;
             }
             throw e;
         }

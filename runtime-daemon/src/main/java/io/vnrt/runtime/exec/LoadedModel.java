@@ -5,6 +5,7 @@ import io.vnrt.runtime.graph.Dim;
 import io.vnrt.runtime.graph.ExecutionPlan;
 import io.vnrt.runtime.graph.Graph;
 import io.vnrt.runtime.graph.ValueInfo;
+import io.vnrt.runtime.kernels.ConstantStore;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
 import java.lang.foreign.MemorySegment;
@@ -30,6 +31,7 @@ public final class LoadedModel implements AutoCloseable {
     private final CoreGroup group;
     private final ModelMemory.Allocation weights;
     private final long weightsBytes;
+    private final PackedConstants packed;
     private ModelMemory.Allocation scratch;
     private final Map<List<TensorType>, ExecutionPlan> plans = new HashMap<>();
     private final Map<ExecutionPlan, BoundPlan> bound = new HashMap<>();
@@ -39,7 +41,8 @@ public final class LoadedModel implements AutoCloseable {
     private boolean closed;
 
     LoadedModel(String name, Graph graph, Compiler compiler, ModelMemory memory, CoreGroup group,
-            ModelMemory.Allocation weights, long weightsBytes) {
+            ModelMemory.Allocation weights, long weightsBytes, PackedConstants packed) {
+        this.packed = packed;
         this.name = name;
         this.graph = graph;
         this.compiler = compiler;
@@ -63,19 +66,14 @@ public final class LoadedModel implements AutoCloseable {
         return graph.outputs();
     }
 
-    /** Bytes of constants placed in device memory. */
+    /** Bytes of weights in device memory: the model's constants plus the kernels' pre-packed copies. */
     public long weightsBytes() {
-        return weightsBytes;
+        return weightsBytes + packed.bytes();
     }
 
-    /** Bytes of pre-packed weight copies the compiled plans' kernels hold (host memory, beside {@link #weightsBytes()}). */
+    /** Bytes of pre-packed weight copies (GEMM panels), part of {@link #weightsBytes()}. */
     public long packedWeightBytes() {
-        lock.lock();
-        try {
-            return plans.values().stream().mapToLong(ExecutionPlan::packedWeightBytes).sum();
-        } finally {
-            lock.unlock();
-        }
+        return packed.bytes();
     }
 
     /** Bytes of the scratch block (largest plan compiled so far). */
@@ -204,7 +202,11 @@ public final class LoadedModel implements AutoCloseable {
     private BoundPlan bind(List<TensorType> sig) throws OutOfDeviceMemoryException {
         ExecutionPlan plan = plans.get(sig);
         if (plan == null) {
-            plan = compiler.compile(sig, null);
+            try {
+                plan = compiler.compile(sig, null);
+            } catch (ConstantStore.Exhausted e) {
+                throw (OutOfDeviceMemoryException) e.getCause();
+            }
             plans.put(List.copyOf(sig), plan);
         }
         long need = plan.scratchBytes();
@@ -303,6 +305,7 @@ public final class LoadedModel implements AutoCloseable {
                 scratch.close();
                 scratch = null;
             }
+            packed.close();
             if (weights != null) {
                 weights.close();
             }

@@ -1,9 +1,13 @@
 package io.vnrt.runtime.graph;
 
+import io.vnrt.runtime.kernels.ConstantStore;
 import io.vnrt.runtime.kernels.NodeContext;
 import io.vnrt.runtime.kernels.OpException;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
+import java.lang.foreign.MemorySegment;
+import java.util.Map;
+import java.util.function.Consumer;
 
 /** The compiler's view of one node for its kernel factory: types, constants, attributes. */
 final class CompileContext implements NodeContext {
@@ -20,8 +24,13 @@ final class CompileContext implements NodeContext {
     private final Tensor[] constants;
     private final boolean[] outputUsed;
     private final int parallelism;
+    private final ConstantStore store;
+    private final Map<String, Tensor> modelConstants;
 
-    CompileContext(Node node, int opset, TensorType[] types, Tensor[] constants, boolean[] outputUsed, int parallelism) {
+    CompileContext(Node node, int opset, TensorType[] types, Tensor[] constants, boolean[] outputUsed, int parallelism,
+            ConstantStore store, Map<String, Tensor> modelConstants) {
+        this.store = store;
+        this.modelConstants = modelConstants;
         this.node = node;
         this.opset = opset;
         this.types = types;
@@ -66,6 +75,17 @@ final class CompileContext implements NodeContext {
     @Override
     public Tensor constantInput(int i) {
         return hasInput(i) ? constants[i] : null;
+    }
+
+    @Override
+    public MemorySegment packedConstant(int input, String layout, long bytes, Consumer<MemorySegment> fill) {
+        String name = hasInput(input) ? node.inputs().get(input) : "";
+        // Only the model's own constants are shared across plans: a value the dynamic tail passes
+        // in as "constant" changes from one execution to the next.
+        if (store == null || constants[input] == null || modelConstants.get(name) != constants[input]) {
+            return NodeContext.super.packedConstant(input, layout, bytes, fill);
+        }
+        return store.get(name + " as " + layout, bytes, fill);
     }
 
     @Override

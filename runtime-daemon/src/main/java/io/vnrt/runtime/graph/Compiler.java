@@ -1,5 +1,6 @@
 package io.vnrt.runtime.graph;
 
+import io.vnrt.runtime.kernels.ConstantStore;
 import io.vnrt.runtime.kernels.ExecContext;
 import io.vnrt.runtime.kernels.Kernel;
 import io.vnrt.runtime.kernels.OpException;
@@ -34,8 +35,15 @@ public final class Compiler {
     private final Graph graph;
     private final OpRegistry registry;
     private final int parallelism;
+    /** Where kernels keep packed copies of constants; null (private GC-managed copies) until set. */
+    private volatile ConstantStore constantStore;
     private final Map<String, Integer> useCount = new HashMap<>();
     private final Set<String> graphOutputs = new HashSet<>();
+
+    /** Makes kernels compiled from now on keep their packed constants in {@code store}. */
+    public void useConstantStore(ConstantStore store) {
+        this.constantStore = store;
+    }
 
     public Compiler(Graph graph, OpRegistry registry, int parallelism) {
         this.graph = graph;
@@ -140,7 +148,8 @@ public final class Compiler {
         if (f == null) {
             throw new OpException(node.label() + ": unsupported operator");
         }
-        return f.create(new CompileContext(node, graph.opsetOf(node.domain()), types, constants, used, parallelism));
+        return f.create(new CompileContext(node, graph.opsetOf(node.domain()), types, constants, used, parallelism,
+                constantStore, graph.constants()));
     }
 
     private static TensorType[] checkedOutputs(Node node, Kernel k, boolean[] used) {
@@ -214,6 +223,8 @@ public final class Compiler {
                 dynamicNodes.add(node);
                 dynamicValues.addAll(node.outputs());
                 continue;
+            } catch (ConstantStore.Exhausted e) {
+                throw e;
             } catch (RuntimeException e) {
                 report(problems, node, opset, e);
                 failed.addAll(node.outputs());

@@ -125,20 +125,6 @@ public final class ExecutionPlan {
         return scratchBytes;
     }
 
-    /**
-     * Bytes of constant weights that kernels keep pre-packed for this plan (GEMM panels), held
-     * beside the model's weights block.
-     */
-    public long packedWeightBytes() {
-        long total = 0;
-        for (Step s : steps) {
-            if (s.kernel() instanceof io.vnrt.runtime.kernels.linalg.PackedWeights p) {
-                total += p.packedWeightBytes();
-            }
-        }
-        return total;
-    }
-
     /** Number of kernels that actually run (excludes folded and aliased nodes). */
     public long kernelCount() {
         return steps.stream().filter(s -> !s.skip()).count();

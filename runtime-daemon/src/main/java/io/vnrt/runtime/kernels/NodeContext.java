@@ -55,6 +55,20 @@ public interface NodeContext {
     /** Tensor attribute, or null. */
     Tensor attrTensor(String name);
 
+    /**
+     * Device memory holding a transformed copy of constant input {@code input} (pre-packed GEMM
+     * panels, say), shared by every plan of the model that asks for the same input and
+     * {@code layout}: {@code fill} runs once, when the copy is first made. The model's loader
+     * charges it to the model's weights. Only for inputs whose {@link #constantInput} is non-null.
+     */
+    default java.lang.foreign.MemorySegment packedConstant(int input, String layout, long bytes,
+            java.util.function.Consumer<java.lang.foreign.MemorySegment> fill) {
+        java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(Math.max(bytes, 1), 64)
+                .asSlice(0, bytes);
+        fill.accept(seg);
+        return seg;
+    }
+
     /** Number of cores the plan runs on (kernels may size their parallel split with it). */
     int parallelism();
 

@@ -7,7 +7,6 @@ import io.vnrt.runtime.kernels.NodeContext;
 import io.vnrt.runtime.kernels.Shapes;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
@@ -55,7 +54,7 @@ final class GemmOp {
         float actAlpha = node.attrFloat("vnrt_alpha", 0.01f);
         GemmShape g = new GemmShape(m, n, k, transA, transB, alpha, beta, cShape, act, actAlpha);
         if (ta.dtype() == DType.FLOAT32) {
-            return new FloatGemm(g, out, node.constantInput(1));
+            return new FloatGemm(g, out, node);
         }
         if (act != null) {
             throw node.error("fused activation is only supported for float32, got " + ta.dtype());
@@ -85,34 +84,26 @@ final class GemmOp {
         }
     }
 
-    static final class FloatGemm implements Kernel, PackedWeights {
+    static final class FloatGemm implements Kernel {
         private final GemmShape g;
         private final TensorType out;
         private final long packedBytes;
         private final MemorySegment packed;
         private final long[] zero = {0};
 
-        FloatGemm(GemmShape g, TensorType out, Tensor constB) {
+        FloatGemm(GemmShape g, TensorType out, NodeContext node) {
             this.g = g;
             this.out = out;
             this.packedBytes = Sgemm.packedBytes(g.k, g.n);
-            if (constB != null) {
-                packed = Arena.ofAuto().allocate(Math.max(1, packedBytes), 64);
-                pack(constB.data(), packed);
-            } else {
-                packed = null;
-            }
+            Tensor constB = node.constantInput(1);
+            packed = constB == null ? null : node.packedConstant(1, "sgemm B panels" + (g.transB ? " (transposed)" : ""),
+                    packedBytes, dst -> pack(constB.data(), dst));
         }
 
         private void pack(MemorySegment b, MemorySegment dst) {
             long ks = g.transB ? 4 : g.n * 4L;
             long ns = g.transB ? g.k * 4L : 4;
             Sgemm.packB(b, 0, ks, ns, g.k, g.n, dst, 0, 0, Sgemm.panels(g.n));
-        }
-
-        @Override
-        public long packedWeightBytes() {
-            return packed == null ? 0 : packed.byteSize();
         }
 
         @Override

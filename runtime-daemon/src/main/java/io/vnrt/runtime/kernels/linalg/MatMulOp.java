@@ -7,7 +7,6 @@ import io.vnrt.runtime.kernels.NodeContext;
 import io.vnrt.runtime.kernels.Shapes;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
@@ -35,7 +34,7 @@ final class MatMulOp {
         }
         TensorType out = new TensorType(ta.dtype(), l.outShape);
         if (ta.dtype() == DType.FLOAT32) {
-            return new FloatMatMul(l, out, node.constantInput(1), hasBias, act, actAlpha);
+            return new FloatMatMul(l, out, node, hasBias, act, actAlpha);
         }
         if (act != null || hasBias) {
             throw node.error("fused bias/activation is only supported for float32, got " + ta.dtype());
@@ -118,7 +117,7 @@ final class MatMulOp {
     }
 
     /** Float32 through the packed GEMM. */
-    static final class FloatMatMul implements Kernel, PackedWeights {
+    static final class FloatMatMul implements Kernel {
         private final TensorType out;
         private final int m;
         private final int n;
@@ -134,7 +133,8 @@ final class MatMulOp {
         private final long[] bOff;
         private final long[] cOff;
 
-        FloatMatMul(Layout l, TensorType out, Tensor constB, boolean hasBias, Activation act, float actAlpha) {
+        FloatMatMul(Layout l, TensorType out, NodeContext node, boolean hasBias, Activation act, float actAlpha) {
+            Tensor constB = node.constantInput(1);
             this.out = out;
             this.k = l.k;
             this.n = l.n;
@@ -165,17 +165,8 @@ final class MatMulOp {
                     cOff[t] = (long) t * l.m * l.n * 4L;
                 }
             }
-            if (constB != null) {
-                packed = Arena.ofAuto().allocate(Math.max(1, packedOne * bCount), 64);
-                packAll(constB.data(), packed);
-            } else {
-                packed = null;
-            }
-        }
-
-        @Override
-        public long packedWeightBytes() {
-            return packed == null ? 0 : packed.byteSize();
+            packed = constB == null ? null : node.packedConstant(1, "sgemm B panels", packedOne * bCount,
+                    dst -> packAll(constB.data(), dst));
         }
 
         private void packAll(MemorySegment b, MemorySegment dst) {

@@ -1,0 +1,76 @@
+package io.vnrt.runtime.exec;
+
+import io.vnrt.runtime.kernels.ConstantStore;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * A model's pre-packed constants (GEMM panels and the like) in its device memory, charged as
+ * weights: made once per constant and layout, shared by all of the model's plans, freed with it.
+ */
+final class PackedConstants implements ConstantStore, AutoCloseable {
+    private final ModelMemory memory;
+    private final String modelName;
+    private final Map<String, MemorySegment> byKey = new HashMap<>();
+    private final List<ModelMemory.Allocation> allocations = new ArrayList<>();
+    private long bytes;
+    private boolean closed;
+
+    PackedConstants(ModelMemory memory, String modelName) {
+        this.memory = memory;
+        this.modelName = modelName;
+    }
+
+    @Override
+    public synchronized MemorySegment get(String key, long size, Consumer<MemorySegment> fill) {
+        MemorySegment seg = byKey.get(key);
+        if (seg != null) {
+            if (seg.byteSize() != size) {
+                throw new IllegalStateException("packed constant '" + key + "' requested with " + size
+                        + " bytes, stored with " + seg.byteSize());
+            }
+            return seg;
+        }
+        if (closed) {
+            throw new IllegalStateException("model '" + modelName + "' is closed");
+        }
+        ModelMemory.Allocation a;
+        try {
+            a = memory.allocate(Math.max(size, 1), ModelMemory.Purpose.WEIGHTS,
+                    "packed weights " + key + " of model '" + modelName + "'");
+        } catch (OutOfDeviceMemoryException e) {
+            throw new Exhausted(e);
+        }
+        seg = a.segment().asSlice(0, size);
+        try {
+            fill.accept(seg);
+        } catch (RuntimeException | Error e) {
+            a.close();
+            throw e;
+        }
+        allocations.add(a);
+        byKey.put(key, seg);
+        bytes += a.segment().byteSize();
+        return seg;
+    }
+
+    /** Bytes held. */
+    synchronized long bytes() {
+        return bytes;
+    }
+
+    @Override
+    public synchronized void close() {
+        closed = true;
+        for (ModelMemory.Allocation a : allocations) {
+            a.close();
+        }
+        allocations.clear();
+        byKey.clear();
+        bytes = 0;
+    }
+}

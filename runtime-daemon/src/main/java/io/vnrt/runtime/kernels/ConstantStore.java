@@ -1,0 +1,23 @@
+package io.vnrt.runtime.kernels;
+
+import java.lang.foreign.MemorySegment;
+import java.util.function.Consumer;
+
+/**
+ * Where a model keeps transformed copies of its constants (pre-packed weights), one per key for
+ * the model's lifetime, in the model's device memory. Thread-safe.
+ */
+public interface ConstantStore {
+    /**
+     * The segment stored under {@code key}, or a new one of {@code bytes} filled by {@code fill}.
+     * Throws {@link Exhausted} when the device cannot hold it.
+     */
+    MemorySegment get(String key, long bytes, Consumer<MemorySegment> fill);
+
+    /** The device has no room for a packed constant; carries the allocator's explanation. */
+    final class Exhausted extends RuntimeException {
+        public Exhausted(Exception cause) {
+            super(cause.getMessage(), cause);
+        }
+    }
+}
