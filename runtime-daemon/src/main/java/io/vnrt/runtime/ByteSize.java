@@ -9,6 +9,10 @@ import java.util.regex.Pattern;
 /** Parsing and display of byte counts ("512MiB", "16GiB", "1.5G" in; "48.0 MiB" out). */
 public final class ByteSize {
   private static final Pattern SIZE = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([a-zA-Z]*)");
+  public static final long KiB = 1L << 10;
+  public static final long MiB = 1L << 20;
+  public static final long GiB = 1L << 30;
+
   private static final String[] UNITS = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
 
   private ByteSize() {
@@ -50,12 +54,17 @@ public final class ByteSize {
         + "4096 (units B, K/KiB, M/MiB, G/GiB, T/TiB in powers of 1024; KB, MB, GB, TB in powers of 1000)";
   }
 
-  /** Formats bytes for people: "512 B", "48.0 MiB", "1.5 GiB" (the memory package's style). */
+  /** Formats bytes for people: "512 B", "48.0 MiB", "1.5 GiB". */
   public static String format(long bytes) {
-    if (bytes < 1024) {
+    if (bytes < KiB) {
       return bytes + " B";
     }
     int unit = (63 - Long.numberOfLeadingZeros(bytes)) / 10;
     return String.format(Locale.ROOT, "%.1f %s", bytes / (double) (1L << (10 * unit)), UNITS[unit]);
+  }
+
+  /** Whole GiB at least as large as bytes, for suggested settings such as "--shm-size=17g". */
+  public static long ceilGiB(long bytes) {
+    return (bytes + GiB - 1) / GiB;
   }
 }

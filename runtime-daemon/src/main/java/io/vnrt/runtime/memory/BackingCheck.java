@@ -1,5 +1,6 @@
 package io.vnrt.runtime.memory;
 
+import io.vnrt.runtime.ByteSize;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

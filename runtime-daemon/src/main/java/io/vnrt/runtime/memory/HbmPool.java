@@ -1,5 +1,6 @@
 package io.vnrt.runtime.memory;
 
+import io.vnrt.runtime.ByteSize;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Comparator;

@@ -1,5 +1,6 @@
 package io.vnrt.runtime.memory;
 
+import io.vnrt.runtime.ByteSize;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;

@@ -1,9 +1,10 @@
 package io.vnrt.runtime.memory;
 
-import static io.vnrt.runtime.memory.ByteSize.GiB;
+import static io.vnrt.runtime.ByteSize.GiB;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vnrt.runtime.ByteSize;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package io.vnrt.runtime.memory;
 
-import static io.vnrt.runtime.memory.ByteSize.MiB;
+import static io.vnrt.runtime.ByteSize.MiB;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
