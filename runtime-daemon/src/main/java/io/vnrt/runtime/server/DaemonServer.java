@@ -37,6 +37,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,6 +79,7 @@ public final class DaemonServer implements AutoCloseable {
   private final Optional<Path> unixSocket;
   private final Optional<String> inProcessName;
   private final EventLoopGroup unixEventLoops;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   private DaemonServer(HealthStatusManager health, List<String> serviceNames, DrainGate gate, List<Server> servers,
       Optional<InetSocketAddress> tcpAddress, Optional<Path> unixSocket, Optional<String> inProcessName,
@@ -315,9 +317,12 @@ public final class DaemonServer implements AutoCloseable {
 
   /**
    * Turns health to NOT_SERVING, refuses new calls, gives those in progress {@code grace} to
-   * finish, cancels the rest, and removes the socket file.
+   * finish, cancels the rest, and removes the socket file. Only the first call does anything.
    */
   public void close(Duration grace) {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     health.enterTerminalState();
     servers.forEach(Server::shutdown);
     long deadline = System.nanoTime() + grace.toNanos();
