@@ -73,6 +73,7 @@ class QuotaTest {
 
       s.allocateHost(TensorSpec.raw(QUOTA)).close();
       try (DeviceTensor slice = a.slice(0, TensorSpec.raw(QUOTA / 4))) {
+        assertEquals(QUOTA / 4, slice.sizeBytes());
         assertEquals(QUOTA * 3 / 4, runtime.sessions().sessions().getFirst().quota().hbmBytes(),
             "host tensors and slices do not count");
       }
