@@ -108,7 +108,8 @@ public final class DaemonServer implements AutoCloseable {
     SessionInterceptor sessions = new SessionInterceptor(runtime.sessions(), RuntimeService.NO_SESSION);
     List<ServerServiceDefinition> services = services(runtime, sessions, health, true);
     DrainGate gate = new DrainGate();
-    List<ServerInterceptor> network = List.of(gate, new AuthInterceptor(security.authToken(), security.adminToken()));
+    // credentials first: a refused caller never counts as work in progress
+    List<ServerInterceptor> network = List.of(new AuthInterceptor(security.authToken(), security.adminToken()), gate);
 
     List<Server> started = new ArrayList<>();
     EventLoopGroup unixLoops = null;
