@@ -19,8 +19,13 @@ WORKDIR /var/lib/vnrt
 EXPOSE 50051
 ENV JAVA_TOOL_OPTIONS="-XX:+UseContainerSupport"
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["java", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-cp", "/opt/vnrt/vnrt-runtime-daemon.jar:/opt/vnrt/lib/*", \
+  CMD ["java", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "--enable-native-access=ALL-UNNAMED", \
+       "--sun-misc-unsafe-memory-access=allow", "-cp", "/opt/vnrt/vnrt-runtime-daemon.jar:/opt/vnrt/lib/*", \
        "io.vnrt.runtime.cli.Main", "health", "--target", "127.0.0.1:50051"]
-ENTRYPOINT ["java", "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", \
+# exec form: the JVM is PID 1 and gets `docker stop`'s SIGTERM, on which the daemon drains
+# (health NOT_SERVING, new work UNAVAILABLE, in-flight calls get --drain-timeout, default 30s):
+# give `docker stop -t` / terminationGracePeriodSeconds a little more than that
+ENTRYPOINT ["java", "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", \
+            "--sun-misc-unsafe-memory-access=allow", \
             "-cp", "/opt/vnrt/vnrt-runtime-daemon.jar:/opt/vnrt/lib/*", "io.vnrt.runtime.cli.Main"]
 CMD ["daemon", "--listen", "0.0.0.0:50051"]

@@ -52,7 +52,15 @@ public final class VnrtClient implements AutoCloseable {
    * "unix:/path/to/socket". The connection is made lazily, on the first call.
    */
   public static VnrtClient connect(String target) {
-    Transports.OwnedChannel owned = Transports.open(target);
+    return connect(target, ConnectOptions.plaintext());
+  }
+
+  /**
+   * Connects to a daemon at {@code target} with TLS, a client certificate and a bearer token as
+   * {@code options} say (TLS needs a TCP target).
+   */
+  public static VnrtClient connect(String target, ConnectOptions options) {
+    Transports.OwnedChannel owned = Transports.open(target, options);
     return new VnrtClient(owned.channel(), owned);
   }
 
@@ -95,7 +103,11 @@ public final class VnrtClient implements AutoCloseable {
     return session;
   }
 
-  Channel channel() {
+  /**
+   * The channel, with the credentials attached, for generated stubs of services the SDK does not
+   * wrap (e.g. {@code AdminGrpc}).
+   */
+  public Channel channel() {
     return channel;
   }
 

@@ -3,6 +3,7 @@ package io.vnrt.runtime;
 import io.vnrt.runtime.exec.BackingChoice;
 import io.vnrt.runtime.exec.Profile;
 import io.vnrt.runtime.exec.Topology;
+import io.vnrt.runtime.session.QuotaLimits;
 import io.vnrt.runtime.session.Ticker;
 import java.time.Duration;
 import java.util.Optional;
@@ -20,9 +21,12 @@ import java.util.Optional;
  * @param streamChunkBytes chunk size of streamed reads when the client names none
  * @param maxTensorsPerSession handles one session may hold at once
  * @param ticker the clock leases are measured with
+ * @param sessionQuota what each session may hold
+ * @param maxSessions sessions open at once, daemon-wide (0: unlimited)
  */
 public record RuntimeConfig(Topology topology, BackingChoice backing, long hostMemoryBytes, Duration defaultLeaseTtl,
-    Duration maxLeaseTtl, Duration reaperPeriod, int streamChunkBytes, int maxTensorsPerSession, Ticker ticker) {
+    Duration maxLeaseTtl, Duration reaperPeriod, int streamChunkBytes, int maxTensorsPerSession, Ticker ticker,
+    QuotaLimits sessionQuota, int maxSessions) {
 
   /** Checks ranges. */
   public RuntimeConfig {
@@ -36,6 +40,9 @@ public record RuntimeConfig(Topology topology, BackingChoice backing, long hostM
     if (streamChunkBytes < 1 || streamChunkBytes > MAX_CHUNK_BYTES) {
       throw new IllegalArgumentException("stream chunk must be 1 B to 16 MiB, got " + streamChunkBytes);
     }
+    if (maxSessions < 0) {
+      throw new IllegalArgumentException("max sessions must be 0 (unlimited) or positive, got " + maxSessions);
+    }
   }
 
   /** Largest chunk a streamed read may use: one gRPC message of at most 16 MiB of data. */
@@ -43,42 +50,48 @@ public record RuntimeConfig(Topology topology, BackingChoice backing, long hostM
 
   /**
    * One "cpu" device (a core per processor, 4 GiB HBM), anonymous backing, 4 GiB of host
-   * memory, 60 s leases (1 h at most), 1 MiB chunks.
+   * memory, 60 s leases (1 h at most), 1 MiB chunks, no quotas.
    */
   public static RuntimeConfig defaults() {
     return new RuntimeConfig(
         Topology.of(Profile.CPU, Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty()),
         new BackingChoice.Anonymous(), 4L << 30, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1),
-        1 << 20, 1 << 20, Ticker.SYSTEM);
+        1 << 20, 1 << 20, Ticker.SYSTEM, QuotaLimits.UNLIMITED, 0);
   }
 
   /** With other devices. */
   public RuntimeConfig withTopology(Topology t) {
     return new RuntimeConfig(t, backing, hostMemoryBytes, defaultLeaseTtl, maxLeaseTtl, reaperPeriod,
-        streamChunkBytes, maxTensorsPerSession, ticker);
+        streamChunkBytes, maxTensorsPerSession, ticker, sessionQuota, maxSessions);
   }
 
   /** With another HBM backing. */
   public RuntimeConfig withBacking(BackingChoice b) {
     return new RuntimeConfig(topology, b, hostMemoryBytes, defaultLeaseTtl, maxLeaseTtl, reaperPeriod,
-        streamChunkBytes, maxTensorsPerSession, ticker);
+        streamChunkBytes, maxTensorsPerSession, ticker, sessionQuota, maxSessions);
   }
 
   /** With another host memory limit. */
   public RuntimeConfig withHostMemoryBytes(long bytes) {
     return new RuntimeConfig(topology, backing, bytes, defaultLeaseTtl, maxLeaseTtl, reaperPeriod,
-        streamChunkBytes, maxTensorsPerSession, ticker);
+        streamChunkBytes, maxTensorsPerSession, ticker, sessionQuota, maxSessions);
   }
 
   /** With other session leases. */
   public RuntimeConfig withLeases(Duration defaultTtl, Duration maxTtl) {
     return new RuntimeConfig(topology, backing, hostMemoryBytes, defaultTtl, maxTtl, reaperPeriod,
-        streamChunkBytes, maxTensorsPerSession, ticker);
+        streamChunkBytes, maxTensorsPerSession, ticker, sessionQuota, maxSessions);
   }
 
   /** With another clock (tests) and reaper period. */
   public RuntimeConfig withClock(Ticker t, Duration period) {
     return new RuntimeConfig(topology, backing, hostMemoryBytes, defaultLeaseTtl, maxLeaseTtl, period,
-        streamChunkBytes, maxTensorsPerSession, t);
+        streamChunkBytes, maxTensorsPerSession, t, sessionQuota, maxSessions);
+  }
+
+  /** With per-session quotas and a daemon-wide session limit (0: unlimited). */
+  public RuntimeConfig withQuotas(QuotaLimits quota, int sessions) {
+    return new RuntimeConfig(topology, backing, hostMemoryBytes, defaultLeaseTtl, maxLeaseTtl, reaperPeriod,
+        streamChunkBytes, maxTensorsPerSession, ticker, quota, sessions);
   }
 }

@@ -32,7 +32,7 @@ public final class VnrtRuntime implements AutoCloseable {
     this.config = config;
     this.devices = devices;
     this.sessions = new SessionRegistry(devices, config.ticker(), config.defaultLeaseTtl(), config.maxLeaseTtl(),
-        config.maxTensorsPerSession());
+        config.maxTensorsPerSession(), config.sessionQuota(), config.maxSessions());
     this.reaper = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("vnrt-session-reaper").daemon(true).factory());
     long period = config.reaperPeriod().toMillis();

@@ -1,6 +1,12 @@
 package io.vnrt.client.internal;
 
+import io.grpc.ChannelCredentials;
+import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.stub.MetadataUtils;
+import io.vnrt.client.ConnectOptions;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -8,10 +14,16 @@ import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /** Builds the Netty channel for a target: {@code host:port} over TCP, {@code unix:/path} over a Unix socket. */
 public final class Transports {
+  /** The metadata key of the bearer token. */
+  private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization",
+      Metadata.ASCII_STRING_MARSHALLER);
+
   /** Largest message the SDK accepts: the daemon's 16 MiB limit plus room for the envelope. */
   public static final int MAX_INBOUND_MESSAGE_BYTES = 16 * 1024 * 1024 + 64 * 1024;
 
@@ -46,8 +58,16 @@ public final class Transports {
     }
   }
 
-  /** Opens a channel to {@code target}: "host:port", "[v6]:port", "unix:/path" or "unix:///path". */
+  /** Opens a plaintext channel to {@code target}: "host:port", "[v6]:port", "unix:/path" or "unix:///path". */
   public static OwnedChannel open(String target) {
+    return open(target, ConnectOptions.plaintext());
+  }
+
+  /**
+   * Opens a channel to {@code target} with TLS when the options trust a CA (TCP only), and the
+   * bearer token attached to every call.
+   */
+  public static OwnedChannel open(String target, ConnectOptions options) {
     if (target == null || target.isBlank()) {
       throw new IllegalArgumentException("target is empty; expected host:port or unix:/path/to/socket");
     }
@@ -55,6 +75,10 @@ public final class Transports {
       String path = target.substring("unix:".length());
       if (path.startsWith("//")) {
         path = path.substring(2);
+      }
+      if (options.tls()) {
+        throw new IllegalArgumentException("TLS is for TCP targets; the Unix socket '" + target
+            + "' is protected by its file permissions instead");
       }
       if (!path.startsWith("/")) {
         throw new IllegalArgumentException("unix target '" + target
@@ -72,6 +96,7 @@ public final class Transports {
           .usePlaintext()
           .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
           .initialFlowControlWindow(FLOW_CONTROL_WINDOW_BYTES)
+          .intercept(credentials(options))
           .build();
       return new OwnedChannel(channel, group);
     }
@@ -80,11 +105,43 @@ public final class Transports {
       throw new IllegalArgumentException("target '" + target
           + "' is not host:port or unix:/path (e.g. 127.0.0.1:50051)");
     }
-    ManagedChannel channel = NettyChannelBuilder.forTarget(target)
-        .usePlaintext()
+    NettyChannelBuilder builder = options.tls()
+        ? NettyChannelBuilder.forTarget(target, tlsCredentials(options))
+        : NettyChannelBuilder.forTarget(target).usePlaintext();
+    options.authority().ifPresent(builder::overrideAuthority);
+    ManagedChannel channel = builder
         .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
         .initialFlowControlWindow(FLOW_CONTROL_WINDOW_BYTES)
+        .intercept(credentials(options))
         .build();
     return new OwnedChannel(channel, null);
+  }
+
+  private static ChannelCredentials tlsCredentials(ConnectOptions options) {
+    TlsChannelCredentials.Builder tls = TlsChannelCredentials.newBuilder();
+    Path ca = options.trustedCa().orElseThrow();
+    try {
+      tls.trustManager(ca.toFile());
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read the trusted CA file " + ca + ": " + e.getMessage(), e);
+    }
+    if (options.clientCertificate().isPresent()) {
+      Path cert = options.clientCertificate().get();
+      Path key = options.clientKey().orElseThrow();
+      try {
+        tls.keyManager(cert.toFile(), key.toFile());
+      } catch (IOException e) {
+        throw new IllegalArgumentException("cannot read the client certificate " + cert + " or key " + key + ": "
+            + e.getMessage(), e);
+      }
+    }
+    return tls.build();
+  }
+
+  /** Attaches the bearer token, if any, to every call. */
+  private static ClientInterceptor credentials(ConnectOptions options) {
+    Metadata headers = new Metadata();
+    options.bearerToken().ifPresent(t -> headers.put(AUTHORIZATION, "Bearer " + t));
+    return MetadataUtils.newAttachHeadersInterceptor(headers);
   }
 }

@@ -9,71 +9,152 @@ import io.vnrt.runtime.exec.Profile;
 import io.vnrt.runtime.exec.Topology;
 import io.vnrt.runtime.exec.VisibleCores;
 import io.vnrt.runtime.server.DaemonServer;
+import io.vnrt.runtime.server.Security;
+import io.vnrt.runtime.session.QuotaLimits;
+import java.nio.file.Files;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code vnrt daemon}: owns the devices and serves them until SIGTERM or SIGINT. */
+/**
+ * {@code vnrt daemon}: owns the devices and serves them until SIGTERM or SIGINT, then drains.
+ * Every setting comes from a flag, the environment, a config file or its default, in that order.
+ */
 @Command(name = "daemon", mixinStandardHelpOptions = true,
-    description = "Start the daemon: create the devices' HBM pools and serve the vnrt API until SIGTERM/SIGINT.")
+    description = {"Start the daemon: create the devices' HBM pools and serve the vnrt API until SIGTERM/SIGINT.",
+        "Each option may also come from the environment (VNRT_ and its name in upper case, e.g. VNRT_HBM) or from "
+            + "the --config file ('hbm = 16GiB' lines); flags win over the environment, which wins over the file."})
 final class DaemonCommand implements Callable<Integer> {
-  @Option(names = "--profile", defaultValue = "cpu", paramLabel = "NAME",
+  private static final Logger log = LoggerFactory.getLogger(DaemonCommand.class);
+
+  @Option(names = "--config", paramLabel = "FILE",
+      description = "Read settings from FILE: 'key = value' lines, '#' comments (default: $VNRT_CONFIG, if set).")
+  private Path configFile;
+
+  @Option(names = "--print-config", description = "Print every effective setting and where it came from, then exit.")
+  private boolean printConfig;
+
+  @Option(names = "--profile", paramLabel = "NAME",
       description = "Device profile: cpu (one core per processor, 4 GiB), inf2 (2 cores, 32 GiB), trn1 (2 cores, "
-          + "32 GiB), trn2 (8 cores, 96 GiB). Default: ${DEFAULT-VALUE}.")
+          + "32 GiB), trn2 (8 cores, 96 GiB). Default: cpu.")
   private String profile;
 
   @Option(names = "--devices", paramLabel = "N", description = "Number of devices (default 1).")
-  private Integer devices;
+  private String devices;
 
   @Option(names = "--cores-per-device", paramLabel = "N", description = "Cores per device (default: the profile's).")
-  private Integer coresPerDevice;
+  private String coresPerDevice;
 
   @Option(names = "--hbm", paramLabel = "SIZE",
       description = "HBM per device, e.g. 512MiB or 16GiB (default: the profile's).")
   private String hbm;
 
   @Option(names = "--visible-cores", paramLabel = "LIST",
-      description = "Only these global cores exist for clients, e.g. 0-1,4 (default: $" + VisibleCores.ENV
-          + ", else all).")
+      description = "Only these global cores exist for clients, e.g. 0-1,4 (default: all).")
   private String visibleCores;
 
-  @Option(names = "--hbm-backing", defaultValue = "anonymous", paramLabel = "anonymous|DIR",
-      description = "Map HBM from anonymous memory, or from sparse files in DIR such as /dev/shm. "
-          + "Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--hbm-backing", paramLabel = "anonymous|DIR",
+      description = "Map HBM from anonymous memory, or from sparse files in DIR such as /dev/shm. Default: anonymous.")
   private String backing;
 
-  @Option(names = "--host-memory", defaultValue = "4GiB", paramLabel = "SIZE",
-      description = "Limit of daemon host memory for PLACEMENT_HOST tensors. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--host-memory", paramLabel = "SIZE",
+      description = "Limit of daemon host memory for PLACEMENT_HOST tensors. Default: 4GiB.")
   private String hostMemory;
 
-  @Option(names = "--listen", defaultValue = "127.0.0.1:50051", paramLabel = "HOST:PORT",
-      description = "TCP address (port 0 picks one; 'none' disables TCP). Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--listen", paramLabel = "HOST:PORT",
+      description = "TCP address (port 0 picks one; 'none' disables TCP). Default: 127.0.0.1:50051.")
   private String listen;
 
-  @Option(names = "--uds", paramLabel = "PATH", description = "Also listen on this Unix domain socket.")
-  private Path uds;
+  @Option(names = "--uds", paramLabel = "PATH",
+      description = "Also listen on this Unix domain socket, created owner-only (0600).")
+  private String uds;
 
-  @Option(names = "--lease-ttl-ms", defaultValue = "60000", paramLabel = "MS",
-      description = "Session lease when a client asks for none. Default: ${DEFAULT-VALUE}.")
-  private long leaseTtlMs;
+  @Option(names = "--lease-ttl-ms", paramLabel = "MS",
+      description = "Session lease when a client asks for none. Default: 60000.")
+  private String leaseTtlMs;
+
+  @Option(names = "--tls-cert", paramLabel = "PEM", description = "Serve TLS on TCP with this certificate chain.")
+  private String tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "PEM", description = "The PKCS#8 private key of --tls-cert.")
+  private String tlsKey;
+
+  @Option(names = "--tls-client-ca", paramLabel = "PEM",
+      description = "Require client certificates chaining to these CAs (mutual TLS).")
+  private String tlsClientCa;
+
+  @Option(names = "--auth-token-file", paramLabel = "FILE",
+      description = "Require 'authorization: Bearer <token>' with the token in FILE on TCP and the Unix socket "
+          + "(health and reflection stay open).")
+  private String authTokenFile;
+
+  @Option(names = "--admin-token-file", paramLabel = "FILE",
+      description = "Enable the Admin service (vnrt sessions, vnrt reclaim) for the token in FILE.")
+  private String adminTokenFile;
+
+  @Option(names = "--max-sessions", paramLabel = "N", description = "Sessions open at once (default 0: unlimited).")
+  private String maxSessions;
+
+  @Option(names = "--session-hbm-quota", paramLabel = "SIZE",
+      description = "Device HBM one session's tensors may hold (default 0: unlimited).")
+  private String sessionHbmQuota;
+
+  @Option(names = "--session-model-quota", paramLabel = "N",
+      description = "Models one session may load (default 0: unlimited).")
+  private String sessionModelQuota;
+
+  @Option(names = "--session-execution-quota", paramLabel = "N",
+      description = "Executions one session may have in flight (default 0: unlimited).")
+  private String sessionExecutionQuota;
+
+  @Option(names = "--drain-timeout", paramLabel = "DURATION",
+      description = "On SIGTERM, how long calls in progress may take to finish, e.g. 30s (default 30s).")
+  private String drainTimeout;
 
   @CommandLine.Spec
   private CommandLine.Model.CommandSpec spec;
 
+  private final Map<String, String> env;
+
+  /** Reads the environment from {@code env} (the process's in production, a map in tests). */
+  DaemonCommand(Map<String, String> env) {
+    this.env = env;
+  }
+
+  /** What the daemon is started with, all settings parsed. */
+  private record Plan(RuntimeConfig runtime, DaemonServer.Listeners listeners, Security security,
+      Duration drainTimeout) {
+  }
+
   @Override
   public Integer call() throws IOException, InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
-    RuntimeConfig config = config();
-    DaemonServer.Listeners listeners = new DaemonServer.Listeners(tcpAddress(listen), Optional.ofNullable(uds),
-        Optional.empty());
+    DaemonSettings settings;
+    Plan plan;
+    try {
+      settings = DaemonSettings.resolve(flags(), env, Optional.ofNullable(configFile));
+      plan = plan(settings);
+    } catch (DaemonSettings.SettingsException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
+    if (printConfig) {
+      out.print(settings.describe());
+      out.flush();
+      return 0;
+    }
+    RuntimeConfig config = plan.runtime();
     VnrtRuntime runtime;
     try {
       runtime = VnrtRuntime.start(config);
@@ -83,20 +164,28 @@ final class DaemonCommand implements Callable<Integer> {
     }
     DaemonServer server;
     try {
-      server = DaemonServer.start(runtime, listeners);
-    } catch (IOException e) {
+      server = DaemonServer.start(runtime, plan.listeners(), plan.security());
+    } catch (IOException | IllegalArgumentException e) {
       runtime.close();
       spec.commandLine().getErr().println("vnrt daemon: cannot listen: " + e.getMessage());
       return 1;
     }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      server.close();
+      try {
+        server.drain(plan.drainTimeout());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      server.close(Duration.ofSeconds(1));
       runtime.close();
+      log.info("stopped");
       stopped.countDown();
     }, "vnrt-shutdown"));
 
-    out.printf("vnrt %s daemon listening on %s%n", VnrtRuntime.VERSION, String.join(", ", server.targets()));
+    out.printf("vnrt %s daemon listening on %s%s%n", VnrtRuntime.VERSION, String.join(", ", server.targets()),
+        plan.security().tls().isEmpty() ? "" : plan.security().tls().get().clientCa().isPresent()
+            ? " (TCP with mutual TLS)" : " (TCP with TLS)");
     out.printf("topology %s; HBM backing %s%n", config.topology().summary(), config.backing());
     for (DeviceSpec d : config.topology().devices()) {
       out.printf("  device %d: cores %s, %s HBM%n", d.deviceId(), d.coreIds(), ByteSize.format(d.hbmBytes()));
@@ -107,30 +196,119 @@ final class DaemonCommand implements Callable<Integer> {
     return 0;
   }
 
-  private RuntimeConfig config() {
+  private Map<String, String> flags() {
+    Map<String, String> flags = new HashMap<>();
+    flags.put("profile", profile);
+    flags.put("devices", devices);
+    flags.put("cores-per-device", coresPerDevice);
+    flags.put("hbm", hbm);
+    flags.put("visible-cores", visibleCores);
+    flags.put("hbm-backing", backing);
+    flags.put("host-memory", hostMemory);
+    flags.put("listen", listen);
+    flags.put("uds", uds);
+    flags.put("lease-ttl-ms", leaseTtlMs);
+    flags.put("tls-cert", tlsCert);
+    flags.put("tls-key", tlsKey);
+    flags.put("tls-client-ca", tlsClientCa);
+    flags.put("auth-token-file", authTokenFile);
+    flags.put("admin-token-file", adminTokenFile);
+    flags.put("max-sessions", maxSessions);
+    flags.put("session-hbm-quota", sessionHbmQuota);
+    flags.put("session-model-quota", sessionModelQuota);
+    flags.put("session-execution-quota", sessionExecutionQuota);
+    flags.put("drain-timeout", drainTimeout);
+    return flags;
+  }
+
+  private static Plan plan(DaemonSettings s) throws DaemonSettings.SettingsException {
+    Profile profile = s.parsed("profile", Profile::parse).orElseThrow();
+    Optional<Integer> devices = s.parsed("devices", DaemonSettings.atLeast(1));
+    Optional<Integer> cores = s.parsed("cores-per-device", DaemonSettings.atLeast(1));
+    Optional<Long> hbm = s.parsed("hbm", ByteSize::parse);
+    Optional<VisibleCores> visible = s.parsed("visible-cores", VisibleCores::parse);
+    BackingChoice backing = s.parsed("hbm-backing", BackingChoice::parse).orElseThrow();
+    long hostMemory = s.parsed("host-memory", ByteSize::parse).orElseThrow();
+    Optional<InetSocketAddress> tcp = s.parsed("listen", DaemonCommand::parseListen).orElseThrow();
+    Optional<Path> uds = s.parsed("uds", DaemonCommand::absolutePath);
+    long leaseMs = s.parsed("lease-ttl-ms", DaemonSettings.atLeast(1)).orElseThrow();
+    int maxSessions = s.parsed("max-sessions", DaemonSettings.atLeast(0)).orElseThrow();
+    long hbmQuota = s.parsed("session-hbm-quota", ByteSize::parse).orElseThrow();
+    int modelQuota = s.parsed("session-model-quota", DaemonSettings.atLeast(0)).orElseThrow();
+    int executionQuota = s.parsed("session-execution-quota", DaemonSettings.atLeast(0)).orElseThrow();
+    Duration drain = s.parsed("drain-timeout", DaemonSettings::duration).orElseThrow();
+
+    Topology topology;
     try {
-      String visible = visibleCores != null ? visibleCores : System.getenv(VisibleCores.ENV);
-      Topology topology = Topology.of(Profile.parse(profile), Optional.ofNullable(devices),
-          Optional.ofNullable(coresPerDevice), Optional.ofNullable(hbm).map(ByteSize::parse),
-          Optional.ofNullable(visible).filter(v -> !v.isBlank()).map(VisibleCores::parse));
-      RuntimeConfig defaults = RuntimeConfig.defaults();
-      Duration lease = Duration.ofMillis(leaseTtlMs);
-      Duration maxLease = lease.compareTo(defaults.maxLeaseTtl()) > 0 ? lease : defaults.maxLeaseTtl();
-      return defaults.withTopology(topology)
-          .withBacking(BackingChoice.parse(backing))
-          .withHostMemoryBytes(ByteSize.parse(hostMemory))
-          .withLeases(lease, maxLease);
+      topology = Topology.of(profile, devices, cores, hbm, visible);
     } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+      throw new DaemonSettings.SettingsException(e.getMessage(), e);
+    }
+    RuntimeConfig defaults = RuntimeConfig.defaults();
+    Duration lease = Duration.ofMillis(leaseMs);
+    Duration maxLease = lease.compareTo(defaults.maxLeaseTtl()) > 0 ? lease : defaults.maxLeaseTtl();
+    RuntimeConfig config;
+    try {
+      config = defaults.withTopology(topology).withBacking(backing).withHostMemoryBytes(hostMemory)
+          .withLeases(lease, maxLease)
+          .withQuotas(new QuotaLimits(hbmQuota, modelQuota, executionQuota), maxSessions);
+    } catch (IllegalArgumentException e) {
+      throw new DaemonSettings.SettingsException(e.getMessage(), e);
+    }
+    if (tcp.isEmpty() && uds.isEmpty()) {
+      throw new DaemonSettings.SettingsException("nothing to listen on: listen is 'none' and uds is unset; "
+          + "give a TCP address, a Unix socket or both", null);
+    }
+    return new Plan(config, new DaemonServer.Listeners(tcp, uds, Optional.empty()), security(s, tcp.isPresent()),
+        drain);
+  }
+
+  private static Security security(DaemonSettings s, boolean tcp) throws DaemonSettings.SettingsException {
+    Optional<Path> cert = s.parsed("tls-cert", DaemonCommand::readableFile);
+    Optional<Path> key = s.parsed("tls-key", DaemonCommand::readableFile);
+    Optional<Path> clientCa = s.parsed("tls-client-ca", DaemonCommand::readableFile);
+    if (cert.isPresent() != key.isPresent()) {
+      throw new DaemonSettings.SettingsException("tls-cert and tls-key go together: "
+          + (cert.isPresent() ? "tls-key" : "tls-cert") + " is missing", null);
+    }
+    if (clientCa.isPresent() && cert.isEmpty()) {
+      throw new DaemonSettings.SettingsException("tls-client-ca needs tls-cert and tls-key: mutual TLS is TLS "
+          + "with client certificates", null);
+    }
+    if (cert.isPresent() && !tcp) {
+      throw new DaemonSettings.SettingsException("tls-cert is set but listen is 'none': TLS is for the TCP "
+          + "listener (the Unix socket is protected by its permissions)", null);
+    }
+    Optional<Security.Tls> tls = cert.map(c -> new Security.Tls(c, key.orElseThrow(), clientCa));
+    return new Security(tls, token(s, "auth-token-file"), token(s, "admin-token-file"));
+  }
+
+  private static Optional<String> token(DaemonSettings s, String key) throws DaemonSettings.SettingsException {
+    Optional<Path> file = s.parsed(key, DaemonCommand::readableFile);
+    if (file.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(Security.readToken(file.get(), "--" + key));
+    } catch (IOException e) {
+      throw s.invalid(key, e);
     }
   }
 
-  private Optional<InetSocketAddress> tcpAddress(String text) {
-    try {
-      return parseListen(text);
-    } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+  private static Path readableFile(String text) {
+    Path p = Path.of(text);
+    if (!Files.isRegularFile(p) || !Files.isReadable(p)) {
+      throw new IllegalArgumentException("no readable file " + p.toAbsolutePath());
     }
+    return p;
+  }
+
+  private static Path absolutePath(String text) {
+    Path p = Path.of(text).toAbsolutePath();
+    if (p.getParent() == null || !Files.isDirectory(p.getParent())) {
+      throw new IllegalArgumentException("directory " + p.getParent() + " does not exist");
+    }
+    return p;
   }
 
   /** Parses --listen: "HOST:PORT", "[IPv6]:PORT", or "none". */

@@ -31,7 +31,7 @@ final class LsCommand implements Callable<Integer> {
   public Integer call() throws InvalidProtocolBufferException {
     PrintWriter out = spec.commandLine().getOut();
     GetRuntimeInfoResponse info;
-    try (VnrtClient client = Clients.connect(spec, target.target)) {
+    try (VnrtClient client = Clients.connect(spec, target)) {
       info = client.runtimeInfo();
     } catch (VnrtException e) {
       spec.commandLine().getErr().println(target.explain(e));

@@ -1,6 +1,7 @@
 package io.vnrt.runtime.cli;
 
 import io.vnrt.runtime.VnrtRuntime;
+import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -12,6 +13,8 @@ import picocli.CommandLine.Command;
         LsCommand.class,
         MemCommand.class,
         HealthCommand.class,
+        SessionsCommand.class,
+        ReclaimCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class Main implements Runnable {
@@ -23,9 +26,20 @@ public final class Main implements Runnable {
     System.exit(commandLine().execute(args));
   }
 
-  /** The command line with every subcommand registered. */
+  /** The command line with every subcommand registered, reading the process's environment. */
   public static CommandLine commandLine() {
-    return new CommandLine(new Main());
+    return commandLine(System.getenv());
+  }
+
+  /** The command line with every subcommand registered; the daemon reads its VNRT_* settings from {@code env}. */
+  static CommandLine commandLine(Map<String, String> env) {
+    return new CommandLine(new Main(), new CommandLine.IFactory() {
+      @Override
+      public <K> K create(Class<K> type) throws Exception {
+        return type == DaemonCommand.class ? type.cast(new DaemonCommand(env)) : CommandLine.defaultFactory()
+            .create(type);
+      }
+    });
   }
 
   @Override

@@ -32,7 +32,7 @@ final class MemCommand implements Callable<Integer> {
   public Integer call() throws InvalidProtocolBufferException {
     PrintWriter out = spec.commandLine().getOut();
     GetMemoryStatsResponse stats;
-    try (VnrtClient client = Clients.connect(spec, target.target);
+    try (VnrtClient client = Clients.connect(spec, target);
         Session session = client.openSession("vnrt mem")) {
       stats = session.memoryStats();
     } catch (VnrtException e) {

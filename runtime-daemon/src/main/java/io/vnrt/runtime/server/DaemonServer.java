@@ -3,6 +3,7 @@ package io.vnrt.runtime.server;
 import io.grpc.BindableService;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -28,12 +29,15 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,15 +72,21 @@ public final class DaemonServer implements AutoCloseable {
   }
 
   private final HealthStatusManager health;
+  private final List<String> serviceNames;
+  private final DrainGate gate;
   private final List<Server> servers;
   private final Optional<InetSocketAddress> tcpAddress;
   private final Optional<Path> unixSocket;
   private final Optional<String> inProcessName;
   private final EventLoopGroup unixEventLoops;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
-  private DaemonServer(HealthStatusManager health, List<Server> servers, Optional<InetSocketAddress> tcpAddress,
-      Optional<Path> unixSocket, Optional<String> inProcessName, EventLoopGroup unixEventLoops) {
+  private DaemonServer(HealthStatusManager health, List<String> serviceNames, DrainGate gate, List<Server> servers,
+      Optional<InetSocketAddress> tcpAddress, Optional<Path> unixSocket, Optional<String> inProcessName,
+      EventLoopGroup unixEventLoops) {
     this.health = health;
+    this.serviceNames = serviceNames;
+    this.gate = gate;
     this.servers = servers;
     this.tcpAddress = tcpAddress;
     this.unixSocket = unixSocket;
@@ -84,18 +94,32 @@ public final class DaemonServer implements AutoCloseable {
     this.unixEventLoops = unixEventLoops;
   }
 
-  /** Starts a server per listener; on failure, stops those already started. */
+  /** Starts a server per listener, plaintext and without tokens; on failure, stops those already started. */
   public static DaemonServer start(VnrtRuntime runtime, Listeners listeners) throws IOException {
+    return start(runtime, listeners, Security.NONE);
+  }
+
+  /**
+   * Starts a server per listener with {@code security} on the network listeners (TLS on TCP,
+   * tokens on TCP and the Unix socket); on failure, stops those already started.
+   */
+  public static DaemonServer start(VnrtRuntime runtime, Listeners listeners, Security security) throws IOException {
     HealthStatusManager health = new HealthStatusManager();
     SessionInterceptor sessions = new SessionInterceptor(runtime.sessions(), RuntimeService.NO_SESSION);
     List<ServerServiceDefinition> services = services(runtime, sessions, health, true);
+    DrainGate gate = new DrainGate();
+    // credentials first: a refused caller never counts as work in progress
+    List<ServerInterceptor> network = List.of(new AuthInterceptor(security.authToken(), security.adminToken()), gate);
 
     List<Server> started = new ArrayList<>();
     EventLoopGroup unixLoops = null;
     try {
       Optional<InetSocketAddress> bound = Optional.empty();
       if (listeners.tcp().isPresent()) {
-        Server server = configure(NettyServerBuilder.forAddress(listeners.tcp().get()), services).build().start();
+        NettyServerBuilder builder = security.tls().isPresent()
+            ? NettyServerBuilder.forAddress(listeners.tcp().get(), security.tls().get().credentials())
+            : NettyServerBuilder.forAddress(listeners.tcp().get());
+        Server server = configure(builder, services, network).build().start();
         started.add(server);
         bound = Optional.of((InetSocketAddress) server.getListenSockets().getFirst());
       }
@@ -107,22 +131,20 @@ public final class DaemonServer implements AutoCloseable {
         }
         replaceStaleSocket(path);
         unixLoops = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
-        NettyServerBuilder builder = NettyServerBuilder.forAddress(new DomainSocketAddress(path.toString()))
-            .channelType(EpollServerDomainSocketChannel.class)
-            .bossEventLoopGroup(unixLoops)
-            .workerEventLoopGroup(unixLoops);
-        started.add(configure(builder, services).build().start());
+        started.add(startOwnerOnlySocket(path, unixLoops, services, network));
       }
       if (listeners.inProcessName().isPresent()) {
         // handlers never block on I/O, so they may run on the caller's thread
         started.add(configure(InProcessServerBuilder.forName(listeners.inProcessName().get()).directExecutor(),
-            services(runtime, sessions, health, false)).build().start());
+            services(runtime, sessions, health, false), List.of(gate)).build().start());
       }
+      List<String> names = new ArrayList<>();
       for (ServerServiceDefinition s : services) {
+        names.add(s.getServiceDescriptor().getName());
         health.setStatus(s.getServiceDescriptor().getName(), ServingStatus.SERVING);
       }
-      return new DaemonServer(health, List.copyOf(started), bound, listeners.unixSocket().map(Path::toAbsolutePath),
-          listeners.inProcessName(), unixLoops);
+      return new DaemonServer(health, List.copyOf(names), gate, List.copyOf(started), bound,
+          listeners.unixSocket().map(Path::toAbsolutePath), listeners.inProcessName(), unixLoops);
     } catch (IOException | RuntimeException e) {
       started.forEach(Server::shutdownNow);
       if (unixLoops != null) {
@@ -143,12 +165,17 @@ public final class DaemonServer implements AutoCloseable {
     services.add(ServerInterceptors.intercept(new RuntimeService(runtime, MAX_INBOUND_MESSAGE_BYTES), sessions));
     services.add(ServerInterceptors.intercept(new MemoryService(runtime, serializing), sessions));
     services.addAll(PlannedServices.all());
+    services.add(new AdminService(runtime.sessions(), runtime.config().ticker()).bindService());
     services.add(health.getHealthService().bindService());
     return services;
   }
 
-  private static <T extends ServerBuilder<T>> T configure(T builder, List<ServerServiceDefinition> services) {
+  /** {@code interceptors} run in list order, each before the services' own. */
+  private static <T extends ServerBuilder<T>> T configure(T builder, List<ServerServiceDefinition> services,
+      List<ServerInterceptor> interceptors) {
     services.forEach(builder::addService);
+    // the interceptor added last runs first
+    interceptors.reversed().forEach(builder::intercept);
     BindableService reflection = ProtoReflectionServiceV1.newInstance();
     builder.addService(reflection);
     builder.maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES);
@@ -159,6 +186,37 @@ public final class DaemonServer implements AutoCloseable {
           .permitKeepAliveTime(10, TimeUnit.SECONDS).permitKeepAliveWithoutCalls(true);
     }
     return builder;
+  }
+
+  /**
+   * Binds the Unix socket inside a fresh owner-only directory next to {@code path}, makes it
+   * owner-only (0600), then moves it into place: no other user can connect between bind and chmod.
+   */
+  private static Server startOwnerOnlySocket(Path path, EventLoopGroup loops, List<ServerServiceDefinition> services,
+      List<ServerInterceptor> interceptors) throws IOException {
+    Path parent = path.getParent();
+    Path staging = Files.createTempDirectory(parent, ".vnrt-sock-",
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    Path bound = staging.resolve("s");
+    Server server = null;
+    try {
+      NettyServerBuilder builder = NettyServerBuilder.forAddress(new DomainSocketAddress(bound.toString()))
+          .channelType(EpollServerDomainSocketChannel.class)
+          .bossEventLoopGroup(loops)
+          .workerEventLoopGroup(loops);
+      server = configure(builder, services, interceptors).build().start();
+      Files.setPosixFilePermissions(bound, PosixFilePermissions.fromString("rw-------"));
+      Files.move(bound, path, StandardCopyOption.ATOMIC_MOVE);
+      return server;
+    } catch (IOException | RuntimeException e) {
+      if (server != null) {
+        server.shutdownNow();
+      }
+      Files.deleteIfExists(bound);
+      throw e;
+    } finally {
+      Files.deleteIfExists(staging);
+    }
   }
 
   /** Removes a socket file nobody listens on; refuses to touch a live socket or a non-socket file. */
@@ -215,6 +273,43 @@ public final class DaemonServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Starts draining: health turns NOT_SERVING for every service and new work is refused with
+   * UNAVAILABLE, while calls in progress go on. Idempotent.
+   */
+  public void beginDrain() {
+    if (gate.isDraining()) {
+      return;
+    }
+    gate.startDraining();
+    health.setStatus("", ServingStatus.NOT_SERVING);
+    serviceNames.forEach(n -> health.setStatus(n, ServingStatus.NOT_SERVING));
+    log.info("draining: refusing new work, {} calls in progress", gate.inFlight());
+  }
+
+  /** Waits up to {@code timeout} for the calls in progress to end; true if they all did. */
+  public boolean awaitDrained(Duration timeout) throws InterruptedException {
+    boolean idle = gate.awaitIdle(timeout);
+    if (idle) {
+      log.info("drained: no call in progress");
+    } else {
+      log.warn("drain timeout of {} ms passed with {} calls still in progress; they will be cancelled",
+          timeout.toMillis(), gate.inFlight());
+    }
+    return idle;
+  }
+
+  /** {@link #beginDrain()}, then {@link #awaitDrained(Duration)}. */
+  public boolean drain(Duration timeout) throws InterruptedException {
+    beginDrain();
+    return awaitDrained(timeout);
+  }
+
+  /** Calls in progress (health and reflection not counted). */
+  public int callsInProgress() {
+    return gate.inFlight();
+  }
+
   /** Stops with a 5 s grace period for calls in progress. */
   @Override
   public void close() {
@@ -223,9 +318,12 @@ public final class DaemonServer implements AutoCloseable {
 
   /**
    * Turns health to NOT_SERVING, refuses new calls, gives those in progress {@code grace} to
-   * finish, cancels the rest, and removes the socket file.
+   * finish, cancels the rest, and removes the socket file. Only the first call does anything.
    */
   public void close(Duration grace) {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     health.enterTerminalState();
     servers.forEach(Server::shutdown);
     long deadline = System.nanoTime() + grace.toNanos();

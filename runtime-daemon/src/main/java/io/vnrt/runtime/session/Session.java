@@ -31,6 +31,7 @@ public final class Session {
   private final DeviceSet devices;
   private final SessionRegistry registry;
   private final Ticker ticker;
+  private final SessionQuota quota;
   private final Map<String, Tensor> tensors = new ConcurrentHashMap<>();
   /** Guards the lease state below; held only for a few field updates, never across I/O or memory work. */
   private final Object lease = new Object();
@@ -38,8 +39,8 @@ public final class Session {
   private volatile long lastUsedNanos;
   private int activeCalls;
 
-  Session(String id, String clientName, long ttlNanos, int maxTensors, DeviceSet devices, SessionRegistry registry,
-      Ticker ticker) {
+  Session(String id, String clientName, long ttlNanos, int maxTensors, QuotaLimits limits, DeviceSet devices,
+      SessionRegistry registry, Ticker ticker) {
     this.id = id;
     this.publicId = id.substring(0, SessionRegistry.PUBLIC_ID_LENGTH);
     this.clientName = clientName;
@@ -49,6 +50,12 @@ public final class Session {
     this.registry = registry;
     this.ticker = ticker;
     this.lastUsedNanos = ticker.nanos();
+    this.quota = new SessionQuota(describe(), limits);
+  }
+
+  /** The session's quotas and their use: the Model and Execution services acquire from it. */
+  public SessionQuota quota() {
+    return quota;
   }
 
   /** The secret id the client sends in metadata. Never log it: use {@link #publicId()}. */
@@ -139,8 +146,8 @@ public final class Session {
     }
   }
 
-  /** Nanoseconds since the last call ended or began. */
-  long idleNanos(long now) {
+  /** Nanoseconds since the last call ended or began, at {@code now} of the registry's ticker. */
+  public long idleNanos(long now) {
     return now - lastUsedNanos;
   }
 
@@ -152,7 +159,7 @@ public final class Session {
       Tensor t = tensors.remove(handle);
       if (t != null) {
         count++;
-        bytes += t.release();
+        bytes += release(t);
       }
     }
     return new ReclaimReport(count, bytes);
@@ -186,11 +193,18 @@ public final class Session {
       deviceId = device.id();
       coreId = request.coreId();
     }
-    HbmBlock block;
+    if (!request.host()) {
+      quota.acquireHbm(size);
+    }
+    HbmBlock block = null;
     try {
       block = pool.allocate(size, MemoryCategory.TENSORS, publicId, clientName, coreId, null, request.describe());
     } catch (HbmExhaustedException e) {
       throw VnrtRuntimeException.exhausted(e.getMessage(), exhaustionFacts(e), e);
+    } finally {
+      if (block == null && !request.host()) {
+        quota.releaseHbm(size);
+      }
     }
     Tensor tensor = new Tensor(registry.newHandle(), request.name(), request.dtype(), request.shape(), size,
         deviceId, coreId, request.host(), "", 0, new SharedBlock(block), 0, devices);
@@ -212,7 +226,7 @@ public final class Session {
   private Tensor register(Tensor tensor) {
     tensors.put(tensor.handle(), tensor);
     if (closed && tensors.remove(tensor.handle()) != null) {
-      tensor.release();
+      release(tensor);
       throw closedError();
     }
     return tensor;
@@ -249,6 +263,18 @@ public final class Session {
     return handle.length() <= MAX_HANDLE_SHOWN ? handle : handle.substring(0, MAX_HANDLE_SHOWN) + "…";
   }
 
+  /** Releases a tensor taken out of the table, giving its HBM quota back if it held device memory of its own. */
+  private long release(Tensor t) {
+    if (countsTowardsHbmQuota(t)) {
+      quota.releaseHbm(t.sizeBytes());
+    }
+    return t.release();
+  }
+
+  private static boolean countsTowardsHbmQuota(Tensor t) {
+    return !t.isHost() && t.parentHandle().isEmpty();
+  }
+
   /** The session's live tensors. */
   public List<Tensor> tensors() {
     return new ArrayList<>(tensors.values());
@@ -261,7 +287,7 @@ public final class Session {
   public long free(String handle) {
     Tensor t = tensor(handle);
     if (tensors.remove(handle, t)) {
-      return t.release();
+      return release(t);
     }
     throw notFound(handle);
   }

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +35,10 @@ public final class SessionRegistry {
   private final long defaultTtlNanos;
   private final long maxTtlNanos;
   private final int maxTensorsPerSession;
+  private final QuotaLimits quotaLimits;
+  private final int maxSessions;
+  /** Open sessions plus opens in progress: reserved before a session is created, so the limit holds under races. */
+  private final AtomicInteger reserved = new AtomicInteger();
   private final SecureRandom random = new SecureRandom();
   private final Map<String, Session> open = new ConcurrentHashMap<>();
   private final Map<String, Session> openByPublicId = new ConcurrentHashMap<>();
@@ -45,9 +50,17 @@ public final class SessionRegistry {
     }
   };
 
-  /** Creates an empty registry over {@code devices}. */
+  /**
+   * Creates an empty registry over {@code devices}, giving each session {@code quotaLimits} and
+   * keeping at most {@code maxSessions} open at once (0: unlimited).
+   */
   public SessionRegistry(DeviceSet devices, Ticker ticker, Duration defaultTtl, Duration maxTtl,
-      int maxTensorsPerSession) {
+      int maxTensorsPerSession, QuotaLimits quotaLimits, int maxSessions) {
+    if (maxSessions < 0) {
+      throw new IllegalArgumentException("max sessions must be 0 (unlimited) or positive, got " + maxSessions);
+    }
+    this.quotaLimits = quotaLimits;
+    this.maxSessions = maxSessions;
     this.devices = devices;
     this.ticker = ticker;
     this.defaultTtlNanos = defaultTtl.toNanos();
@@ -78,10 +91,11 @@ public final class SessionRegistry {
     }
     long ttl = requestedTtlMs == 0 ? defaultTtlNanos
         : Math.min(maxTtlNanos, Duration.ofMillis(requestedTtlMs).toNanos());
+    reserveSession();
     for (;;) {
       String id = newId();
-      Session session = new Session(id, name.isEmpty() ? "unnamed" : name, ttl, maxTensorsPerSession, devices,
-          this, ticker);
+      Session session = new Session(id, name.isEmpty() ? "unnamed" : name, ttl, maxTensorsPerSession, quotaLimits,
+          devices, this, ticker);
       // the public id must name one open session: draw again on the rare clash
       if (openByPublicId.putIfAbsent(session.publicId(), session) == null) {
         open.put(id, session);
@@ -89,6 +103,43 @@ public final class SessionRegistry {
         return session;
       }
     }
+  }
+
+  /** Counts a session about to open, or throws RESOURCE_EXHAUSTED naming the daemon-wide limit. */
+  private void reserveSession() {
+    if (maxSessions == 0) {
+      reserved.incrementAndGet();
+      return;
+    }
+    for (;;) {
+      int now = reserved.get();
+      if (now >= maxSessions) {
+        reapExpired();
+        if (reserved.get() >= maxSessions) {
+          Map<String, String> facts = new LinkedHashMap<>();
+          facts.put("quota", "sessions");
+          facts.put("used", String.valueOf(reserved.get()));
+          facts.put("limit", String.valueOf(maxSessions));
+          throw VnrtRuntimeException.exhausted("quota sessions exceeded: the daemon has " + reserved.get()
+              + " open sessions, its limit of " + maxSessions + "; close a session or wait for an idle one to expire",
+              facts, null);
+        }
+        continue;
+      }
+      if (reserved.compareAndSet(now, now + 1)) {
+        return;
+      }
+    }
+  }
+
+  /** The daemon-wide limit on open sessions; 0 means unlimited. */
+  public int maxSessions() {
+    return maxSessions;
+  }
+
+  /** The limits each session gets. */
+  public QuotaLimits quotaLimits() {
+    return quotaLimits;
   }
 
   private String newId() {
@@ -187,6 +238,21 @@ public final class SessionRegistry {
     return before - open.size();
   }
 
+  /**
+   * Ends another client's session (an operator's reclaim), freeing what it owns; NOT_FOUND when
+   * no open session has this public id.
+   */
+  public ReclaimReport reclaim(String publicId) {
+    Session session = publicId == null ? null : openByPublicId.get(publicId);
+    if (session == null || !session.markClosed()) {
+      throw VnrtRuntimeException.notFound("no open session with id '" + publicId + "': list them with "
+          + "Admin.ListSessions (vnrt sessions)", "session", String.valueOf(publicId));
+    }
+    ReclaimReport report = end(session, "was reclaimed by an administrator");
+    log.warn("{} reclaimed by an administrator: freed {}", session.describe(), report.describe());
+    return report;
+  }
+
   /** Ends every session (at shutdown), freeing what they own. */
   public void closeAll(String reason) {
     for (Session s : sessions()) {
@@ -205,7 +271,9 @@ public final class SessionRegistry {
       ended.put(session.id(), reason);
     }
     ReclaimReport report = session.freeAll();
-    open.remove(session.id(), session);
+    if (open.remove(session.id(), session)) {
+      reserved.decrementAndGet();
+    }
     openByPublicId.remove(session.publicId(), session);
     return report;
   }
