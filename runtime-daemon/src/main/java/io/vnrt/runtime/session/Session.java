@@ -8,6 +8,7 @@ import io.vnrt.runtime.memory.HbmExhaustedException;
 import io.vnrt.runtime.memory.HbmPool;
 import io.vnrt.runtime.memory.MemoryCategory;
 import io.vnrt.runtime.memory.MemoryStats;
+import io.vnrt.runtime.memory.SharedMemoryRegistry;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -33,6 +34,7 @@ public final class Session {
   private final Ticker ticker;
   private final SessionQuota quota;
   private final Map<String, Tensor> tensors = new ConcurrentHashMap<>();
+  private final SharedMemoryRegistry sharedMemory = new SharedMemoryRegistry(SharedMemoryRegistry.DEV_SHM);
   /** Guards the lease state below; held only for a few field updates, never across I/O or memory work. */
   private final Object lease = new Object();
   private volatile boolean closed;
@@ -151,8 +153,14 @@ public final class Session {
     return now - lastUsedNanos;
   }
 
-  /** Frees every tensor of a session already marked closed. */
+  /** The session's shared-memory regions, unmapped when it ends. */
+  public SharedMemoryRegistry sharedMemory() {
+    return sharedMemory;
+  }
+
+  /** Frees every tensor and unmaps every shared-memory region of a session already marked closed. */
   ReclaimReport freeAll() {
+    sharedMemory.close();
     int count = 0;
     long bytes = 0;
     for (String handle : List.copyOf(tensors.keySet())) {
@@ -162,7 +170,7 @@ public final class Session {
         bytes += release(t);
       }
     }
-    return new ReclaimReport(count, bytes);
+    return new ReclaimReport(count, 0, bytes);
   }
 
   // ---- tensors -----------------------------------------------------------------------------

@@ -102,14 +102,26 @@ class QuotaTest {
   }
 
   @Test
-  void modelAndExecutionQuotasAreAvailableToTheServices() {
+  void modelQuotaIsEnforcedByLoadsAndGivenBackByUnloads() {
+    var session = runtime.sessions().open("svc", 0);
+    byte[] relu = new io.vnrt.runtime.exec.ModelBuilder(13).input("x", io.vnrt.runtime.kernels.DType.FLOAT32, 4L)
+        .output("y", io.vnrt.runtime.kernels.DType.FLOAT32, 4L).node("Relu", java.util.List.of("x"), java.util.List.of("y"))
+        .bytes();
+    var models = runtime.models();
+    var first = models.load(session, io.vnrt.runtime.models.LoadSpec.auto("a", 0, 1, relu.length), relu);
+    long used = used();
+    VnrtRuntimeException e = assertThrows(VnrtRuntimeException.class,
+        () -> models.load(session, io.vnrt.runtime.models.LoadSpec.auto("b", 0, 1, relu.length), relu));
+    assertTrue(e.getMessage().contains("quota models exceeded") && e.getMessage().contains("1 of its 1"), e.getMessage());
+    assertEquals(used, used(), "the refused load took no memory");
+    models.unload(session, first.id());
+    models.unload(session, models.load(session, io.vnrt.runtime.models.LoadSpec.auto("b", 0, 1, relu.length), relu).id());
+    assertEquals(0, session.quota().models());
+  }
+
+  @Test
+  void executionQuotaCountsExecutionsInFlight() {
     SessionQuota quota = runtime.sessions().open("svc", 0).quota();
-    quota.acquireModel();
-    VnrtRuntimeException models = assertThrows(VnrtRuntimeException.class, quota::acquireModel);
-    assertTrue(models.getMessage().contains("quota models exceeded") && models.getMessage().contains("1 of its 1"),
-        models.getMessage());
-    quota.releaseModel();
-    quota.acquireModel();
     quota.acquireExecution();
     quota.acquireExecution();
     VnrtRuntimeException executions = assertThrows(VnrtRuntimeException.class, quota::acquireExecution);
