@@ -1,6 +1,7 @@
 package io.vnrt.runtime;
 
 import io.vnrt.runtime.exec.DeviceSet;
+import io.vnrt.runtime.metrics.RuntimeMetrics;
 import io.vnrt.runtime.session.SessionRegistry;
 import java.io.IOException;
 import java.time.Duration;
@@ -25,6 +26,7 @@ public final class VnrtRuntime implements AutoCloseable {
   private final RuntimeConfig config;
   private final DeviceSet devices;
   private final SessionRegistry sessions;
+  private final RuntimeMetrics metrics;
   private final ScheduledExecutorService reaper;
   private final long startedNanos = System.nanoTime();
 
@@ -33,6 +35,7 @@ public final class VnrtRuntime implements AutoCloseable {
     this.devices = devices;
     this.sessions = new SessionRegistry(devices, config.ticker(), config.defaultLeaseTtl(), config.maxLeaseTtl(),
         config.maxTensorsPerSession());
+    this.metrics = new RuntimeMetrics(devices, sessions, config.ticker());
     this.reaper = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("vnrt-session-reaper").daemon(true).factory());
     long period = config.reaperPeriod().toMillis();
@@ -77,6 +80,11 @@ public final class VnrtRuntime implements AutoCloseable {
   /** Open sessions. */
   public SessionRegistry sessions() {
     return sessions;
+  }
+
+  /** The meters that executions, model loads and calls report to. */
+  public RuntimeMetrics metrics() {
+    return metrics;
   }
 
   /** Time since start. */

@@ -8,6 +8,9 @@ import io.vnrt.runtime.exec.DeviceSpec;
 import io.vnrt.runtime.exec.Profile;
 import io.vnrt.runtime.exec.Topology;
 import io.vnrt.runtime.exec.VisibleCores;
+import io.vnrt.runtime.logging.LogFormat;
+import io.vnrt.runtime.logging.LogSettings;
+import io.vnrt.runtime.metrics.MetricsHttpServer;
 import io.vnrt.runtime.server.DaemonServer;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -65,14 +68,30 @@ final class DaemonCommand implements Callable<Integer> {
       description = "Session lease when a client asks for none. Default: ${DEFAULT-VALUE}.")
   private long leaseTtlMs;
 
+  @Option(names = "--metrics-listen", paramLabel = "HOST:PORT",
+      description = "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0 picks one). Default: off.")
+  private String metricsListen;
+
+  @Option(names = "--log-format", defaultValue = "text", paramLabel = "text|json",
+      description = "Log lines as text or as one JSON object each. Default: ${DEFAULT-VALUE}.")
+  private String logFormat;
+
+  @Option(names = "--log-level", defaultValue = "info", paramLabel = "LEVEL",
+      description = "Least severe level logged: trace, debug, info, warn, error. Default: ${DEFAULT-VALUE}.")
+  private String logLevel;
+
   @CommandLine.Spec
   private CommandLine.Model.CommandSpec spec;
 
   @Override
   public Integer call() throws IOException, InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
+    configureLogging();
     RuntimeConfig config = config();
-    DaemonServer.Listeners listeners = new DaemonServer.Listeners(tcpAddress(listen), Optional.ofNullable(uds),
+    Optional<InetSocketAddress> metricsAddress = metricsListen == null ? Optional.empty() : tcpAddress(metricsListen,
+        "--metrics-listen");
+    DaemonServer.Listeners listeners = new DaemonServer.Listeners(tcpAddress(listen, "--listen"),
+        Optional.ofNullable(uds),
         Optional.empty());
     VnrtRuntime runtime;
     try {
@@ -89,14 +108,33 @@ final class DaemonCommand implements Callable<Integer> {
       spec.commandLine().getErr().println("vnrt daemon: cannot listen: " + e.getMessage());
       return 1;
     }
+    MetricsHttpServer metricsServer = null;
+    if (metricsAddress.isPresent()) {
+      try {
+        metricsServer = MetricsHttpServer.start(metricsAddress.get(), runtime.metrics());
+      } catch (IOException e) {
+        server.close();
+        runtime.close();
+        spec.commandLine().getErr().println("vnrt daemon: cannot serve metrics on " + metricsListen + ": " + e);
+        return 1;
+      }
+    }
+    MetricsHttpServer metricsToClose = metricsServer;
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      if (metricsToClose != null) {
+        metricsToClose.close();
+      }
       server.close();
       runtime.close();
       stopped.countDown();
     }, "vnrt-shutdown"));
 
     out.printf("vnrt %s daemon listening on %s%n", VnrtRuntime.VERSION, String.join(", ", server.targets()));
+    if (metricsServer != null) {
+      InetSocketAddress bound = metricsServer.address();
+      out.printf("metrics at http://%s:%d/metrics%n", bound.getAddress().getHostAddress(), bound.getPort());
+    }
     out.printf("topology %s; HBM backing %s%n", config.topology().summary(), config.backing());
     for (DeviceSpec d : config.topology().devices()) {
       out.printf("  device %d: cores %s, %s HBM%n", d.deviceId(), d.coreIds(), ByteSize.format(d.hbmBytes()));
@@ -125,9 +163,17 @@ final class DaemonCommand implements Callable<Integer> {
     }
   }
 
-  private Optional<InetSocketAddress> tcpAddress(String text) {
+  private void configureLogging() {
     try {
-      return parseListen(text);
+      LogSettings.configure(LogFormat.parse(logFormat), LogSettings.parseLevel(logLevel));
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
+  }
+
+  private Optional<InetSocketAddress> tcpAddress(String text, String option) {
+    try {
+      return parseListen(text, option);
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
     }
@@ -135,13 +181,18 @@ final class DaemonCommand implements Callable<Integer> {
 
   /** Parses --listen: "HOST:PORT", "[IPv6]:PORT", or "none". */
   static Optional<InetSocketAddress> parseListen(String text) {
+    return parseListen(text, "--listen");
+  }
+
+  /** Parses an address option named {@code option}: "HOST:PORT", "[IPv6]:PORT", or "none". */
+  static Optional<InetSocketAddress> parseListen(String text, String option) {
     if (text.equals("none")) {
       return Optional.empty();
     }
     int colon = text.lastIndexOf(':');
     String example = "expected HOST:PORT such as 127.0.0.1:50051, 0.0.0.0:50051 or [::1]:50051, or 'none'";
     if (colon <= 0) {
-      throw new IllegalArgumentException("invalid --listen '" + text + "': " + example);
+      throw new IllegalArgumentException("invalid " + option + " '" + text + "': " + example);
     }
     String host = text.substring(0, colon);
     if (host.startsWith("[") && host.endsWith("]")) {
@@ -151,14 +202,14 @@ final class DaemonCommand implements Callable<Integer> {
     try {
       port = Integer.parseInt(text.substring(colon + 1));
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("invalid port in --listen '" + text + "': " + example, e);
+      throw new IllegalArgumentException("invalid port in " + option + " '" + text + "': " + example, e);
     }
     if (port < 0 || port > 65535) {
-      throw new IllegalArgumentException("port " + port + " in --listen is out of range 0-65535");
+      throw new IllegalArgumentException("port " + port + " in " + option + " is out of range 0-65535");
     }
     InetSocketAddress address = new InetSocketAddress(host, port);
     if (address.isUnresolved()) {
-      throw new IllegalArgumentException("cannot resolve host '" + host + "' in --listen '" + text + "'");
+      throw new IllegalArgumentException("cannot resolve host '" + host + "' in " + option + " '" + text + "'");
     }
     return Optional.of(address);
   }

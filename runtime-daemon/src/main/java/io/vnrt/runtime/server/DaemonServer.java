@@ -73,22 +73,26 @@ public final class DaemonServer implements AutoCloseable {
   private final Optional<Path> unixSocket;
   private final Optional<String> inProcessName;
   private final EventLoopGroup unixEventLoops;
+  private final MonitorService monitor;
 
   private DaemonServer(HealthStatusManager health, List<Server> servers, Optional<InetSocketAddress> tcpAddress,
-      Optional<Path> unixSocket, Optional<String> inProcessName, EventLoopGroup unixEventLoops) {
+      Optional<Path> unixSocket, Optional<String> inProcessName, EventLoopGroup unixEventLoops,
+      MonitorService monitor) {
     this.health = health;
     this.servers = servers;
     this.tcpAddress = tcpAddress;
     this.unixSocket = unixSocket;
     this.inProcessName = inProcessName;
     this.unixEventLoops = unixEventLoops;
+    this.monitor = monitor;
   }
 
   /** Starts a server per listener; on failure, stops those already started. */
   public static DaemonServer start(VnrtRuntime runtime, Listeners listeners) throws IOException {
     HealthStatusManager health = new HealthStatusManager();
     SessionInterceptor sessions = new SessionInterceptor(runtime.sessions(), RuntimeService.NO_SESSION);
-    List<ServerServiceDefinition> services = services(runtime, sessions, health, true);
+    MonitorService monitor = new MonitorService(runtime);
+    List<ServerServiceDefinition> services = services(runtime, sessions, monitor, health, true);
 
     List<Server> started = new ArrayList<>();
     EventLoopGroup unixLoops = null;
@@ -116,15 +120,16 @@ public final class DaemonServer implements AutoCloseable {
       if (listeners.inProcessName().isPresent()) {
         // handlers never block on I/O, so they may run on the caller's thread
         started.add(configure(InProcessServerBuilder.forName(listeners.inProcessName().get()).directExecutor(),
-            services(runtime, sessions, health, false)).build().start());
+            services(runtime, sessions, monitor, health, false)).build().start());
       }
       for (ServerServiceDefinition s : services) {
         health.setStatus(s.getServiceDescriptor().getName(), ServingStatus.SERVING);
       }
       return new DaemonServer(health, List.copyOf(started), bound, listeners.unixSocket().map(Path::toAbsolutePath),
-          listeners.inProcessName(), unixLoops);
+          listeners.inProcessName(), unixLoops, monitor);
     } catch (IOException | RuntimeException e) {
       started.forEach(Server::shutdownNow);
+      monitor.close();
       if (unixLoops != null) {
         unixLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
       }
@@ -138,13 +143,17 @@ public final class DaemonServer implements AutoCloseable {
    * the message object itself to the client, which must then get a copy.
    */
   private static List<ServerServiceDefinition> services(VnrtRuntime runtime, SessionInterceptor sessions,
-      HealthStatusManager health, boolean serializing) {
+      MonitorService monitor, HealthStatusManager health, boolean serializing) {
     List<ServerServiceDefinition> services = new ArrayList<>();
     services.add(ServerInterceptors.intercept(new RuntimeService(runtime, MAX_INBOUND_MESSAGE_BYTES), sessions));
     services.add(ServerInterceptors.intercept(new MemoryService(runtime, serializing), sessions));
+    services.add(monitor.bindService());
     services.addAll(PlannedServices.all());
     services.add(health.getHealthService().bindService());
-    return services;
+    // outermost first: the request id is in the MDC for everything below, the status counted last
+    CallMetricsInterceptor callMetrics = new CallMetricsInterceptor(runtime.metrics());
+    RequestIdInterceptor requestIds = new RequestIdInterceptor();
+    return services.stream().map(s -> ServerInterceptors.intercept(s, callMetrics, requestIds)).toList();
   }
 
   private static <T extends ServerBuilder<T>> T configure(T builder, List<ServerServiceDefinition> services) {
@@ -227,6 +236,7 @@ public final class DaemonServer implements AutoCloseable {
    */
   public void close(Duration grace) {
     health.enterTerminalState();
+    monitor.close();
     servers.forEach(Server::shutdown);
     long deadline = System.nanoTime() + grace.toNanos();
     try {

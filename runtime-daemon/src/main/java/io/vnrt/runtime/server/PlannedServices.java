@@ -9,7 +9,6 @@ import io.grpc.StatusRuntimeException;
 import io.vnrt.proto.inference.GRPCInferenceServiceGrpc;
 import io.vnrt.proto.v1.ExecutionGrpc;
 import io.vnrt.proto.v1.ModelGrpc;
-import io.vnrt.proto.v1.MonitorGrpc;
 import java.util.List;
 
 /**
@@ -20,12 +19,11 @@ final class PlannedServices {
   private PlannedServices() {
   }
 
-  /** Model, Execution and KServe's GRPCInferenceService (issue #4), Monitor (issue #5). */
+  /** Model, Execution and KServe's GRPCInferenceService (issue #4). */
   static List<ServerServiceDefinition> all() {
     return List.of(
         unimplemented(ModelGrpc.getServiceDescriptor(), "issue #4"),
         unimplemented(ExecutionGrpc.getServiceDescriptor(), "issue #4"),
-        unimplemented(MonitorGrpc.getServiceDescriptor(), "issue #5"),
         unimplemented(GRPCInferenceServiceGrpc.getServiceDescriptor(), "issue #4"));
   }
 
