@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
         LsCommand.class,
         MemCommand.class,
         HealthCommand.class,
+        MonitorCommand.class,
+        TopCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class Main implements Runnable {
