@@ -73,7 +73,8 @@ final class MonitorService extends MonitorGrpc.MonitorImplBase implements AutoCl
     // the handler registers before the first tick can run, so a cancellation always stops the task
     call.setOnCancelHandler(watch::stop);
     watches.add(watch);
-    watch.task = scheduler.scheduleAtFixedRate(watch::tick, periodMs, periodMs, TimeUnit.MILLISECONDS);
+    // fixed delay, not rate: a late tick must not be followed by catch-up ticks covering almost no time
+    watch.task = scheduler.scheduleWithFixedDelay(watch::tick, periodMs, periodMs, TimeUnit.MILLISECONDS);
   }
 
   /** One WatchMetrics stream; only the scheduler thread sends on it. */

@@ -18,7 +18,8 @@ import org.slf4j.MDC;
  * Gives every call a request id, from the client's {@code x-request-id} header or generated, and
  * puts it in the logging MDC as {@value #MDC_KEY} around each of the call's callbacks (which gRPC
  * may run on different threads), so every log line about the request carries it. The id is sent
- * back in the response headers, and the call's end is logged (DEBUG, or INFO for failures).
+ * back in the response headers (or the trailers of a call that ends without headers), and the
+ * call's end is logged (DEBUG, or INFO for failures).
  */
 final class RequestIdInterceptor implements ServerInterceptor {
   /** The header carrying the request id, both ways. */
@@ -37,14 +38,20 @@ final class RequestIdInterceptor implements ServerInterceptor {
     String method = call.getMethodDescriptor().getFullMethodName();
     long started = System.nanoTime();
     ServerCall<Q, R> tagged = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+      private volatile boolean headersSent;
+
       @Override
       public void sendHeaders(Metadata responseHeaders) {
         responseHeaders.put(HEADER, id);
+        headersSent = true;
         super.sendHeaders(responseHeaders);
       }
 
       @Override
       public void close(Status status, Metadata trailers) {
+        if (!headersSent) {
+          trailers.put(HEADER, id);
+        }
         withId(id, () -> {
           long micros = (System.nanoTime() - started) / 1_000;
           if (status.isOk()) {
