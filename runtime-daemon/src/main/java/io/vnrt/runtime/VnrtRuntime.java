@@ -3,6 +3,8 @@ package io.vnrt.runtime;
 import io.vnrt.runtime.exec.DeviceSet;
 import io.vnrt.runtime.metrics.RuntimeMetrics;
 import io.vnrt.runtime.session.SessionRegistry;
+import io.vnrt.runtime.models.ModelRegistry;
+import io.vnrt.runtime.exec.Engine;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Optional;
@@ -27,6 +29,7 @@ public final class VnrtRuntime implements AutoCloseable {
   private final DeviceSet devices;
   private final SessionRegistry sessions;
   private final RuntimeMetrics metrics;
+  private final ModelRegistry models;
   private final ScheduledExecutorService reaper;
   private final long startedNanos = System.nanoTime();
 
@@ -36,6 +39,7 @@ public final class VnrtRuntime implements AutoCloseable {
     this.sessions = new SessionRegistry(devices, config.ticker(), config.defaultLeaseTtl(), config.maxLeaseTtl(),
         config.maxTensorsPerSession());
     this.metrics = new RuntimeMetrics(devices, sessions, config.ticker());
+    this.models = new ModelRegistry(devices, sessions, new Engine(), metrics);
     this.reaper = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("vnrt-session-reaper").daemon(true).factory());
     long period = config.reaperPeriod().toMillis();
@@ -87,6 +91,11 @@ public final class VnrtRuntime implements AutoCloseable {
     return metrics;
   }
 
+  /** Loaded models and the schedulers of their core groups. */
+  public ModelRegistry models() {
+    return models;
+  }
+
   /** Time since start. */
   public Duration uptime() {
     return Duration.ofNanos(System.nanoTime() - startedNanos);
@@ -97,6 +106,7 @@ public final class VnrtRuntime implements AutoCloseable {
   public void close() {
     reaper.shutdownNow();
     sessions.closeAll("the runtime shut down");
+    models.close();
     devices.close();
   }
 }

@@ -17,7 +17,6 @@ import io.vnrt.runtime.session.SessionRegistry;
 import io.vnrt.runtime.session.Ticker;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.List;
@@ -69,7 +68,7 @@ public final class RuntimeMetrics {
             .description("Time the core spent executing; its rate is the core's utilisation").tags(tags)
             .register(registry);
         FunctionCounter.builder("vnrt.core.executions", core.executions, AtomicLong::get)
-            .description("Executions the core took part in").tags(tags).register(registry);
+            .description("Invocations the core took part in (a batch of requests is one)").tags(tags).register(registry);
         Gauge.builder("vnrt.core.utilization", core, c -> c.utilization(ticker.nanos()))
             .description("Fraction of the last window of at least " + UTILIZATION_WINDOW.toSeconds()
                 + " s the core spent executing").baseUnit("ratio").tags(tags).register(registry);
@@ -107,7 +106,7 @@ public final class RuntimeMetrics {
    * A model finished loading onto {@code coreIds} after {@code loadNanos}: its meters start. A
    * model loaded again under the same id keeps its counts.
    */
-  public void modelLoaded(String modelId, String name, int[] coreIds, long loadNanos) {
+  public void modelLoaded(String modelId, String name, List<Integer> coreIds, long loadNanos) {
     models.computeIfAbsent(modelId, id -> new ModelMeters(id, name, coreIds, loadNanos));
   }
 
@@ -120,8 +119,8 @@ public final class RuntimeMetrics {
   }
 
   /**
-   * An execution of a loaded model ended. Busy time is charged to the model's cores when it ran
-   * (OK or FAILED); latencies are recorded for successful executions only.
+   * One request to a loaded model ended (each request of a batch counts). Latencies are recorded
+   * for successful executions only; a model unloaded meanwhile is not counted.
    *
    * @param queueNanos from arrival until its cores started on it
    * @param computeNanos on its cores (0 if it never ran)
@@ -129,22 +128,27 @@ public final class RuntimeMetrics {
   public void executionCompleted(String modelId, ExecutionOutcome outcome, long queueNanos, long computeNanos) {
     ModelMeters model = models.get(modelId);
     if (model == null) {
-      return; // unloaded while it ran: nothing left to charge
+      return;
     }
     model.outcomes.get(outcome).increment();
-    if (outcome == ExecutionOutcome.OK || outcome == ExecutionOutcome.FAILED) {
-      for (int coreId : model.coreIds) {
-        CoreActivity core = coreId < cores.length ? cores[coreId] : null;
-        if (core != null) {
-          core.busyNanos.addAndGet(computeNanos);
-          core.executions.incrementAndGet();
-        }
-      }
-    }
     if (outcome == ExecutionOutcome.OK) {
       model.queue.record(queueNanos, TimeUnit.NANOSECONDS);
       model.compute.record(computeNanos, TimeUnit.NANOSECONDS);
       model.total.record(queueNanos + computeNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /**
+   * A core group ran one invocation (one request, or a batch of them) for {@code busyNanos}:
+   * each of its cores was busy that long.
+   */
+  public void coreGroupRan(List<Integer> coreIds, long busyNanos) {
+    for (int coreId : coreIds) {
+      CoreActivity core = coreId >= 0 && coreId < cores.length ? cores[coreId] : null;
+      if (core != null) {
+        core.busyNanos.addAndGet(busyNanos);
+        core.executions.incrementAndGet();
+      }
     }
   }
 
@@ -170,7 +174,7 @@ public final class RuntimeMetrics {
     List<MemoryStats> memory = devices.devices().stream().map(d -> d.pool().stats()).toList();
     List<MetricsSample.ModelSample> modelSamples = new ArrayList<>();
     for (ModelMeters m : models.values()) {
-      modelSamples.add(new MetricsSample.ModelSample(m.id, m.name, Arrays.stream(m.coreIds).boxed().toList(),
+      modelSamples.add(new MetricsSample.ModelSample(m.id, m.name, m.coreIds,
           m.loadNanos, count(m, ExecutionOutcome.OK), count(m, ExecutionOutcome.FAILED),
           count(m, ExecutionOutcome.REJECTED), count(m, ExecutionOutcome.CANCELLED), LatencyHistogram.of(m.queue),
           LatencyHistogram.of(m.compute), LatencyHistogram.of(m.total)));
@@ -223,7 +227,7 @@ public final class RuntimeMetrics {
   private final class ModelMeters {
     final String id;
     final String name;
-    final int[] coreIds;
+    final List<Integer> coreIds;
     final long loadNanos;
     final Map<ExecutionOutcome, Counter> outcomes = new EnumMap<>(ExecutionOutcome.class);
     final Timer queue;
@@ -231,10 +235,10 @@ public final class RuntimeMetrics {
     final Timer total;
     final List<Meter> meters = new ArrayList<>();
 
-    ModelMeters(String id, String name, int[] coreIds, long loadNanos) {
+    ModelMeters(String id, String name, List<Integer> coreIds, long loadNanos) {
       this.id = id;
       this.name = name;
-      this.coreIds = coreIds.clone();
+      this.coreIds = List.copyOf(coreIds);
       this.loadNanos = loadNanos;
       Tags tags = Tags.of("model", name, "model_id", id);
       for (ExecutionOutcome outcome : ExecutionOutcome.values()) {

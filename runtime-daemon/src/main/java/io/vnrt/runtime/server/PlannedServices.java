@@ -7,8 +7,6 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.StatusRuntimeException;
 import io.vnrt.proto.inference.GRPCInferenceServiceGrpc;
-import io.vnrt.proto.v1.ExecutionGrpc;
-import io.vnrt.proto.v1.ModelGrpc;
 import java.util.List;
 
 /**
@@ -19,11 +17,9 @@ final class PlannedServices {
   private PlannedServices() {
   }
 
-  /** Model, Execution and KServe's GRPCInferenceService (issue #4). */
+  /** KServe's GRPCInferenceService (issue #4). */
   static List<ServerServiceDefinition> all() {
     return List.of(
-        unimplemented(ModelGrpc.getServiceDescriptor(), "issue #4"),
-        unimplemented(ExecutionGrpc.getServiceDescriptor(), "issue #4"),
         unimplemented(GRPCInferenceServiceGrpc.getServiceDescriptor(), "issue #4"));
   }
 

@@ -43,6 +43,7 @@ final class RuntimeService extends RuntimeGrpc.RuntimeImplBase {
           .setVersion(VnrtRuntime.VERSION)
           .setLimits(RuntimeLimits.newBuilder()
               .setMaxMessageBytes(maxMessageBytes)
+              .setMaxModelBytes(runtime.models().maxModelBytes())
               .setStreamChunkBytes(runtime.config().streamChunkBytes())
               .setMaxSessionTtlMs(runtime.config().maxLeaseTtl().toMillis()))
           .setOpenSessions(runtime.sessions().openCount())
@@ -90,6 +91,7 @@ final class RuntimeService extends RuntimeGrpc.RuntimeImplBase {
       ReclaimReport report = runtime.sessions().close(SessionInterceptor.current());
       return CloseSessionResponse.newBuilder()
           .setTensorsFreed(report.tensors())
+          .setModelsUnloaded(report.models())
           .setBytesFreed(report.bytes())
           .build();
     });

@@ -10,6 +10,7 @@ import io.vnrt.runtime.exec.Profile;
 import io.vnrt.runtime.exec.Topology;
 import io.vnrt.runtime.session.FakeTicker;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
@@ -38,11 +39,13 @@ class RuntimeMetricsTest {
 
   @Test
   void executionsCountedByOutcomeAndTimedWhenSuccessful() {
-    metrics.modelLoaded("m1", "mlp", new int[] {0, 1}, 2_000_000);
+    metrics.modelLoaded("m1", "mlp", List.of(0, 1), 2_000_000);
     for (int i = 0; i < 7; i++) {
       metrics.executionCompleted("m1", ExecutionOutcome.OK, 10_000, 90_000);
+      metrics.coreGroupRan(List.of(0, 1), 90_000);
     }
     metrics.executionCompleted("m1", ExecutionOutcome.FAILED, 5_000, 1_000);
+    metrics.coreGroupRan(List.of(0, 1), 1_000);
     metrics.executionCompleted("m1", ExecutionOutcome.REJECTED, 0, 0);
     metrics.executionCompleted("unknown", ExecutionOutcome.OK, 1, 1);
 
@@ -71,9 +74,9 @@ class RuntimeMetricsTest {
 
   @Test
   void utilizationIsBusyTimeOverTheLastFullWindow() {
-    metrics.modelLoaded("m1", "mlp", new int[] {1}, 1);
+    metrics.modelLoaded("m1", "mlp", List.of(1), 1);
     String core1 = key("vnrt_core_utilization_ratio", "core", "1", "device", "0");
-    metrics.executionCompleted("m1", ExecutionOutcome.OK, 0, 2_500_000_000L);
+    metrics.coreGroupRan(List.of(1), 2_500_000_000L);
     assertEquals(0, PrometheusText.parse(metrics.scrape()).get(core1), "the first window has not closed");
     ticker.advance(RuntimeMetrics.UTILIZATION_WINDOW);
     assertEquals(0.25, PrometheusText.parse(metrics.scrape()).get(core1), 1e-9);
@@ -97,7 +100,7 @@ class RuntimeMetricsTest {
 
   @Test
   void percentilesInterpolatedWithinBucketsOfAPeriod() {
-    metrics.modelLoaded("m1", "mlp", new int[] {0}, 1);
+    metrics.modelLoaded("m1", "mlp", List.of(0), 1);
     for (int i = 1; i <= 100; i++) {
       metrics.executionCompleted("m1", ExecutionOutcome.OK, 0, i * 10_000L); // 10 us .. 1 ms
     }

@@ -171,12 +171,14 @@ class ObservabilityEndToEndTest {
 
   @Test
   void getMetricsReportsMemoryModelsAndExecutions() throws Exception {
-    runtime.metrics().modelLoaded("get-m", "get-model", new int[] {0, 1}, 3_000_000);
+    runtime.metrics().modelLoaded("get-m", "get-model", List.of(0, 1), 3_000_000);
     try (Session session = client.openSession("monitor-test")) {
       session.allocate(TensorSpec.raw(1 << 20), 0);
       for (int i = 0; i < 20; i++) {
         runtime.metrics().executionCompleted("get-m", ExecutionOutcome.OK, 20_000, 180_000);
+        runtime.metrics().coreGroupRan(List.of(0, 1), 180_000);
       }
+      runtime.metrics().coreGroupRan(List.of(0, 1), 10_000);
       runtime.metrics().executionCompleted("get-m", ExecutionOutcome.FAILED, 0, 10_000);
       MetricsSnapshot snapshot = MonitorGrpc.newBlockingStub(raw.channel())
           .getMetrics(GetMetricsRequest.getDefaultInstance());
