@@ -1,7 +1,8 @@
 package io.vnrt.runtime.cli;
 
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.StreamObserver;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 import io.vnrt.client.internal.Transports;
 import io.vnrt.proto.v1.GetMetricsRequest;
 import io.vnrt.proto.v1.MetricsSnapshot;
@@ -18,6 +19,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -105,8 +107,15 @@ final class TopCommand implements Callable<Integer> {
     out.print(ALTERNATE_SCREEN);
     draw(out, first);
     Thread keys = Thread.ofPlatform().daemon().name("vnrt-top-keys").start(() -> readKeys(System.in, events));
+    AtomicReference<ClientCallStreamObserver<WatchMetricsRequest>> call = new AtomicReference<>();
     MonitorGrpc.newStub(connection.channel()).watchMetrics(
-        WatchMetricsRequest.newBuilder().setPeriodMs(periodMs).build(), new StreamObserver<>() {
+        WatchMetricsRequest.newBuilder().setPeriodMs(periodMs).build(),
+        new ClientResponseObserver<WatchMetricsRequest, MetricsSnapshot>() {
+          @Override
+          public void beforeStart(ClientCallStreamObserver<WatchMetricsRequest> requests) {
+            call.set(requests);
+          }
+
           @Override
           public void onNext(MetricsSnapshot snapshot) {
             events.offer(new Event.Frame(snapshot));
@@ -142,6 +151,7 @@ final class TopCommand implements Callable<Integer> {
         }
       }
     } finally {
+      call.get().cancel("vnrt top quit", null);
       keys.interrupt();
       restore.run();
       Runtime.getRuntime().removeShutdownHook(restore);

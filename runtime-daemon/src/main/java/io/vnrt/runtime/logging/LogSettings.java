@@ -10,9 +10,14 @@ import org.slf4j.event.Level;
  * first logger exists. Defaults: text, INFO, to standard error.
  */
 public final class LogSettings {
-  /** Loggers (by name prefix) held to a higher threshold: Netty warns about socket options Unix sockets lack. */
+  /**
+   * Loggers (by name prefix) held to a higher threshold: libraries stay at INFO when the daemon's
+   * own logging goes to DEBUG, and Netty's warnings about socket options Unix sockets lack are dropped.
+   */
   private static final Map<String, Level> QUIETER = Map.of(
-      "io.grpc.netty.shaded.io.netty.bootstrap.", Level.ERROR);
+      "io.grpc.netty.shaded.io.netty.bootstrap.", Level.ERROR,
+      "io.grpc.", Level.INFO,
+      "io.micrometer.", Level.INFO);
 
   private static volatile LogFormat format = LogFormat.TEXT;
   private static volatile Level threshold = Level.INFO;
