@@ -21,7 +21,8 @@ public final class LogSettings {
 
   private static volatile LogFormat format = LogFormat.TEXT;
   private static volatile Level threshold = Level.INFO;
-  private static volatile PrintStream out = System.err;
+  /** Null: whatever System.err is at the time of the event (so System.setErr redirects logs too). */
+  private static volatile PrintStream out;
 
   private LogSettings() {
   }
@@ -32,7 +33,10 @@ public final class LogSettings {
     threshold = newThreshold;
   }
 
-  /** Writes to {@code stream} from now on; returns the stream written to before (tests capture lines). */
+  /**
+   * Writes to {@code stream} from now on (null: standard error); returns the stream set before, or
+   * null (tests capture lines and put it back).
+   */
   public static PrintStream redirect(PrintStream stream) {
     PrintStream before = out;
     out = stream;
@@ -54,7 +58,8 @@ public final class LogSettings {
   }
 
   static PrintStream out() {
-    return out;
+    PrintStream stream = out;
+    return stream != null ? stream : System.err;
   }
 
   /** Whether a logger writes events of {@code level}. */

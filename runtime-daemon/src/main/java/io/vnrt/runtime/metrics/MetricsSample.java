@@ -34,6 +34,7 @@ public record MetricsSample(long wallMillis, long nanos, List<CoreSample> cores,
       LatencyHistogram total) {
   }
 
+  /** Copies the collections. */
   public MetricsSample {
     cores = List.copyOf(cores);
     memory = List.copyOf(memory);

@@ -75,6 +75,9 @@ final class MonitorService extends MonitorGrpc.MonitorImplBase implements AutoCl
     watches.add(watch);
     // fixed delay, not rate: a late tick must not be followed by catch-up ticks covering almost no time
     watch.task = scheduler.scheduleWithFixedDelay(watch::tick, periodMs, periodMs, TimeUnit.MILLISECONDS);
+    if (watch.stopped.get()) {
+      watch.cancelTask(); // cancelled before the task existed
+    }
   }
 
   /** One WatchMetrics stream; only the scheduler thread sends on it. */
@@ -113,10 +116,14 @@ final class MonitorService extends MonitorGrpc.MonitorImplBase implements AutoCl
       if (stopped.compareAndSet(false, true)) {
         streams.decrementAndGet();
         watches.remove(this);
-        ScheduledFuture<?> t = task;
-        if (t != null) {
-          t.cancel(false);
-        }
+      }
+      cancelTask();
+    }
+
+    void cancelTask() {
+      ScheduledFuture<?> t = task;
+      if (t != null) {
+        t.cancel(false);
       }
     }
   }
