@@ -32,7 +32,9 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * The runtime's meters, and the one object the execution path, the model registry and the gRPC
  * layer report to. Recording is lock-free (atomic counters and fixed-bucket histograms), and a
- * scrape or a {@link #sample()} only reads them, so neither can hold up an execution.
+ * scrape only reads them and the pools' lock-free accounting, so it cannot hold up an execution.
+ * A {@link #sample()} also reads {@link HbmPool#stats()}, which holds the allocator's lock for a
+ * few field reads.
  */
 public final class RuntimeMetrics {
   /** Utilisation gauges average over windows of at least this length. */
@@ -83,10 +85,10 @@ public final class RuntimeMetrics {
     Tags device = Tags.of("device", Integer.toString(pool.deviceId()));
     Gauge.builder("vnrt.hbm.capacity", pool, HbmPool::capacityBytes).baseUnit("bytes")
         .description("HBM capacity of the device").tags(device).register(registry);
-    Gauge.builder("vnrt.hbm.peak.used", pool, p -> p.stats().peakUsedBytes()).baseUnit("bytes")
+    Gauge.builder("vnrt.hbm.peak.used", pool, HbmPool::peakUsedBytes).baseUnit("bytes")
         .description("Most HBM in use at once since the device opened").tags(device).register(registry);
     for (MemoryCategory category : MemoryCategory.values()) {
-      Gauge.builder("vnrt.hbm.used", pool, p -> p.stats().byCategory().get(category)).baseUnit("bytes")
+      Gauge.builder("vnrt.hbm.used", pool, p -> p.usedBytesByCategory().get(category)).baseUnit("bytes")
           .description("HBM in use by category (aligned sizes)")
           .tags(device.and("category", category.name().toLowerCase(Locale.ROOT))).register(registry);
     }

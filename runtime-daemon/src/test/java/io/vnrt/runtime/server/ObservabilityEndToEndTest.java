@@ -143,6 +143,9 @@ class ObservabilityEndToEndTest {
       assertEquals(value(before, "vnrt_sessions_open") + 1, value(during, "vnrt_sessions_open"));
       assertEquals(value(before, allocateOk) + 3, value(during, allocateOk));
       assertEquals(0, value(during, key("vnrt_hbm_used_bytes", "category", "weights", "device", "0")));
+      assertEquals(runtime.devices().device(0).pool().stats().peakUsedBytes(),
+          value(during, key("vnrt_hbm_peak_used_bytes", "device", "0")));
+      assertTrue(value(during, key("vnrt_hbm_peak_used_bytes", "device", "0")) >= value(during, tensors));
 
       held.getFirst().close();
       assertEquals(value(before, tensors) + expected - aligned(sizes[0]), value(scrape(), tensors));
