@@ -1,6 +1,7 @@
 package io.vnrt.runtime;
 
 import io.vnrt.runtime.exec.DeviceSet;
+import io.vnrt.runtime.metrics.RuntimeMetrics;
 import io.vnrt.runtime.session.SessionRegistry;
 import io.vnrt.runtime.models.ModelRegistry;
 import io.vnrt.runtime.exec.Engine;
@@ -27,6 +28,7 @@ public final class VnrtRuntime implements AutoCloseable {
   private final RuntimeConfig config;
   private final DeviceSet devices;
   private final SessionRegistry sessions;
+  private final RuntimeMetrics metrics;
   private final ModelRegistry models;
   private final ScheduledExecutorService reaper;
   private final long startedNanos = System.nanoTime();
@@ -36,7 +38,8 @@ public final class VnrtRuntime implements AutoCloseable {
     this.devices = devices;
     this.sessions = new SessionRegistry(devices, config.ticker(), config.defaultLeaseTtl(), config.maxLeaseTtl(),
         config.maxTensorsPerSession(), config.sessionQuota(), config.maxSessions());
-    this.models = new ModelRegistry(devices, sessions, new Engine());
+    this.metrics = new RuntimeMetrics(devices, sessions, config.ticker());
+    this.models = new ModelRegistry(devices, sessions, new Engine(), metrics);
     this.reaper = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("vnrt-session-reaper").daemon(true).factory());
     long period = config.reaperPeriod().toMillis();
@@ -81,6 +84,11 @@ public final class VnrtRuntime implements AutoCloseable {
   /** Open sessions. */
   public SessionRegistry sessions() {
     return sessions;
+  }
+
+  /** The meters that executions, model loads and calls report to. */
+  public RuntimeMetrics metrics() {
+    return metrics;
   }
 
   /** Loaded models and the schedulers of their core groups. */

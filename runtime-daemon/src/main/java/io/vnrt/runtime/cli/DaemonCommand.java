@@ -8,6 +8,9 @@ import io.vnrt.runtime.exec.DeviceSpec;
 import io.vnrt.runtime.exec.Profile;
 import io.vnrt.runtime.exec.Topology;
 import io.vnrt.runtime.exec.VisibleCores;
+import io.vnrt.runtime.logging.LogFormat;
+import io.vnrt.runtime.logging.LogSettings;
+import io.vnrt.runtime.metrics.MetricsHttpServer;
 import io.vnrt.runtime.server.DaemonServer;
 import io.vnrt.runtime.server.Security;
 import io.vnrt.runtime.session.QuotaLimits;
@@ -123,6 +126,18 @@ final class DaemonCommand implements Callable<Integer> {
       description = "On SIGTERM, how long calls in progress may take to finish, e.g. 30s (default 30s).")
   private String drainTimeout;
 
+  @Option(names = "--metrics-listen", paramLabel = "HOST:PORT",
+      description = "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0 picks one). Default: off.")
+  private String metricsListen;
+
+  @Option(names = "--log-format", paramLabel = "text|json",
+      description = "Log lines as text or as one JSON object each. Default: text.")
+  private String logFormat;
+
+  @Option(names = "--log-level", paramLabel = "LEVEL",
+      description = "Least severe level logged: trace, debug, info, warn, error. Default: info.")
+  private String logLevel;
+
   @CommandLine.Spec
   private CommandLine.Model.CommandSpec spec;
 
@@ -135,7 +150,7 @@ final class DaemonCommand implements Callable<Integer> {
 
   /** What the daemon is started with, all settings parsed. */
   private record Plan(RuntimeConfig runtime, DaemonServer.Listeners listeners, Security security,
-      Duration drainTimeout) {
+      Duration drainTimeout, Optional<InetSocketAddress> metrics, LogFormat logFormat, org.slf4j.event.Level logLevel) {
   }
 
   @Override
@@ -155,6 +170,8 @@ final class DaemonCommand implements Callable<Integer> {
       return 0;
     }
     RuntimeConfig config = plan.runtime();
+    LogSettings.configure(plan.logFormat(), plan.logLevel());
+    Optional<InetSocketAddress> metricsAddress = plan.metrics();
     VnrtRuntime runtime;
     try {
       runtime = VnrtRuntime.start(config);
@@ -170,8 +187,23 @@ final class DaemonCommand implements Callable<Integer> {
       spec.commandLine().getErr().println("vnrt daemon: cannot listen: " + e.getMessage());
       return 1;
     }
+    MetricsHttpServer metricsServer = null;
+    if (metricsAddress.isPresent()) {
+      try {
+        metricsServer = MetricsHttpServer.start(metricsAddress.get(), runtime.metrics());
+      } catch (IOException e) {
+        server.close();
+        runtime.close();
+        spec.commandLine().getErr().println("vnrt daemon: cannot serve metrics on " + metricsListen + ": " + e);
+        return 1;
+      }
+    }
+    MetricsHttpServer metricsToClose = metricsServer;
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      if (metricsToClose != null) {
+        metricsToClose.close();
+      }
       try {
         server.drain(plan.drainTimeout());
       } catch (InterruptedException e) {
@@ -186,6 +218,10 @@ final class DaemonCommand implements Callable<Integer> {
     out.printf("vnrt %s daemon listening on %s%s%n", VnrtRuntime.VERSION, String.join(", ", server.targets()),
         plan.security().tls().isEmpty() ? "" : plan.security().tls().get().clientCa().isPresent()
             ? " (TCP with mutual TLS)" : " (TCP with TLS)");
+    if (metricsServer != null) {
+      InetSocketAddress bound = metricsServer.address();
+      out.printf("metrics at http://%s:%d/metrics%n", bound.getAddress().getHostAddress(), bound.getPort());
+    }
     out.printf("topology %s; HBM backing %s%n", config.topology().summary(), config.backing());
     for (DeviceSpec d : config.topology().devices()) {
       out.printf("  device %d: cores %s, %s HBM%n", d.deviceId(), d.coreIds(), ByteSize.format(d.hbmBytes()));
@@ -218,6 +254,9 @@ final class DaemonCommand implements Callable<Integer> {
     flags.put("session-model-quota", sessionModelQuota);
     flags.put("session-execution-quota", sessionExecutionQuota);
     flags.put("drain-timeout", drainTimeout);
+    flags.put("metrics-listen", metricsListen);
+    flags.put("log-format", logFormat);
+    flags.put("log-level", logLevel);
     return flags;
   }
 
@@ -237,6 +276,10 @@ final class DaemonCommand implements Callable<Integer> {
     int modelQuota = s.parsed("session-model-quota", DaemonSettings.atLeast(0)).orElseThrow();
     int executionQuota = s.parsed("session-execution-quota", DaemonSettings.atLeast(0)).orElseThrow();
     Duration drain = s.parsed("drain-timeout", DaemonSettings::duration).orElseThrow();
+    Optional<InetSocketAddress> metrics = s.parsed("metrics-listen", t -> parseListen(t, "--metrics-listen"))
+        .orElseThrow();
+    LogFormat logFormat = s.parsed("log-format", LogFormat::parse).orElseThrow();
+    org.slf4j.event.Level logLevel = s.parsed("log-level", LogSettings::parseLevel).orElseThrow();
 
     Topology topology;
     try {
@@ -260,7 +303,7 @@ final class DaemonCommand implements Callable<Integer> {
           + "give a TCP address, a Unix socket or both", null);
     }
     return new Plan(config, new DaemonServer.Listeners(tcp, uds, Optional.empty()), security(s, tcp.isPresent()),
-        drain);
+        drain, metrics, logFormat, logLevel);
   }
 
   private static Security security(DaemonSettings s, boolean tcp) throws DaemonSettings.SettingsException {
@@ -313,13 +356,18 @@ final class DaemonCommand implements Callable<Integer> {
 
   /** Parses --listen: "HOST:PORT", "[IPv6]:PORT", or "none". */
   static Optional<InetSocketAddress> parseListen(String text) {
+    return parseListen(text, "--listen");
+  }
+
+  /** Parses an address option named {@code option}: "HOST:PORT", "[IPv6]:PORT", or "none". */
+  static Optional<InetSocketAddress> parseListen(String text, String option) {
     if (text.equals("none")) {
       return Optional.empty();
     }
     int colon = text.lastIndexOf(':');
     String example = "expected HOST:PORT such as 127.0.0.1:50051, 0.0.0.0:50051 or [::1]:50051, or 'none'";
     if (colon <= 0) {
-      throw new IllegalArgumentException("invalid --listen '" + text + "': " + example);
+      throw new IllegalArgumentException("invalid " + option + " '" + text + "': " + example);
     }
     String host = text.substring(0, colon);
     if (host.startsWith("[") && host.endsWith("]")) {
@@ -329,14 +377,14 @@ final class DaemonCommand implements Callable<Integer> {
     try {
       port = Integer.parseInt(text.substring(colon + 1));
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("invalid port in --listen '" + text + "': " + example, e);
+      throw new IllegalArgumentException("invalid port in " + option + " '" + text + "': " + example, e);
     }
     if (port < 0 || port > 65535) {
-      throw new IllegalArgumentException("port " + port + " in --listen is out of range 0-65535");
+      throw new IllegalArgumentException("port " + port + " in " + option + " is out of range 0-65535");
     }
     InetSocketAddress address = new InetSocketAddress(host, port);
     if (address.isUnresolved()) {
-      throw new IllegalArgumentException("cannot resolve host '" + host + "' in --listen '" + text + "'");
+      throw new IllegalArgumentException("cannot resolve host '" + host + "' in " + option + " '" + text + "'");
     }
     return Optional.of(address);
   }

@@ -15,6 +15,8 @@ import picocli.CommandLine.Command;
         HealthCommand.class,
         SessionsCommand.class,
         ReclaimCommand.class,
+        MonitorCommand.class,
+        TopCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class Main implements Runnable {

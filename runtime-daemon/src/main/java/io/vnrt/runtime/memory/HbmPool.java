@@ -129,6 +129,26 @@ public final class HbmPool implements AutoCloseable {
     return allocator.usedBytes();
   }
 
+  /**
+   * Bytes held by each category (every category present), summed over the live blocks without
+   * taking the allocator's lock: metrics scrapes read this, so they never wait on an allocation.
+   */
+  public Map<MemoryCategory, Long> usedBytesByCategory() {
+    Map<MemoryCategory, Long> byCategory = new EnumMap<>(MemoryCategory.class);
+    for (MemoryCategory category : MemoryCategory.values()) {
+      byCategory.put(category, 0L);
+    }
+    for (HbmBlock block : live.values()) {
+      byCategory.merge(block.category(), block.alignedBytes(), Long::sum);
+    }
+    return byCategory;
+  }
+
+  /** The most bytes in use at once since the pool opened, read without the allocator's lock. */
+  public long peakUsedBytes() {
+    return allocator.peakUsedBytes();
+  }
+
   public MemoryStats stats() {
     OffsetAllocator.Usage usage = allocator.usage();
     Map<MemoryCategory, Long> byCategory = new EnumMap<>(MemoryCategory.class);

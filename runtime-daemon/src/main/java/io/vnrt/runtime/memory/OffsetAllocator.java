@@ -30,7 +30,8 @@ final class OffsetAllocator {
   /** Aligned sizes of live blocks, keyed by {@link #slot} of their offset. */
   private final Map<Long, Long> allocated = new HashMap<>();
   private long usedBytes;
-  private long peakUsedBytes;
+  /** Written under lock; volatile so that metrics read it without taking the lock. */
+  private volatile long peakUsedBytes;
 
   /** A consistent snapshot of the allocator's counters. */
   record Usage(long capacity, long usedBytes, long peakUsedBytes, long freeBytes, long largestFreeBlockBytes,
@@ -146,6 +147,11 @@ final class OffsetAllocator {
     } finally {
       lock.unlock();
     }
+  }
+
+  /** The most bytes ever in use at once, read without the lock. */
+  long peakUsedBytes() {
+    return peakUsedBytes;
   }
 
   long usedBytes() {

@@ -5,6 +5,8 @@ import io.vnrt.runtime.VnrtRuntimeException.Kind;
 import io.vnrt.runtime.exec.CoreGroup;
 import io.vnrt.runtime.exec.OutOfDeviceMemoryException;
 import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.metrics.ExecutionOutcome;
+import io.vnrt.runtime.metrics.RuntimeMetrics;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -15,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -48,9 +51,11 @@ public final class CoreGroupScheduler implements AutoCloseable {
   private boolean running;
   private int holds;
   private boolean closed;
+  private final RuntimeMetrics metrics;
 
-  CoreGroupScheduler(int deviceId, List<Integer> cores) {
+  CoreGroupScheduler(int deviceId, List<Integer> cores, RuntimeMetrics metrics) {
     this.deviceId = deviceId;
+    this.metrics = metrics;
     this.cores = List.copyOf(cores);
     String name = "vnrt-d" + deviceId + "-nc" + cores.getFirst() + (cores.size() > 1 ? "-" + cores.getLast() : "");
     this.group = new CoreGroup(name, cores.size());
@@ -164,6 +169,7 @@ public final class CoreGroupScheduler implements AutoCloseable {
         }
         if (waiting >= model.queueDepth()) {
           bound.close();
+          metrics.executionCompleted(model.id(), ExecutionOutcome.REJECTED, 0, 0);
           throw VnrtRuntimeException.of(Kind.QUEUE_FULL, "the queue of core group " + cores + " already holds "
               + waiting + " executions of model '" + model.name() + "', its queue depth; retry later or load the "
               + "model with a larger queue_depth", "model", model.name(), "queue_depth", model.queueDepth(),
@@ -180,6 +186,7 @@ public final class CoreGroupScheduler implements AutoCloseable {
       if (job.future.isCancelled()) {
         cancel(job);
       }
+      report(job, r, e);
     });
     if (runNow) {
       try {
@@ -197,6 +204,23 @@ public final class CoreGroupScheduler implements AutoCloseable {
       }
     }
     return job.future;
+  }
+
+  /** Tells the metrics how a queued or started job ended. */
+  private void report(Job job, ExecutionResult result, Throwable failure) {
+    if (result != null) {
+      metrics.executionCompleted(job.model.id(), ExecutionOutcome.OK,
+          TimeUnit.MICROSECONDS.toNanos(result.timing().queueMicros()),
+          TimeUnit.MICROSECONDS.toNanos(result.timing().computeMicros()));
+      return;
+    }
+    ExecutionOutcome outcome = failure instanceof CancellationException ? ExecutionOutcome.CANCELLED
+        : failure instanceof VnrtRuntimeException v ? switch (v.kind()) {
+          case DEADLINE_EXCEEDED -> ExecutionOutcome.CANCELLED;
+          case NOT_FOUND, UNAVAILABLE, QUEUE_FULL -> ExecutionOutcome.REJECTED;
+          default -> ExecutionOutcome.FAILED;
+        } : ExecutionOutcome.FAILED;
+    metrics.executionCompleted(job.model.id(), outcome, 0, 0);
   }
 
   private void cancel(Job job) {
@@ -337,6 +361,7 @@ public final class CoreGroupScheduler implements AutoCloseable {
         j.fail(failure);
       }
     } finally {
+      metrics.coreGroupRan(cores, System.nanoTime() - start);
       model.countExecutions(live.size(), failed);
       for (Job j : live) {
         j.bound.close();

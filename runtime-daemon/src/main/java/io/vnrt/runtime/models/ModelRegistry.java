@@ -12,6 +12,7 @@ import io.vnrt.runtime.graph.ModelLoadException;
 import io.vnrt.runtime.graph.ValueInfo;
 import io.vnrt.runtime.memory.HbmExhaustedException;
 import io.vnrt.runtime.memory.MemoryStats;
+import io.vnrt.runtime.metrics.RuntimeMetrics;
 import io.vnrt.runtime.session.ReclaimReport;
 import io.vnrt.runtime.session.Session;
 import io.vnrt.runtime.session.SessionRegistry;
@@ -58,6 +59,7 @@ public final class ModelRegistry implements AutoCloseable {
   private final Engine engine;
   private final SecureRandom random = new SecureRandom();
   private final Map<String, ModelEntry> byId = new ConcurrentHashMap<>();
+  private final RuntimeMetrics metrics;
   /** Core groups in use, by device and cores; guarded by itself. */
   private final Map<List<Integer>, CoreGroupScheduler> schedulers = new LinkedHashMap<>();
   /** Models placed on each core (for auto-placement), guarded by {@link #schedulers}. */
@@ -65,10 +67,14 @@ public final class ModelRegistry implements AutoCloseable {
   /** Heap bytes held by streamed loads in progress, at most {@link #maxModelBytes()} in all. */
   private final java.util.concurrent.atomic.AtomicLong uploadBytes = new java.util.concurrent.atomic.AtomicLong();
 
-  /** A registry over {@code devices}; models of a session are unloaded when {@code sessions} ends it. */
-  public ModelRegistry(DeviceSet devices, SessionRegistry sessions, Engine engine) {
+  /**
+   * A registry over {@code devices}; models of a session are unloaded when {@code sessions} ends it.
+   * Loads, unloads and executions are reported to {@code metrics}.
+   */
+  public ModelRegistry(DeviceSet devices, SessionRegistry sessions, Engine engine, RuntimeMetrics metrics) {
     this.devices = devices;
     this.engine = engine;
+    this.metrics = metrics;
     sessions.onEnd(this::unloadAll);
   }
 
@@ -151,6 +157,7 @@ public final class ModelRegistry implements AutoCloseable {
         scheduler.add(entry);
         byId.put(id, entry);
       }
+      metrics.modelLoaded(id, s.name(), cores, loadTime.toNanos());
       log.debug("{} loaded {} in {} ms", session.describe(), entry, loadTime.toMillis());
       return entry;
     } catch (RuntimeException | Error e) {
@@ -289,7 +296,8 @@ public final class ModelRegistry implements AutoCloseable {
       for (int c : cores) {
         modelsPerCore.merge(c, 1, Integer::sum);
       }
-      CoreGroupScheduler s = schedulers.computeIfAbsent(List.copyOf(cores), k -> new CoreGroupScheduler(deviceId, cores));
+      CoreGroupScheduler s = schedulers.computeIfAbsent(List.copyOf(cores), k -> new CoreGroupScheduler(deviceId, cores,
+          metrics));
       s.users++;
       return s;
     }
@@ -348,6 +356,7 @@ public final class ModelRegistry implements AutoCloseable {
 
   private long close(ModelEntry m) {
     long bytes = m.weightsBytes() + m.scratchBytes();
+    metrics.modelUnloaded(m.id());
     m.scheduler().remove(m);
     m.model().close();
     release(m.scheduler(), m.cores());

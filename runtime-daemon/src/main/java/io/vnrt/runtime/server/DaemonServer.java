@@ -80,10 +80,11 @@ public final class DaemonServer implements AutoCloseable {
   private final Optional<String> inProcessName;
   private final EventLoopGroup unixEventLoops;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final MonitorService monitor;
 
   private DaemonServer(HealthStatusManager health, List<String> serviceNames, DrainGate gate, List<Server> servers,
       Optional<InetSocketAddress> tcpAddress, Optional<Path> unixSocket, Optional<String> inProcessName,
-      EventLoopGroup unixEventLoops) {
+      EventLoopGroup unixEventLoops, MonitorService monitor) {
     this.health = health;
     this.serviceNames = serviceNames;
     this.gate = gate;
@@ -92,6 +93,7 @@ public final class DaemonServer implements AutoCloseable {
     this.unixSocket = unixSocket;
     this.inProcessName = inProcessName;
     this.unixEventLoops = unixEventLoops;
+    this.monitor = monitor;
   }
 
   /** Starts a server per listener, plaintext and without tokens; on failure, stops those already started. */
@@ -106,7 +108,8 @@ public final class DaemonServer implements AutoCloseable {
   public static DaemonServer start(VnrtRuntime runtime, Listeners listeners, Security security) throws IOException {
     HealthStatusManager health = new HealthStatusManager();
     SessionInterceptor sessions = new SessionInterceptor(runtime.sessions(), RuntimeService.NO_SESSION);
-    List<ServerServiceDefinition> services = services(runtime, sessions, health, true);
+    MonitorService monitor = new MonitorService(runtime);
+    List<ServerServiceDefinition> services = services(runtime, sessions, monitor, health, true);
     DrainGate gate = new DrainGate();
     // credentials first: a refused caller never counts as work in progress
     List<ServerInterceptor> network = List.of(new AuthInterceptor(security.authToken(), security.adminToken()), gate);
@@ -136,7 +139,7 @@ public final class DaemonServer implements AutoCloseable {
       if (listeners.inProcessName().isPresent()) {
         // handlers never block on I/O, so they may run on the caller's thread
         started.add(configure(InProcessServerBuilder.forName(listeners.inProcessName().get()).directExecutor(),
-            services(runtime, sessions, health, false), List.of(gate)).build().start());
+            services(runtime, sessions, monitor, health, false), List.of(gate)).build().start());
       }
       List<String> names = new ArrayList<>();
       for (ServerServiceDefinition s : services) {
@@ -144,9 +147,10 @@ public final class DaemonServer implements AutoCloseable {
         health.setStatus(s.getServiceDescriptor().getName(), ServingStatus.SERVING);
       }
       return new DaemonServer(health, List.copyOf(names), gate, List.copyOf(started), bound,
-          listeners.unixSocket().map(Path::toAbsolutePath), listeners.inProcessName(), unixLoops);
+          listeners.unixSocket().map(Path::toAbsolutePath), listeners.inProcessName(), unixLoops, monitor);
     } catch (IOException | RuntimeException e) {
       started.forEach(Server::shutdownNow);
+      monitor.close();
       if (unixLoops != null) {
         unixLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
       }
@@ -160,16 +164,20 @@ public final class DaemonServer implements AutoCloseable {
    * the message object itself to the client, which must then get a copy.
    */
   private static List<ServerServiceDefinition> services(VnrtRuntime runtime, SessionInterceptor sessions,
-      HealthStatusManager health, boolean serializing) {
+      MonitorService monitor, HealthStatusManager health, boolean serializing) {
     List<ServerServiceDefinition> services = new ArrayList<>();
     services.add(ServerInterceptors.intercept(new RuntimeService(runtime, MAX_INBOUND_MESSAGE_BYTES), sessions));
     services.add(ServerInterceptors.intercept(new MemoryService(runtime, serializing), sessions));
     services.add(ServerInterceptors.intercept(new ModelService(runtime.models()), sessions));
     services.add(ServerInterceptors.intercept(new ExecutionService(runtime.models()), sessions));
+    services.add(monitor.bindService());
     services.addAll(PlannedServices.all());
     services.add(new AdminService(runtime.sessions(), runtime.config().ticker()).bindService());
     services.add(health.getHealthService().bindService());
-    return services;
+    // outermost first: the request id is in the MDC for everything below, the status counted last
+    CallMetricsInterceptor callMetrics = new CallMetricsInterceptor(runtime.metrics());
+    RequestIdInterceptor requestIds = new RequestIdInterceptor();
+    return services.stream().map(s -> ServerInterceptors.intercept(s, callMetrics, requestIds)).toList();
   }
 
   /** {@code interceptors} run in list order, each before the services' own. */
@@ -327,6 +335,7 @@ public final class DaemonServer implements AutoCloseable {
       return;
     }
     health.enterTerminalState();
+    monitor.close();
     servers.forEach(Server::shutdown);
     long deadline = System.nanoTime() + grace.toNanos();
     try {

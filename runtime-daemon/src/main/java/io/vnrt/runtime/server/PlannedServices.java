@@ -7,7 +7,6 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.StatusRuntimeException;
 import io.vnrt.proto.inference.GRPCInferenceServiceGrpc;
-import io.vnrt.proto.v1.MonitorGrpc;
 import java.util.List;
 
 /**
@@ -18,10 +17,9 @@ final class PlannedServices {
   private PlannedServices() {
   }
 
-  /** KServe's GRPCInferenceService (issue #4), Monitor (issue #5). */
+  /** KServe's GRPCInferenceService (issue #4). */
   static List<ServerServiceDefinition> all() {
     return List.of(
-        unimplemented(MonitorGrpc.getServiceDescriptor(), "issue #5"),
         unimplemented(GRPCInferenceServiceGrpc.getServiceDescriptor(), "issue #4"));
   }
 

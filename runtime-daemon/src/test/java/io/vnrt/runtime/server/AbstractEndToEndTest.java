@@ -52,7 +52,6 @@ import io.vnrt.proto.v1.MemoryGrpc;
 import io.vnrt.proto.v1.NrtCode;
 import io.vnrt.proto.v1.ReadTensorRequest;
 import io.vnrt.proto.v1.ReadTensorResponse;
-import io.vnrt.proto.v1.RegisterSharedMemoryRequest;
 import io.vnrt.proto.v1.SessionUsage;
 import io.vnrt.proto.v1.TensorInfo;
 import io.vnrt.proto.v1.WriteTensorRequest;
@@ -417,9 +416,6 @@ abstract class AbstractEndToEndTest {
     assertEquals(Status.Code.UNIMPLEMENTED, kserve.getStatus().getCode());
     assertEquals("inference.GRPCInferenceService.ServerLive is not implemented yet (planned: issue #4)",
         kserve.getStatus().getDescription());
-    expect(VnrtException.class, NrtCode.NRT_UNSUPPORTED,
-        "Memory.RegisterSharedMemory is not implemented yet (planned: issue #4)",
-        () -> rawMemory().registerSharedMemory(RegisterSharedMemoryRequest.getDefaultInstance()));
   }
 
   // ---- bad input ---------------------------------------------------------------------------
