@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
         LsCommand.class,
         MemCommand.class,
         HealthCommand.class,
+        RunCommand.class,
+        ConformanceCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class Main implements Runnable {
