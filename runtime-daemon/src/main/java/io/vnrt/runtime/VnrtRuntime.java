@@ -2,6 +2,8 @@ package io.vnrt.runtime;
 
 import io.vnrt.runtime.exec.DeviceSet;
 import io.vnrt.runtime.session.SessionRegistry;
+import io.vnrt.runtime.models.ModelRegistry;
+import io.vnrt.runtime.exec.Engine;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Optional;
@@ -25,6 +27,7 @@ public final class VnrtRuntime implements AutoCloseable {
   private final RuntimeConfig config;
   private final DeviceSet devices;
   private final SessionRegistry sessions;
+  private final ModelRegistry models;
   private final ScheduledExecutorService reaper;
   private final long startedNanos = System.nanoTime();
 
@@ -33,6 +36,7 @@ public final class VnrtRuntime implements AutoCloseable {
     this.devices = devices;
     this.sessions = new SessionRegistry(devices, config.ticker(), config.defaultLeaseTtl(), config.maxLeaseTtl(),
         config.maxTensorsPerSession());
+    this.models = new ModelRegistry(devices, sessions, new Engine());
     this.reaper = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("vnrt-session-reaper").daemon(true).factory());
     long period = config.reaperPeriod().toMillis();
@@ -79,6 +83,11 @@ public final class VnrtRuntime implements AutoCloseable {
     return sessions;
   }
 
+  /** Loaded models and the schedulers of their core groups. */
+  public ModelRegistry models() {
+    return models;
+  }
+
   /** Time since start. */
   public Duration uptime() {
     return Duration.ofNanos(System.nanoTime() - startedNanos);
@@ -89,6 +98,7 @@ public final class VnrtRuntime implements AutoCloseable {
   public void close() {
     reaper.shutdownNow();
     sessions.closeAll("the runtime shut down");
+    models.close();
     devices.close();
   }
 }

@@ -21,7 +21,19 @@ public final class VnrtRuntimeException extends RuntimeException {
     /** The session is missing, unknown, closed or expired. */
     SESSION_CLOSED,
     /** The runtime is shutting down. */
-    UNAVAILABLE
+    UNAVAILABLE,
+    /** An execution's input (or output destination) has the wrong name, dtype, shape or size. */
+    EXEC_BAD_INPUT,
+    /** The core group's queue is full. */
+    QUEUE_FULL,
+    /** A core group was asked for that the device cannot give. */
+    NOT_ENOUGH_CORES,
+    /** The deadline passed before the work finished (or started). */
+    DEADLINE_EXCEEDED,
+    /** The model uses operators or features the runtime does not support. */
+    UNSUPPORTED,
+    /** The caller went away or cancelled. */
+    CANCELLED
   }
 
   private final Kind kind;
@@ -56,6 +68,16 @@ public final class VnrtRuntimeException extends RuntimeException {
   /** The runtime is stopping. */
   public static VnrtRuntimeException unavailable(String message) {
     return new VnrtRuntimeException(Kind.UNAVAILABLE, message, Map.of(), null);
+  }
+
+  /** A failure of another kind; {@code facts} are alternating keys and values. */
+  public static VnrtRuntimeException of(Kind kind, String message, Object... facts) {
+    return new VnrtRuntimeException(kind, message, map(facts), null);
+  }
+
+  /** A failure of another kind with structured context. */
+  public static VnrtRuntimeException of(Kind kind, String message, Map<String, String> context) {
+    return new VnrtRuntimeException(kind, message, context, null);
   }
 
   private static Map<String, String> map(Object... facts) {

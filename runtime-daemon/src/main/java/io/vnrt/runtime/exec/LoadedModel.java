@@ -103,6 +103,31 @@ public final class LoadedModel implements AutoCloseable {
         return group;
     }
 
+    /** Receives each graph output of a run; the value is readable only during the call. */
+    @FunctionalInterface
+    public interface OutputSink {
+        /** Called once per graph output, in graph order. */
+        void accept(String name, Tensor value);
+    }
+
+    /** Highest opset of the default ONNX domain, or -1 if the model imports none. */
+    public int opset() {
+        return graph.opsetOf("");
+    }
+
+    /**
+     * Checks input names, dtypes, ranks and dims (fixed dims, one value per symbol) without
+     * running; IllegalArgumentException listing every problem and what the model expects.
+     */
+    public void checkInputs(Map<String, Tensor> inputs) {
+        validate(inputs);
+    }
+
+    /** Runs the model handing each output to {@code sink} (no copy is made for the caller). */
+    public void execute(Map<String, Tensor> inputs, OutputSink sink) throws OutOfDeviceMemoryException {
+        run(inputs, null, (k, value) -> sink.accept(outputNames[k], value));
+    }
+
     /** Runs the model and returns its outputs in new host tensors, by output name. */
     public Map<String, Tensor> execute(Map<String, Tensor> inputs) throws OutOfDeviceMemoryException {
         Map<String, Tensor> out = new LinkedHashMap<>();

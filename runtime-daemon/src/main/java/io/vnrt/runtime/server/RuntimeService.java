@@ -90,6 +90,7 @@ final class RuntimeService extends RuntimeGrpc.RuntimeImplBase {
       ReclaimReport report = runtime.sessions().close(SessionInterceptor.current());
       return CloseSessionResponse.newBuilder()
           .setTensorsFreed(report.tensors())
+          .setModelsUnloaded(report.models())
           .setBytesFreed(report.bytes())
           .build();
     });

@@ -35,6 +35,15 @@ public final class Statuses {
             e.context());
         case UNAVAILABLE -> status(Status.Code.UNAVAILABLE, NrtCode.NRT_CODE_UNSPECIFIED, e.getMessage(),
             e.context());
+        case EXEC_BAD_INPUT -> status(Status.Code.INVALID_ARGUMENT, NrtCode.NRT_EXEC_BAD_INPUT, e.getMessage(),
+            e.context());
+        case QUEUE_FULL -> status(Status.Code.RESOURCE_EXHAUSTED, NrtCode.NRT_QUEUE_FULL, e.getMessage(), e.context());
+        case NOT_ENOUGH_CORES -> status(Status.Code.RESOURCE_EXHAUSTED, NrtCode.NRT_LOAD_NOT_ENOUGH_NC,
+            e.getMessage(), e.context());
+        case DEADLINE_EXCEEDED -> status(Status.Code.DEADLINE_EXCEEDED, NrtCode.NRT_TIMEOUT, e.getMessage(),
+            e.context());
+        case UNSUPPORTED -> status(Status.Code.UNIMPLEMENTED, NrtCode.NRT_UNSUPPORTED, e.getMessage(), e.context());
+        case CANCELLED -> status(Status.Code.CANCELLED, NrtCode.NRT_CODE_UNSPECIFIED, e.getMessage(), e.context());
       };
     }
     if (failure instanceof StatusRuntimeException e) {

@@ -8,6 +8,7 @@ import io.vnrt.runtime.memory.HbmExhaustedException;
 import io.vnrt.runtime.memory.HbmPool;
 import io.vnrt.runtime.memory.MemoryCategory;
 import io.vnrt.runtime.memory.MemoryStats;
+import io.vnrt.runtime.memory.SharedMemoryRegistry;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,6 +33,7 @@ public final class Session {
   private final SessionRegistry registry;
   private final Ticker ticker;
   private final Map<String, Tensor> tensors = new ConcurrentHashMap<>();
+  private final SharedMemoryRegistry sharedMemory = new SharedMemoryRegistry(SharedMemoryRegistry.DEV_SHM);
   /** Guards the lease state below; held only for a few field updates, never across I/O or memory work. */
   private final Object lease = new Object();
   private volatile boolean closed;
@@ -144,8 +146,14 @@ public final class Session {
     return now - lastUsedNanos;
   }
 
-  /** Frees every tensor of a session already marked closed. */
+  /** The session's shared-memory regions, unmapped when it ends. */
+  public SharedMemoryRegistry sharedMemory() {
+    return sharedMemory;
+  }
+
+  /** Frees every tensor and unmaps every shared-memory region of a session already marked closed. */
   ReclaimReport freeAll() {
+    sharedMemory.close();
     int count = 0;
     long bytes = 0;
     for (String handle : List.copyOf(tensors.keySet())) {
@@ -155,7 +163,7 @@ public final class Session {
         bytes += t.release();
       }
     }
-    return new ReclaimReport(count, bytes);
+    return new ReclaimReport(count, 0, bytes);
   }
 
   // ---- tensors -----------------------------------------------------------------------------

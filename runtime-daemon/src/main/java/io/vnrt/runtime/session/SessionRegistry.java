@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +37,7 @@ public final class SessionRegistry {
   private final int maxTensorsPerSession;
   private final SecureRandom random = new SecureRandom();
   private final Map<String, Session> open = new ConcurrentHashMap<>();
+  private final List<EndHook> endHooks = new CopyOnWriteArrayList<>();
   private final Map<String, Session> openByPublicId = new ConcurrentHashMap<>();
   /** Why recently ended sessions ended, by secret id; guarded by itself. */
   private final Map<String, String> ended = new LinkedHashMap<>(64, 0.75f, false) {
@@ -53,6 +55,18 @@ public final class SessionRegistry {
     this.defaultTtlNanos = defaultTtl.toNanos();
     this.maxTtlNanos = maxTtl.toNanos();
     this.maxTensorsPerSession = maxTensorsPerSession;
+  }
+
+  /** Something a session owns beside its tensors (models), released when the session ends. */
+  @FunctionalInterface
+  public interface EndHook {
+    /** Releases what {@code session} (already closed) owns; reports what it gave back. */
+    ReclaimReport sessionEnded(Session session);
+  }
+
+  /** Runs {@code hook} for every session that ends from now on, before its tensors are freed. */
+  public void onEnd(EndHook hook) {
+    endHooks.add(hook);
   }
 
   /** The lease given when a client asks for none. */
@@ -159,7 +173,7 @@ public final class SessionRegistry {
       return ReclaimReport.NOTHING;
     }
     ReclaimReport report = end(session, "was closed by its client");
-    if (report.tensors() > 0) {
+    if (report.tensors() + report.models() > 0) {
       log.info("{} closed: freed {}", session.describe(), report.describe());
     } else {
       log.debug("{} closed", session.describe());
@@ -192,7 +206,7 @@ public final class SessionRegistry {
     for (Session s : sessions()) {
       if (s.markClosed()) {
         ReclaimReport report = end(s, reason);
-        if (report.tensors() > 0) {
+        if (report.tensors() + report.models() > 0) {
           log.info("{} ended ({}): freed {}", s.describe(), reason, report.describe());
         }
       }
@@ -204,7 +218,15 @@ public final class SessionRegistry {
     synchronized (ended) {
       ended.put(session.id(), reason);
     }
-    ReclaimReport report = session.freeAll();
+    ReclaimReport report = ReclaimReport.NOTHING;
+    for (EndHook hook : endHooks) {
+      try {
+        report = report.plus(hook.sessionEnded(session));
+      } catch (RuntimeException e) {
+        log.error("releasing what {} owns failed", session.describe(), e);
+      }
+    }
+    report = report.plus(session.freeAll());
     open.remove(session.id(), session);
     openByPublicId.remove(session.publicId(), session);
     return report;

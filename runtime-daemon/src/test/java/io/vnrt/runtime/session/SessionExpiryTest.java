@@ -113,7 +113,7 @@ class SessionExpiryTest {
   void closingTwiceReclaimsOnceAndUnknownIdsAreExplained() {
     Session s = runtime.sessions().open("twice", 0);
     s.allocate(raw(1000, -1));
-    assertEquals(new ReclaimReport(1, 1024), runtime.sessions().close(s));
+    assertEquals(new ReclaimReport(1, 0, 1024), runtime.sessions().close(s));
     assertEquals(ReclaimReport.NOTHING, runtime.sessions().close(s));
     assertTrue(assertThrows(VnrtRuntimeException.class, () -> runtime.sessions().beginCall(s.id())).getMessage()
         .contains("was closed by its client"));

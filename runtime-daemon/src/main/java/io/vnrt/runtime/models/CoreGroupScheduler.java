@@ -1,0 +1,514 @@
+package io.vnrt.runtime.models;
+
+import io.vnrt.runtime.VnrtRuntimeException;
+import io.vnrt.runtime.VnrtRuntimeException.Kind;
+import io.vnrt.runtime.exec.CoreGroup;
+import io.vnrt.runtime.exec.OutOfDeviceMemoryException;
+import io.vnrt.runtime.kernels.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The queue of one core group: its cores run one invocation at a time, and the models loaded on
+ * the group take turns in arrival order. Each model may have at most its queue depth of
+ * executions waiting (a further one is refused with QUEUE_FULL, never left to wait). A request
+ * that finds the group idle runs at once on the caller's thread; otherwise a dispatcher thread
+ * runs it. Requests whose deadline passed, or that were cancelled, while queued never start.
+ * Models with dynamic batching have compatible waiting requests merged along dimension 0.
+ */
+public final class CoreGroupScheduler implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(CoreGroupScheduler.class);
+
+  private final int deviceId;
+  private final List<Integer> cores;
+  private final CoreGroup group;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition changed = lock.newCondition();
+  private final ArrayDeque<Job> queue = new ArrayDeque<>();
+  private final Map<ModelEntry, Integer> queuedPerModel = new HashMap<>();
+  private final Set<ModelEntry> models = ConcurrentHashMap.newKeySet();
+  private final Thread dispatcher;
+  /** Models loaded or loading on the group; guarded by the registry. */
+  int users;
+  private boolean running;
+  private int holds;
+  private boolean closed;
+
+  CoreGroupScheduler(int deviceId, List<Integer> cores) {
+    this.deviceId = deviceId;
+    this.cores = List.copyOf(cores);
+    String name = "vnrt-d" + deviceId + "-nc" + cores.getFirst() + (cores.size() > 1 ? "-" + cores.getLast() : "");
+    this.group = new CoreGroup(name, cores.size());
+    this.dispatcher = Thread.ofPlatform().daemon().name(name + "-dispatch").start(this::dispatchLoop);
+  }
+
+  /** Device of the group. */
+  public int deviceId() {
+    return deviceId;
+  }
+
+  /** Global core ids of the group. */
+  public List<Integer> cores() {
+    return cores;
+  }
+
+  CoreGroup group() {
+    return group;
+  }
+
+  boolean hosts(ModelEntry m) {
+    return models.contains(m);
+  }
+
+  void add(ModelEntry m) {
+    models.add(m);
+  }
+
+  /** Removes a model, failing its queued executions. */
+  void remove(ModelEntry m) {
+    List<Job> dropped = new ArrayList<>();
+    lock.lock();
+    try {
+      models.remove(m);
+      for (Iterator<Job> it = queue.iterator(); it.hasNext(); ) {
+        Job j = it.next();
+        if (j.model == m) {
+          it.remove();
+          dropped.add(j);
+        }
+      }
+      queuedPerModel.remove(m);
+    } finally {
+      lock.unlock();
+      for (Job j : dropped) {
+        j.fail(VnrtRuntimeException.notFound("model '" + m.name() + "' was unloaded before this execution started",
+            "model", m.name()));
+      }
+    }
+  }
+
+  /** Executions waiting. */
+  public int queued() {
+    lock.lock();
+    try {
+      return queue.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Keeps the group from starting anything until the returned hold is closed (executions queue
+   * meanwhile, up to their depth). For maintenance, and for tests of queueing and deadlines.
+   */
+  public AutoCloseable hold() {
+    lock.lock();
+    try {
+      holds++;
+    } finally {
+      lock.unlock();
+    }
+    return new AutoCloseable() {
+      private boolean released;
+
+      @Override
+      public void close() {
+        lock.lock();
+        try {
+          if (!released) {
+            released = true;
+            holds--;
+            changed.signalAll();
+          }
+        } finally {
+          lock.unlock();
+        }
+      }
+    };
+  }
+
+  /** Queues (or runs at once) an execution already bound; the future's cancel() removes it if not started. */
+  CompletableFuture<ExecutionResult> submit(ModelEntry model, BoundExecution bound, long deadlineNanos) {
+    Job job = new Job(model, bound, deadlineNanos, System.nanoTime());
+    boolean runNow = false;
+    lock.lock();
+    try {
+      if (closed || !models.contains(model)) {
+        bound.close();
+        throw VnrtRuntimeException.notFound("model '" + model.name() + "' is no longer loaded", "model",
+            model.name());
+      }
+      if (!running && holds == 0 && queue.isEmpty() && !model.batching().enabled()) {
+        running = true;
+        runNow = true;
+      } else {
+        int waiting = queuedPerModel.getOrDefault(model, 0);
+        if (waiting >= model.queueDepth()) {
+          purgeDead();
+          waiting = queuedPerModel.getOrDefault(model, 0);
+        }
+        if (waiting >= model.queueDepth()) {
+          bound.close();
+          throw VnrtRuntimeException.of(Kind.QUEUE_FULL, "the queue of core group " + cores + " already holds "
+              + waiting + " executions of model '" + model.name() + "', its queue depth; retry later or load the "
+              + "model with a larger queue_depth", "model", model.name(), "queue_depth", model.queueDepth(),
+              "cores", cores);
+        }
+        queue.addLast(job);
+        queuedPerModel.merge(model, 1, Integer::sum);
+        changed.signalAll();
+      }
+    } finally {
+      lock.unlock();
+    }
+    job.future.whenComplete((r, e) -> {
+      if (job.future.isCancelled()) {
+        cancel(job);
+      }
+    });
+    if (runNow) {
+      try {
+        runBatch(List.of(job));
+      } finally {
+        lock.lock();
+        try {
+          running = false;
+          if (!queue.isEmpty()) {
+            changed.signalAll();
+          }
+        } finally {
+          lock.unlock();
+        }
+      }
+    }
+    return job.future;
+  }
+
+  private void cancel(Job job) {
+    lock.lock();
+    try {
+      if (queue.remove(job)) {
+        queuedPerModel.merge(job.model, -1, Integer::sum);
+      }
+    } finally {
+      lock.unlock();
+    }
+    job.bound.close();
+  }
+
+  /** Drops cancelled and expired jobs from the queue (lock held). */
+  private void purgeDead() {
+    long now = System.nanoTime();
+    for (Iterator<Job> it = queue.iterator(); it.hasNext(); ) {
+      Job j = it.next();
+      if (j.future.isDone() || now - j.deadlineNanos >= 0) {
+        it.remove();
+        queuedPerModel.merge(j.model, -1, Integer::sum);
+        j.expire(now);
+      }
+    }
+  }
+
+  private void dispatchLoop() {
+    List<Job> batch = new ArrayList<>();
+    while (true) {
+      lock.lock();
+      try {
+        batch.clear();
+        if (!next(batch)) {
+          return;
+        }
+        running = true;
+      } catch (InterruptedException e) {
+        return;
+      } finally {
+        lock.unlock();
+      }
+      try {
+        runBatch(batch);
+      } catch (RuntimeException | Error e) {
+        log.error("core group {} failed a run", cores, e);
+      } finally {
+        lock.lock();
+        try {
+          running = false;
+        } finally {
+          lock.unlock();
+        }
+      }
+    }
+  }
+
+  /** Waits for the next runnable batch (lock held); false once closed. */
+  private boolean next(List<Job> batch) throws InterruptedException {
+    while (true) {
+      if (closed) {
+        return false;
+      }
+      if (running || holds > 0 || queue.isEmpty()) {
+        changed.await();
+        continue;
+      }
+      purgeDead();
+      Job head = queue.peekFirst();
+      if (head == null) {
+        continue;
+      }
+      Batching b = head.model.batching();
+      if (!b.enabled() || !head.batchable()) {
+        take(head, batch);
+        return true;
+      }
+      List<Job> mates = new ArrayList<>();
+      long rows = 0;
+      for (Job j : queue) {
+        if (j.model == head.model && j.compatibleWith(head) && rows + j.rows() <= b.maxBatchSize()) {
+          mates.add(j);
+          rows += j.rows();
+        }
+      }
+      long waitNanos = head.enqueuedNanos + b.maxQueueDelay().toNanos() - System.nanoTime();
+      if (rows < b.maxBatchSize() && waitNanos > 0) {
+        changed.awaitNanos(waitNanos);
+        continue;
+      }
+      for (Job j : mates) {
+        take(j, batch);
+      }
+      return true;
+    }
+  }
+
+  private void take(Job j, List<Job> batch) {
+    queue.remove(j);
+    queuedPerModel.merge(j.model, -1, Integer::sum);
+    batch.add(j);
+  }
+
+  /** Runs jobs of one model as one invocation (merged along dim 0 when more than one). */
+  private void runBatch(List<Job> jobs) {
+    long start = System.nanoTime();
+    List<Job> live = new ArrayList<>();
+    for (Job j : jobs) {
+      if (j.future.isDone()) {
+        j.bound.close();
+      } else if (start - j.deadlineNanos >= 0) {
+        j.expire(start);
+      } else {
+        live.add(j);
+      }
+    }
+    if (live.isEmpty()) {
+      return;
+    }
+    ModelEntry model = live.getFirst().model;
+    boolean failed = false;
+    try {
+      if (live.size() == 1) {
+        runSingle(live.getFirst(), start);
+      } else {
+        runMerged(model, live, start);
+      }
+    } catch (RuntimeException | OutOfDeviceMemoryException e) {
+      failed = true;
+      RuntimeException failure = e instanceof OutOfDeviceMemoryException oom
+          ? VnrtRuntimeException.exhausted("model '" + model.name() + "' needs more scratch for these input shapes "
+              + "than device " + deviceId + " has free: " + oom.getMessage(), Map.of("model", model.name()), oom)
+          : e instanceof IllegalArgumentException iae
+              ? VnrtRuntimeException.of(Kind.EXEC_BAD_INPUT, "model '" + model.name() + "': " + iae.getMessage(),
+                  "model", model.name())
+              : (RuntimeException) e;
+      for (Job j : live) {
+        j.fail(failure);
+      }
+    } finally {
+      model.countExecutions(live.size(), failed);
+      for (Job j : live) {
+        j.bound.close();
+      }
+    }
+  }
+
+  private static long micros(long nanos) {
+    return TimeUnit.NANOSECONDS.toMicros(Math.max(0, nanos));
+  }
+
+  private void runSingle(Job job, long start) throws OutOfDeviceMemoryException {
+    List<ExecutionResult.OutputValue> out = new ArrayList<>();
+    Map<String, BoundExecution.Destination> wanted = new LinkedHashMap<>();
+    for (BoundExecution.Destination d : job.bound.destinations()) {
+      wanted.put(d.name(), d);
+    }
+    ExecutionResult.OutputValue[] ordered = new ExecutionResult.OutputValue[wanted.size()];
+    List<String> names = new ArrayList<>(wanted.keySet());
+    job.model.model().execute(job.bound.inputs(), (name, value) -> {
+      BoundExecution.Destination d = wanted.get(name);
+      if (d != null) {
+        ordered[names.indexOf(name)] = BoundExecution.deliver(d, value.dtype(), value.shape(), value.data());
+      }
+    });
+    long end = System.nanoTime();
+    out.addAll(Arrays.asList(ordered));
+    job.future.complete(new ExecutionResult(out, new ExecutionResult.Timing(micros(start - job.enqueuedNanos),
+        micros(end - start), 1)));
+  }
+
+  private void runMerged(ModelEntry model, List<Job> jobs, long start) throws OutOfDeviceMemoryException {
+    long rows = 0;
+    for (Job j : jobs) {
+      rows += j.rows();
+    }
+    Map<String, Tensor> merged = new LinkedHashMap<>();
+    for (String name : jobs.getFirst().bound.inputs().keySet()) {
+      Tensor first = jobs.getFirst().bound.inputs().get(name);
+      long[] shape = first.shape().clone();
+      shape[0] = rows;
+      Tensor t = Tensor.allocate(first.dtype(), shape);
+      long offset = 0;
+      for (Job j : jobs) {
+        Tensor part = j.bound.inputs().get(name);
+        MemorySegment.copy(part.data(), 0, t.data(), offset, part.byteSize());
+        offset += part.byteSize();
+      }
+      merged.put(name, t);
+    }
+    int n = jobs.size();
+    @SuppressWarnings("unchecked")
+    List<ExecutionResult.OutputValue>[] outs = new List[n];
+    for (int i = 0; i < n; i++) {
+      outs[i] = new ArrayList<>();
+    }
+    RuntimeException[] perJob = new RuntimeException[n];
+    long totalRows = rows;
+    model.model().execute(merged, (name, value) -> {
+      if (value.rank() == 0 || value.dim(0) != totalRows) {
+        throw new IllegalStateException("batched output '" + name + "' has shape " + Arrays.toString(value.shape())
+            + ", not " + totalRows + " rows; load the model without batching");
+      }
+      long rowBytes = value.byteSize() / totalRows;
+      long offset = 0;
+      for (int i = 0; i < n; i++) {
+        Job j = jobs.get(i);
+        long jobRows = j.rows();
+        for (BoundExecution.Destination d : j.bound.destinations()) {
+          if (d.name().equals(name) && perJob[i] == null) {
+            long[] shape = value.shape().clone();
+            shape[0] = jobRows;
+            try {
+              outs[i].add(BoundExecution.deliver(d, value.dtype(), shape,
+                  value.data().asSlice(offset, rowBytes * jobRows)));
+            } catch (RuntimeException e) {
+              perJob[i] = e;
+            }
+          }
+        }
+        offset += rowBytes * jobRows;
+      }
+    });
+    long end = System.nanoTime();
+    for (int i = 0; i < n; i++) {
+      Job j = jobs.get(i);
+      if (perJob[i] != null) {
+        j.fail(perJob[i]);
+        continue;
+      }
+      List<ExecutionResult.OutputValue> ordered = new ArrayList<>();
+      for (BoundExecution.Destination d : j.bound.destinations()) {
+        outs[i].stream().filter(o -> o.name().equals(d.name())).findFirst().ifPresent(ordered::add);
+      }
+      j.future.complete(new ExecutionResult(ordered, new ExecutionResult.Timing(micros(start - j.enqueuedNanos),
+          micros(end - start), n)));
+    }
+  }
+
+  /** Stops the dispatcher and the group's threads, failing anything still queued. */
+  @Override
+  public void close() {
+    List<Job> dropped;
+    lock.lock();
+    try {
+      closed = true;
+      dropped = new ArrayList<>(queue);
+      queue.clear();
+      queuedPerModel.clear();
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+    for (Job j : dropped) {
+      j.fail(VnrtRuntimeException.unavailable("core group " + cores + " was shut down"));
+    }
+    group.close();
+  }
+
+  /** One queued execution. */
+  private static final class Job {
+    final ModelEntry model;
+    final BoundExecution bound;
+    final long deadlineNanos;
+    final long enqueuedNanos;
+    final CompletableFuture<ExecutionResult> future = new CompletableFuture<>();
+
+    Job(ModelEntry model, BoundExecution bound, long deadlineNanos, long enqueuedNanos) {
+      this.model = model;
+      this.bound = bound;
+      this.deadlineNanos = deadlineNanos;
+      this.enqueuedNanos = enqueuedNanos;
+    }
+
+    long rows() {
+      return bound.rows();
+    }
+
+    /** True when every input has a dimension 0 to merge along. */
+    boolean batchable() {
+      return !bound.inputs().isEmpty() && bound.inputs().values().stream().allMatch(t -> t.rank() > 0);
+    }
+
+    /** Same input dtypes and shapes except dimension 0. */
+    boolean compatibleWith(Job other) {
+      if (!batchable() || !other.batchable()) {
+        return false;
+      }
+      for (Map.Entry<String, Tensor> e : bound.inputs().entrySet()) {
+        Tensor a = e.getValue();
+        Tensor b = other.bound.inputs().get(e.getKey());
+        if (b == null || a.dtype() != b.dtype() || a.rank() != b.rank()) {
+          return false;
+        }
+        for (int d = 1; d < a.rank(); d++) {
+          if (a.dim(d) != b.dim(d)) {
+            return false;
+          }
+        }
+      }
+      return true;
+    }
+
+    void expire(long now) {
+      fail(VnrtRuntimeException.of(Kind.DEADLINE_EXCEEDED, "the deadline passed after "
+          + TimeUnit.NANOSECONDS.toMillis(now - enqueuedNanos) + " ms in the queue of model '" + model.name()
+          + "'; the execution was not started", "model", model.name()));
+    }
+
+    void fail(Throwable t) {
+      future.completeExceptionally(t);
+      bound.close();
+    }
+  }
+}

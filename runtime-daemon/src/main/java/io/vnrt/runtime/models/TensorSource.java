@@ -1,0 +1,41 @@
+package io.vnrt.runtime.models;
+
+import io.vnrt.runtime.kernels.DType;
+import java.lang.foreign.MemorySegment;
+
+/** Where an execution input's bytes come from. */
+public sealed interface TensorSource {
+
+  /**
+   * Bytes carried with the request (little-endian, row-major); read in place, never copied.
+   *
+   * @param dtype element type
+   * @param shape dimensions
+   * @param data the bytes; must be exactly dtype size × element count
+   */
+  record Inline(DType dtype, long[] shape, MemorySegment data) implements TensorSource {
+  }
+
+  /**
+   * A device tensor of the calling session, pinned while the execution reads it.
+   *
+   * @param handle the tensor's handle
+   * @param dtype element type to read it as; null means the tensor's own
+   * @param shape shape to read it as; null means the tensor's own
+   */
+  record DeviceTensor(String handle, DType dtype, long[] shape) implements TensorSource {
+  }
+
+  /**
+   * Bytes in a registered shared-memory region of the calling session.
+   *
+   * @param region the region's name
+   * @param offsetBytes offset in the region
+   * @param lengthBytes length; must equal dtype size × element count
+   * @param dtype element type
+   * @param shape dimensions
+   */
+  record SharedMemory(String region, long offsetBytes, long lengthBytes, DType dtype, long[] shape)
+      implements TensorSource {
+  }
+}
