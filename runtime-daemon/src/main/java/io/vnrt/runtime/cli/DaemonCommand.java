@@ -61,6 +61,10 @@ final class DaemonCommand implements Callable<Integer> {
   @Option(names = "--uds", paramLabel = "PATH", description = "Also listen on this Unix domain socket.")
   private Path uds;
 
+  @Option(names = "--model-repository", paramLabel = "DIR",
+      description = "Models KServe's RepositoryModelLoad can load, in Triton's layout: DIR/NAME/VERSION/model.onnx.")
+  private Path modelRepository;
+
   @Option(names = "--lease-ttl-ms", defaultValue = "60000", paramLabel = "MS",
       description = "Session lease when a client asks for none. Default: ${DEFAULT-VALUE}.")
   private long leaseTtlMs;
@@ -83,7 +87,7 @@ final class DaemonCommand implements Callable<Integer> {
     }
     DaemonServer server;
     try {
-      server = DaemonServer.start(runtime, listeners);
+      server = DaemonServer.start(runtime, listeners, java.util.Optional.ofNullable(modelRepository));
     } catch (IOException e) {
       runtime.close();
       spec.commandLine().getErr().println("vnrt daemon: cannot listen: " + e.getMessage());

@@ -84,11 +84,25 @@ public final class DaemonServer implements AutoCloseable {
     this.unixEventLoops = unixEventLoops;
   }
 
-  /** Starts a server per listener; on failure, stops those already started. */
+  /** Starts a server per listener, without a KServe model repository; on failure, stops those already started. */
   public static DaemonServer start(VnrtRuntime runtime, Listeners listeners) throws IOException {
+    return start(runtime, listeners, Optional.empty());
+  }
+
+  /**
+   * Starts a server per listener; KServe's RepositoryModelLoad reads {@code modelRepository}
+   * (Triton's layout, DIR/name/version/model.onnx) when given. On failure, stops those already started.
+   */
+  public static DaemonServer start(VnrtRuntime runtime, Listeners listeners, Optional<Path> modelRepository)
+      throws IOException {
+    if (modelRepository.isPresent() && !Files.isDirectory(modelRepository.get())) {
+      throw new IOException("model repository " + modelRepository.get() + " is not a directory; create it (with "
+          + "NAME/VERSION/model.onnx inside) or drop --model-repository");
+    }
     HealthStatusManager health = new HealthStatusManager();
     SessionInterceptor sessions = new SessionInterceptor(runtime.sessions(), RuntimeService.NO_SESSION);
-    List<ServerServiceDefinition> services = services(runtime, sessions, health, true);
+    KServeService kserve = new KServeService(runtime, modelRepository);
+    List<ServerServiceDefinition> services = services(runtime, sessions, health, kserve, true);
 
     List<Server> started = new ArrayList<>();
     EventLoopGroup unixLoops = null;
@@ -116,7 +130,7 @@ public final class DaemonServer implements AutoCloseable {
       if (listeners.inProcessName().isPresent()) {
         // handlers never block on I/O, so they may run on the caller's thread
         started.add(configure(InProcessServerBuilder.forName(listeners.inProcessName().get()).directExecutor(),
-            services(runtime, sessions, health, false)).build().start());
+            services(runtime, sessions, health, kserve, false)).build().start());
       }
       for (ServerServiceDefinition s : services) {
         health.setStatus(s.getServiceDescriptor().getName(), ServingStatus.SERVING);
@@ -138,11 +152,13 @@ public final class DaemonServer implements AutoCloseable {
    * the message object itself to the client, which must then get a copy.
    */
   private static List<ServerServiceDefinition> services(VnrtRuntime runtime, SessionInterceptor sessions,
-      HealthStatusManager health, boolean serializing) {
+      HealthStatusManager health, KServeService kserve, boolean serializing) {
     List<ServerServiceDefinition> services = new ArrayList<>();
     services.add(ServerInterceptors.intercept(new RuntimeService(runtime, MAX_INBOUND_MESSAGE_BYTES), sessions));
     services.add(ServerInterceptors.intercept(new MemoryService(runtime, serializing), sessions));
     services.addAll(PlannedServices.all());
+    // KServe calls carry no vnrt session: they act in the daemon's own "kserve" session
+    services.add(kserve.bindService());
     services.add(health.getHealthService().bindService());
     return services;
   }

@@ -92,6 +92,18 @@ public final class SessionRegistry {
     }
     long ttl = requestedTtlMs == 0 ? defaultTtlNanos
         : Math.min(maxTtlNanos, Duration.ofMillis(requestedTtlMs).toNanos());
+    return openWithTtl(name, ttl);
+  }
+
+  /**
+   * Opens a session the daemon itself owns (e.g. the one the KServe API acts in): it never expires
+   * and no client holds its id; only {@link #closeAll} ends it.
+   */
+  public Session openDaemonSession(String clientName) {
+    return openWithTtl(clientName, Long.MAX_VALUE);
+  }
+
+  private Session openWithTtl(String name, long ttl) {
     for (;;) {
       String id = newId();
       Session session = new Session(id, name.isEmpty() ? "unnamed" : name, ttl, maxTensorsPerSession, devices,
