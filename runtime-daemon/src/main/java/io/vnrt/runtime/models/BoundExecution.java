@@ -128,14 +128,18 @@ final class BoundExecution implements AutoCloseable {
 
   private static Destination output(Session session, ModelEntry model, String name, OutputTarget target,
       List<AutoCloseable> pins) {
-    if (model.outputs().stream().noneMatch(v -> v.name().equals(name))) {
-      throw badInput("model '" + model.name() + "' has no output '" + name + "'; its outputs are "
-          + describe(model.outputs()), name);
-    }
+    ValueInfo declared = model.outputs().stream().filter(v -> v.name().equals(name)).findFirst()
+        .orElseThrow(() -> badInput("model '" + model.name() + "' has no output '" + name + "'; its outputs are "
+            + describe(model.outputs()), name));
     return switch (target) {
       case OutputTarget.Inline in -> new Destination(name, in, null, null);
       case OutputTarget.DeviceTensor h -> {
         io.vnrt.runtime.session.Tensor t = session.tensor(h.handle());
+        DType tensorType = TensorTypes.toEngine(t.dtype());
+        if (tensorType != null && declared.dtype() != null && tensorType != declared.dtype()) {
+          throw badInput("output '" + name + "' is " + declared.typeString() + " but tensor '" + shortHandle(h.handle())
+              + "' is " + t.describe(), name);
+        }
         io.vnrt.runtime.session.Tensor.Pin pin = t.pin();
         pins.add(pin);
         yield new Destination(name, h, pin.segment(), TensorTypes.toEngine(t.dtype()));
@@ -146,6 +150,10 @@ final class BoundExecution implements AutoCloseable {
         yield new Destination(name, s, pin.segment(), null);
       }
     };
+  }
+
+  private static String shortHandle(String handle) {
+    return handle.length() <= 12 ? handle : handle.substring(0, 12) + "…";
   }
 
   static VnrtRuntimeException badInput(String message, String name) {
@@ -181,7 +189,7 @@ final class BoundExecution implements AutoCloseable {
       case OutputTarget.DeviceTensor h -> {
         if ((d.dtype() != null && d.dtype() != dtype) || d.memory().byteSize() != size) {
           throw badInput("output '" + d.name() + "' is " + dtype.displayName() + Arrays.toString(shape) + " (" + size
-              + " bytes) but tensor '" + h.handle().substring(0, Math.min(10, h.handle().length())) + "…' is "
+              + " bytes) but tensor '" + shortHandle(h.handle()) + "' is "
               + (d.dtype() == null ? "untyped" : d.dtype().displayName()) + " of " + d.memory().byteSize()
               + " bytes", d.name());
         }

@@ -156,6 +156,8 @@ public final class DaemonServer implements AutoCloseable {
     List<ServerServiceDefinition> services = new ArrayList<>();
     services.add(ServerInterceptors.intercept(new RuntimeService(runtime, MAX_INBOUND_MESSAGE_BYTES), sessions));
     services.add(ServerInterceptors.intercept(new MemoryService(runtime, serializing), sessions));
+    services.add(ServerInterceptors.intercept(new ModelService(runtime.models()), sessions));
+    services.add(ServerInterceptors.intercept(new ExecutionService(runtime.models()), sessions));
     services.addAll(PlannedServices.all());
     // KServe calls carry no vnrt session: they act in the daemon's own "kserve" session
     services.add(kserve.bindService());

@@ -16,6 +16,8 @@ import io.vnrt.proto.v1.GetMemoryStatsRequest;
 import io.vnrt.proto.v1.GetMemoryStatsResponse;
 import io.vnrt.proto.v1.GetTensorRequest;
 import io.vnrt.proto.v1.ListSharedMemoryRequest;
+import io.vnrt.proto.v1.ModelUsage;
+import io.vnrt.runtime.models.ModelEntry;
 import io.vnrt.proto.v1.ListSharedMemoryResponse;
 import io.vnrt.proto.v1.ListTensorsRequest;
 import io.vnrt.proto.v1.ListTensorsResponse;
@@ -51,7 +53,6 @@ import java.util.Map;
  * moves with a few chunks in flight.
  */
 final class MemoryService extends MemoryGrpc.MemoryImplBase {
-  private static final String SHARED_MEMORY_ISSUE = "issue #4";
 
   private final VnrtRuntime runtime;
   private final boolean aliasReadChunks;
@@ -272,7 +273,14 @@ final class MemoryService extends MemoryGrpc.MemoryImplBase {
       GetMemoryStatsResponse.Builder out = GetMemoryStatsResponse.newBuilder()
           .setHostUsedBytes(runtime.devices().hostPool().usedBytes());
       for (Device d : devices) {
-        out.addDevices(deviceStats(d.pool().stats()));
+        DeviceMemoryStats.Builder stats = deviceStats(d.pool().stats()).toBuilder();
+        for (ModelEntry m : runtime.models().all()) {
+          if (m.deviceId() == d.id()) {
+            stats.addByModel(ModelUsage.newBuilder().setModelId(m.id()).setWeightsBytes(m.weightsBytes())
+                .setScratchBytes(m.scratchBytes()));
+          }
+        }
+        out.addDevices(stats);
       }
       return out.build();
     });
@@ -308,17 +316,30 @@ final class MemoryService extends MemoryGrpc.MemoryImplBase {
 
   @Override
   public void registerSharedMemory(RegisterSharedMemoryRequest request, StreamObserver<SharedMemoryRegion> response) {
-    response.onError(Statuses.unimplemented("Memory.RegisterSharedMemory", SHARED_MEMORY_ISSUE));
+    Calls.unary(response, () -> region(SessionInterceptor.current().sharedMemory().register(request.getName(),
+        request.getKey(), request.getOffsetBytes(), request.getSizeBytes())));
   }
 
   @Override
   public void unregisterSharedMemory(UnregisterSharedMemoryRequest request,
       StreamObserver<UnregisterSharedMemoryResponse> response) {
-    response.onError(Statuses.unimplemented("Memory.UnregisterSharedMemory", SHARED_MEMORY_ISSUE));
+    Calls.unary(response, () -> {
+      SessionInterceptor.current().sharedMemory().unregister(request.getName());
+      return UnregisterSharedMemoryResponse.getDefaultInstance();
+    });
   }
 
   @Override
   public void listSharedMemory(ListSharedMemoryRequest request, StreamObserver<ListSharedMemoryResponse> response) {
-    response.onError(Statuses.unimplemented("Memory.ListSharedMemory", SHARED_MEMORY_ISSUE));
+    Calls.unary(response, () -> {
+      ListSharedMemoryResponse.Builder b = ListSharedMemoryResponse.newBuilder();
+      SessionInterceptor.current().sharedMemory().list().forEach(r -> b.addRegions(region(r)));
+      return b.build();
+    });
+  }
+
+  private static SharedMemoryRegion region(io.vnrt.runtime.memory.SharedMemoryRegion r) {
+    return SharedMemoryRegion.newBuilder().setName(r.name()).setKey(r.key()).setOffsetBytes(r.offsetBytes())
+        .setSizeBytes(r.sizeBytes()).build();
   }
 }

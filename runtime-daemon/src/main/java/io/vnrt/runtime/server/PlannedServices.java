@@ -6,8 +6,6 @@ import io.grpc.ServerCall;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.StatusRuntimeException;
-import io.vnrt.proto.v1.ExecutionGrpc;
-import io.vnrt.proto.v1.ModelGrpc;
 import io.vnrt.proto.v1.MonitorGrpc;
 import java.util.List;
 
@@ -19,12 +17,9 @@ final class PlannedServices {
   private PlannedServices() {
   }
 
-  /** Model and Execution (issue #4), Monitor (issue #5). */
+  /** Monitor (issue #5). */
   static List<ServerServiceDefinition> all() {
-    return List.of(
-        unimplemented(ModelGrpc.getServiceDescriptor(), "issue #4"),
-        unimplemented(ExecutionGrpc.getServiceDescriptor(), "issue #4"),
-        unimplemented(MonitorGrpc.getServiceDescriptor(), "issue #5"));
+    return List.of(unimplemented(MonitorGrpc.getServiceDescriptor(), "issue #5"));
   }
 
   static ServerServiceDefinition unimplemented(ServiceDescriptor service, String plannedIn) {

@@ -43,6 +43,7 @@ final class RuntimeService extends RuntimeGrpc.RuntimeImplBase {
           .setVersion(VnrtRuntime.VERSION)
           .setLimits(RuntimeLimits.newBuilder()
               .setMaxMessageBytes(maxMessageBytes)
+              .setMaxModelBytes(runtime.models().maxModelBytes())
               .setStreamChunkBytes(runtime.config().streamChunkBytes())
               .setMaxSessionTtlMs(runtime.config().maxLeaseTtl().toMillis()))
           .setOpenSessions(runtime.sessions().openCount())

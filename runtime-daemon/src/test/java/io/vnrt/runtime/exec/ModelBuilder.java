@@ -15,12 +15,12 @@ import io.vnrt.runtime.onnx.TensorProtos;
 import java.util.List;
 
 /** Builds small ONNX models in tests: {@code new ModelBuilder(13).input("x", FLOAT32, 2, 3).node("Relu", ...)}. */
-final class ModelBuilder {
+public final class ModelBuilder {
     private final GraphProto.Builder graph = GraphProto.newBuilder().setName("test");
     private final ModelProto.Builder model = ModelProto.newBuilder().setIrVersion(8);
     private int nodes;
 
-    ModelBuilder(int opset) {
+    public ModelBuilder(int opset) {
         model.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset));
     }
 
@@ -40,17 +40,17 @@ final class ModelBuilder {
                 TypeProto.Tensor.newBuilder().setElemType(dtype.onnxCode()).setShape(shape))).build();
     }
 
-    ModelBuilder input(String name, DType dtype, Object... dims) {
+    public ModelBuilder input(String name, DType dtype, Object... dims) {
         graph.addInput(info(name, dtype, dims));
         return this;
     }
 
-    ModelBuilder output(String name, DType dtype, Object... dims) {
+    public ModelBuilder output(String name, DType dtype, Object... dims) {
         graph.addOutput(info(name, dtype, dims));
         return this;
     }
 
-    ModelBuilder initializer(String name, Tensor t) {
+    public ModelBuilder initializer(String name, Tensor t) {
         graph.addInitializer(TensorProtos.encode(name, t));
         return this;
     }
@@ -60,7 +60,7 @@ final class ModelBuilder {
         return this;
     }
 
-    ModelBuilder node(String op, List<String> inputs, List<String> outputs, AttributeProto... attrs) {
+    public ModelBuilder node(String op, List<String> inputs, List<String> outputs, AttributeProto... attrs) {
         NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setName(op.toLowerCase() + (nodes++))
                 .addAllInput(inputs).addAllOutput(outputs);
         for (AttributeProto a : attrs) {
@@ -91,7 +91,7 @@ final class ModelBuilder {
                 .setT(TensorProtos.encode(null, t)).build();
     }
 
-    byte[] bytes() {
+    public byte[] bytes() {
         return model.setGraph(graph).build().toByteArray();
     }
 }

@@ -46,11 +46,8 @@ import io.vnrt.proto.v1.FreeTensorRequest;
 import io.vnrt.proto.v1.GetMemoryStatsResponse;
 import io.vnrt.proto.v1.GetRuntimeInfoResponse;
 import io.vnrt.proto.v1.GetTensorRequest;
-import io.vnrt.proto.v1.LoadModelRequest;
 import io.vnrt.proto.v1.MemoryCategory;
 import io.vnrt.proto.v1.MemoryGrpc;
-import io.vnrt.proto.v1.ModelGrpc;
-import io.vnrt.proto.v1.ModelInfo;
 import io.vnrt.proto.v1.NrtCode;
 import io.vnrt.proto.v1.ReadTensorRequest;
 import io.vnrt.proto.v1.ReadTensorResponse;
@@ -412,13 +409,6 @@ abstract class AbstractEndToEndTest {
         "vnrt.v1.Execution", "vnrt.v1.Monitor", "inference.GRPCInferenceService", "grpc.health.v1.Health")),
         names.toString());
 
-    CompletableFuture<ModelInfo> load = new CompletableFuture<>();
-    StreamObserver<LoadModelRequest> upload = ModelGrpc.newStub(fixture.rawChannel())
-        .loadModel(observer(load));
-    upload.onCompleted();
-    StatusRuntimeException e = failure(load);
-    assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
-    assertEquals("Model.LoadModel is not implemented yet (planned: issue #4)", e.getStatus().getDescription());
     assertTrue(GRPCInferenceServiceGrpc.newBlockingStub(fixture.rawChannel())
         .serverLive(ServerLiveRequest.getDefaultInstance()).getLive());
   }

@@ -10,6 +10,11 @@ class InProcessEndToEndTest extends AbstractEndToEndTest {
 
   @Override
   Fixture start(RuntimeConfig config) throws Exception {
+    return inProcess(config);
+  }
+
+  /** The embedded runtime with its in-process channel. */
+  static Fixture inProcess(RuntimeConfig config) throws Exception {
     EmbeddedRuntime embedded = EmbeddedRuntime.start(config);
     return new Fixture() {
       @Override

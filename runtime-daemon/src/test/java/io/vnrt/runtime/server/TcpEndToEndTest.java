@@ -13,6 +13,11 @@ class TcpEndToEndTest extends AbstractEndToEndTest {
 
   @Override
   Fixture start(RuntimeConfig config) throws Exception {
+    return tcp(config);
+  }
+
+  /** A daemon on a free loopback port. */
+  static Fixture tcp(RuntimeConfig config) throws Exception {
     VnrtRuntime runtime = VnrtRuntime.start(config);
     DaemonServer server = DaemonServer.start(runtime, new DaemonServer.Listeners(
         Optional.of(new InetSocketAddress("127.0.0.1", 0)), Optional.empty(), Optional.empty()));

@@ -14,6 +14,11 @@ class UnixSocketEndToEndTest extends AbstractEndToEndTest {
 
   @Override
   Fixture start(RuntimeConfig config) throws Exception {
+    return unixSocket(config, dir);
+  }
+
+  /** A daemon on a Unix socket in a new directory under {@code dir}. */
+  static Fixture unixSocket(RuntimeConfig config, Path dir) throws Exception {
     Path socket = Files.createTempDirectory(dir, "uds").resolve("vnrt.sock");
     VnrtRuntime runtime = VnrtRuntime.start(config);
     DaemonServer server = DaemonServer.start(runtime,

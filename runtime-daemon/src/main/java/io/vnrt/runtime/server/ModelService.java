@@ -1,0 +1,132 @@
+package io.vnrt.runtime.server;
+
+import io.grpc.stub.StreamObserver;
+import io.vnrt.proto.v1.GetModelRequest;
+import io.vnrt.proto.v1.ListModelsRequest;
+import io.vnrt.proto.v1.ListModelsResponse;
+import io.vnrt.proto.v1.LoadModelRequest;
+import io.vnrt.proto.v1.ModelGrpc;
+import io.vnrt.proto.v1.ModelInfo;
+import io.vnrt.proto.v1.UnloadModelRequest;
+import io.vnrt.proto.v1.UnloadModelResponse;
+import io.vnrt.runtime.VnrtRuntimeException;
+import io.vnrt.runtime.models.ModelRegistry;
+import io.vnrt.runtime.models.ModelUpload;
+import io.vnrt.runtime.session.Session;
+
+/** The Model service over the runtime's {@link ModelRegistry}: models owned by the calling session. */
+final class ModelService extends ModelGrpc.ModelImplBase {
+  private final ModelRegistry models;
+
+  ModelService(ModelRegistry models) {
+    this.models = models;
+  }
+
+  @Override
+  public StreamObserver<LoadModelRequest> loadModel(StreamObserver<ModelInfo> response) {
+    return new LoadStream(SessionInterceptor.current(), response);
+  }
+
+  /** One LoadModel stream: a header, then chunks copied into a buffer of the announced size. */
+  private final class LoadStream implements StreamObserver<LoadModelRequest> {
+    private final Session session;
+    private final StreamObserver<ModelInfo> response;
+    private ModelUpload upload;
+    private boolean done;
+
+    LoadStream(Session session, StreamObserver<ModelInfo> response) {
+      this.session = session;
+      this.response = response;
+    }
+
+    @Override
+    public void onNext(LoadModelRequest message) {
+      if (done) {
+        return;
+      }
+      try {
+        switch (message.getPartCase()) {
+          case HEADER -> {
+            if (upload != null) {
+              throw VnrtRuntimeException.invalid("a LoadModel stream has one header, first; a second header arrived "
+                  + "after " + upload.receivedBytes() + " bytes");
+            }
+            upload = models.beginLoad(session, ModelMessages.spec(message.getHeader()));
+          }
+          case CHUNK -> {
+            if (upload == null) {
+              throw VnrtRuntimeException.invalid("a LoadModel stream must start with its header; a chunk of "
+                  + message.getChunk().size() + " bytes came first");
+            }
+            upload.write(message.getChunk().asReadOnlyByteBuffer());
+          }
+          case PART_NOT_SET -> throw VnrtRuntimeException.invalid("a LoadModel message carries neither a header nor "
+              + "a chunk");
+        }
+      } catch (RuntimeException e) {
+        fail(e);
+      }
+    }
+
+    private void fail(RuntimeException e) {
+      done = true;
+      release();
+      response.onError(Statuses.toStatus(e));
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      // the client cancelled or vanished: drop the bytes received, nothing was loaded
+      done = true;
+      release();
+    }
+
+    @Override
+    public void onCompleted() {
+      if (done) {
+        return;
+      }
+      try {
+        if (upload == null) {
+          throw VnrtRuntimeException.invalid("the LoadModel stream ended without a header: send a LoadModelHeader "
+              + "first, then the ONNX bytes");
+        }
+        ModelUpload u = upload;
+        upload = null;
+        done = true;
+        ModelInfo info = ModelMessages.info(u.finish());
+        response.onNext(info);
+        response.onCompleted();
+      } catch (RuntimeException e) {
+        fail(e);
+      }
+    }
+
+    private void release() {
+      if (upload != null) {
+        upload.close();
+        upload = null;
+      }
+    }
+  }
+
+  @Override
+  public void unloadModel(UnloadModelRequest request, StreamObserver<UnloadModelResponse> response) {
+    Calls.unary(response, () -> UnloadModelResponse.newBuilder()
+        .setBytesFreed(models.unload(SessionInterceptor.current(), request.getModelId())).build());
+  }
+
+  @Override
+  public void listModels(ListModelsRequest request, StreamObserver<ListModelsResponse> response) {
+    Calls.unary(response, () -> {
+      ListModelsResponse.Builder b = ListModelsResponse.newBuilder();
+      models.list(SessionInterceptor.current()).forEach(m -> b.addModels(ModelMessages.info(m)));
+      return b.build();
+    });
+  }
+
+  @Override
+  public void getModel(GetModelRequest request, StreamObserver<ModelInfo> response) {
+    Calls.unary(response, () -> ModelMessages.info(models.get(SessionInterceptor.current(), request.getModelId())));
+  }
+}
