@@ -8,22 +8,22 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The result of one execution: the outputs returned inline, the names of those written into
- * device tensors, and where the time went.
+ * The result of one execution: the outputs returned inline, the names of those written in place
+ * (into device tensors or shared memory), and where the time went.
  *
  * @param outputs outputs returned inline, by name, in the model's order
- * @param writtenToDevice names of outputs written into device tensors
+ * @param writtenInPlace names of outputs written into device tensors or shared-memory regions
  * @param queueTime time spent waiting in the core group's queue
  * @param computeTime time spent running the plan
  * @param batchSize size of the batch the request ran in (1 without batching)
  */
-public record ExecutionResult(Map<String, HostTensor> outputs, List<String> writtenToDevice, Duration queueTime,
+public record ExecutionResult(Map<String, HostTensor> outputs, List<String> writtenInPlace, Duration queueTime,
     Duration computeTime, int batchSize) {
 
   /** Copies the collections. */
   public ExecutionResult {
     outputs = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(outputs));
-    writtenToDevice = List.copyOf(writtenToDevice);
+    writtenInPlace = List.copyOf(writtenInPlace);
   }
 
   /** Output {@code name}; fails naming the outputs there are when it was not returned inline. */

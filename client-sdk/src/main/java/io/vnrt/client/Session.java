@@ -180,6 +180,23 @@ public final class Session implements AutoCloseable {
     return new Model(this, info);
   }
 
+  /**
+   * Creates a /dev/shm file of {@code sizeBytes}, maps it in this process and registers it as
+   * {@code name}: executions then read inputs from it and write outputs into it without copies
+   * through gRPC (the daemon must run on this host). Closing it unregisters and removes it.
+   */
+  public SharedMemory createSharedMemory(String name, long sizeBytes) {
+    if (sizeBytes <= 0) {
+      throw new IllegalArgumentException("a shared-memory region needs at least one byte, got " + sizeBytes);
+    }
+    return SharedMemory.create(this, name, sizeBytes);
+  }
+
+  /** Registers part of a /dev/shm file another party created ({@code key} is "/name", as for shm_open). */
+  public SharedMemory registerSharedMemory(String name, String key, long offsetBytes, long sizeBytes) {
+    return SharedMemory.existing(this, name, key, offsetBytes, sizeBytes);
+  }
+
   /** The session's loaded models, as the daemon describes them. */
   public List<ModelDescription> models() {
     try {

@@ -17,6 +17,7 @@ import io.vnrt.client.Model;
 import io.vnrt.client.ModelDescription;
 import io.vnrt.client.NotFoundException;
 import io.vnrt.client.Session;
+import io.vnrt.client.SharedMemory;
 import io.vnrt.client.TensorSpec;
 import io.vnrt.client.VnrtClient;
 import io.vnrt.proto.v1.NrtCode;
@@ -24,6 +25,8 @@ import io.vnrt.runtime.RuntimeConfig;
 import io.vnrt.runtime.exec.Profile;
 import io.vnrt.runtime.exec.Topology;
 import java.io.ByteArrayInputStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -135,13 +138,31 @@ abstract class AbstractSdkModelEndToEndTest {
         DeviceTensor y = session.allocate(TensorSpec.of(DType.FLOAT32, 2, 3), 0)) {
       x.write(X);
       ExecutionResult r = model.execute(new ExecutionRequest().input("x", x).outputTo("y", y).output("xw"));
-      assertEquals(List.of("y"), r.writtenToDevice());
+      assertEquals(List.of("y"), r.writtenInPlace());
       assertEquals(List.of("xw"), List.copyOf(r.outputs().keySet()));
       assertArrayEquals(TestModels.denseReference(X, 2)[1], r.output("xw").floats(), 1e-5f);
       assertArrayEquals(y(X, 2), y.readFloats(), 1e-5f);
       assertEquals(1, r.batchSize());
       assertTrue(r.computeTime().compareTo(Duration.ZERO) >= 0);
     }
+  }
+
+  @Test
+  void sharedMemoryInputsAndOutputsPassInPlace() {
+    try (Model model = session.loadModel(TestModels.dense(), LoadOptions.defaults());
+        SharedMemory region = session.createSharedMemory("io", 4096)) {
+      MemorySegment.copy(X, 0, region.segment(), ValueLayout.JAVA_FLOAT_UNALIGNED, 0, X.length);
+      ExecutionResult r = model.execute(new ExecutionRequest().input("x", region, 0, DType.FLOAT32, 2, 4)
+          .outputTo("y", region, 1024, 24));
+      assertEquals(List.of("y"), r.writtenInPlace());
+      float[] y = region.segment().asSlice(1024, 24).toArray(ValueLayout.JAVA_FLOAT_UNALIGNED);
+      assertArrayEquals(y(X, 2), y, 1e-5f);
+      assertThrows(InvalidArgumentException.class, () -> model.execute(new ExecutionRequest()
+          .input("x", region, 4090, DType.FLOAT32, 2, 4)));
+    }
+    InvalidArgumentException missing = assertThrows(InvalidArgumentException.class,
+        () -> session.registerSharedMemory("gone", "/vnrt-no-such-file", 0, 8).close());
+    assertTrue(missing.getMessage().contains("does not exist"), missing.getMessage());
   }
 
   @Test
