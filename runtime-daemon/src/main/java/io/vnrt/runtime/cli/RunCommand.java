@@ -1,10 +1,13 @@
 package io.vnrt.runtime.cli;
 
+import io.vnrt.client.ExecutionRequest;
+import io.vnrt.client.ExecutionResult;
 import io.vnrt.client.HostTensor;
 import io.vnrt.client.LoadOptions;
 import io.vnrt.client.Model;
 import io.vnrt.client.ModelDescription;
 import io.vnrt.client.Session;
+import io.vnrt.client.SharedMemory;
 import io.vnrt.client.VnrtClient;
 import io.vnrt.client.VnrtException;
 import io.vnrt.runtime.exec.CoreGroup;
@@ -33,6 +36,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -75,6 +79,10 @@ final class RunCommand implements Callable<Integer> {
       description = "Remote only: executions in flight at once. Default: ${DEFAULT-VALUE}.")
   private int concurrency;
 
+  @Option(names = "--shm", description = "Remote only: pass inputs through a /dev/shm region (the daemon must be on"
+      + " this host) instead of inline in each request.")
+  private boolean shm;
+
   @Option(names = "--seed", defaultValue = "42", description = "Seed of the random inputs. Default: ${DEFAULT-VALUE}.")
   private long seed;
 
@@ -109,8 +117,9 @@ final class RunCommand implements Callable<Integer> {
   }
 
   private int runEmbedded(PrintWriter out) throws Exception {
-    if (concurrency != 1) {
-      throw new IllegalArgumentException("--concurrency needs a daemon (--target); the embedded run is sequential");
+    if (concurrency != 1 || shm) {
+      throw new IllegalArgumentException("--concurrency and --shm need a daemon (--target); the embedded run is "
+          + "sequential and in-process");
     }
     long t0 = System.nanoTime();
     try (CoreGroup group = new CoreGroup("run", cores);
@@ -153,48 +162,77 @@ final class RunCommand implements Callable<Integer> {
       }
       Map<String, HostTensor> inputs = new LinkedHashMap<>();
       inputs(specs).forEach((name, t) -> inputs.put(name, toHost(t)));
-      for (int i = 0; i < warmup; i++) {
-        loaded.execute(inputs);
-      }
-      long[] latencies = new long[iterations];
-      AtomicInteger next = new AtomicInteger();
-      List<Map<String, HostTensor>> last = new ArrayList<>(List.of(Map.of()));
-      long start = System.nanoTime();
-      try (ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
-        List<Future<?>> running = new ArrayList<>();
-        for (int w = 0; w < concurrency; w++) {
-          running.add(workers.submit(() -> {
-            for (int i = next.getAndIncrement(); i < iterations; i = next.getAndIncrement()) {
-              long s = System.nanoTime();
-              Map<String, HostTensor> result = loaded.execute(inputs);
-              latencies[i] = System.nanoTime() - s;
-              if (i == iterations - 1) {
-                synchronized (last) {
-                  last.set(0, result);
+      SharedMemory region = shm ? session.createSharedMemory("vnrt-run-inputs", regionBytes(inputs)) : null;
+      ExecutionRequest request = region == null ? ExecutionRequest.of(inputs) : shmRequest(inputs, region);
+      try {
+        for (int i = 0; i < warmup; i++) {
+          loaded.execute(request);
+        }
+        long[] latencies = new long[iterations];
+        AtomicInteger next = new AtomicInteger();
+        AtomicReference<Map<String, HostTensor>> last = new AtomicReference<>(Map.of());
+        long start = System.nanoTime();
+        try (ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
+          List<Future<?>> running = new ArrayList<>();
+          for (int w = 0; w < concurrency; w++) {
+            running.add(workers.submit(() -> {
+              for (int i = next.getAndIncrement(); i < iterations; i = next.getAndIncrement()) {
+                long s = System.nanoTime();
+                ExecutionResult result = loaded.execute(request);
+                latencies[i] = System.nanoTime() - s;
+                if (i == iterations - 1) {
+                  last.set(result.outputs());
                 }
               }
+              return null;
+            }));
+          }
+          for (Future<?> f : running) {
+            try {
+              f.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+              throw e.getCause() instanceof Exception x ? x : e;
             }
-            return null;
-          }));
-        }
-        for (Future<?> f : running) {
-          try {
-            f.get();
-          } catch (java.util.concurrent.ExecutionException e) {
-            throw e.getCause() instanceof Exception x ? x : e;
           }
         }
-      }
-      report(out, latencies, System.nanoTime() - start);
-      if (outputDir != null) {
-        Map<String, Tensor> outputs = new LinkedHashMap<>();
-        synchronized (last) {
-          last.getFirst().forEach((name, h) -> outputs.put(name, fromHost(h)));
+        report(out, latencies, System.nanoTime() - start);
+        if (outputDir != null) {
+          Map<String, Tensor> outputs = new LinkedHashMap<>();
+          last.get().forEach((name, h) -> outputs.put(name, fromHost(h)));
+          writeOutputs(outputs);
         }
-        writeOutputs(outputs);
+      } finally {
+        if (region != null) {
+          region.close();
+        }
       }
     }
     return 0;
+  }
+
+  private static long regionBytes(Map<String, HostTensor> inputs) {
+    long n = 0;
+    for (HostTensor t : inputs.values()) {
+      n += align(t.sizeBytes());
+    }
+    return Math.max(n, 64);
+  }
+
+  private static long align(long n) {
+    return (n + 63) & -64L;
+  }
+
+  /** Writes every input into the region once; the request then names their places. */
+  private static ExecutionRequest shmRequest(Map<String, HostTensor> inputs, SharedMemory region) {
+    ExecutionRequest request = new ExecutionRequest();
+    long offset = 0;
+    for (Map.Entry<String, HostTensor> e : inputs.entrySet()) {
+      HostTensor t = e.getValue();
+      MemorySegment.copy(MemorySegment.ofBuffer(t.byteBuffer()), 0, region.segment(), offset, t.sizeBytes());
+      request.input(e.getKey(), region, offset, t.dtype(), t.shape());
+      offset += align(t.sizeBytes());
+    }
+    return request;
   }
 
   /** The model's inputs: from --input files, else random with the seed, shapes bound by --dim. */

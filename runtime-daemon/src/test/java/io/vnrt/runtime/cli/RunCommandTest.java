@@ -4,12 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vnrt.runtime.RuntimeConfig;
+import io.vnrt.runtime.VnrtRuntime;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.onnx.TensorProtos;
+import io.vnrt.runtime.server.DaemonServer;
 import java.io.PrintWriter;
+import java.net.InetSocketAddress;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -69,6 +74,48 @@ class RunCommandTest {
         assertArrayEquals(Files.readAllBytes(f), Files.readAllBytes(b.resolve(f.getFileName())));
       }
     }
+  }
+
+  @Test
+  void remoteRunAgreesWithTheEmbeddedOneInlineAndThroughSharedMemory(@TempDir Path dir) throws Exception {
+    try (VnrtRuntime runtime = VnrtRuntime.start(RuntimeConfig.defaults())) {
+      DaemonServer server = DaemonServer.start(runtime, new DaemonServer.Listeners(
+          Optional.of(new InetSocketAddress("127.0.0.1", 0)), Optional.empty(), Optional.empty()));
+      try {
+        String target = server.targets().getFirst();
+        Run embedded = run("run", "--embedded", "--model", mlp().toString(), "--dim", "N=1", "--iterations", "2",
+            "--warmup", "0", "--output-dir", dir.resolve("embedded").toString());
+        assertEquals(0, embedded.exitCode(), embedded.err());
+        Run inline = run("run", "--target", target, "--model", mlp().toString(), "--dim", "N=1", "--iterations",
+            "40", "--warmup", "2", "--concurrency", "4", "--output-dir", dir.resolve("inline").toString());
+        assertEquals(0, inline.exitCode(), inline.err());
+        assertTrue(inline.out().matches("(?s).*40 executions \\(after 2 warm-up\\), concurrency 4: p50 .* ms, "
+            + "p90 .* ms, p99 .* ms; throughput .* inferences/s.*"), inline.out());
+        Run shm = run("run", "--target", target, "--model", mlp().toString(), "--dim", "N=1", "--iterations", "10",
+            "--warmup", "1", "--shm", "--output-dir", dir.resolve("shm").toString());
+        assertEquals(0, shm.exitCode(), shm.err());
+        for (String kind : new String[] {"inline", "shm"}) {
+          try (var files = Files.list(dir.resolve("embedded"))) {
+            for (Path f : files.toList()) {
+              Tensor want = TensorProtos.decode(TensorProtos.read(f), dir);
+              Tensor got = TensorProtos.decode(TensorProtos.read(dir.resolve(kind).resolve(f.getFileName())), dir);
+              assertArrayEquals(want.shape(), got.shape());
+              assertArrayEquals(want.toFloatArray(), got.toFloatArray(), 1e-6f, kind + " " + f.getFileName());
+            }
+          }
+        }
+      } finally {
+        server.close();
+      }
+      assertEquals(0, runtime.devices().devices().getFirst().pool().usedBytes(), "vnrt run unloaded its model");
+    }
+  }
+
+  @Test
+  void remoteRunWithoutADaemonSaysSo() {
+    Run r = run("run", "--target", "127.0.0.1:1", "--model", mlp().toString(), "--dim", "N=1");
+    assertEquals(1, r.exitCode());
+    assertTrue(r.err().contains("vnrt run:"), r.err());
   }
 
   @Test
