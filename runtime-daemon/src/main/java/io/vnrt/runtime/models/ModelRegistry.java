@@ -62,6 +62,8 @@ public final class ModelRegistry implements AutoCloseable {
   private final Map<List<Integer>, CoreGroupScheduler> schedulers = new LinkedHashMap<>();
   /** Models placed on each core (for auto-placement), guarded by {@link #schedulers}. */
   private final Map<Integer, Integer> modelsPerCore = new ConcurrentHashMap<>();
+  /** Heap bytes held by streamed loads in progress, at most {@link #maxModelBytes()} in all. */
+  private final java.util.concurrent.atomic.AtomicLong uploadBytes = new java.util.concurrent.atomic.AtomicLong();
 
   /** A registry over {@code devices}; models of a session are unloaded when {@code sessions} ends it. */
   public ModelRegistry(DeviceSet devices, SessionRegistry sessions, Engine engine) {
@@ -83,7 +85,23 @@ public final class ModelRegistry implements AutoCloseable {
    */
   public ModelUpload beginLoad(Session session, LoadSpec spec) {
     check(session, spec);
-    return new ModelUpload(this, session, spec);
+    long size = spec.sizeBytes();
+    long limit = maxModelBytes();
+    long held = uploadBytes.addAndGet(size);
+    if (held > limit) {
+      uploadBytes.addAndGet(-size);
+      throw VnrtRuntimeException.exhausted("model '" + spec.name() + "': loads in progress already hold "
+          + (held - size) + " bytes; another " + size + " would pass the daemon's " + limit + " for all loads "
+          + "streaming at once; retry when they finish", Map.of("model_size_bytes", String.valueOf(size),
+              "uploading_bytes", String.valueOf(held - size), "limit_bytes", String.valueOf(limit)), null);
+    }
+    try {
+      return new ModelUpload(this, session, spec, () -> uploadBytes.addAndGet(-size));
+    } catch (OutOfMemoryError e) {
+      uploadBytes.addAndGet(-size);
+      throw VnrtRuntimeException.exhausted("model '" + spec.name() + "': the daemon's heap cannot hold a buffer of "
+          + size + " bytes for it now", Map.of("model_size_bytes", String.valueOf(size)), null);
+    }
   }
 
   /** Loads a whole model held in memory ({@code onnx.length} must equal the spec's size, or the size be 0). */
@@ -330,15 +348,20 @@ public final class ModelRegistry implements AutoCloseable {
 
   /** Unloads every model of an ended session. */
   private ReclaimReport unloadAll(Session session) {
-    int n = 0;
-    long bytes = 0;
-    for (ModelEntry m : byId.values()) {
-      if (m.owner() == session && byId.remove(m.id(), m)) {
-        n++;
-        bytes += close(m);
+    List<ModelEntry> owned = new ArrayList<>();
+    // a load registers under the same lock after checking that the session is open: none slips past
+    synchronized (session) {
+      for (ModelEntry m : byId.values()) {
+        if (m.owner() == session && byId.remove(m.id(), m)) {
+          owned.add(m);
+        }
       }
     }
-    return new ReclaimReport(0, n, bytes);
+    long bytes = 0;
+    for (ModelEntry m : owned) {
+      bytes += close(m);
+    }
+    return new ReclaimReport(0, owned.size(), bytes);
   }
 
   /** The session's models, in load order of their ids. */

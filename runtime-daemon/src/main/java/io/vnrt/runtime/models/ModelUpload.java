@@ -12,14 +12,16 @@ public final class ModelUpload implements AutoCloseable {
   private final ModelRegistry registry;
   private final io.vnrt.runtime.session.Session session;
   private final LoadSpec spec;
+  private final Runnable release;
   private byte[] buffer;
   private int received;
 
-  ModelUpload(ModelRegistry registry, io.vnrt.runtime.session.Session session, LoadSpec spec) {
+  ModelUpload(ModelRegistry registry, io.vnrt.runtime.session.Session session, LoadSpec spec, Runnable release) {
     this.registry = registry;
     this.session = session;
     this.spec = spec;
     this.buffer = new byte[Math.toIntExact(spec.sizeBytes())];
+    this.release = release;
   }
 
   /** What is being loaded. */
@@ -56,17 +58,24 @@ public final class ModelUpload implements AutoCloseable {
     }
     byte[] model = buffer;
     buffer = null;
-    if (received != model.length) {
-      throw VnrtRuntimeException.invalid("model '" + spec.name() + "': the stream ended after " + received
-          + " bytes, but its header announced " + spec.sizeBytes(), "model_size_bytes", spec.sizeBytes(),
-          "received_bytes", received);
+    try {
+      if (received != model.length) {
+        throw VnrtRuntimeException.invalid("model '" + spec.name() + "': the stream ended after " + received
+            + " bytes, but its header announced " + spec.sizeBytes(), "model_size_bytes", spec.sizeBytes(),
+            "received_bytes", received);
+      }
+      return registry.load(session, spec, model);
+    } finally {
+      release.run();
     }
-    return registry.load(session, spec, model);
   }
 
   /** Discards the bytes received (no-op after finish). */
   @Override
   public void close() {
-    buffer = null;
+    if (buffer != null) {
+      buffer = null;
+      release.run();
+    }
   }
 }

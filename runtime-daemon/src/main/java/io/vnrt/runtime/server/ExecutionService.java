@@ -2,7 +2,6 @@ package io.vnrt.runtime.server;
 
 import io.grpc.Context;
 import io.grpc.Deadline;
-import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import io.grpc.stub.ServerCallStreamObserver;

@@ -46,8 +46,6 @@ import io.vnrt.proto.v1.SharedMemoryRef;
 import io.vnrt.proto.v1.UnloadModelRequest;
 import io.vnrt.proto.v1.UnregisterSharedMemoryRequest;
 import io.vnrt.runtime.RuntimeConfig;
-import io.vnrt.runtime.VnrtRuntime;
-import io.vnrt.runtime.VnrtRuntimeException;
 import io.vnrt.runtime.exec.Device;
 import io.vnrt.runtime.exec.ModelBuilder;
 import io.vnrt.runtime.exec.Profile;
@@ -69,7 +67,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -588,6 +585,76 @@ abstract class AbstractModelEndToEndTest {
     assertEquals(2, closed.getModelsUnloaded());
     assertTrue(closed.getBytesFreed() >= 64);
     assertEquals(List.of(), fixture.runtime().models().all());
+  }
+
+  @Test
+  void anExpiredSessionsModelsAndRegionsAreReleased() throws Exception {
+    Session doomed = client.openSession("doomed", Duration.ofSeconds(60));
+    Metadata h = new Metadata();
+    h.put(Session.SESSION_ID_KEY, doomed.id());
+    byte[] m = matMulModel();
+    CompletableFuture<ModelInfo> r = new CompletableFuture<>();
+    StreamObserver<LoadModelRequest> up = ModelGrpc.newStub(fixture.rawChannel())
+        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(h)).loadModel(AbstractEndToEndTest.observer(r));
+    messages(header("m", m.length).build(), m, 100).forEach(up::onNext);
+    up.onCompleted();
+    r.get(30, TimeUnit.SECONDS);
+    Path file = shmFile(4096);
+    MemoryGrpc.newBlockingStub(fixture.rawChannel()).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(h))
+        .registerSharedMemory(RegisterSharedMemoryRequest.newBuilder().setName("r").setKey("/" + file.getFileName())
+            .setSizeBytes(4096).build());
+    io.vnrt.runtime.session.Session serverSide = fixture.runtime().sessions().byPublicId(doomed.id().substring(0, 8));
+    AbstractEndToEndTest.awaitTrue(() -> serverSide.activeCalls() == 0, "the calls have ended on the server");
+    assertEquals(1, fixture.runtime().models().all().size());
+    ticker.advance(Duration.ofSeconds(61));
+    AbstractEndToEndTest.awaitTrue(() -> fixture.runtime().sessions().byPublicId(doomed.id().substring(0, 8)) == null,
+        "the reaper expires the idle session");
+    assertEquals(List.of(), fixture.runtime().models().all(), "expiry unloaded the model");
+    assertEquals(List.of(), serverSide.sharedMemory().list(), "expiry unmapped the region");
+    assertArrayEquals(new long[3], usedBytes());
+    doomed.close();
+  }
+
+  @Test
+  void executeStreamReadsNoMoreThanItsInFlightLimitFromAFastClient() throws Exception {
+    ModelInfo info = load(header("add", 0).setQueueDepth(4096), addModel());
+    int sent = 3 * ExecutionService.MAX_IN_FLIGHT;
+    Map<String, ExecuteResponse> got = new java.util.concurrent.ConcurrentHashMap<>();
+    CompletableFuture<Void> finished = new CompletableFuture<>();
+    ModelEntry entry = entry(info.getModelId());
+    try (AutoCloseable held = hold(info.getModelId())) {
+      StreamObserver<ExecuteRequest> requests = asyncExec().executeStream(new StreamObserver<>() {
+        @Override
+        public void onNext(ExecuteResponse r) {
+          got.put(r.getRequestId(), r);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+          finished.completeExceptionally(t);
+        }
+
+        @Override
+        public void onCompleted() {
+          finished.complete(null);
+        }
+      });
+      for (int i = 0; i < sent; i++) {
+        requests.onNext(addRequest(info.getModelId(), ramp(16, i), ramp(16, 1), 1).toBuilder().setRequestId("r" + i)
+            .build());
+      }
+      requests.onCompleted();
+      AbstractEndToEndTest.awaitTrue(() -> fixture.runtime().models().scheduler(entry).queued()
+          == ExecutionService.MAX_IN_FLIGHT, "the stream's first executions queued");
+      Thread.sleep(100);
+      assertEquals(ExecutionService.MAX_IN_FLIGHT, fixture.runtime().models().scheduler(entry).queued(),
+          "the daemon read no request beyond its in-flight limit");
+    }
+    finished.get(60, TimeUnit.SECONDS);
+    assertEquals(sent, got.size());
+    for (int i = 0; i < sent; i++) {
+      assertArrayEquals(sum(ramp(16, i), ramp(16, 1)), floats(got.get("r" + i).getOutputs(0).getData()));
+    }
   }
 
   // ---- bad model streams -----------------------------------------------------------------------
