@@ -94,6 +94,8 @@ public final class ModelLoadCall implements ClientResponseObserver<LoadModelRequ
 
   @Override
   public void onCompleted() {
+    // a response always precedes a successful end; this only guards against a daemon that sends none
+    result.completeExceptionally(new IllegalStateException("the daemon ended LoadModel without a response"));
     wake();
   }
 }

@@ -14,19 +14,16 @@ import picocli.CommandLine.Parameters;
     description = "Run ONNX backend node tests: DIR... [--list FILE] [--filter REGEX] [--cores N] [--timeout S]."
         + " Exit 0 when all pass, 1 on failures, 2 on usage or I/O errors.")
 final class ConformanceCommand implements Callable<Integer> {
+  /** Everything after "conformance", in order: Main makes unknown options positional for this command. */
   @Parameters(paramLabel = "ARG", arity = "0..*", description = "Test directories and runner options (see --help).")
   private List<String> args = new ArrayList<>();
-
-  @CommandLine.Unmatched
-  private List<String> unmatched = new ArrayList<>();
 
   @CommandLine.Spec
   private CommandLine.Model.CommandSpec spec;
 
   @Override
   public Integer call() {
-    List<String> all = new ArrayList<>(args);
-    all.addAll(unmatched);
+    List<String> all = args;
     PrintStream out = new PrintStream(new WriterStream(spec.commandLine().getOut()), true);
     PrintStream err = new PrintStream(new WriterStream(spec.commandLine().getErr()), true);
     int code = ConformanceRunner.run(all.toArray(String[]::new), out, err);

@@ -27,7 +27,10 @@ public final class Main implements Runnable {
 
   /** The command line with every subcommand registered. */
   public static CommandLine commandLine() {
-    return new CommandLine(new Main());
+    CommandLine cl = new CommandLine(new Main());
+    // the conformance runner parses its own flags: hand them over in order
+    cl.getSubcommands().get("conformance").setUnmatchedOptionsArePositionalParams(true);
+    return cl;
   }
 
   @Override

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@code vnrt run --embedded} and {@code vnrt conformance} as a user runs them. */
 class RunCommandTest {
-  static final Path MLP = Path.of("../../shared/models/mlp.onnx").toAbsolutePath().normalize();
+  static final Path SHARED = Path.of(System.getProperty("vnrt.shared", "../shared")).toAbsolutePath().normalize();
 
   record Run(int exitCode, String out, String err) {
   }
@@ -33,11 +33,7 @@ class RunCommandTest {
   }
 
   static Path mlp() {
-    Path p = MLP;
-    if (!Files.exists(p)) {
-      p = Path.of("/work/shared/models/mlp.onnx");
-    }
-    return p;
+    return SHARED.resolve("models/mlp.onnx");
   }
 
   @Test
@@ -140,5 +136,10 @@ class RunCommandTest {
     assertEquals(2, bad.exitCode());
     Run missing = run("conformance", dir.resolve("missing").toString());
     assertTrue(missing.exitCode() != 0, missing.out() + missing.err());
+    Run one = run("conformance", SHARED.resolve("conformance/onnx-node").toString(), "--filter", "^test_abs$",
+        "--cores", "1");
+    assertEquals(0, one.exitCode(), one.out() + one.err());
+    assertTrue(one.out().contains("PASS test_abs"), one.out());
+    assertTrue(one.out().contains("1 passed"), one.out());
   }
 }
