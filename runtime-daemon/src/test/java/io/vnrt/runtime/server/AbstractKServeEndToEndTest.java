@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
 import io.vnrt.client.internal.Transports;
 import io.vnrt.proto.inference.GRPCInferenceServiceGrpc;
 import io.vnrt.proto.inference.InferParameter;
@@ -34,7 +36,9 @@ import io.vnrt.runtime.RuntimeConfig;
 import io.vnrt.runtime.VnrtRuntime;
 import io.vnrt.runtime.exec.Profile;
 import io.vnrt.runtime.exec.Topology;
+import io.vnrt.runtime.models.CoreGroupScheduler;
 import io.vnrt.runtime.models.LoadSpec;
+import io.vnrt.runtime.models.ModelEntry;
 import io.vnrt.runtime.session.Session;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -42,9 +46,14 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
@@ -335,6 +344,73 @@ abstract class AbstractKServeEndToEndTest {
     ModelInferResponse r = stub().modelInfer(denseRequest(X, 2).setModelName("uploaded").build());
     assertEquals("5", r.getModelVersion());
     assertArrayEquals(TestModels.denseReference(X, 2)[0], floats(r.getRawOutputContents(0)), 1e-5f);
+  }
+
+  @Test
+  void concurrentClientsEachGetTheirOwnResults() throws Exception {
+    load("dense");
+    try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
+      List<Future<Boolean>> results = new ArrayList<>();
+      for (int c = 0; c < 8; c++) {
+        int client = c;
+        results.add(pool.submit(() -> {
+          for (int i = 0; i < 10; i++) {
+            float[] x = {client, i, -client, 1, i, client, 0.5f, -i};
+            ModelInferResponse r = stub().modelInfer(denseRequest(x, 2).setId(client + "-" + i).build());
+            if (!r.getId().equals(client + "-" + i)) {
+              return false;
+            }
+            assertArrayEquals(TestModels.denseReference(x, 2)[0], floats(r.getRawOutputContents(0)), 1e-5f);
+          }
+          return true;
+        }));
+      }
+      for (Future<Boolean> f : results) {
+        assertTrue(f.get(60, TimeUnit.SECONDS));
+      }
+    }
+  }
+
+  @Test
+  void aDeadlinePassedInTheQueueIsDeadlineExceededAndACancelledCallLeavesNothingQueued() throws Exception {
+    load("dense");
+    ModelEntry model = runtime.models().all().stream().filter(m -> m.name().equals("dense")).findFirst().orElseThrow();
+    CoreGroupScheduler scheduler = runtime.models().scheduler(model);
+    try (AutoCloseable held = scheduler.hold()) {
+      fails(Status.Code.DEADLINE_EXCEEDED, "", () -> kserve.withDeadlineAfter(200, TimeUnit.MILLISECONDS)
+          .modelInfer(denseRequest(X, 2).build()));
+      Context.CancellableContext call = Context.current().withCancellation();
+      CompletableFuture<ModelInferResponse> pending = new CompletableFuture<>();
+      call.run(() -> GRPCInferenceServiceGrpc.newStub(channel.channel()).modelInfer(denseRequest(X, 2).build(),
+          new StreamObserver<>() {
+            @Override
+            public void onNext(ModelInferResponse value) {
+              pending.complete(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+              pending.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {
+            }
+          }));
+      waitFor(() -> scheduler.queued() == 1, "the call is queued behind the hold");
+      call.cancel(null);
+      waitFor(() -> scheduler.queued() == 0, "the cancelled call left the queue");
+    }
+    assertArrayEquals(TestModels.denseReference(X, 2)[0],
+        floats(stub().modelInfer(denseRequest(X, 2).build()).getRawOutputContents(0)), 1e-5f);
+  }
+
+  static void waitFor(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!condition.getAsBoolean()) {
+      assertTrue(System.nanoTime() < end, "timed out waiting until " + what);
+      Thread.sleep(5);
+    }
   }
 
   // ---- bad input ----------------------------------------------------------------------------
