@@ -657,6 +657,66 @@ abstract class AbstractModelEndToEndTest {
     }
   }
 
+  @Test
+  void aModelFarBeyondTheMessageLimitStreamsInChunks() throws Exception {
+    int n = 6 << 20;
+    float[] w = new float[n];
+    for (int i = 0; i < n; i++) {
+      w[i] = i % 7;
+    }
+    byte[] m = new ModelBuilder(13).input("x", FLOAT32, (long) n).output("y", FLOAT32, (long) n)
+        .initializer("w", Tensor.ofFloats(new long[] {n}, w)).node("Add", List.of("x", "w"), List.of("y")).bytes();
+    assertTrue(m.length > DaemonServer.MAX_INBOUND_MESSAGE_BYTES, "the model is larger than one message");
+    ModelInfo info = loadStream(messages(header("wide", m.length).build(), m, 1 << 20), true)
+        .get(60, TimeUnit.SECONDS);
+    assertEquals((long) n * 4, info.getWeightsBytes());
+    try (DeviceTensor x = session.allocate(TensorSpec.of(DType.FLOAT32, n), 0);
+        DeviceTensor y = session.allocate(TensorSpec.of(DType.FLOAT32, n), 0)) {
+      x.write(new float[n]);
+      exec().execute(ExecuteRequest.newBuilder().setModelId(info.getModelId())
+          .addInputs(ExecuteInput.newBuilder().setName("x").setHandle(x.handle()))
+          .addOutputs(ExecuteOutput.newBuilder().setName("y").setHandle(y.handle())).build());
+      assertArrayEquals(w, y.readFloats());
+    }
+  }
+
+  @Test
+  void aRequestIdAlreadyInFlightOnTheStreamIsRefused() throws Exception {
+    ModelInfo info = load("add", addModel());
+    Map<String, List<ExecuteResponse>> got = new java.util.concurrent.ConcurrentHashMap<>();
+    CompletableFuture<Void> finished = new CompletableFuture<>();
+    try (AutoCloseable held = hold(info.getModelId())) {
+      StreamObserver<ExecuteRequest> requests = asyncExec().executeStream(new StreamObserver<>() {
+        @Override
+        public void onNext(ExecuteResponse r) {
+          got.computeIfAbsent(r.getRequestId(), k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(r);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+          finished.completeExceptionally(t);
+        }
+
+        @Override
+        public void onCompleted() {
+          finished.complete(null);
+        }
+      });
+      ExecuteRequest r = addRequest(info.getModelId(), ramp(16, 0), ramp(16, 2), 1).toBuilder().setRequestId("dup")
+          .build();
+      requests.onNext(r);
+      requests.onNext(r);
+      AbstractEndToEndTest.awaitTrue(() -> got.containsKey("dup"), "the duplicate is answered while the first waits");
+      ExecuteResponse refused = got.get("dup").getFirst();
+      assertEquals(Status.Code.INVALID_ARGUMENT.value(), refused.getStatusCode());
+      assertTrue(refused.getError().getMessage().contains("already in flight"), refused.getError().getMessage());
+      requests.onCompleted();
+    }
+    finished.get(30, TimeUnit.SECONDS);
+    assertEquals(2, got.get("dup").size());
+    assertArrayEquals(sum(ramp(16, 0), ramp(16, 2)), floats(got.get("dup").get(1).getOutputs(0).getData()));
+  }
+
   // ---- bad model streams -----------------------------------------------------------------------
 
   @Test
@@ -884,6 +944,11 @@ abstract class AbstractModelEndToEndTest {
     assertFailure(assertThrows(StatusRuntimeException.class, () -> memory().registerSharedMemory(
         RegisterSharedMemoryRequest.newBuilder().setName("r").setKey("/vnrt-test-missing-" + UUID.randomUUID())
             .setSizeBytes(1).build())), Status.Code.INVALID_ARGUMENT, NrtCode.NRT_INVALID, "does not exist");
+    Path dir = Files.createDirectory(Path.of("/dev/shm", "vnrt-test-dir-" + UUID.randomUUID()));
+    shmFiles.add(dir);
+    assertFailure(assertThrows(StatusRuntimeException.class, () -> memory().registerSharedMemory(
+        RegisterSharedMemoryRequest.newBuilder().setName("r").setKey("/" + dir.getFileName()).setSizeBytes(1)
+            .build())), Status.Code.INVALID_ARGUMENT, NrtCode.NRT_INVALID, "is not a regular file");
     assertFailure(assertThrows(StatusRuntimeException.class, () -> memory().unregisterSharedMemory(
         UnregisterSharedMemoryRequest.newBuilder().setName("nowhere").build())), Status.Code.NOT_FOUND,
         NrtCode.NRT_INVALID_HANDLE, "nowhere");
