@@ -16,6 +16,7 @@ import io.vnrt.proto.inference.ModelMetadataResponse;
 import io.vnrt.proto.inference.ModelReadyRequest;
 import io.vnrt.proto.inference.ModelReadyResponse;
 import io.vnrt.proto.inference.ModelRepositoryParameter;
+import io.vnrt.proto.inference.ModelStreamInferResponse;
 import io.vnrt.proto.inference.RepositoryIndexRequest;
 import io.vnrt.proto.inference.RepositoryIndexResponse;
 import io.vnrt.proto.inference.RepositoryModelLoadRequest;
@@ -58,6 +59,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -78,6 +80,8 @@ import java.util.stream.Stream;
 final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
   /** Extensions actually served, reported by ServerMetadata. */
   static final List<String> EXTENSIONS = List.of("model_repository", "system_shared_memory");
+  /** Requests of one ModelStreamInfer read ahead of their responses. */
+  static final int STREAM_IN_FLIGHT = 16;
   /** The platform ModelMetadata reports. */
   static final String PLATFORM = "onnx";
   /** Model names accepted for repository loads: no path separators, not "." or "..". */
@@ -173,6 +177,107 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
         response.onError(Statuses.toStatus(e));
       }
     });
+  }
+
+  /**
+   * Many ModelInfer requests on one stream: at most {@link #STREAM_IN_FLIGHT} are read ahead of their
+   * responses (the client is not asked for more until one completes), each answered with its
+   * response or with error_message (the stream stays open). Cancelling the stream cancels what is queued.
+   */
+  @Override
+  public StreamObserver<ModelInferRequest> modelStreamInfer(StreamObserver<ModelStreamInferResponse> responses) {
+    return new InferStream((ServerCallStreamObserver<ModelStreamInferResponse>) responses);
+  }
+
+  /** One ModelStreamInfer call. */
+  private final class InferStream implements StreamObserver<ModelInferRequest> {
+    private final ServerCallStreamObserver<ModelStreamInferResponse> call;
+    private final Set<CompletableFuture<ExecutionResult>> running = ConcurrentHashMap.newKeySet();
+    /** Guards the response stream, which is not thread-safe, and {@link #halfClosed}. */
+    private final Object sendLock = new Object();
+    private boolean halfClosed;
+
+    InferStream(ServerCallStreamObserver<ModelStreamInferResponse> call) {
+      this.call = call;
+      call.disableAutoRequest();
+      call.setOnCancelHandler(() -> running.forEach(f -> f.cancel(false)));
+      call.request(STREAM_IN_FLIGHT);
+    }
+
+    @Override
+    public void onNext(ModelInferRequest request) {
+      CompletableFuture<ExecutionResult> future;
+      ModelEntry model;
+      try {
+        model = require(request.getModelName(), request.getModelVersion());
+        future = runtime.models().submit(session, model, executionRequest(model, request));
+      } catch (RuntimeException e) {
+        answer(ModelStreamInferResponse.newBuilder().setErrorMessage(describe(e)).setInferResponse(
+            ModelInferResponse.newBuilder().setId(request.getId()).setModelName(request.getModelName())).build(),
+            null);
+        return;
+      }
+      running.add(future);
+      future.whenComplete((result, failure) -> {
+        ModelStreamInferResponse.Builder r = ModelStreamInferResponse.newBuilder();
+        if (failure != null) {
+          Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+              ? failure.getCause() : failure;
+          r.setErrorMessage(describe(cause)).setInferResponse(ModelInferResponse.newBuilder()
+              .setId(request.getId()).setModelName(model.name()));
+        } else {
+          try {
+            r.setInferResponse(inferResponse(model, request, result));
+          } catch (RuntimeException e) {
+            r.setErrorMessage(describe(e));
+          }
+        }
+        answer(r.build(), future);
+      });
+    }
+
+    /**
+     * Sends the response of {@code done} (null: refused before it ran), asks for the next request, and
+     * ends the call once the client is done and nothing runs.
+     */
+    private void answer(ModelStreamInferResponse response, CompletableFuture<ExecutionResult> done) {
+      synchronized (sendLock) {
+        if (done != null) {
+          running.remove(done);
+        }
+        if (call.isCancelled()) {
+          return;
+        }
+        call.onNext(response);
+        call.request(1);
+        finishIfDone();
+      }
+    }
+
+    private void finishIfDone() {
+      if (halfClosed && running.isEmpty()) {
+        halfClosed = false;
+        call.onCompleted();
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      running.forEach(f -> f.cancel(false));
+    }
+
+    @Override
+    public void onCompleted() {
+      synchronized (sendLock) {
+        halfClosed = true;
+        finishIfDone();
+      }
+    }
+  }
+
+  private static String describe(Throwable failure) {
+    io.grpc.Status status = Statuses.toStatus(failure).getStatus();
+    return status.getCode() + ": " + status.getDescription();
   }
 
   /** The registry's request for a KServe one: inputs from typed contents, raw contents or shared memory. */

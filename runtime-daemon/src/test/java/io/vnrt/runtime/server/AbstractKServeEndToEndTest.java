@@ -21,6 +21,7 @@ import io.vnrt.proto.inference.ModelMetadataRequest;
 import io.vnrt.proto.inference.ModelMetadataResponse;
 import io.vnrt.proto.inference.ModelReadyRequest;
 import io.vnrt.proto.inference.ModelRepositoryParameter;
+import io.vnrt.proto.inference.ModelStreamInferResponse;
 import io.vnrt.proto.inference.RepositoryIndexRequest;
 import io.vnrt.proto.inference.RepositoryIndexResponse;
 import io.vnrt.proto.inference.RepositoryModelLoadRequest;
@@ -403,6 +404,52 @@ abstract class AbstractKServeEndToEndTest {
     }
     assertArrayEquals(TestModels.denseReference(X, 2)[0],
         floats(stub().modelInfer(denseRequest(X, 2).build()).getRawOutputContents(0)), 1e-5f);
+  }
+
+  @Test
+  void streamInferAnswersEveryRequestAndSurvivesAFailedOne() throws Exception {
+    load("dense");
+    List<ModelStreamInferResponse> got = java.util.Collections.synchronizedList(new ArrayList<>());
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    StreamObserver<ModelInferRequest> requests = GRPCInferenceServiceGrpc.newStub(channel.channel())
+        .modelStreamInfer(new StreamObserver<>() {
+          @Override
+          public void onNext(ModelStreamInferResponse value) {
+            got.add(value);
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            done.completeExceptionally(t);
+          }
+
+          @Override
+          public void onCompleted() {
+            done.complete(null);
+          }
+        });
+    for (int i = 0; i < 50; i++) {
+      float[] x = {i, 1, 2, 3, 4, 5, 6, -i};
+      requests.onNext(denseRequest(x, 2).setId("s" + i).build());
+      if (i == 10) {
+        requests.onNext(denseRequest(X, 3).setId("bad").build());
+      }
+    }
+    requests.onCompleted();
+    done.get(60, TimeUnit.SECONDS);
+    assertEquals(51, got.size());
+    for (ModelStreamInferResponse r : got) {
+      String id = r.getInferResponse().getId();
+      if (id.equals("bad")) {
+        assertTrue(r.getErrorMessage().startsWith("INVALID_ARGUMENT"), r.getErrorMessage());
+        continue;
+      }
+      assertEquals("", r.getErrorMessage());
+      int i = Integer.parseInt(id.substring(1));
+      float[] x = {i, 1, 2, 3, 4, 5, 6, -i};
+      assertArrayEquals(TestModels.denseReference(x, 2)[0], floats(r.getInferResponse().getRawOutputContents(0)),
+          1e-5f);
+    }
   }
 
   static void waitFor(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
