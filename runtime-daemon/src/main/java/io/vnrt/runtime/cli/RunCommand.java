@@ -111,7 +111,9 @@ final class RunCommand implements Callable<Integer> {
       spec.commandLine().getErr().println("vnrt run: " + e.getMessage());
       return 2;
     } catch (VnrtException e) {
-      spec.commandLine().getErr().println("vnrt run: " + e.getMessage());
+      TargetOptions where = new TargetOptions();
+      where.target = target;
+      spec.commandLine().getErr().println("vnrt run: " + where.explain(e));
       return 1;
     }
   }

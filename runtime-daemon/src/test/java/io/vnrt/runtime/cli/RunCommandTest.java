@@ -111,7 +111,7 @@ class RunCommandTest {
   void remoteRunWithoutADaemonSaysSo() {
     Run r = run("run", "--target", "127.0.0.1:1", "--model", mlp().toString(), "--dim", "N=1");
     assertEquals(1, r.exitCode());
-    assertTrue(r.err().contains("vnrt run:"), r.err());
+    assertTrue(r.err().contains("vnrt run: cannot reach a vnrt daemon at 127.0.0.1:1"), r.err());
   }
 
   @Test
