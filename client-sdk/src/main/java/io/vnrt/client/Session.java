@@ -8,15 +8,26 @@ import io.vnrt.client.internal.UnaryCall;
 import io.vnrt.proto.v1.AllocateTensorRequest;
 import io.vnrt.proto.v1.CloseSessionRequest;
 import io.vnrt.proto.v1.CloseSessionResponse;
+import io.vnrt.proto.v1.ExecutionGrpc;
 import io.vnrt.proto.v1.GetMemoryStatsRequest;
 import io.vnrt.proto.v1.GetMemoryStatsResponse;
 import io.vnrt.proto.v1.KeepAliveRequest;
 import io.vnrt.proto.v1.KeepAliveResponse;
+import io.vnrt.proto.v1.ListModelsRequest;
 import io.vnrt.proto.v1.ListTensorsRequest;
 import io.vnrt.proto.v1.MemoryGrpc;
+import io.vnrt.proto.v1.ModelGrpc;
+import io.vnrt.proto.v1.ModelInfo;
 import io.vnrt.proto.v1.Placement;
 import io.vnrt.proto.v1.RuntimeGrpc;
 import io.vnrt.proto.v1.TensorInfo;
+import io.vnrt.client.internal.ModelLoadCall;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -41,6 +52,9 @@ public final class Session implements AutoCloseable {
   private final MemoryGrpc.MemoryBlockingStub memoryBlocking;
   private final RuntimeGrpc.RuntimeStub runtime;
   private final RuntimeGrpc.RuntimeBlockingStub runtimeBlocking;
+  private final ModelGrpc.ModelStub models;
+  private final ModelGrpc.ModelBlockingStub modelsBlocking;
+  private final ExecutionGrpc.ExecutionStub executions;
   private final ScheduledFuture<?> keepAlive;
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -56,6 +70,9 @@ public final class Session implements AutoCloseable {
     this.memoryBlocking = MemoryGrpc.newBlockingStub(client.channel()).withInterceptors(attach);
     this.runtime = RuntimeGrpc.newStub(client.channel()).withInterceptors(attach);
     this.runtimeBlocking = RuntimeGrpc.newBlockingStub(client.channel()).withInterceptors(attach);
+    this.models = ModelGrpc.newStub(client.channel()).withInterceptors(attach);
+    this.modelsBlocking = ModelGrpc.newBlockingStub(client.channel()).withInterceptors(attach);
+    this.executions = ExecutionGrpc.newStub(client.channel()).withInterceptors(attach);
     long periodMs = Math.max(1, leaseTtl.toMillis() / 3);
     this.keepAlive = client.timer().scheduleAtFixedRate(this::renew, periodMs, periodMs, TimeUnit.MILLISECONDS);
   }
@@ -126,6 +143,70 @@ public final class Session implements AutoCloseable {
     return call.thenApply(info -> new DeviceTensor(this, info));
   }
 
+  /** Loads an ONNX model file with default options (named after the file, on the first free core of device 0). */
+  public Model loadModel(Path onnxFile) {
+    return loadModel(onnxFile, LoadOptions.defaults());
+  }
+
+  /** Loads an ONNX model file, streaming it to the daemon in chunks. */
+  public Model loadModel(Path onnxFile, LoadOptions options) {
+    String defaultName = onnxFile.getFileName().toString().replaceFirst("\\.onnx$", "");
+    try (InputStream in = Files.newInputStream(onnxFile)) {
+      return loadModel(in, Files.size(onnxFile), options, defaultName);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read model " + onnxFile + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Loads a model from its serialized ONNX bytes. */
+  public Model loadModel(byte[] onnx, LoadOptions options) {
+    return loadModel(new ByteArrayInputStream(onnx), onnx.length, options);
+  }
+
+  /**
+   * Loads a model of exactly {@code sizeBytes} bytes read from {@code onnx} (not closed), in chunks
+   * sent only as fast as the connection takes them: models far beyond gRPC's message limit load.
+   */
+  public Model loadModel(InputStream onnx, long sizeBytes, LoadOptions options) {
+    return loadModel(onnx, sizeBytes, options, "model");
+  }
+
+  private Model loadModel(InputStream onnx, long sizeBytes, LoadOptions options, String defaultName) {
+    if (sizeBytes <= 0) {
+      throw new IllegalArgumentException("a model needs at least one byte, got a size of " + sizeBytes);
+    }
+    ModelInfo info = ModelLoadCall.load(models, options.toHeader(defaultName, sizeBytes), onnx,
+        VnrtClient.CHUNK_BYTES);
+    return new Model(this, info);
+  }
+
+  /**
+   * Creates a /dev/shm file of {@code sizeBytes}, maps it in this process and registers it as
+   * {@code name}: executions then read inputs from it and write outputs into it without copies
+   * through gRPC (the daemon must run on this host). Closing it unregisters and removes it.
+   */
+  public SharedMemory createSharedMemory(String name, long sizeBytes) {
+    if (sizeBytes <= 0) {
+      throw new IllegalArgumentException("a shared-memory region needs at least one byte, got " + sizeBytes);
+    }
+    return SharedMemory.create(this, name, sizeBytes);
+  }
+
+  /** Registers part of a /dev/shm file another party created ({@code key} is "/name", as for shm_open). */
+  public SharedMemory registerSharedMemory(String name, String key, long offsetBytes, long sizeBytes) {
+    return SharedMemory.existing(this, name, key, offsetBytes, sizeBytes);
+  }
+
+  /** The session's loaded models, as the daemon describes them. */
+  public List<ModelDescription> models() {
+    try {
+      return modelsBlocking.listModels(ListModelsRequest.getDefaultInstance()).getModelsList().stream()
+          .map(ModelDescription::fromProto).toList();
+    } catch (StatusRuntimeException e) {
+      throw Errors.translate(e);
+    }
+  }
+
   /** The session's live tensors, as the daemon describes them. */
   public List<TensorInfo> tensors() {
     try {
@@ -167,6 +248,14 @@ public final class Session implements AutoCloseable {
 
   MemoryGrpc.MemoryStub memory() {
     return memory;
+  }
+
+  ModelGrpc.ModelBlockingStub modelsBlocking() {
+    return modelsBlocking;
+  }
+
+  ExecutionGrpc.ExecutionStub executions() {
+    return executions;
   }
 
   MemoryGrpc.MemoryBlockingStub memoryBlocking() {

@@ -28,7 +28,7 @@ public final class Transports {
   public static final int MAX_INBOUND_MESSAGE_BYTES = 16 * 1024 * 1024 + 64 * 1024;
 
   /** Initial HTTP/2 window: several 1 MiB chunks in flight before the first acknowledgement (auto-tuned beyond). */
-  static final int FLOW_CONTROL_WINDOW_BYTES = 8 << 20;
+  public static final int FLOW_CONTROL_WINDOW_BYTES = 8 << 20;
 
   private Transports() {
   }

@@ -138,6 +138,10 @@ final class DaemonCommand implements Callable<Integer> {
       description = "Least severe level logged: trace, debug, info, warn, error. Default: info.")
   private String logLevel;
 
+  @Option(names = "--model-repository", paramLabel = "DIR",
+      description = "Models KServe's RepositoryModelLoad can load, in Triton's layout: DIR/NAME/VERSION/model.onnx.")
+  private String modelRepository;
+
   @CommandLine.Spec
   private CommandLine.Model.CommandSpec spec;
 
@@ -150,7 +154,8 @@ final class DaemonCommand implements Callable<Integer> {
 
   /** What the daemon is started with, all settings parsed. */
   private record Plan(RuntimeConfig runtime, DaemonServer.Listeners listeners, Security security,
-      Duration drainTimeout, Optional<InetSocketAddress> metrics, LogFormat logFormat, org.slf4j.event.Level logLevel) {
+      Duration drainTimeout, Optional<InetSocketAddress> metrics, LogFormat logFormat, org.slf4j.event.Level logLevel,
+      Optional<Path> modelRepository) {
   }
 
   @Override
@@ -181,7 +186,7 @@ final class DaemonCommand implements Callable<Integer> {
     }
     DaemonServer server;
     try {
-      server = DaemonServer.start(runtime, plan.listeners(), plan.security());
+      server = DaemonServer.start(runtime, plan.listeners(), plan.security(), plan.modelRepository());
     } catch (IOException | IllegalArgumentException e) {
       runtime.close();
       spec.commandLine().getErr().println("vnrt daemon: cannot listen: " + e.getMessage());
@@ -257,6 +262,7 @@ final class DaemonCommand implements Callable<Integer> {
     flags.put("metrics-listen", metricsListen);
     flags.put("log-format", logFormat);
     flags.put("log-level", logLevel);
+    flags.put("model-repository", modelRepository);
     return flags;
   }
 
@@ -279,6 +285,7 @@ final class DaemonCommand implements Callable<Integer> {
     Optional<InetSocketAddress> metrics = s.parsed("metrics-listen", t -> parseListen(t, "--metrics-listen"))
         .orElseThrow();
     LogFormat logFormat = s.parsed("log-format", LogFormat::parse).orElseThrow();
+    Optional<Path> modelRepository = s.parsed("model-repository", DaemonCommand::directory);
     org.slf4j.event.Level logLevel = s.parsed("log-level", LogSettings::parseLevel).orElseThrow();
 
     Topology topology;
@@ -303,7 +310,7 @@ final class DaemonCommand implements Callable<Integer> {
           + "give a TCP address, a Unix socket or both", null);
     }
     return new Plan(config, new DaemonServer.Listeners(tcp, uds, Optional.empty()), security(s, tcp.isPresent()),
-        drain, metrics, logFormat, logLevel);
+        drain, metrics, logFormat, logLevel, modelRepository);
   }
 
   private static Security security(DaemonSettings s, boolean tcp) throws DaemonSettings.SettingsException {
@@ -342,6 +349,14 @@ final class DaemonCommand implements Callable<Integer> {
     Path p = Path.of(text);
     if (!Files.isRegularFile(p) || !Files.isReadable(p)) {
       throw new IllegalArgumentException("no readable file " + p.toAbsolutePath());
+    }
+    return p;
+  }
+
+  private static Path directory(String text) {
+    Path p = Path.of(text).toAbsolutePath();
+    if (!Files.isDirectory(p)) {
+      throw new IllegalArgumentException("no directory " + p);
     }
     return p;
   }

@@ -75,7 +75,8 @@ final class DaemonSettings {
       new Setting("drain-timeout", "30s", "a duration such as 500ms, 30s or 2m"),
       new Setting("metrics-listen", "none", "HOST:PORT for the Prometheus endpoint such as 127.0.0.1:9464, or 'none'"),
       new Setting("log-format", "text", "'text' or 'json'"),
-      new Setting("log-level", "info", "one of trace, debug, info, warn, error"));
+      new Setting("log-level", "info", "one of trace, debug, info, warn, error"),
+      new Setting("model-repository", null, "a directory in Triton's layout, NAME/VERSION/model.onnx"));
 
   private final Map<String, Value> values;
 

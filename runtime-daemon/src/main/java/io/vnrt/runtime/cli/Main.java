@@ -17,6 +17,8 @@ import picocli.CommandLine.Command;
         ReclaimCommand.class,
         MonitorCommand.class,
         TopCommand.class,
+        RunCommand.class,
+        ConformanceCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class Main implements Runnable {
@@ -35,13 +37,16 @@ public final class Main implements Runnable {
 
   /** The command line with every subcommand registered; the daemon reads its VNRT_* settings from {@code env}. */
   static CommandLine commandLine(Map<String, String> env) {
-    return new CommandLine(new Main(), new CommandLine.IFactory() {
+    CommandLine cl = new CommandLine(new Main(), new CommandLine.IFactory() {
       @Override
       public <K> K create(Class<K> type) throws Exception {
         return type == DaemonCommand.class ? type.cast(new DaemonCommand(env)) : CommandLine.defaultFactory()
             .create(type);
       }
     });
+    // the conformance runner parses its own flags: hand them over in order
+    cl.getSubcommands().get("conformance").setUnmatchedOptionsArePositionalParams(true);
+    return cl;
   }
 
   @Override

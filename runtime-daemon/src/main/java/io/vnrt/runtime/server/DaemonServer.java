@@ -96,20 +96,32 @@ public final class DaemonServer implements AutoCloseable {
     this.monitor = monitor;
   }
 
-  /** Starts a server per listener, plaintext and without tokens; on failure, stops those already started. */
+  /** Starts a server per listener, plaintext, without tokens or a KServe model repository; on failure, stops those already started. */
   public static DaemonServer start(VnrtRuntime runtime, Listeners listeners) throws IOException {
-    return start(runtime, listeners, Security.NONE);
+    return start(runtime, listeners, Security.NONE, Optional.empty());
+  }
+
+  /** Starts a server per listener with {@code security}, without a KServe model repository. */
+  public static DaemonServer start(VnrtRuntime runtime, Listeners listeners, Security security) throws IOException {
+    return start(runtime, listeners, security, Optional.empty());
   }
 
   /**
    * Starts a server per listener with {@code security} on the network listeners (TLS on TCP,
-   * tokens on TCP and the Unix socket); on failure, stops those already started.
+   * tokens on TCP and the Unix socket); KServe's RepositoryModelLoad reads {@code modelRepository}
+   * (Triton's layout, DIR/name/version/model.onnx) when given. On failure, stops those already started.
    */
-  public static DaemonServer start(VnrtRuntime runtime, Listeners listeners, Security security) throws IOException {
+  public static DaemonServer start(VnrtRuntime runtime, Listeners listeners, Security security,
+      Optional<Path> modelRepository) throws IOException {
+    if (modelRepository.isPresent() && !Files.isDirectory(modelRepository.get())) {
+      throw new IOException("model repository " + modelRepository.get() + " is not a directory; create it (with "
+          + "NAME/VERSION/model.onnx inside) or drop --model-repository");
+    }
     HealthStatusManager health = new HealthStatusManager();
     SessionInterceptor sessions = new SessionInterceptor(runtime.sessions(), RuntimeService.NO_SESSION);
     MonitorService monitor = new MonitorService(runtime);
-    List<ServerServiceDefinition> services = services(runtime, sessions, monitor, health, true);
+    KServeService kserve = new KServeService(runtime, modelRepository);
+    List<ServerServiceDefinition> services = services(runtime, sessions, monitor, health, kserve, true);
     DrainGate gate = new DrainGate();
     // credentials first: a refused caller never counts as work in progress
     List<ServerInterceptor> network = List.of(new AuthInterceptor(security.authToken(), security.adminToken()), gate);
@@ -139,7 +151,7 @@ public final class DaemonServer implements AutoCloseable {
       if (listeners.inProcessName().isPresent()) {
         // handlers never block on I/O, so they may run on the caller's thread
         started.add(configure(InProcessServerBuilder.forName(listeners.inProcessName().get()).directExecutor(),
-            services(runtime, sessions, monitor, health, false), List.of(gate)).build().start());
+            services(runtime, sessions, monitor, health, kserve, false), List.of(gate)).build().start());
       }
       List<String> names = new ArrayList<>();
       for (ServerServiceDefinition s : services) {
@@ -164,15 +176,16 @@ public final class DaemonServer implements AutoCloseable {
    * the message object itself to the client, which must then get a copy.
    */
   private static List<ServerServiceDefinition> services(VnrtRuntime runtime, SessionInterceptor sessions,
-      MonitorService monitor, HealthStatusManager health, boolean serializing) {
+      MonitorService monitor, HealthStatusManager health, KServeService kserve, boolean serializing) {
     List<ServerServiceDefinition> services = new ArrayList<>();
     services.add(ServerInterceptors.intercept(new RuntimeService(runtime, MAX_INBOUND_MESSAGE_BYTES), sessions));
     services.add(ServerInterceptors.intercept(new MemoryService(runtime, serializing), sessions));
     services.add(ServerInterceptors.intercept(new ModelService(runtime.models()), sessions));
     services.add(ServerInterceptors.intercept(new ExecutionService(runtime.models()), sessions));
     services.add(monitor.bindService());
-    services.addAll(PlannedServices.all());
     services.add(new AdminService(runtime.sessions(), runtime.config().ticker()).bindService());
+    // KServe calls carry no vnrt session: they act in the daemon's own "kserve" session
+    services.add(kserve.bindService());
     services.add(health.getHealthService().bindService());
     // outermost first: the request id is in the MDC for everything below, the status counted last
     CallMetricsInterceptor callMetrics = new CallMetricsInterceptor(runtime.metrics());

@@ -72,10 +72,4 @@ public final class Statuses {
         .build();
     return StatusProto.toStatusRuntimeException(status);
   }
-
-  /** UNIMPLEMENTED for an RPC a later issue delivers: "Monitor.GetMetrics is not implemented yet (planned: issue #5)". */
-  public static StatusRuntimeException unimplemented(String rpc, String plannedIn) {
-    return status(Status.Code.UNIMPLEMENTED, NrtCode.NRT_UNSUPPORTED,
-        rpc + " is not implemented yet (planned: " + plannedIn + ")", Map.of("rpc", rpc));
-  }
 }

@@ -106,6 +106,19 @@ public final class SessionRegistry {
     long ttl = requestedTtlMs == 0 ? defaultTtlNanos
         : Math.min(maxTtlNanos, Duration.ofMillis(requestedTtlMs).toNanos());
     reserveSession();
+    return openWithTtl(name, ttl);
+  }
+
+  /**
+   * Opens a session the daemon itself owns (e.g. the one the KServe API acts in): it never expires,
+   * no client holds its id, and the daemon-wide session limit does not apply; only {@link #closeAll} ends it.
+   */
+  public Session openDaemonSession(String clientName) {
+    reserved.incrementAndGet();
+    return openWithTtl(clientName, Long.MAX_VALUE);
+  }
+
+  private Session openWithTtl(String name, long ttl) {
     for (;;) {
       String id = newId();
       Session session = new Session(id, name.isEmpty() ? "unnamed" : name, ttl, maxTensorsPerSession, quotaLimits,

@@ -1,0 +1,82 @@
+package io.vnrt.client;
+
+import io.vnrt.proto.v1.BatchingOptions;
+import io.vnrt.proto.v1.LoadModelHeader;
+import java.time.Duration;
+
+/**
+ * Where and how to load a model: name, device, core group (a start core and count, or the first
+ * free group), optional dynamic batching and queue depth. Immutable; start from {@link #defaults()}.
+ *
+ * @param name model name, unique in the session ("" takes the file name, or "model")
+ * @param deviceId device to load onto
+ * @param startCore first global core id of the group, or -1 for the first free group
+ * @param coreCount cores in the group (at least 1)
+ * @param maxBatchSize largest merged batch with dynamic batching, 0 for no batching
+ * @param maxQueueDelay longest a request waits for others to batch with
+ * @param queueDepth execution queue depth, 0 for the daemon's default
+ */
+public record LoadOptions(String name, int deviceId, int startCore, int coreCount, int maxBatchSize,
+    Duration maxQueueDelay, int queueDepth) {
+
+  /** Checks the values. */
+  public LoadOptions {
+    name = name == null ? "" : name;
+    if (deviceId < 0 || coreCount < 1 || maxBatchSize < 0 || queueDepth < 0) {
+      throw new IllegalArgumentException("device " + deviceId + ", core count " + coreCount + ", max batch "
+          + maxBatchSize + ", queue depth " + queueDepth + ": device, batch and depth must be >= 0, cores >= 1");
+    }
+    maxQueueDelay = maxQueueDelay == null ? Duration.ZERO : maxQueueDelay;
+  }
+
+  /** Device 0, one core, the first free core, no batching, the daemon's queue depth. */
+  public static LoadOptions defaults() {
+    return new LoadOptions("", 0, -1, 1, 0, Duration.ZERO, 0);
+  }
+
+  /** With a model name. */
+  public LoadOptions withName(String newName) {
+    return new LoadOptions(newName, deviceId, startCore, coreCount, maxBatchSize, maxQueueDelay, queueDepth);
+  }
+
+  /** On device {@code id}. */
+  public LoadOptions onDevice(int id) {
+    return new LoadOptions(name, id, startCore, coreCount, maxBatchSize, maxQueueDelay, queueDepth);
+  }
+
+  /** On {@code count} cores starting at global core {@code start}. */
+  public LoadOptions onCores(int start, int count) {
+    return new LoadOptions(name, deviceId, start, count, maxBatchSize, maxQueueDelay, queueDepth);
+  }
+
+  /** On the first free group of {@code count} cores. */
+  public LoadOptions onAnyCores(int count) {
+    return new LoadOptions(name, deviceId, -1, count, maxBatchSize, maxQueueDelay, queueDepth);
+  }
+
+  /** With dynamic batching: up to {@code maxBatch} requests merged, each waiting at most {@code maxDelay}. */
+  public LoadOptions withBatching(int maxBatch, Duration maxDelay) {
+    return new LoadOptions(name, deviceId, startCore, coreCount, maxBatch, maxDelay, queueDepth);
+  }
+
+  /** With an execution queue of {@code depth} requests. */
+  public LoadOptions withQueueDepth(int depth) {
+    return new LoadOptions(name, deviceId, startCore, coreCount, maxBatchSize, maxQueueDelay, depth);
+  }
+
+  LoadModelHeader toHeader(String defaultName, long sizeBytes) {
+    LoadModelHeader.Builder b = LoadModelHeader.newBuilder()
+        .setName(name.isEmpty() ? defaultName : name)
+        .setDeviceId(deviceId)
+        .setCoreCount(coreCount)
+        .setAutoPlace(startCore < 0)
+        .setStartCore(Math.max(0, startCore))
+        .setModelSizeBytes(sizeBytes)
+        .setQueueDepth(queueDepth);
+    if (maxBatchSize > 0) {
+      b.setBatching(BatchingOptions.newBuilder().setEnabled(true).setMaxBatchSize(maxBatchSize)
+          .setMaxQueueDelayUs(maxQueueDelay.toNanos() / 1000));
+    }
+    return b.build();
+  }
+}
