@@ -167,7 +167,10 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
       if (failure != null) {
         Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
             ? failure.getCause() : failure;
-        response.onError(Statuses.toStatus(cause));
+        if (!(cause instanceof java.util.concurrent.CancellationException)) {
+          // a cancelled call has gone: there is nobody to answer
+          response.onError(Statuses.toStatus(cause));
+        }
         return;
       }
       try {

@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -42,6 +43,8 @@ public final class SessionRegistry {
   private final AtomicInteger reserved = new AtomicInteger();
   private final SecureRandom random = new SecureRandom();
   private final Map<String, Session> open = new ConcurrentHashMap<>();
+  /** Sessions the daemon opened for itself: outside the session limit and the client-facing lists. */
+  private final Set<Session> daemonOwned = ConcurrentHashMap.newKeySet();
   private final List<EndHook> endHooks = new CopyOnWriteArrayList<>();
   private final Map<String, Session> openByPublicId = new ConcurrentHashMap<>();
   /** Why recently ended sessions ended, by secret id; guarded by itself. */
@@ -114,8 +117,9 @@ public final class SessionRegistry {
    * no client holds its id, and the daemon-wide session limit does not apply; only {@link #closeAll} ends it.
    */
   public Session openDaemonSession(String clientName) {
-    reserved.incrementAndGet();
-    return openWithTtl(clientName, Long.MAX_VALUE);
+    Session session = openWithTtl(clientName, Long.MAX_VALUE);
+    daemonOwned.add(session);
+    return session;
   }
 
   private Session openWithTtl(String name, long ttl) {
@@ -223,12 +227,14 @@ public final class SessionRegistry {
 
   /** Open sessions. */
   public int openCount() {
-    return open.size();
+    return open.size() - daemonOwned.size();
   }
 
-  /** The open sessions. */
+  /** The open sessions of clients (not those the daemon opened for itself). */
   public List<Session> sessions() {
-    return new ArrayList<>(open.values());
+    List<Session> out = new ArrayList<>(open.values());
+    out.removeAll(daemonOwned);
+    return out;
   }
 
   /** Closes a session at its client's request, freeing everything it owns. */
@@ -282,7 +288,7 @@ public final class SessionRegistry {
 
   /** Ends every session (at shutdown), freeing what they own. */
   public void closeAll(String reason) {
-    for (Session s : sessions()) {
+    for (Session s : new ArrayList<>(open.values())) {
       if (s.markClosed()) {
         ReclaimReport report = end(s, reason);
         if (report.tensors() + report.models() > 0) {
@@ -306,7 +312,7 @@ public final class SessionRegistry {
       }
     }
     report = report.plus(session.freeAll());
-    if (open.remove(session.id(), session)) {
+    if (open.remove(session.id(), session) && !daemonOwned.remove(session)) {
       reserved.decrementAndGet();
     }
     openByPublicId.remove(session.publicId(), session);
