@@ -35,6 +35,7 @@ final class BoundPlan {
     BoundPlan(ExecutionPlan plan, MemorySegment scratch, CoreGroup group) {
         this.plan = plan;
         this.group = group;
+        this.stepNanos = PROFILE_EVERY > 0 ? new long[plan.steps().size()] : null;
         int n = plan.slotCount();
         slots = new Tensor[n];
         scratchViews = slots.clone();
@@ -145,6 +146,33 @@ final class BoundPlan {
      * {@link #canWriteDirect} accepted: that output's kernel writes into it and the sink is not
      * called for it.
      */
+    /**
+     * Diagnostics: with {@code -Dvnrt.profileSteps=N}, every N runs print the mean time of the
+     * costliest steps to stderr (a constant 0 otherwise, so the JIT drops the timing).
+     */
+    private static final int PROFILE_EVERY = Integer.getInteger("vnrt.profileSteps", 0);
+    private final long[] stepNanos;
+    private long profiledRuns;
+
+    private void printProfile(List<ExecutionPlan.Step> steps) {
+        Integer[] order = new Integer[steps.size()];
+        long total = 0;
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+            total += stepNanos[i];
+        }
+        java.util.Arrays.sort(order, (x, y) -> Long.compare(stepNanos[y], stepNanos[x]));
+        StringBuilder sb = new StringBuilder(String.format(java.util.Locale.ROOT,
+                "vnrt profile: %.1f us per run over %d runs%n", total / 1e3 / PROFILE_EVERY, PROFILE_EVERY));
+        for (int q = 0; q < Math.min(12, order.length); q++) {
+            ExecutionPlan.Step st = steps.get(order[q]);
+            sb.append(String.format(java.util.Locale.ROOT, "  %10.1f us  %s (%s)%n",
+                    stepNanos[order[q]] / 1e3 / PROFILE_EVERY, st.node().label(), st.kernel().getClass().getSimpleName()));
+        }
+        System.err.print(sb);
+        java.util.Arrays.fill(stepNanos, 0);
+    }
+
     void run(Tensor[] inputs, Tensor[] direct, Compiler compiler, OutputSink sink) {
         if (direct != null) {
             for (int k = 0; k < direct.length; k++) {
@@ -189,11 +217,18 @@ final class BoundPlan {
             for (int k = 0; k < ins.length; k++) {
                 in[k] = ins[k] < 0 ? null : slots[ins[k]];
             }
+            long started = PROFILE_EVERY > 0 ? System.nanoTime() : 0;
             try {
                 st.kernel().run(in, stepOut[i], contexts[i]);
+                if (PROFILE_EVERY > 0) {
+                    stepNanos[i] += System.nanoTime() - started;
+                }
             } catch (RuntimeException e) {
                 throw new OpException(st.node().label() + " failed while running: " + e.getMessage(), e);
             }
+        }
+        if (PROFILE_EVERY > 0 && ++profiledRuns % PROFILE_EVERY == 0) {
+            printProfile(steps);
         }
         int outputs = countOutputs();
         if (plan.dynamicNodes().isEmpty()) {

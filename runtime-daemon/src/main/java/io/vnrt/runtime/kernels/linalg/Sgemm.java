@@ -13,7 +13,9 @@ import jdk.incubator.vector.VectorSpecies;
  * Float32 GEMM, C = epilogue(alpha * A·B), over memory segments: B packed into panels of
  * {@value #NR} columns (k-major inside a panel, zero-padded past N), A read in place through row
  * and k strides (so transposed A costs no copy), an 8×32 register tile of 16 accumulators, K
- * blocked so a panel's slice stays in L1 while the rows of A stream past it.
+ * blocked only beyond {@value #KC}: a panel's slice then sits in L2 while the rows of A stream
+ * past it (measured here, whole-K blocks of up to 1024 beat L1-sized blocks of 256 by 10–15% on
+ * the model shapes: fewer passes over C, and no partial sums through the scratch tile).
  * All offsets and strides are in bytes.
  */
 final class Sgemm {
@@ -21,7 +23,7 @@ final class Sgemm {
     static final int L = 16;
     static final int NR = 2 * L;
     static final int MR = 8;
-    static final int KC = 256;
+    static final int KC = 1024;
     static final int MC = 144;
     /** Below this many multiply-adds per task a thread hand-off costs more than it saves. */
     static final long MIN_TASK_MACS = 96_000;

@@ -59,7 +59,7 @@ public final class GemmBench {
         ExecContext ctx = g.context(ws);
         Tensor[] outs = {out};
         double flops = 2.0 * m * n * k;
-        int iters = (int) Math.max(5, Math.min(20000, 1e10 / flops));
+        int iters = (int) Math.max(5, Math.min(20000, Double.parseDouble(System.getProperty("gemm.work", "1e10")) / flops));
         for (int i = 0; i < iters; i++) {
             kern.run(ins, outs, ctx);
         }

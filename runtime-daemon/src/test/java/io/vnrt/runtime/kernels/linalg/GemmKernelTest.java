@@ -108,6 +108,22 @@ class GemmKernelTest {
         }
     }
 
+    /** K past one block ({@link Sgemm#KC}): later blocks add to the partial sums already in C. */
+    @Test
+    void kAcrossSeveralBlocks() {
+        Random r = new Random(11);
+        int m = 21;
+        int k = 2 * Sgemm.KC + 37;
+        int n = 45;
+        Tensor a = random(r, m, k);
+        Tensor b = random(r, k, n);
+        float[] want = reference(a.toFloatArray(), b.toFloatArray(), m, k, n);
+        for (boolean threads : new boolean[] {false, true}) {
+            Tensor c = runBoth(TestNode.of("MatMul", 13).input(a).constInput(b).parallelism(threads ? 2 : 1), threads)[0];
+            assertClose(want, c.toFloatArray(), m + "x" + k + "x" + n + " 2threads=" + threads);
+        }
+    }
+
     @Test
     void batchedBroadcastAndVectorOperands() {
         Random r = new Random(3);
