@@ -34,7 +34,8 @@ import org.junit.jupiter.api.TestInstance;
 
 /**
  * A multi-target client over three loopback daemons: round_robin spreads session-free calls evenly,
- * and they keep succeeding, on the live daemons only, after one daemon is stopped.
+ * and they keep succeeding, on the live daemons only, after one daemon is stopped; a
+ * {@code dns:///} target balances over every address of the name and opens a session on each.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class VnrtClusterTest {
@@ -45,17 +46,17 @@ class VnrtClusterTest {
   @BeforeAll
   void startThreeDaemons() throws Exception {
     for (int i = 1; i <= 3; i++) {
-      startDaemon(i, runtimes, servers, targets);
+      startDaemon(i, new InetSocketAddress("127.0.0.1", 0), runtimes, servers, targets);
     }
   }
 
-  /** A loopback TCP daemon with {@code mib} MiB of HBM: an answer's HBM size tells which daemon gave it. */
-  private static void startDaemon(int mib, List<VnrtRuntime> runtimes, List<DaemonServer> servers, List<String> targets)
-      throws Exception {
+  /** A TCP daemon on {@code at} with {@code mib} MiB of HBM: an answer's HBM size tells which daemon gave it. */
+  private static void startDaemon(int mib, InetSocketAddress at, List<VnrtRuntime> runtimes, List<DaemonServer> servers,
+      List<String> targets) throws Exception {
     VnrtRuntime runtime = VnrtRuntime.start(RuntimeConfig.defaults().withTopology(Topology.of(Profile.TRN1,
         Optional.of(1), Optional.empty(), Optional.of((long) mib << 20), Optional.empty())));
     DaemonServer server = DaemonServer.start(runtime, new DaemonServer.Listeners(
-        Optional.of(new InetSocketAddress("127.0.0.1", 0)), Optional.empty(), Optional.empty()));
+        Optional.of(at), Optional.empty(), Optional.empty()));
     runtimes.add(runtime);
     servers.add(server);
     targets.add(server.targets().getFirst());
@@ -100,7 +101,7 @@ class VnrtClusterTest {
     List<String> ownTargets = new ArrayList<>();
     try {
       for (int mib = 4; mib <= 6; mib++) {
-        startDaemon(mib, ownRuntimes, ownServers, ownTargets);
+        startDaemon(mib, new InetSocketAddress("127.0.0.1", 0), ownRuntimes, ownServers, ownTargets);
       }
       try (VnrtCluster cluster = VnrtCluster.connect(ownTargets)) {
         Set<Long> seen = new HashSet<>();
@@ -149,6 +150,54 @@ class VnrtClusterTest {
   }
 
   @Test
+  void aDnsTargetBalancesOverEveryAddressOfTheNameAndOpensASessionOnEach() throws Exception {
+    List<VnrtRuntime> ownRuntimes = new ArrayList<>();
+    List<DaemonServer> ownServers = new ArrayList<>();
+    List<String> ownTargets = new ArrayList<>();
+    try {
+      // three daemons on one port of 127.0.0.1, .2 and .3: the addresses TestHostsResolverProvider gives the name
+      startDaemon(7, new InetSocketAddress("127.0.0.1", 0), ownRuntimes, ownServers, ownTargets);
+      int port = ownServers.getFirst().tcpAddress().orElseThrow().getPort();
+      startDaemon(8, new InetSocketAddress("127.0.0.2", port), ownRuntimes, ownServers, ownTargets);
+      startDaemon(9, new InetSocketAddress("127.0.0.3", port), ownRuntimes, ownServers, ownTargets);
+      String target = "dns:///" + TestHostsResolverProvider.NAME + ":" + port;
+      try (VnrtCluster cluster = VnrtCluster.connect(target)) {
+        assertEquals(List.of(target), cluster.targets());
+        assertEquals(List.of(), cluster.clients(), "per-daemon clients come with openSessions");
+        Map<Long, Integer> seen = new TreeMap<>();
+        for (int i = 0; i < 300 && seen.size() < 3; i++) {
+          seen.merge(whoAnswers(cluster, true), 1, Integer::sum);
+        }
+        assertEquals(Set.of(7L << 20, 8L << 20, 9L << 20), seen.keySet(), "every address of the name answers");
+        seen.clear();
+        for (int i = 0; i < 30; i++) {
+          seen.merge(cluster.runtimeInfo().getDevices(0).getHbmCapacityBytes(), 1, Integer::sum);
+        }
+        assertEquals(Map.of(7L << 20, 10, 8L << 20, 10, 9L << 20, 10), seen, "30 calls over the name's 3 addresses");
+        assertEquals("vnrt", GRPCInferenceServiceGrpc.newBlockingStub(cluster.balancedChannel())
+            .serverMetadata(ServerMetadataRequest.getDefaultInstance()).getName());
+
+        List<Session> sessions = cluster.openSessions("dns-cluster-test");
+        assertEquals(3, sessions.size(), "one session per address the name resolves to");
+        for (int i = 0; i < 3; i++) {
+          assertEquals(1, ownRuntimes.get(i).sessions().openCount(), "daemon " + i + ": one session");
+          assertEquals((7L + i) << 20, sessions.get(i).memoryStats().getDevices(0).getCapacityBytes());
+        }
+        assertEquals(3, cluster.clients().size());
+        sessions.forEach(Session::close);
+        assertEquals(3, cluster.openSessions("again").size());
+        assertEquals(3, cluster.clients().size(), "a second resolution reuses the clients of known addresses");
+      }
+      for (VnrtRuntime r : ownRuntimes) {
+        assertEquals(0, r.sessions().openCount(), "closing the cluster closed its sessions");
+      }
+    } finally {
+      ownServers.forEach(DaemonServer::close);
+      ownRuntimes.forEach(VnrtRuntime::close);
+    }
+  }
+
+  @Test
   void sessionsAreOnePerDaemon() {
     try (VnrtCluster cluster = VnrtCluster.connect(targets)) {
       List<Session> sessions = cluster.openSessions("cluster-test");
@@ -168,5 +217,9 @@ class VnrtClusterTest {
     var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> VnrtCluster.connect(List.of("127.0.0.1:1", "unix:/tmp/x.sock")));
     assertTrue(e.getMessage().contains("host:port"), e.getMessage());
+    for (String bad : List.of("dns://10.0.0.53/vnrt.svc:50051", "dns:///vnrt.svc", "dns:///vnrt.svc:50051,127.0.0.1:1")) {
+      var d = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> VnrtCluster.connect(bad));
+      assertTrue(d.getMessage().contains("dns:///") || d.getMessage().contains("host:port"), bad + ": " + d.getMessage());
+    }
   }
 }
