@@ -14,9 +14,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One gRPC channel over several "host:port" daemons with the round_robin policy: a name resolver
- * for the scheme {@code vnrt-static} that resolves {@code vnrt-static:///h1:p1,h2:p2} to those
- * addresses, once, and never changes them.
+ * One gRPC channel over several daemons with the round_robin policy: either over a fixed list of
+ * "host:port" targets, through a name resolver for the scheme {@code vnrt-static} that resolves
+ * {@code vnrt-static:///h1:p1,h2:p2} to those addresses, once, and never changes them; or over
+ * the addresses of one DNS name ({@code dns:///host:port}), through gRPC's own DNS resolver, which
+ * re-resolves when a connection is lost.
  */
 public final class StaticTargets {
   /** The URI scheme of the resolver. */
@@ -37,7 +39,30 @@ public final class StaticTargets {
       InetSocketAddress a = (InetSocketAddress) addresses.get(i);
       uri.append(i == 0 ? "" : ",").append(a.getHostString()).append(':').append(a.getPort());
     }
-    return NettyChannelBuilder.forTarget(uri.toString())
+    return build(uri.toString());
+  }
+
+  /** A round_robin channel over every address of {@code dnsTarget}, as {@link #parseDns} accepts it. */
+  public static ManagedChannel roundRobinDns(String dnsTarget) {
+    parseDns(dnsTarget);
+    return build(dnsTarget);
+  }
+
+  /**
+   * The unresolved "host:port" of a {@code dns:///host:port} target; fails saying what is expected
+   * (no DNS server authority, an explicit port).
+   */
+  public static InetSocketAddress parseDns(String dnsTarget) {
+    String prefix = "dns:///";
+    if (!dnsTarget.startsWith(prefix)) {
+      throw new IllegalArgumentException("target '" + dnsTarget + "' is not dns:///host:port "
+          + "(e.g. dns:///vnrt.vnrt-system.svc.cluster.local:50051); a DNS server authority is not supported");
+    }
+    return (InetSocketAddress) parse(List.of(dnsTarget.substring(prefix.length()))).getFirst();
+  }
+
+  private static ManagedChannel build(String uri) {
+    return NettyChannelBuilder.forTarget(uri)
         .defaultLoadBalancingPolicy("round_robin")
         .usePlaintext()
         .maxInboundMessageSize(Transports.MAX_INBOUND_MESSAGE_BYTES)
