@@ -138,6 +138,11 @@ final class DaemonCommand implements Callable<Integer> {
       description = "Least severe level logged: trace, debug, info, warn, error. Default: info.")
   private String logLevel;
 
+  @Option(names = "--health-listen", paramLabel = "HOST:PORT",
+      description = "Also serve grpc.health.v1 alone, in plaintext and without tokens, on this address (for probes "
+          + "when the main listener uses TLS or tokens). Default: none.")
+  private String healthListen;
+
   @Option(names = "--model-repository", paramLabel = "DIR",
       description = "Models KServe's RepositoryModelLoad can load, in Triton's layout: DIR/NAME/VERSION/model.onnx.")
   private String modelRepository;
@@ -223,6 +228,8 @@ final class DaemonCommand implements Callable<Integer> {
     out.printf("vnrt %s daemon listening on %s%s%n", VnrtRuntime.VERSION, String.join(", ", server.targets()),
         plan.security().tls().isEmpty() ? "" : plan.security().tls().get().clientCa().isPresent()
             ? " (TCP with mutual TLS)" : " (TCP with TLS)");
+    server.healthAddress().ifPresent(a -> out.printf("health (plaintext, health only) on %s:%d%n",
+        a.getAddress().getHostAddress(), a.getPort()));
     if (metricsServer != null) {
       InetSocketAddress bound = metricsServer.address();
       out.printf("metrics at http://%s:%d/metrics%n", bound.getAddress().getHostAddress(), bound.getPort());
@@ -263,6 +270,7 @@ final class DaemonCommand implements Callable<Integer> {
     flags.put("log-format", logFormat);
     flags.put("log-level", logLevel);
     flags.put("model-repository", modelRepository);
+    flags.put("health-listen", healthListen);
     return flags;
   }
 
@@ -309,7 +317,10 @@ final class DaemonCommand implements Callable<Integer> {
       throw new DaemonSettings.SettingsException("nothing to listen on: listen is 'none' and uds is unset; "
           + "give a TCP address, a Unix socket or both", null);
     }
-    return new Plan(config, new DaemonServer.Listeners(tcp, uds, Optional.empty()), security(s, tcp.isPresent()),
+    Optional<InetSocketAddress> healthTcp = s.parsed("health-listen", t -> parseListen(t, "--health-listen"))
+        .orElseThrow();
+    return new Plan(config, new DaemonServer.Listeners(tcp, uds, Optional.empty(), healthTcp),
+        security(s, tcp.isPresent()),
         drain, metrics, logFormat, logLevel, modelRepository);
   }
 

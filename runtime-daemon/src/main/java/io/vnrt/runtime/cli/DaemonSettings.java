@@ -76,7 +76,9 @@ final class DaemonSettings {
       new Setting("metrics-listen", "none", "HOST:PORT for the Prometheus endpoint such as 127.0.0.1:9464, or 'none'"),
       new Setting("log-format", "text", "'text' or 'json'"),
       new Setting("log-level", "info", "one of trace, debug, info, warn, error"),
-      new Setting("model-repository", null, "a directory in Triton's layout, NAME/VERSION/model.onnx"));
+      new Setting("model-repository", null, "a directory in Triton's layout, NAME/VERSION/model.onnx"),
+      new Setting("health-listen", "none", "HOST:PORT for a plaintext health-only listener such as 0.0.0.0:50052, "
+          + "or 'none'"));
 
   private final Map<String, Value> values;
 

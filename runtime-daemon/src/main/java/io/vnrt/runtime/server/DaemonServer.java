@@ -61,13 +61,21 @@ public final class DaemonServer implements AutoCloseable {
    * @param tcp a TCP address (port 0 picks a free port)
    * @param unixSocket a Unix domain socket path (a stale socket file is replaced)
    * @param inProcessName the name of an in-process server
+   * @param healthTcp a plaintext TCP address serving only grpc.health.v1, for probes that cannot
+   *     speak TLS or send tokens (kubelet's gRPC probes, the container HEALTHCHECK)
    */
-  public record Listeners(Optional<InetSocketAddress> tcp, Optional<Path> unixSocket, Optional<String> inProcessName) {
+  public record Listeners(Optional<InetSocketAddress> tcp, Optional<Path> unixSocket, Optional<String> inProcessName,
+      Optional<InetSocketAddress> healthTcp) {
     /** Checks that something listens. */
     public Listeners {
       if (tcp.isEmpty() && unixSocket.isEmpty() && inProcessName.isEmpty()) {
         throw new IllegalArgumentException("nothing to listen on: give a TCP address, a Unix socket or both");
       }
+    }
+
+    /** The listeners without a separate health port. */
+    public Listeners(Optional<InetSocketAddress> tcp, Optional<Path> unixSocket, Optional<String> inProcessName) {
+      this(tcp, unixSocket, inProcessName, Optional.empty());
     }
   }
 
@@ -81,10 +89,12 @@ public final class DaemonServer implements AutoCloseable {
   private final EventLoopGroup unixEventLoops;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final MonitorService monitor;
+  private final Optional<InetSocketAddress> healthAddress;
 
   private DaemonServer(HealthStatusManager health, List<String> serviceNames, DrainGate gate, List<Server> servers,
       Optional<InetSocketAddress> tcpAddress, Optional<Path> unixSocket, Optional<String> inProcessName,
-      EventLoopGroup unixEventLoops, MonitorService monitor) {
+      EventLoopGroup unixEventLoops, MonitorService monitor, Optional<InetSocketAddress> healthAddress) {
+    this.healthAddress = healthAddress;
     this.health = health;
     this.serviceNames = serviceNames;
     this.gate = gate;
@@ -148,6 +158,14 @@ public final class DaemonServer implements AutoCloseable {
         unixLoops = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
         started.add(startOwnerOnlySocket(path, unixLoops, services, network));
       }
+      Optional<InetSocketAddress> healthBound = Optional.empty();
+      if (listeners.healthTcp().isPresent()) {
+        // health only, plaintext and open: what it tells is already public through the probes
+        Server probe = NettyServerBuilder.forAddress(listeners.healthTcp().get())
+            .addService(health.getHealthService()).build().start();
+        started.add(probe);
+        healthBound = Optional.of((InetSocketAddress) probe.getListenSockets().getFirst());
+      }
       if (listeners.inProcessName().isPresent()) {
         // handlers never block on I/O, so they may run on the caller's thread
         started.add(configure(InProcessServerBuilder.forName(listeners.inProcessName().get()).directExecutor(),
@@ -159,7 +177,7 @@ public final class DaemonServer implements AutoCloseable {
         health.setStatus(s.getServiceDescriptor().getName(), ServingStatus.SERVING);
       }
       return new DaemonServer(health, List.copyOf(names), gate, List.copyOf(started), bound,
-          listeners.unixSocket().map(Path::toAbsolutePath), listeners.inProcessName(), unixLoops, monitor);
+          listeners.unixSocket().map(Path::toAbsolutePath), listeners.inProcessName(), unixLoops, monitor, healthBound);
     } catch (IOException | RuntimeException e) {
       started.forEach(Server::shutdownNow);
       monitor.close();
@@ -262,6 +280,11 @@ public final class DaemonServer implements AutoCloseable {
   /** The bound TCP address (with the real port when 0 was asked for). */
   public Optional<InetSocketAddress> tcpAddress() {
     return tcpAddress;
+  }
+
+  /** The bound address of the health-only plaintext listener, if one was asked for. */
+  public Optional<InetSocketAddress> healthAddress() {
+    return healthAddress;
   }
 
   /** The Unix socket path. */

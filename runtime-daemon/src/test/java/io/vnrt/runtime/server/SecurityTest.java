@@ -115,6 +115,31 @@ class SecurityTest {
   }
 
   @Test
+  void aHealthOnlyPlaintextListenerServesProbesBesideATlsAndTokenPort() throws Exception {
+    server = DaemonServer.start(runtime, new DaemonServer.Listeners(Optional.of(new InetSocketAddress("127.0.0.1", 0)),
+        Optional.empty(), Optional.empty(), Optional.of(new InetSocketAddress("127.0.0.1", 0))),
+        new Security(tls("server", Optional.empty()).tls(), Optional.of(USER_TOKEN), Optional.empty()));
+    String probe = "localhost:" + server.healthAddress().orElseThrow().getPort();
+    io.grpc.ManagedChannel channel = io.grpc.Grpc.newChannelBuilder(probe, io.grpc.InsecureChannelCredentials.create())
+        .build();
+    try {
+      var health = io.grpc.health.v1.HealthGrpc.newBlockingStub(channel);
+      assertEquals(io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING,
+          health.check(io.grpc.health.v1.HealthCheckRequest.getDefaultInstance()).getStatus());
+      // nothing but health there: the runtime's services need the TLS port and the token
+      io.grpc.StatusRuntimeException e = assertThrows(io.grpc.StatusRuntimeException.class,
+          () -> io.vnrt.proto.v1.RuntimeGrpc.newBlockingStub(channel)
+              .getRuntimeInfo(io.vnrt.proto.v1.GetRuntimeInfoRequest.getDefaultInstance()));
+      assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
+      server.beginDrain();
+      assertEquals(io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING,
+          health.check(io.grpc.health.v1.HealthCheckRequest.getDefaultInstance()).getStatus());
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  @Test
   void anExpiredServerCertificateIsRefused() throws Exception {
     String target = serve(tls("expired-server", Optional.empty()));
     assertEquals(Status.Code.UNAVAILABLE, refusal(target, ConnectOptions.plaintext()
