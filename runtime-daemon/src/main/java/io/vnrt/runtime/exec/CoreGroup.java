@@ -2,6 +2,7 @@ package io.vnrt.runtime.exec;
 
 import io.vnrt.runtime.kernels.ExecContext;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -34,7 +35,8 @@ public final class CoreGroup implements AutoCloseable {
         this.size = size;
         this.workers = new Thread[size - 1];
         for (int i = 0; i < workers.length; i++) {
-            workers[i] = Thread.ofPlatform().daemon().name(name + "-core-" + (i + 1)).start(this::workLoop);
+            int core = i + 1;
+            workers[i] = Thread.ofPlatform().daemon().name(name + "-core-" + core).start(() -> workLoop(core));
         }
     }
 
@@ -59,7 +61,7 @@ public final class CoreGroup implements AutoCloseable {
         }
         jobLock.lock();
         try {
-            Job current = new Job(task, tasks);
+            Job current = new Job(task, tasks, size);
             job = current;
             generation++;
             for (Thread w : workers) {
@@ -67,7 +69,7 @@ public final class CoreGroup implements AutoCloseable {
             }
             insideTask.set(true);
             try {
-                current.drain();
+                current.drain(0);
             } finally {
                 insideTask.set(false);
             }
@@ -91,31 +93,51 @@ public final class CoreGroup implements AutoCloseable {
     private static final class Job {
         final ExecContext.TaskBody body;
         final int tasks;
-        final AtomicInteger next = new AtomicInteger();
+        final int cores;
+        final AtomicIntegerArray claimed;
         final AtomicInteger pending;
         final AtomicReference<Throwable> failure = new AtomicReference<>();
 
-        Job(ExecContext.TaskBody body, int tasks) {
+        Job(ExecContext.TaskBody body, int tasks, int cores) {
             this.body = body;
             this.tasks = tasks;
+            this.cores = cores;
+            this.claimed = new AtomicIntegerArray(tasks);
             this.pending = new AtomicInteger(tasks);
         }
 
-        void drain() {
-            int t;
-            while ((t = next.getAndIncrement()) < tasks) {
-                try {
-                    body.run(t);
-                } catch (Throwable e) {
-                    failure.compareAndSet(null, e);
-                } finally {
-                    pending.decrementAndGet();
-                }
+        /**
+         * Core {@code core} first runs its own tasks (t = core mod cores), then takes any left.
+         * A fixed task-to-core mapping keeps the same slice of a weight matrix on the same core
+         * run after run, so a model whose weights exceed one core's L2 but not the group's (mlp:
+         * 2.6 MB against 2 MB per core) reads them from L2 instead of L3; with a shared counter
+         * the slices wandered between cores each run. Stealing keeps the load balanced when a
+         * core is late.
+         */
+        void drain(int core) {
+            for (int t = core; t < tasks; t += cores) {
+                tryRun(t);
+            }
+            for (int t = 0; t < tasks; t++) {
+                tryRun(t);
+            }
+        }
+
+        private void tryRun(int t) {
+            if (claimed.get(t) != 0 || !claimed.compareAndSet(t, 0, 1)) {
+                return;
+            }
+            try {
+                body.run(t);
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+            } finally {
+                pending.decrementAndGet();
             }
         }
     }
 
-    private void workLoop() {
+    private void workLoop(int core) {
         insideTask.set(true);
         long seen = 0;
         while (!closed) {
@@ -124,7 +146,7 @@ public final class CoreGroup implements AutoCloseable {
                 seen = gen;
                 Job current = job;
                 if (current != null) {
-                    current.drain();
+                    current.drain(core);
                 }
                 continue;
             }

@@ -186,7 +186,10 @@ final class Sgemm {
                             if (tile == null) {
                                 tile = TILE.get();
                             }
-                            if (mr >= 3 && p.aks == 4) {
+                            if (nv <= L && mr >= 3 && p.aks == 4) {
+                                // A narrow last panel (a 10-class classifier): half the FMAs.
+                                kernel8Half(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo, kc, tile);
+                            } else if (mr >= 3 && p.aks == 4) {
                                 kernel8(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo, kc, tile, 0, NR * 4L);
                             } else if (mr >= 3) {
                                 kernel8Strided(p.a, ak + i * p.ars, p.ars, p.aks, mr, p.bp, bo, kc, tile, 0, NR * 4L);
@@ -285,6 +288,52 @@ final class Sgemm {
         c61.intoMemorySegment(c, co + 6 * ldc + 64, LE);
         c70.intoMemorySegment(c, co + 7 * ldc, LE);
         c71.intoMemorySegment(c, co + 7 * ldc + 64, LE);
+    }
+
+    /**
+     * {@link #kernel8} over only the first {@value #L} columns of the panel, into the scratch
+     * tile: a panel holding at most L real columns (N = 10 classifiers) would otherwise spend
+     * half its multiply-adds on the zero padding.
+     */
+    static void kernel8Half(MemorySegment a, long a0, long ars, int mr,
+                            MemorySegment bp, long bo, int kc, MemorySegment tile) {
+        long r0 = a0;
+        long r1 = a0 + Math.min(1, mr - 1) * ars;
+        long r2 = a0 + Math.min(2, mr - 1) * ars;
+        long r3 = a0 + Math.min(3, mr - 1) * ars;
+        long r4 = a0 + Math.min(4, mr - 1) * ars;
+        long r5 = a0 + Math.min(5, mr - 1) * ars;
+        long r6 = a0 + Math.min(6, mr - 1) * ars;
+        long r7 = a0 + Math.min(7, mr - 1) * ars;
+        FloatVector c0 = FloatVector.zero(S);
+        FloatVector c1 = c0;
+        FloatVector c2 = c0;
+        FloatVector c3 = c0;
+        FloatVector c4 = c0;
+        FloatVector c5 = c0;
+        FloatVector c6 = c0;
+        FloatVector c7 = c0;
+        for (long kk = 0; kk < kc; kk++) {
+            long pa = kk << 2;
+            FloatVector b0 = FloatVector.fromMemorySegment(S, bp, bo + kk * (NR * 4), LE);
+            c0 = b0.fma(FloatVector.broadcast(S, a.get(F, r0 + pa)), c0);
+            c1 = b0.fma(FloatVector.broadcast(S, a.get(F, r1 + pa)), c1);
+            c2 = b0.fma(FloatVector.broadcast(S, a.get(F, r2 + pa)), c2);
+            c3 = b0.fma(FloatVector.broadcast(S, a.get(F, r3 + pa)), c3);
+            c4 = b0.fma(FloatVector.broadcast(S, a.get(F, r4 + pa)), c4);
+            c5 = b0.fma(FloatVector.broadcast(S, a.get(F, r5 + pa)), c5);
+            c6 = b0.fma(FloatVector.broadcast(S, a.get(F, r6 + pa)), c6);
+            c7 = b0.fma(FloatVector.broadcast(S, a.get(F, r7 + pa)), c7);
+        }
+        long t = NR * 4L;
+        c0.intoMemorySegment(tile, 0, LE);
+        c1.intoMemorySegment(tile, t, LE);
+        c2.intoMemorySegment(tile, 2 * t, LE);
+        c3.intoMemorySegment(tile, 3 * t, LE);
+        c4.intoMemorySegment(tile, 4 * t, LE);
+        c5.intoMemorySegment(tile, 5 * t, LE);
+        c6.intoMemorySegment(tile, 6 * t, LE);
+        c7.intoMemorySegment(tile, 7 * t, LE);
     }
 
     /** {@link #kernel8} for A with a k stride other than one element (transposed A). */

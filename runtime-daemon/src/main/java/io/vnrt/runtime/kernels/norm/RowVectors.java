@@ -133,6 +133,10 @@ final class RowVectors {
      * x and y may be the same memory.
      */
     static void softmaxRow(MemorySegment x, MemorySegment y, long base, long n, boolean log) {
+        if (!log && n < LANES) {
+            softmaxShortRow(x, y, base, (int) n);
+            return;
+        }
         float max = max(x, base, n);
         float sum = expShifted(x, y, base, n, max);
         if (log) {
@@ -149,6 +153,37 @@ final class RowVectors {
         } else {
             scale(y, base, n, 1.0f / sum);
         }
+    }
+
+    /**
+     * Softmax of a row shorter than one vector (a 10-class classifier) in one masked vector:
+     * the general path would take every element through its scalar tail, a double Math.exp
+     * each (measured ~6 us for 64 rows of 10, against well under 1 us here). Lanes past n load
+     * as -inf, so they add exp(-inf) = 0 to the sum. Same polynomial as {@link #expShifted},
+     * written out again for the reason given there.
+     */
+    private static void softmaxShortRow(MemorySegment x, MemorySegment y, long base, int n) {
+        VectorMask<Float> live = SPECIES.indexInRange(0, n);
+        FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, base * 4, LE, live)
+                .blend(Float.NEGATIVE_INFINITY, live.not());
+        float max = v.reduceLanes(VectorOperators.MAX);
+        FloatVector xs = v.sub(max);
+        VectorMask<Float> under = xs.compare(VectorOperators.LT, EXP_MIN);
+        FloatVector xc = xs.blend(EXP_MIN, under);
+        FloatVector t = xc.fma(LOG2E, ROUND_MAGIC);
+        FloatVector k = t.sub(ROUND_MAGIC);
+        FloatVector r = k.fma(FloatVector.broadcast(SPECIES, -LN2_HI), xc);
+        r = k.fma(FloatVector.broadcast(SPECIES, -LN2_LO), r);
+        FloatVector p = r.fma(EXP_C5, EXP_C4);
+        p = p.fma(r, FloatVector.broadcast(SPECIES, EXP_C3));
+        p = p.fma(r, FloatVector.broadcast(SPECIES, EXP_C2));
+        p = p.fma(r, FloatVector.broadcast(SPECIES, EXP_C1));
+        p = p.fma(r, FloatVector.broadcast(SPECIES, 1f));
+        FloatVector twoK = t.reinterpretAsInts().sub(ROUND_MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23)
+                .reinterpretAsFloats();
+        FloatVector e = p.mul(twoK).blend(0f, under);
+        float sum = e.reduceLanes(VectorOperators.ADD);
+        e.mul(1.0f / sum).intoMemorySegment(y, base * 4, LE, live);
     }
 
     private static void scale(MemorySegment y, long base, long n, float factor) {

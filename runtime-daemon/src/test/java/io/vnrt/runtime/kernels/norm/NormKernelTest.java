@@ -97,6 +97,16 @@ class NormKernelTest {
     }
 
     @Test
+    void softmaxRowsShorterThanAVectorMatchReference() {
+        // Rows of 1..17 floats: the one-masked-vector path and the boundary around it.
+        for (long n : new long[] {1, 2, 10, 15, 16, 17}) {
+            Tensor x = random(3, 20, 9, n);
+            checkSoftmax("Softmax", 13, x, -1, ExecContext.inline(null));
+            checkSoftmax("LogSoftmax", 13, x, -1, ExecContext.inline(null));
+        }
+    }
+
+    @Test
     void softmaxSplitOverTwoThreads() {
         Tensor x = random(2, 8, 1, 12, 128, 128);
         try (CoreGroup group = new CoreGroup("t", 2)) {
