@@ -91,6 +91,21 @@ public final class ModelBuilder {
                 .setT(TensorProtos.encode(null, t)).build();
     }
 
+    /**
+     * Appends GELU in the Erf form exporters write, {@code out = x * (1 + erf(x / sqrt 2)) * 0.5},
+     * with its constants (named after {@code out}).
+     */
+    public ModelBuilder erfGelu(String x, String out) {
+        return initializer(out + "_sqrt2", Tensor.ofFloats(new long[0], 1.4142135f))
+                .initializer(out + "_one", Tensor.ofFloats(new long[0], 1f))
+                .initializer(out + "_half", Tensor.ofFloats(new long[0], 0.5f))
+                .node("Div", List.of(x, out + "_sqrt2"), List.of(out + "_d"))
+                .node("Erf", List.of(out + "_d"), List.of(out + "_e"))
+                .node("Add", List.of(out + "_e", out + "_one"), List.of(out + "_p"))
+                .node("Mul", List.of(x, out + "_p"), List.of(out + "_q"))
+                .node("Mul", List.of(out + "_q", out + "_half"), List.of(out));
+    }
+
     public byte[] bytes() {
         return model.setGraph(graph).build().toByteArray();
     }
