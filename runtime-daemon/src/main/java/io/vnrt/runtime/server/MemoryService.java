@@ -117,76 +117,45 @@ final class MemoryService extends MemoryGrpc.MemoryImplBase {
   }
 
   /** Receives one WriteTensor stream; gRPC asks for the next chunk only after this one is copied. */
-  private static final class WriteStream implements StreamObserver<WriteTensorRequest> {
+  private static final class WriteStream extends ClientUpload<WriteTensorRequest, WriteTensorResponse> {
     private final Session session;
-    private final StreamObserver<WriteTensorResponse> response;
     private TensorWrite write;
-    private boolean done;
 
     WriteStream(Session session, StreamObserver<WriteTensorResponse> response) {
+      super(response);
       this.session = session;
-      this.response = response;
     }
 
     @Override
-    public void onNext(WriteTensorRequest chunk) {
-      if (done) {
-        return;
-      }
-      try {
-        if (write == null) {
-          if (chunk.getHandle().isEmpty()) {
-            throw VnrtRuntimeException.invalid("the first WriteTensor message must name the tensor's handle");
-          }
-          write = session.beginWrite(chunk.getHandle(), chunk.getOffsetBytes(), chunk.getTotalBytes());
-        } else if (!chunk.getHandle().isEmpty() && !chunk.getHandle().equals(write.tensor().handle())) {
-          throw VnrtRuntimeException.invalid("a WriteTensor stream writes one tensor: a later message names another "
-              + "handle; leave handle empty after the first message");
-        } else if (chunk.getTotalBytes() != 0 && chunk.getTotalBytes() != write.totalBytes()) {
-          throw VnrtRuntimeException.invalid("a later WriteTensor message says total_bytes "
-              + Long.toUnsignedString(chunk.getTotalBytes()) + " but the first said " + write.totalBytes()
-              + "; leave it 0 after the first message", "total_bytes", Long.toUnsignedString(chunk.getTotalBytes()));
+    void accept(WriteTensorRequest chunk) {
+      if (write == null) {
+        if (chunk.getHandle().isEmpty()) {
+          throw VnrtRuntimeException.invalid("the first WriteTensor message must name the tensor's handle");
         }
-        write.chunk(chunk.getOffsetBytes(), chunk.getData().asReadOnlyByteBuffer());
-      } catch (RuntimeException e) {
-        fail(e);
+        write = session.beginWrite(chunk.getHandle(), chunk.getOffsetBytes(), chunk.getTotalBytes());
+      } else if (!chunk.getHandle().isEmpty() && !chunk.getHandle().equals(write.tensor().handle())) {
+        throw VnrtRuntimeException.invalid("a WriteTensor stream writes one tensor: a later message names another "
+            + "handle; leave handle empty after the first message");
+      } else if (chunk.getTotalBytes() != 0 && chunk.getTotalBytes() != write.totalBytes()) {
+        throw VnrtRuntimeException.invalid("a later WriteTensor message says total_bytes "
+            + Long.toUnsignedString(chunk.getTotalBytes()) + " but the first said " + write.totalBytes()
+            + "; leave it 0 after the first message", "total_bytes", Long.toUnsignedString(chunk.getTotalBytes()));
       }
-    }
-
-    private void fail(RuntimeException e) {
-      done = true;
-      release();
-      response.onError(Statuses.toStatus(e));
+      write.chunk(chunk.getOffsetBytes(), chunk.getData().asReadOnlyByteBuffer());
     }
 
     @Override
-    public void onError(Throwable t) {
-      // the client cancelled or vanished: drop the pin, nothing else was kept
-      done = true;
-      release();
+    WriteTensorResponse finish() {
+      if (write == null) {
+        throw VnrtRuntimeException.invalid("the WriteTensor stream ended without a message; the first must name "
+            + "the tensor's handle");
+      }
+      return WriteTensorResponse.newBuilder().setBytesWritten(write.finish()).build();
     }
 
     @Override
-    public void onCompleted() {
-      if (done) {
-        return;
-      }
-      try {
-        if (write == null) {
-          throw VnrtRuntimeException.invalid("the WriteTensor stream ended without a message; the first must name "
-              + "the tensor's handle");
-        }
-        long written = write.finish();
-        done = true;
-        release();
-        response.onNext(WriteTensorResponse.newBuilder().setBytesWritten(written).build());
-        response.onCompleted();
-      } catch (RuntimeException e) {
-        fail(e);
-      }
-    }
-
-    private void release() {
+    void release() {
+      // the tensor's pin: the bytes already written stay written
       if (write != null) {
         write.close();
       }

@@ -28,81 +28,52 @@ final class ModelService extends ModelGrpc.ModelImplBase {
   }
 
   /** One LoadModel stream: a header, then chunks copied into a buffer of the announced size. */
-  private final class LoadStream implements StreamObserver<LoadModelRequest> {
+  private final class LoadStream extends ClientUpload<LoadModelRequest, ModelInfo> {
     private final Session session;
-    private final StreamObserver<ModelInfo> response;
     private ModelUpload upload;
-    private boolean done;
 
     LoadStream(Session session, StreamObserver<ModelInfo> response) {
+      super(response);
       this.session = session;
-      this.response = response;
     }
 
     @Override
-    public void onNext(LoadModelRequest message) {
-      if (done) {
-        return;
-      }
-      try {
-        switch (message.getPartCase()) {
-          case HEADER -> {
-            if (upload != null) {
-              throw VnrtRuntimeException.invalid("a LoadModel stream has one header, first; a second header arrived "
-                  + "after " + upload.receivedBytes() + " bytes");
-            }
-            upload = models.beginLoad(session, ModelMessages.spec(message.getHeader()));
+    void accept(LoadModelRequest message) {
+      switch (message.getPartCase()) {
+        case HEADER -> {
+          if (upload != null) {
+            throw VnrtRuntimeException.invalid("a LoadModel stream has one header, first; a second header arrived "
+                + "after " + upload.receivedBytes() + " bytes");
           }
-          case CHUNK -> {
-            if (upload == null) {
-              throw VnrtRuntimeException.invalid("a LoadModel stream must start with its header; a chunk of "
-                  + message.getChunk().size() + " bytes came first");
-            }
-            upload.write(message.getChunk().asReadOnlyByteBuffer());
+          upload = models.beginLoad(session, ModelMessages.spec(message.getHeader()));
+        }
+        case CHUNK -> {
+          if (upload == null) {
+            throw VnrtRuntimeException.invalid("a LoadModel stream must start with its header; a chunk of "
+                + message.getChunk().size() + " bytes came first");
           }
-          case PART_NOT_SET -> throw VnrtRuntimeException.invalid("a LoadModel message carries neither a header nor "
-              + "a chunk");
+          upload.write(message.getChunk().asReadOnlyByteBuffer());
         }
-      } catch (RuntimeException e) {
-        fail(e);
+        case PART_NOT_SET -> throw VnrtRuntimeException.invalid("a LoadModel message carries neither a header nor "
+            + "a chunk");
       }
-    }
-
-    private void fail(RuntimeException e) {
-      done = true;
-      release();
-      response.onError(Statuses.toStatus(e));
     }
 
     @Override
-    public void onError(Throwable t) {
-      // the client cancelled or vanished: drop the bytes received, nothing was loaded
-      done = true;
-      release();
+    ModelInfo finish() {
+      if (upload == null) {
+        throw VnrtRuntimeException.invalid("the LoadModel stream ended without a header: send a LoadModelHeader "
+            + "first, then the ONNX bytes");
+      }
+      // the upload hands its bytes to the load: from here the load owns them, loaded or not
+      ModelUpload u = upload;
+      upload = null;
+      return ModelMessages.info(u.finish());
     }
 
     @Override
-    public void onCompleted() {
-      if (done) {
-        return;
-      }
-      try {
-        if (upload == null) {
-          throw VnrtRuntimeException.invalid("the LoadModel stream ended without a header: send a LoadModelHeader "
-              + "first, then the ONNX bytes");
-        }
-        ModelUpload u = upload;
-        upload = null;
-        done = true;
-        ModelInfo info = ModelMessages.info(u.finish());
-        response.onNext(info);
-        response.onCompleted();
-      } catch (RuntimeException e) {
-        fail(e);
-      }
-    }
-
-    private void release() {
+    void release() {
+      // the bytes received so far; nothing was loaded
       if (upload != null) {
         upload.close();
         upload = null;
