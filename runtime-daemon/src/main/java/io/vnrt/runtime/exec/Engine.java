@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The graph engine, callable without gRPC: reads an ONNX model, validates it (every problem at
@@ -110,17 +111,20 @@ public final class Engine {
             checkWithTrialShapes(g, compiler);
         }
 
-        long weightsBytes = 0;
-        for (Tensor t : g.constants().values()) {
-            weightsBytes += align(t.byteSize());
-        }
         ModelMemory.Allocation weights = null;
         PackedConstants packed = new PackedConstants(memory, name);
         LoadedModel model = null;
         try {
-            weights = memory.allocate(weightsBytes, ModelMemory.Purpose.WEIGHTS, "weights of model '" + name + "'");
-            placeWeights(g, weights.segment());
             compiler.useConstantStore(packed);
+            Set<String> packedOnly = packWeights(g, compiler, packed);
+            long weightsBytes = 0;
+            for (Map.Entry<String, Tensor> e : g.constants().entrySet()) {
+                if (!packedOnly.contains(e.getKey())) {
+                    weightsBytes += align(e.getValue().byteSize());
+                }
+            }
+            weights = memory.allocate(weightsBytes, ModelMemory.Purpose.WEIGHTS, "weights of model '" + name + "'");
+            placeWeights(g, weights.segment(), packedOnly, name);
             model = new LoadedModel(name, g, compiler, memory, group, weights, weightsBytes, packed);
             if (staticInputs(g)) {
                 List<TensorType> sig = staticSignature(g);
@@ -193,11 +197,41 @@ public final class Engine {
         return sig;
     }
 
-    /** Copies every constant into the weights block and makes the graph refer to the device copies. */
-    private static void placeWeights(Graph g, MemorySegment block) {
+    /**
+     * Makes the kernels' packed copies of the weights (GEMM panels) from the host copies, by
+     * compiling once before anything else is placed: with the model's fixed input shapes, or with
+     * every symbolic dim set to 1 (the packing depends on the weights alone). Returns the
+     * constants every use of which reads a packed copy: those are placed once, packed, and not
+     * a second time as they came. A model that does not compile this way packs at its first
+     * execution instead, and keeps its originals.
+     */
+    private static Set<String> packWeights(Graph g, Compiler compiler, PackedConstants packed) {
+        if (g.inputs().stream().anyMatch(v -> v.dtype() == null || v.dims() == null)) {
+            return Set.of();
+        }
+        List<LoadProblem> problems = new ArrayList<>();
+        ExecutionPlan plan = compiler.compile(staticInputs(g) ? staticSignature(g) : trialSignature(g, 1), problems);
+        if (plan == null || !problems.isEmpty()) {
+            return Set.of();
+        }
+        Set<String> packedOnly = compiler.packedOnlyConstants();
+        packed.withhold(packedOnly);
+        return packedOnly;
+    }
+
+    /**
+     * Copies every constant into the weights block and makes the graph refer to the device
+     * copies; a constant in {@code packedOnly} is replaced by a withheld placeholder instead.
+     */
+    private static void placeWeights(Graph g, MemorySegment block, Set<String> packedOnly, String model) {
         long offset = 0;
         for (Map.Entry<String, Tensor> e : g.constants().entrySet()) {
             Tensor t = e.getValue();
+            if (packedOnly.contains(e.getKey())) {
+                e.setValue(Tensor.withheld(t.dtype(), t.shape(), "constant '" + e.getKey() + "' of model '" + model
+                        + "' is in device memory only as pre-packed GEMM panels; its original bytes were not placed"));
+                continue;
+            }
             MemorySegment dst = block.asSlice(offset, t.byteSize());
             MemorySegment.copy(t.data(), 0, dst, 0, t.byteSize());
             e.setValue(new Tensor(t.dtype(), t.shape(), dst));

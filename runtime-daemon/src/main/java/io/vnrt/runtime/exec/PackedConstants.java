@@ -4,8 +4,10 @@ import io.vnrt.runtime.kernels.ConstantStore;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -16,6 +18,7 @@ final class PackedConstants implements ConstantStore, AutoCloseable {
     private final ModelMemory memory;
     private final String modelName;
     private final Map<String, MemorySegment> byKey = new HashMap<>();
+    private final Set<String> withheld = new HashSet<>();
     private final List<ModelMemory.Allocation> allocations = new ArrayList<>();
     private long bytes;
     private boolean closed;
@@ -26,7 +29,8 @@ final class PackedConstants implements ConstantStore, AutoCloseable {
     }
 
     @Override
-    public synchronized MemorySegment get(String key, long size, Consumer<MemorySegment> fill) {
+    public synchronized MemorySegment get(String constant, String layout, long size, Consumer<MemorySegment> fill) {
+        String key = constant + " as " + layout;
         MemorySegment seg = byKey.get(key);
         if (seg != null) {
             if (seg.byteSize() != size) {
@@ -37,6 +41,12 @@ final class PackedConstants implements ConstantStore, AutoCloseable {
         }
         if (closed) {
             throw new IllegalStateException("model '" + modelName + "' is closed");
+        }
+        if (withheld.contains(constant)) {
+            // The loader placed only the packed copies of this constant; a kernel asking for a new
+            // layout is an engine bug, and must not read the withheld original.
+            throw new IllegalStateException("model '" + modelName + "': constant '" + constant
+                    + "' is held only as " + layoutsOf(constant) + ", but a kernel asked for it as " + layout);
         }
         ModelMemory.Allocation a;
         try {
@@ -56,6 +66,21 @@ final class PackedConstants implements ConstantStore, AutoCloseable {
         byKey.put(key, seg);
         bytes += a.segment().byteSize();
         return seg;
+    }
+
+    /** Marks constants whose original the loader did not place: only their packed copies exist. */
+    synchronized void withhold(Set<String> constants) {
+        withheld.addAll(constants);
+    }
+
+    private String layoutsOf(String constant) {
+        List<String> layouts = new ArrayList<>();
+        for (String k : byKey.keySet()) {
+            if (k.startsWith(constant + " as ")) {
+                layouts.add(k.substring(constant.length() + 4));
+            }
+        }
+        return layouts.isEmpty() ? "nothing" : String.join(", ", layouts);
     }
 
     /** Bytes held. */

@@ -7,6 +7,7 @@ import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /** The compiler's view of one node for its kernel factory: types, constants, attributes. */
@@ -26,10 +27,12 @@ final class CompileContext implements NodeContext {
     private final int parallelism;
     private final ConstantStore store;
     private final Map<String, Tensor> modelConstants;
+    private final BiConsumer<Node, Integer> packedUse;
 
     CompileContext(Node node, int opset, TensorType[] types, Tensor[] constants, boolean[] outputUsed, int parallelism,
-            ConstantStore store, Map<String, Tensor> modelConstants) {
+            ConstantStore store, Map<String, Tensor> modelConstants, BiConsumer<Node, Integer> packedUse) {
         this.store = store;
+        this.packedUse = packedUse;
         this.modelConstants = modelConstants;
         this.node = node;
         this.opset = opset;
@@ -85,7 +88,9 @@ final class CompileContext implements NodeContext {
         if (store == null || constants[input] == null || modelConstants.get(name) != constants[input]) {
             return NodeContext.super.packedConstant(input, layout, bytes, fill);
         }
-        return store.get(name + " as " + layout, bytes, fill);
+        MemorySegment seg = store.get(name, layout, bytes, fill);
+        packedUse.accept(node, input);
+        return seg;
     }
 
     @Override

@@ -13,8 +13,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -39,6 +41,46 @@ public final class Compiler {
     private volatile ConstantStore constantStore;
     private final Map<String, Integer> useCount = new HashMap<>();
     private final Set<String> graphOutputs = new HashSet<>();
+
+    /** Per node, the inputs whose kernels read only a packed copy from the constant store. */
+    private final Map<Node, BitSet> packedUses = new IdentityHashMap<>();
+
+    private void notePackedUse(Node node, int input) {
+        synchronized (packedUses) {
+            packedUses.computeIfAbsent(node, n -> new BitSet()).set(input);
+        }
+    }
+
+    /**
+     * Constants that every use reads through a packed copy in the constant store (weights of
+     * Gemm and MatMul, once a compile has made their panels): the original need not be placed.
+     * Graph outputs never qualify.
+     */
+    public Set<String> packedOnlyConstants() {
+        Set<String> result = new HashSet<>();
+        synchronized (packedUses) {
+            for (String c : graph.constants().keySet()) {
+                if (graphOutputs.contains(c)) {
+                    continue;
+                }
+                boolean used = false;
+                boolean allPacked = true;
+                for (Node n : graph.nodes()) {
+                    for (int i = 0; i < n.inputs().size(); i++) {
+                        if (n.inputs().get(i).equals(c)) {
+                            used = true;
+                            BitSet b = packedUses.get(n);
+                            allPacked &= b != null && b.get(i);
+                        }
+                    }
+                }
+                if (used && allPacked) {
+                    result.add(c);
+                }
+            }
+        }
+        return result;
+    }
 
     /** Makes kernels compiled from now on keep their packed constants in {@code store}. */
     public void useConstantStore(ConstantStore store) {
@@ -149,7 +191,7 @@ public final class Compiler {
             throw new OpException(node.label() + ": unsupported operator");
         }
         return f.create(new CompileContext(node, graph.opsetOf(node.domain()), types, constants, used, parallelism,
-                constantStore, graph.constants()));
+                constantStore, graph.constants(), this::notePackedUse));
     }
 
     private static TensorType[] checkedOutputs(Node node, Kernel k, boolean[] used) {

@@ -9,10 +9,10 @@ import java.util.function.Consumer;
  */
 public interface ConstantStore {
     /**
-     * The segment stored under {@code key}, or a new one of {@code bytes} filled by {@code fill}.
-     * Throws {@link Exhausted} when the device cannot hold it.
+     * The copy of model constant {@code constant} in {@code layout}, or a new one of
+     * {@code bytes} filled by {@code fill}. Throws {@link Exhausted} when the device cannot hold it.
      */
-    MemorySegment get(String key, long bytes, Consumer<MemorySegment> fill);
+    MemorySegment get(String constant, String layout, long bytes, Consumer<MemorySegment> fill);
 
     /** The device has no room for a packed constant; carries the allocator's explanation. */
     final class Exhausted extends RuntimeException {

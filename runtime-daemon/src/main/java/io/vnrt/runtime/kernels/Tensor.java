@@ -22,6 +22,8 @@ public final class Tensor {
     private final long[] shape;
     private final long elementCount;
     private final MemorySegment data;
+    /** Non-null for a constant whose bytes were not placed (only a packed copy exists): why. */
+    private final String withheld;
 
     /** Wraps {@code data}, which must be exactly the tensor's byte size. */
     public Tensor(DType dtype, long[] shape, MemorySegment data) {
@@ -34,6 +36,23 @@ public final class Tensor {
                     + bytes + " bytes, segment has " + data.byteSize());
         }
         this.data = data;
+        this.withheld = null;
+    }
+
+    private Tensor(DType dtype, long[] shape, String withheld) {
+        this.dtype = dtype;
+        this.shape = shape.clone();
+        this.elementCount = Shapes.elementCount(shape);
+        this.data = MemorySegment.NULL;
+        this.withheld = withheld;
+    }
+
+    /**
+     * A tensor with a type and shape but no bytes: a model constant the loader kept only in
+     * packed form. Reading its data throws IllegalStateException with {@code why}.
+     */
+    public static Tensor withheld(DType dtype, long[] shape, String why) {
+        return new Tensor(dtype, shape, why);
     }
 
     /** A new zeroed tensor in GC-managed off-heap memory (for constants and tests, not hot paths). */
@@ -78,10 +97,18 @@ public final class Tensor {
     }
 
     public long byteSize() {
-        return data.byteSize();
+        return withheld != null ? elementCount * dtype.byteSize() : data.byteSize();
+    }
+
+    /** True for a constant kept only in packed form (see {@link #withheld}). */
+    public boolean isWithheld() {
+        return withheld != null;
     }
 
     public MemorySegment data() {
+        if (withheld != null) {
+            throw new IllegalStateException(withheld);
+        }
         return data;
     }
 
@@ -91,7 +118,7 @@ public final class Tensor {
 
     /** The same bytes seen with another shape of the same element count. */
     public Tensor reshape(long... newShape) {
-        return new Tensor(dtype, newShape, data);
+        return new Tensor(dtype, newShape, data());
     }
 
     public float getFloat(long i) {

@@ -332,7 +332,7 @@ abstract class AbstractModelEndToEndTest {
     assertEquals(0, info.getDeviceId());
     assertEquals(1, info.getCoresCount());
     assertEquals(13, info.getOpset());
-    assertEquals(64, info.getWeightsBytes(), "48 bytes of weights, one aligned block");
+    assertEquals(4 * 32 * 4, info.getWeightsBytes(), "the 4x3 weight placed once, as one GEMM panel (k=4 rows of 32 columns)");
     assertTrue(info.getLoadTimeMs() > 0);
     assertEquals("x", info.getInputs(0).getName());
     assertEquals(DataType.DATA_TYPE_FLOAT32, info.getInputs(0).getDtype());

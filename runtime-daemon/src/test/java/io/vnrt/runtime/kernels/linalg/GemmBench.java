@@ -54,6 +54,21 @@ public final class GemmBench {
             kern = MatMulOp.create(node.parallelism(threads));
             ins = new Tensor[] {a, b};
         }
+        int rot = Integer.getInteger("gemm.rotate", 1);
+        Kernel[] kerns = new Kernel[rot];
+        Tensor[][] insR = new Tensor[rot][];
+        kerns[0] = kern;
+        insR[0] = ins;
+        for (int q = 1; q < rot; q++) {
+            Tensor bt = GemmKernelTest.transpose(b);
+            for (long i = 0; i < bt.elementCount(); i++) {
+                bt.setFloat(i, r.nextFloat() - 0.5f);
+            }
+            Tensor bias = Tensor.allocate(io.vnrt.runtime.kernels.DType.FLOAT32, n);
+            kerns[q] = GemmOp.create(TestNode.of("Gemm", 13).input(a).constInput(bt).constInput(bias).attr("transB", 1L)
+                    .attr("vnrt_activation", "Relu").parallelism(threads));
+            insR[q] = new Tensor[] {a, bt, bias};
+        }
         Tensor out = Tensor.allocate(io.vnrt.runtime.kernels.DType.FLOAT32, m, n);
         var ws = kern.workspaceBytes() > 0 ? Arena.ofAuto().allocate(kern.workspaceBytes(), 64) : null;
         ExecContext ctx = g.context(ws);
@@ -70,7 +85,7 @@ public final class GemmBench {
             long t0 = System.nanoTime();
             long c0 = mx.getCurrentThreadCpuTime();
             for (int i = 0; i < iters; i++) {
-                kern.run(ins, outs, ctx);
+                kerns[i % rot].run(insR[i % rot], outs, ctx);
             }
             best = Math.min(best, (System.nanoTime() - t0) / iters);
             bestCpu = Math.min(bestCpu, (mx.getCurrentThreadCpuTime() - c0) / iters);
