@@ -14,10 +14,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Deliberately simple kernels so engine tests do not depend on the op families: TAdd (same
  * shapes or a scalar second operand), TRelu, TScale (float attribute "alpha", int "offset"),
  * TReshape (shape input required constant, output aliases input), TShape, TWorkspace (uses
- * workspace), TOneConst (no inputs: tensor attribute "value").
+ * workspace), TOneConst (no inputs: tensor attribute "value"), TRendezvous (copies its input once
+ * every party of {@link #RENDEZVOUS} is inside a run).
  */
 final class TestKernels {
     static final AtomicInteger RUNS = new AtomicInteger();
+    /** What TRendezvous kernels wait on: set a latch of N parties before N executions. */
+    static final java.util.concurrent.atomic.AtomicReference<java.util.concurrent.CountDownLatch> RENDEZVOUS =
+            new java.util.concurrent.atomic.AtomicReference<>(new java.util.concurrent.CountDownLatch(0));
 
     private TestKernels() {}
 
@@ -44,6 +48,29 @@ final class TestKernels {
             };
         });
         r.register("TRelu", n -> simple(n.inputType(0), v -> Math.max(0, v)));
+        r.register("TRendezvous", n -> {
+            TensorType t = n.inputType(0);
+            return new Kernel() {
+                public TensorType[] outputTypes() {
+                    return new TensorType[] {t};
+                }
+
+                public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+                    // Returns only once every party is inside a run at the same time.
+                    java.util.concurrent.CountDownLatch latch = RENDEZVOUS.get();
+                    latch.countDown();
+                    try {
+                        if (!latch.await(20, java.util.concurrent.TimeUnit.SECONDS)) {
+                            throw new IllegalStateException("the other executions never ran at the same time as this one");
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IllegalStateException(e);
+                    }
+                    MemorySegment.copy(in[0].data(), 0, out[0].data(), 0, in[0].byteSize());
+                }
+            };
+        });
         r.register("TScale", n -> {
             float alpha = n.attrFloat("alpha", 1f);
             long offset = n.attrInt("offset", 0);

@@ -1,0 +1,71 @@
+package io.vnrt.runtime.exec;
+
+import static io.vnrt.runtime.kernels.DType.FLOAT32;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.memory.HbmBacking;
+import io.vnrt.runtime.memory.HbmPool;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * With the real kernels (packed GEMM with fused bias and activation, Softmax, LayerNormalization),
+ * a warmed-up model's executions take no device memory and a small Java-heap amount that does not
+ * grow with the tensors.
+ */
+class SteadyStateAllocationTest {
+
+    private static Tensor random(Random rnd, long... shape) {
+        Tensor t = Tensor.allocate(FLOAT32, shape);
+        for (long i = 0; i < t.elementCount(); i++) {
+            t.setFloat(i, (float) rnd.nextGaussian());
+        }
+        return t;
+    }
+
+    private static long heapPerRun(int batch, int width) throws Exception {
+        Random rnd = new Random(width);
+        byte[] m = new ModelBuilder(17).input("x", FLOAT32, (long) batch, (long) width)
+                .output("y", FLOAT32, (long) batch, 10L)
+                .initializer("w1", random(rnd, width, width)).initializer("b1", random(rnd, width))
+                .initializer("g", random(rnd, width)).initializer("beta", random(rnd, width))
+                .initializer("w2", random(rnd, width, 10))
+                .node("MatMul", List.of("x", "w1"), List.of("h"))
+                .node("Add", List.of("h", "b1"), List.of("hb"))
+                .node("Relu", List.of("hb"), List.of("r"))
+                .node("LayerNormalization", List.of("r", "g", "beta"), List.of("n"))
+                .node("MatMul", List.of("n", "w2"), List.of("z"))
+                .node("Softmax", List.of("z"), List.of("y")).bytes();
+        try (HbmPool pool = new HbmPool(0, HbmBacking.anonymous(64 << 20)); CoreGroup group = new CoreGroup("ss", 1);
+                LoadedModel model = new Engine().load("m", m, null, pool, group, "test", null, 0, "m")) {
+            Map<String, Tensor> in = Map.of("x", random(rnd, batch, width));
+            Map<String, Tensor> out = Map.of("y", Tensor.allocate(FLOAT32, batch, 10));
+            // Steady state: until C2 has compiled the kernels, Vector API code runs boxed and allocates.
+            long warmUntil = System.nanoTime() + 2_000_000_000L;
+            for (int i = 0; i < 50 || System.nanoTime() < warmUntil; i++) {
+                model.execute(in, out);
+            }
+            long used = pool.usedBytes();
+            var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+            long before = threads.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < 20; i++) {
+                model.execute(in, out);
+            }
+            long perRun = (threads.getCurrentThreadAllocatedBytes() - before) / 20;
+            assertEquals(used, pool.usedBytes(), "executions take no device memory");
+            return perRun;
+        }
+    }
+
+    @Test
+    void realKernelsAllocateLittleAndNothingSizeDependent() throws Exception {
+        long small = heapPerRun(4, 64);
+        long large = heapPerRun(64, 512);
+        assertTrue(large < 16_384, "Java heap per execution: " + large + " bytes");
+        assertTrue(large < small + 2048, "heap per execution does not grow with tensor size: " + small + " vs " + large);
+    }
+}
