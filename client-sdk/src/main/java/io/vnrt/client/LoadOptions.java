@@ -3,6 +3,7 @@ package io.vnrt.client;
 import io.vnrt.proto.v1.BatchingOptions;
 import io.vnrt.proto.v1.LoadModelHeader;
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * Where and how to load a model: name, device, core group (a start core and count, or the first
@@ -15,9 +16,12 @@ import java.time.Duration;
  * @param maxBatchSize largest merged batch with dynamic batching, 0 for no batching
  * @param maxQueueDelay longest a request waits for others to batch with
  * @param queueDepth execution queue depth, 0 for the daemon's default
+ * @param warmupRuns executions with generated inputs the daemon runs before the load returns
+ * @param warmupTime and the daemon keeps warming up until this much time has passed
+ * @param warmupDims sizes of symbolic dims for the warm-up inputs (others are 1)
  */
 public record LoadOptions(String name, int deviceId, int startCore, int coreCount, int maxBatchSize,
-    Duration maxQueueDelay, int queueDepth) {
+    Duration maxQueueDelay, int queueDepth, int warmupRuns, Duration warmupTime, Map<String, Long> warmupDims) {
 
   /** Checks the values. */
   public LoadOptions {
@@ -27,6 +31,28 @@ public record LoadOptions(String name, int deviceId, int startCore, int coreCoun
           + maxBatchSize + ", queue depth " + queueDepth + ": device, batch and depth must be >= 0, cores >= 1");
     }
     maxQueueDelay = maxQueueDelay == null ? Duration.ZERO : maxQueueDelay;
+    warmupTime = warmupTime == null ? Duration.ZERO : warmupTime;
+    warmupDims = warmupDims == null ? Map.of() : Map.copyOf(warmupDims);
+    if (warmupRuns < 0 || warmupTime.isNegative()) {
+      throw new IllegalArgumentException("warm-up of " + warmupRuns + " runs and " + warmupTime
+          + ": both must be >= 0");
+    }
+  }
+
+  /** Without warm-up. */
+  public LoadOptions(String name, int deviceId, int startCore, int coreCount, int maxBatchSize,
+      Duration maxQueueDelay, int queueDepth) {
+    this(name, deviceId, startCore, coreCount, maxBatchSize, maxQueueDelay, queueDepth, 0, Duration.ZERO, Map.of());
+  }
+
+  /**
+   * With a warm-up at load: at least {@code runs} executions with generated inputs, continuing
+   * until {@code time} has passed, symbolic dims sized by {@code dims} (others 1). The load
+   * returns once the plan is compiled and the kernels are hot.
+   */
+  public LoadOptions withWarmup(int runs, Duration time, Map<String, Long> dims) {
+    return new LoadOptions(name, deviceId, startCore, coreCount, maxBatchSize, maxQueueDelay, queueDepth, runs, time,
+        dims);
   }
 
   /** Device 0, one core, the first free core, no batching, the daemon's queue depth. */
@@ -36,32 +62,38 @@ public record LoadOptions(String name, int deviceId, int startCore, int coreCoun
 
   /** With a model name. */
   public LoadOptions withName(String newName) {
-    return new LoadOptions(newName, deviceId, startCore, coreCount, maxBatchSize, maxQueueDelay, queueDepth);
+    return new LoadOptions(newName, deviceId, startCore, coreCount, maxBatchSize, maxQueueDelay, queueDepth, warmupRuns,
+        warmupTime, warmupDims);
   }
 
   /** On device {@code id}. */
   public LoadOptions onDevice(int id) {
-    return new LoadOptions(name, id, startCore, coreCount, maxBatchSize, maxQueueDelay, queueDepth);
+    return new LoadOptions(name, id, startCore, coreCount, maxBatchSize, maxQueueDelay, queueDepth, warmupRuns,
+        warmupTime, warmupDims);
   }
 
   /** On {@code count} cores starting at global core {@code start}. */
   public LoadOptions onCores(int start, int count) {
-    return new LoadOptions(name, deviceId, start, count, maxBatchSize, maxQueueDelay, queueDepth);
+    return new LoadOptions(name, deviceId, start, count, maxBatchSize, maxQueueDelay, queueDepth, warmupRuns,
+        warmupTime, warmupDims);
   }
 
   /** On the first free group of {@code count} cores. */
   public LoadOptions onAnyCores(int count) {
-    return new LoadOptions(name, deviceId, -1, count, maxBatchSize, maxQueueDelay, queueDepth);
+    return new LoadOptions(name, deviceId, -1, count, maxBatchSize, maxQueueDelay, queueDepth, warmupRuns,
+        warmupTime, warmupDims);
   }
 
   /** With dynamic batching: up to {@code maxBatch} requests merged, each waiting at most {@code maxDelay}. */
   public LoadOptions withBatching(int maxBatch, Duration maxDelay) {
-    return new LoadOptions(name, deviceId, startCore, coreCount, maxBatch, maxDelay, queueDepth);
+    return new LoadOptions(name, deviceId, startCore, coreCount, maxBatch, maxDelay, queueDepth, warmupRuns,
+        warmupTime, warmupDims);
   }
 
   /** With an execution queue of {@code depth} requests. */
   public LoadOptions withQueueDepth(int depth) {
-    return new LoadOptions(name, deviceId, startCore, coreCount, maxBatchSize, maxQueueDelay, depth);
+    return new LoadOptions(name, deviceId, startCore, coreCount, maxBatchSize, maxQueueDelay, depth, warmupRuns,
+        warmupTime, warmupDims);
   }
 
   LoadModelHeader toHeader(String defaultName, long sizeBytes) {
@@ -72,7 +104,10 @@ public record LoadOptions(String name, int deviceId, int startCore, int coreCoun
         .setAutoPlace(startCore < 0)
         .setStartCore(Math.max(0, startCore))
         .setModelSizeBytes(sizeBytes)
-        .setQueueDepth(queueDepth);
+        .setQueueDepth(queueDepth)
+        .setWarmupRuns(warmupRuns)
+        .setWarmupMs((int) Math.min(Integer.MAX_VALUE, warmupTime.toMillis()))
+        .putAllWarmupDims(warmupDims);
     if (maxBatchSize > 0) {
       b.setBatching(BatchingOptions.newBuilder().setEnabled(true).setMaxBatchSize(maxBatchSize)
           .setMaxQueueDelayUs(maxQueueDelay.toNanos() / 1000));

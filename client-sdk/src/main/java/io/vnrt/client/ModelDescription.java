@@ -18,9 +18,10 @@ import java.util.List;
  * @param weightsBytes HBM held by weights
  * @param scratchBytes HBM held by activation scratch
  * @param loadTime time taken to load and compile
+ * @param warmupTime time the warm-up executions at load took (zero when none ran)
  */
 public record ModelDescription(String modelId, String name, int deviceId, List<Integer> cores, List<Port> inputs,
-    List<Port> outputs, long weightsBytes, long scratchBytes, Duration loadTime) {
+    List<Port> outputs, long weightsBytes, long scratchBytes, Duration loadTime, Duration warmupTime) {
 
   /** Copies the lists. */
   public ModelDescription {
@@ -72,7 +73,8 @@ public record ModelDescription(String modelId, String name, int deviceId, List<I
         info.getInputsList().stream().map(ModelDescription::port).toList(),
         info.getOutputsList().stream().map(ModelDescription::port).toList(),
         info.getWeightsBytes(), info.getScratchBytes(),
-        Duration.ofNanos(Math.round(info.getLoadTimeMs() * 1e6)));
+        Duration.ofNanos(Math.round(info.getLoadTimeMs() * 1e6)),
+        Duration.ofNanos(Math.round(info.getWarmupTimeMs() * 1e6)));
   }
 
   private static Port port(io.vnrt.proto.v1.TensorSpec spec) {

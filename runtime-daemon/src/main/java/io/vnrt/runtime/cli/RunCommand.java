@@ -25,10 +25,12 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -82,6 +84,11 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--shm", description = "Remote only: pass inputs through a /dev/shm region (the daemon must be on"
       + " this host) instead of inline in each request.")
   private boolean shm;
+
+  @Option(names = "--load-warmup-ms", defaultValue = "0", paramLabel = "MS",
+      description = "Remote only: ask the daemon to warm the model up at load for this long (its --dim values size the"
+          + " generated inputs). Default: ${DEFAULT-VALUE}.")
+  private int loadWarmupMs;
 
   @Option(names = "--seed", defaultValue = "42", description = "Seed of the random inputs. Default: ${DEFAULT-VALUE}.")
   private long seed;
@@ -150,10 +157,13 @@ final class RunCommand implements Callable<Integer> {
   private int runRemote(PrintWriter out) throws Exception {
     try (VnrtClient client = Clients.connect(spec, where);
         Session session = client.openSession("vnrt-run");
-        Model loaded = session.loadModel(model, LoadOptions.defaults().onAnyCores(cores))) {
+        Model loaded = session.loadModel(model, LoadOptions.defaults().onAnyCores(cores)
+            .withWarmup(0, Duration.ofMillis(loadWarmupMs), dims))) {
       ModelDescription d = loaded.description();
-      out.printf("model %s: loaded in %.1f ms on cores %s of device %d; weights %d bytes, scratch %d bytes%n",
-          d.name(), d.loadTime().toNanos() / 1e6, d.cores(), d.deviceId(), d.weightsBytes(), d.scratchBytes());
+      out.printf("model %s: loaded in %.1f ms on cores %s of device %d; weights %d bytes, scratch %d bytes%s%n",
+          d.name(), d.loadTime().toNanos() / 1e6, d.cores(), d.deviceId(), d.weightsBytes(), d.scratchBytes(),
+          d.warmupTime().isZero() ? "" : String.format(Locale.ROOT, "; warmed up in %.1f ms",
+              d.warmupTime().toNanos() / 1e6));
       List<ValueInfo> specs = new ArrayList<>();
       for (ModelDescription.Port p : d.inputs()) {
         List<Dim> shape = p.shape().stream()

@@ -147,6 +147,36 @@ public final class CoreGroupScheduler implements AutoCloseable {
     };
   }
 
+  /**
+   * Runs {@code work} on the calling thread with the group to itself: waits for the running
+   * execution to finish, keeps queued ones waiting meanwhile (a model's warm-up at load).
+   */
+  void runExclusive(Runnable work) throws InterruptedException {
+    lock.lock();
+    try {
+      while (running) {
+        changed.await();
+      }
+      if (closed) {
+        throw new IllegalStateException("core group " + cores + " is closed");
+      }
+      running = true;
+    } finally {
+      lock.unlock();
+    }
+    try {
+      work.run();
+    } finally {
+      lock.lock();
+      try {
+        running = false;
+        changed.signalAll();
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
   /** Queues (or runs at once) an execution already bound; the future's cancel() removes it if not started. */
   CompletableFuture<ExecutionResult> submit(ModelEntry model, BoundExecution bound, long deadlineNanos) {
     Job job = new Job(model, bound, deadlineNanos, System.nanoTime());
@@ -271,6 +301,7 @@ public final class CoreGroupScheduler implements AutoCloseable {
         lock.lock();
         try {
           running = false;
+          changed.signalAll();
         } finally {
           lock.unlock();
         }

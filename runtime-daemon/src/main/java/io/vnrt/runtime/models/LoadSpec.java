@@ -11,15 +11,28 @@ package io.vnrt.runtime.models;
  * @param sizeBytes bytes of ONNX the load carries; a streamed load must deliver exactly this many
  * @param batching dynamic batching, or {@link Batching#NONE}
  * @param queueDepth executions of this model that may wait in its core group's queue (0: the default)
+ * @param warmup executions with generated inputs before the load returns
  */
 public record LoadSpec(String name, int deviceId, int startCore, int coreCount, boolean autoPlace, long sizeBytes,
-    Batching batching, int queueDepth) {
+    Batching batching, int queueDepth, Warmup warmup) {
 
-  /** Normalises a core count of 0 to 1 and a missing batching to none. */
+  /** Normalises a core count of 0 to 1 and a missing batching or warm-up to none. */
   public LoadSpec {
     name = name == null ? "" : name.strip();
     coreCount = coreCount == 0 ? 1 : coreCount;
     batching = batching == null ? Batching.NONE : batching;
+    warmup = warmup == null ? Warmup.NONE : warmup;
+  }
+
+  /** Without warm-up. */
+  public LoadSpec(String name, int deviceId, int startCore, int coreCount, boolean autoPlace, long sizeBytes,
+      Batching batching, int queueDepth) {
+    this(name, deviceId, startCore, coreCount, autoPlace, sizeBytes, batching, queueDepth, Warmup.NONE);
+  }
+
+  /** The same load with another announced size. */
+  public LoadSpec withSize(long bytes) {
+    return new LoadSpec(name, deviceId, startCore, coreCount, autoPlace, bytes, batching, queueDepth, warmup);
   }
 
   /** An auto-placed, unbatched load of {@code sizeBytes} onto {@code deviceId} with {@code coreCount} cores. */

@@ -19,6 +19,7 @@ public final class ModelEntry {
   private final List<Integer> cores;
   private final LoadedModel model;
   private final Duration loadTime;
+  private final Duration warmupTime;
   private final int opset;
   private final Batching batching;
   private final int queueDepth;
@@ -27,7 +28,9 @@ public final class ModelEntry {
   private final AtomicLong failures = new AtomicLong();
 
   ModelEntry(String id, String name, Session owner, int deviceId, List<Integer> cores, LoadedModel model,
-      Duration loadTime, int opset, Batching batching, int queueDepth, CoreGroupScheduler scheduler) {
+      Duration loadTime, Duration warmupTime, int opset, Batching batching, int queueDepth,
+      CoreGroupScheduler scheduler) {
+    this.warmupTime = warmupTime;
     this.id = id;
     this.name = name;
     this.owner = owner;
@@ -89,6 +92,11 @@ public final class ModelEntry {
   /** Time taken to read, validate, optimise, place and compile the model. */
   public Duration loadTime() {
     return loadTime;
+  }
+
+  /** Wall time of the warm-up executions at load (zero when none ran). */
+  public Duration warmupTime() {
+    return warmupTime;
   }
 
   /** Highest opset of the default ONNX domain. */

@@ -7,9 +7,12 @@ import io.vnrt.runtime.exec.DeviceSet;
 import io.vnrt.runtime.exec.DeviceSpec;
 import io.vnrt.runtime.exec.Engine;
 import io.vnrt.runtime.exec.LoadedModel;
+import io.vnrt.runtime.exec.OutOfDeviceMemoryException;
+import io.vnrt.runtime.graph.Dim;
 import io.vnrt.runtime.graph.LoadProblem;
 import io.vnrt.runtime.graph.ModelLoadException;
 import io.vnrt.runtime.graph.ValueInfo;
+import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.memory.HbmExhaustedException;
 import io.vnrt.runtime.memory.MemoryStats;
 import io.vnrt.runtime.metrics.RuntimeMetrics;
@@ -24,6 +27,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -112,8 +116,7 @@ public final class ModelRegistry implements AutoCloseable {
 
   /** Loads a whole model held in memory ({@code onnx.length} must equal the spec's size, or the size be 0). */
   public ModelEntry load(Session session, LoadSpec spec, byte[] onnx) {
-    LoadSpec s = spec.sizeBytes() == 0 ? new LoadSpec(spec.name(), spec.deviceId(), spec.startCore(),
-        spec.coreCount(), spec.autoPlace(), onnx.length, spec.batching(), spec.queueDepth()) : spec;
+    LoadSpec s = spec.sizeBytes() == 0 ? spec.withSize(onnx.length) : spec;
     if (s.sizeBytes() != onnx.length) {
       throw VnrtRuntimeException.invalid("model '" + s.name() + "' is " + onnx.length + " bytes, not the "
           + s.sizeBytes() + " announced", "model_size_bytes", s.sizeBytes(), "received_bytes", onnx.length);
@@ -143,9 +146,10 @@ public final class ModelRegistry implements AutoCloseable {
       }
       checkBatchable(s, loaded);
       Duration loadTime = Duration.ofNanos(System.nanoTime() - t0);
+      Duration warmupTime = warmUp(s, loaded, scheduler);
       int depth = s.queueDepth() == 0 ? DEFAULT_QUEUE_DEPTH : s.queueDepth();
-      ModelEntry entry = new ModelEntry(id, s.name(), session, device.id(), cores, loaded, loadTime, loaded.opset(),
-          s.batching(), depth, scheduler);
+      ModelEntry entry = new ModelEntry(id, s.name(), session, device.id(), cores, loaded, loadTime, warmupTime,
+          loaded.opset(), s.batching(), depth, scheduler);
       synchronized (session) {
         if (session.isClosed()) {
           throw VnrtRuntimeException.sessionClosed(session.describe() + " closed during the load");
@@ -168,6 +172,63 @@ public final class ModelRegistry implements AutoCloseable {
       session.quota().releaseModel();
       throw e;
     }
+  }
+
+  /**
+   * Runs the load's warm-up executions on the model's core group, which it has to itself
+   * meanwhile; generated inputs: seeded Gaussian floats, zero integers and false booleans (zero
+   * is a valid index for any gather), symbolic dims from the spec or 1.
+   */
+  private static Duration warmUp(LoadSpec s, LoadedModel model, CoreGroupScheduler scheduler) {
+    Warmup w = s.warmup();
+    if (w.none()) {
+      return Duration.ZERO;
+    }
+    Map<String, Tensor> inputs = new LinkedHashMap<>();
+    Random rnd = new Random(0x5eedL);
+    for (ValueInfo in : model.inputs()) {
+      long[] shape = new long[in.dims().size()];
+      for (int d = 0; d < shape.length; d++) {
+        Dim dim = in.dims().get(d);
+        shape[d] = dim.isFixed() ? dim.value() : w.dims().getOrDefault(dim.symbol(), 1L);
+      }
+      Tensor t = Tensor.allocate(in.dtype(), shape);
+      if (in.dtype().isFloatingPoint()) {
+        for (long i = 0; i < t.elementCount(); i++) {
+          t.setDouble(i, rnd.nextGaussian());
+        }
+      }
+      inputs.put(in.name(), t);
+    }
+    long t0 = System.nanoTime();
+    long until = t0 + w.time().toNanos();
+    int[] done = {0};
+    try {
+      scheduler.runExclusive(() -> {
+        while (done[0] < Math.max(1, w.runs()) || System.nanoTime() < until) {
+          try {
+            model.execute(inputs);
+          } catch (OutOfDeviceMemoryException e) {
+            throw VnrtRuntimeException.exhausted("the warm-up of model '" + s.name() + "' needs more device memory"
+                + " for its activations than is free: " + e.getMessage(), Map.of("model", s.name()), e);
+          }
+          done[0]++;
+        }
+      });
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw VnrtRuntimeException.of(Kind.CANCELLED, "the load of model '" + s.name() + "' was interrupted during"
+          + " its warm-up");
+    } catch (VnrtRuntimeException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      Map<String, String> shapes = new LinkedHashMap<>();
+      inputs.forEach((k, v) -> shapes.put(k, v.type().toString()));
+      throw VnrtRuntimeException.invalid("warm-up execution " + (done[0] + 1) + " of model '" + s.name()
+          + "' failed with generated inputs " + shapes + ": " + e.getMessage() + "; give its symbolic dims"
+          + " values with warmup_dims, or load it without warm-up", "model", s.name(), "inputs", shapes.toString());
+    }
+    return Duration.ofNanos(System.nanoTime() - t0);
   }
 
   private byte[] randomBytes() {

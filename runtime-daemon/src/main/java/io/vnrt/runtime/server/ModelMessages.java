@@ -23,6 +23,7 @@ import io.vnrt.runtime.models.Batching;
 import io.vnrt.runtime.models.ExecutionRequest;
 import io.vnrt.runtime.models.ExecutionResult;
 import io.vnrt.runtime.models.LoadSpec;
+import io.vnrt.runtime.models.Warmup;
 import io.vnrt.runtime.models.ModelEntry;
 import io.vnrt.runtime.models.OutputTarget;
 import io.vnrt.runtime.models.TensorSource;
@@ -54,8 +55,10 @@ final class ModelMessages {
       }
       batching = new Batching(size, Duration.ofNanos(b.getMaxQueueDelayUs() * 1000));
     }
+    Warmup warmup = new Warmup(h.getWarmupRuns(), Duration.ofMillis(Integer.toUnsignedLong(h.getWarmupMs())),
+        h.getWarmupDimsMap());
     return new LoadSpec(h.getName(), h.getDeviceId(), h.getStartCore(), h.getCoreCount(), h.getAutoPlace(),
-        h.getModelSizeBytes(), batching, h.getQueueDepth());
+        h.getModelSizeBytes(), batching, h.getQueueDepth(), warmup);
   }
 
   /** The contract's description of a model. */
@@ -68,6 +71,7 @@ final class ModelMessages {
         .setWeightsBytes(m.weightsBytes())
         .setScratchBytes(m.scratchBytes())
         .setLoadTimeMs(m.loadTime().toNanos() / 1e6)
+        .setWarmupTimeMs(m.warmupTime().toNanos() / 1e6)
         .setOpset(m.opset());
     m.inputs().forEach(v -> b.addInputs(spec(v)));
     m.outputs().forEach(v -> b.addOutputs(spec(v)));

@@ -717,6 +717,49 @@ abstract class AbstractModelEndToEndTest {
     assertArrayEquals(sum(ramp(16, 0), ramp(16, 2)), floats(got.get("dup").get(1).getOutputs(0).getData()));
   }
 
+  // ---- warm-up at load ---------------------------------------------------------------------------
+
+  /** y = Reshape(x, [2, -1]): runs only when the symbolic length of x is even. */
+  static byte[] evenReshapeModel() {
+    return new ModelBuilder(13).input("x", FLOAT32, "len").output("y", FLOAT32, 2L, "half")
+        .initializer("shape", Tensor.ofLongs(new long[] {2}, 2, -1))
+        .node("Reshape", List.of("x", "shape"), List.of("y")).bytes();
+  }
+
+  @Test
+  void aWarmUpAtLoadRunsTheModelBeforeTheLoadAnswers() throws Exception {
+    byte[] m = matMulModel();
+    ModelInfo info = load(header("warm", m.length).setWarmupRuns(7).putWarmupDims("batch", 5), m);
+    assertTrue(info.getWarmupTimeMs() > 0, "warm-up time reported: " + info.getWarmupTimeMs());
+    assertTrue(info.getScratchBytes() > 0, "the warm-up compiled a plan (batch 5), so the model has scratch");
+    assertEquals(0, entry(info.getModelId()).executions(), "warm-up executions are not counted as requests");
+  }
+
+  @Test
+  void aWarmUpThatFailsFailsTheLoadAndLeavesNothing() throws Exception {
+    long[] before = usedBytes();
+    byte[] m = evenReshapeModel();
+    assertFailure(assertThrows(ExecutionException.class,
+        () -> load(header("odd", m.length).setWarmupRuns(1), m)),
+        Status.Code.INVALID_ARGUMENT, NrtCode.NRT_INVALID, "warm-up execution 1 of model 'odd' failed");
+    assertUnchangedAndServing(before);
+    ModelInfo ok = load(header("even", m.length).setWarmupRuns(2).putWarmupDims("len", 6), m);
+    assertTrue(ok.getWarmupTimeMs() > 0, "warmed up with len = 6");
+  }
+
+  @Test
+  void warmUpLimitsAreChecked() throws Exception {
+    long[] before = usedBytes();
+    byte[] m = addModel();
+    assertFailure(assertThrows(ExecutionException.class,
+        () -> load(header("long", m.length).setWarmupMs(60_001), m)),
+        Status.Code.INVALID_ARGUMENT, NrtCode.NRT_INVALID, "warmup_ms must be between 0 and 60000, got 60001");
+    assertFailure(assertThrows(ExecutionException.class,
+        () -> load(header("dims", m.length).setWarmupRuns(1).putWarmupDims("n", 0), m)),
+        Status.Code.INVALID_ARGUMENT, NrtCode.NRT_INVALID, "warmup_dims['n'] must be at least 1, got 0");
+    assertUnchangedAndServing(before);
+  }
+
   // ---- bad model streams -----------------------------------------------------------------------
 
   @Test

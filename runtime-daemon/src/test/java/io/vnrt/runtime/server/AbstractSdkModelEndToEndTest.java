@@ -98,6 +98,7 @@ abstract class AbstractSdkModelEndToEndTest {
       assertEquals(DType.FLOAT32, d.outputs().getFirst().dtype());
       assertTrue(d.weightsBytes() > 0, "weights are in HBM");
       assertTrue(d.loadTime().compareTo(Duration.ZERO) > 0);
+      assertEquals(Duration.ZERO, d.warmupTime(), "no warm-up asked for");
       assertEquals(List.of("dense"), session.models().stream().map(ModelDescription::name).toList());
 
       Map<String, HostTensor> out = model.execute(Map.of("x", HostTensor.ofFloats(new long[] {2, 4}, X)));
@@ -107,6 +108,17 @@ abstract class AbstractSdkModelEndToEndTest {
       assertTrue(model.unload() > 0, "unloading frees HBM");
       assertThrows(NotFoundException.class, model::describe);
     }
+  }
+
+  @Test
+  void aModelCanBeWarmedUpAtLoad() throws Exception {
+    try (Model model = session.loadModel(TestModels.dense(),
+        LoadOptions.defaults().withName("warm").withWarmup(3, Duration.ofMillis(50), Map.of("N", 8L)))) {
+      ModelDescription d = model.describe();
+      assertTrue(d.warmupTime().compareTo(Duration.ofMillis(50)) >= 0, "warmed up for at least 50 ms: " + d.warmupTime());
+      assertTrue(d.scratchBytes() > 0, "the warm-up compiled the plan for N = 8");
+    }
+    assertThrows(IllegalArgumentException.class, () -> LoadOptions.defaults().withWarmup(-1, Duration.ZERO, Map.of()));
   }
 
   @Test
