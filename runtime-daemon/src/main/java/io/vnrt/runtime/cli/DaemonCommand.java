@@ -147,6 +147,11 @@ final class DaemonCommand implements Callable<Integer> {
       description = "Models KServe's RepositoryModelLoad can load, in Triton's layout: DIR/NAME/VERSION/model.onnx.")
   private String modelRepository;
 
+  @Option(names = "--repository-warmup", paramLabel = "DURATION",
+      description = "Warm each model KServe's RepositoryModelLoad loads up for this long, symbolic dims 1, before the"
+          + " load answers (default 0s: none).")
+  private String repositoryWarmup;
+
   @CommandLine.Spec
   private CommandLine.Model.CommandSpec spec;
 
@@ -160,7 +165,7 @@ final class DaemonCommand implements Callable<Integer> {
   /** What the daemon is started with, all settings parsed. */
   private record Plan(RuntimeConfig runtime, DaemonServer.Listeners listeners, Security security,
       Duration drainTimeout, Optional<InetSocketAddress> metrics, LogFormat logFormat, org.slf4j.event.Level logLevel,
-      Optional<Path> modelRepository) {
+      Optional<Path> modelRepository, Duration repositoryWarmup) {
   }
 
   @Override
@@ -191,7 +196,8 @@ final class DaemonCommand implements Callable<Integer> {
     }
     DaemonServer server;
     try {
-      server = DaemonServer.start(runtime, plan.listeners(), plan.security(), plan.modelRepository());
+      server = DaemonServer.start(runtime, plan.listeners(), plan.security(), plan.modelRepository(),
+          plan.repositoryWarmup());
     } catch (IOException | IllegalArgumentException e) {
       runtime.close();
       spec.commandLine().getErr().println("vnrt daemon: cannot listen: " + e.getMessage());
@@ -270,6 +276,7 @@ final class DaemonCommand implements Callable<Integer> {
     flags.put("log-format", logFormat);
     flags.put("log-level", logLevel);
     flags.put("model-repository", modelRepository);
+    flags.put("repository-warmup", repositoryWarmup);
     flags.put("health-listen", healthListen);
     return flags;
   }
@@ -294,6 +301,10 @@ final class DaemonCommand implements Callable<Integer> {
         .orElseThrow();
     LogFormat logFormat = s.parsed("log-format", LogFormat::parse).orElseThrow();
     Optional<Path> modelRepository = s.parsed("model-repository", DaemonCommand::directory);
+    Duration repositoryWarmup = s.parsed("repository-warmup", DaemonSettings::duration).orElseThrow();
+    if (repositoryWarmup.compareTo(Duration.ofMinutes(1)) > 0) {
+      throw new DaemonSettings.SettingsException("repository-warmup must be at most 1m, got " + repositoryWarmup, null);
+    }
     org.slf4j.event.Level logLevel = s.parsed("log-level", LogSettings::parseLevel).orElseThrow();
 
     Topology topology;
@@ -321,7 +332,7 @@ final class DaemonCommand implements Callable<Integer> {
         .orElseThrow();
     return new Plan(config, new DaemonServer.Listeners(tcp, uds, Optional.empty(), healthTcp),
         security(s, tcp.isPresent()),
-        drain, metrics, logFormat, logLevel, modelRepository);
+        drain, metrics, logFormat, logLevel, modelRepository, repositoryWarmup);
   }
 
   private static Security security(DaemonSettings s, boolean tcp) throws DaemonSettings.SettingsException {

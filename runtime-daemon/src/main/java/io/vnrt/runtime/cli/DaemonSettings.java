@@ -73,6 +73,7 @@ final class DaemonSettings {
       new Setting("session-model-quota", "0", "a whole number of models, 0 for unlimited"),
       new Setting("session-execution-quota", "0", "a whole number of executions, 0 for unlimited"),
       new Setting("drain-timeout", "30s", "a duration such as 500ms, 30s or 2m"),
+      new Setting("repository-warmup", "0s", "a duration such as 500ms, 2s or 1m"),
       new Setting("metrics-listen", "none", "HOST:PORT for the Prometheus endpoint such as 127.0.0.1:9464, or 'none'"),
       new Setting("log-format", "text", "'text' or 'json'"),
       new Setting("log-level", "info", "one of trace, debug, info, warn, error"),

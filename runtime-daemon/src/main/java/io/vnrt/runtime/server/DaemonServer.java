@@ -123,6 +123,12 @@ public final class DaemonServer implements AutoCloseable {
    */
   public static DaemonServer start(VnrtRuntime runtime, Listeners listeners, Security security,
       Optional<Path> modelRepository) throws IOException {
+    return start(runtime, listeners, security, modelRepository, Duration.ZERO);
+  }
+
+  /** As above; models RepositoryModelLoad loads are warmed up for {@code repositoryWarmup} before it answers. */
+  public static DaemonServer start(VnrtRuntime runtime, Listeners listeners, Security security,
+      Optional<Path> modelRepository, Duration repositoryWarmup) throws IOException {
     if (modelRepository.isPresent() && !Files.isDirectory(modelRepository.get())) {
       throw new IOException("model repository " + modelRepository.get() + " is not a directory; create it (with "
           + "NAME/VERSION/model.onnx inside) or drop --model-repository");
@@ -130,7 +136,7 @@ public final class DaemonServer implements AutoCloseable {
     HealthStatusManager health = new HealthStatusManager();
     SessionInterceptor sessions = new SessionInterceptor(runtime.sessions(), RuntimeService.NO_SESSION);
     MonitorService monitor = new MonitorService(runtime);
-    KServeService kserve = new KServeService(runtime, modelRepository);
+    KServeService kserve = new KServeService(runtime, modelRepository, repositoryWarmup);
     List<ServerServiceDefinition> services = services(runtime, sessions, monitor, health, kserve, true);
     DrainGate gate = new DrainGate();
     // credentials first: a refused caller never counts as work in progress

@@ -67,6 +67,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import java.time.Duration;
+import io.vnrt.runtime.models.Warmup;
 
 /**
  * KServe v2 / Triton's {@code inference.GRPCInferenceService} over the model registry. Its calls
@@ -96,7 +98,16 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
   /** Serialises repository loads and unloads (never held across an execution). */
   private final ReentrantLock repositoryLock = new ReentrantLock();
 
+  /** What RepositoryModelLoad warms a model up with. */
+  private final Warmup repositoryWarmup;
+
   KServeService(VnrtRuntime runtime, Optional<Path> repository) {
+    this(runtime, repository, Duration.ZERO);
+  }
+
+  KServeService(VnrtRuntime runtime, Optional<Path> repository, Duration repositoryWarmup) {
+    this.repositoryWarmup = repositoryWarmup.isZero() ? Warmup.NONE
+        : new Warmup(0, repositoryWarmup, Map.of());
     this.runtime = runtime;
     this.repository = repository.map(p -> p.toAbsolutePath().normalize());
     this.session = runtime.sessions().openDaemonSession("kserve");
@@ -503,7 +514,10 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
           runtime.models().unload(session, previous.id());
           versions.remove(previous.id());
         }
-        ModelEntry loaded = runtime.models().load(session, LoadSpec.auto(name, 0, 1, onnx.length), onnx);
+        LoadSpec auto = LoadSpec.auto(name, 0, 1, onnx.length);
+        ModelEntry loaded = runtime.models().load(session, new LoadSpec(auto.name(), auto.deviceId(), auto.startCore(),
+            auto.coreCount(), auto.autoPlace(), auto.sizeBytes(), auto.batching(), auto.queueDepth(),
+            repositoryWarmup), onnx);
         versions.put(loaded.id(), version);
       } finally {
         repositoryLock.unlock();

@@ -50,6 +50,7 @@ class DaemonConfigTest {
     assertTrue(line(run.out(), "host-memory").contains("2GiB") && line(run.out(), "host-memory")
         .contains("# file " + file + ":3"), line(run.out(), "host-memory"));
     assertTrue(line(run.out(), "drain-timeout").contains("5s "), line(run.out(), "drain-timeout"));
+    assertTrue(line(run.out(), "repository-warmup").contains("0s "), line(run.out(), "repository-warmup"));
     assertTrue(line(run.out(), "profile").contains("cpu") && line(run.out(), "profile").contains("# default"));
     assertTrue(line(run.out(), "uds").contains("(unset)"));
     assertEquals(DaemonSettings.ALL.size(), run.out().lines().count(), "one line per setting");
@@ -73,6 +74,10 @@ class DaemonConfigTest {
         "invalid max-sessions '-1' (from env VNRT_MAX_SESSIONS): -1 is below 0");
     assertRefused(run(Map.of("VNRT_DRAIN_TIMEOUT", "soon"), "daemon", "--print-config"),
         "invalid drain-timeout 'soon'", "expected a duration such as 500ms");
+    assertRefused(run(Map.of(), "daemon", "--repository-warmup", "2m", "--print-config"),
+        "repository-warmup must be at most 1m");
+    assertRefused(run(Map.of("VNRT_REPOSITORY_WARMUP", "warm"), "daemon", "--print-config"),
+        "invalid repository-warmup 'warm'", "expected a duration such as 500ms");
     assertRefused(run(Map.of("VNRT_LISTEN", "localhost"), "daemon", "--print-config"),
         "invalid listen 'localhost' (from env VNRT_LISTEN)", "expected HOST:PORT");
     Path conf = Files.writeString(dir.resolve("p.conf"), "profile = tpu\n");

@@ -84,6 +84,11 @@ abstract class AbstractKServeEndToEndTest {
   /** Starts the daemon's listener for this transport; returns the client target. */
   abstract DaemonServer listen(VnrtRuntime runtime, Path repository) throws Exception;
 
+  /** How long the daemon under test warms repository loads up (its --repository-warmup). */
+  java.time.Duration repositoryWarmup() {
+    return java.time.Duration.ZERO;
+  }
+
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
     repository = dir;
@@ -209,6 +214,13 @@ abstract class AbstractKServeEndToEndTest {
     assertEquals(List.of("dense"), stub().repositoryIndex(RepositoryIndexRequest.newBuilder().setReady(true).build())
         .getModelsList().stream().map(RepositoryIndexResponse.ModelIndex::getName).toList());
     assertTrue(pool() > usedBefore, "weights are in HBM while loaded");
+    java.time.Duration warmed = runtime.models().all().stream().filter(m -> m.name().equals("dense")).findFirst()
+        .orElseThrow().warmupTime();
+    if (repositoryWarmup().isZero()) {
+      assertEquals(java.time.Duration.ZERO, warmed, "no repository warm-up configured");
+    } else {
+      assertTrue(warmed.compareTo(repositoryWarmup()) >= 0, "warmed up for " + warmed);
+    }
   }
 
   // ---- inference ----------------------------------------------------------------------------

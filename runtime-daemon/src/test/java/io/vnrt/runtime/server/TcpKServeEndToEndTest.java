@@ -10,6 +10,11 @@ class TcpKServeEndToEndTest extends AbstractKServeEndToEndTest {
   @Override
   DaemonServer listen(VnrtRuntime runtime, Path repository) throws Exception {
     return DaemonServer.start(runtime, new DaemonServer.Listeners(Optional.of(new InetSocketAddress("127.0.0.1", 0)),
-        Optional.empty(), Optional.empty()), Security.NONE, Optional.of(repository));
+        Optional.empty(), Optional.empty()), Security.NONE, Optional.of(repository), repositoryWarmup());
+  }
+
+  @Override
+  java.time.Duration repositoryWarmup() {
+    return java.time.Duration.ofMillis(30);
   }
 }
