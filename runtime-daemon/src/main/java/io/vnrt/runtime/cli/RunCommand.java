@@ -261,18 +261,14 @@ final class RunCommand implements Callable<Integer> {
         out.put(s.name(), TensorProtos.decode(TensorProtos.read(file), file.getParent()));
         continue;
       }
-      long[] shape = new long[s.rank()];
-      for (int i = 0; i < shape.length; i++) {
-        Dim d = s.dims().get(i);
-        if (d.isFixed()) {
-          shape[i] = d.value();
-        } else if (dims.containsKey(d.symbol())) {
-          shape[i] = dims.get(d.symbol());
-        } else {
-          throw new IllegalArgumentException("input " + s.name() + " has symbolic dimension '" + d.symbol()
-              + "': bind it with --dim " + d.symbol() + "=VALUE");
+      long[] shape = s.shape(symbol -> {
+        Long size = dims.get(symbol);
+        if (size == null) {
+          throw new IllegalArgumentException("input " + s.name() + " has symbolic dimension '" + symbol
+              + "': bind it with --dim " + symbol + "=VALUE");
         }
-      }
+        return size;
+      });
       Tensor t = Tensor.allocate(s.dtype(), shape);
       for (long i = 0; i < t.elementCount(); i++) {
         if (s.dtype().isFloatingPoint()) {

@@ -162,7 +162,7 @@ public final class Engine {
      * an even batch is not rejected.
      */
     private static void checkWithTrialShapes(Graph g, Compiler compiler) throws ModelLoadException {
-        if (g.inputs().stream().anyMatch(v -> v.dtype() == null || v.dims() == null)) {
+        if (!inputsTyped(g)) {
             return;
         }
         List<LoadProblem> first = new ArrayList<>();
@@ -181,10 +181,15 @@ public final class Engine {
         }
     }
 
+    /** True when every graph input declares a dtype and a rank, so trial signatures can be made. */
+    private static boolean inputsTyped(Graph g) {
+        return g.inputs().stream().allMatch(v -> v.dtype() != null && v.dims() != null);
+    }
+
     private static List<TensorType> trialSignature(Graph g, long size) {
         List<TensorType> sig = new ArrayList<>();
         for (ValueInfo v : g.inputs()) {
-            sig.add(new TensorType(v.dtype(), v.dims().stream().mapToLong(d -> d.isFixed() ? d.value() : size).toArray()));
+            sig.add(new TensorType(v.dtype(), v.shape(symbol -> size)));
         }
         return sig;
     }
@@ -206,7 +211,7 @@ public final class Engine {
      * execution instead, and keeps its originals.
      */
     private static Set<String> packWeights(Graph g, Compiler compiler, PackedConstants packed) {
-        if (g.inputs().stream().anyMatch(v -> v.dtype() == null || v.dims() == null)) {
+        if (!inputsTyped(g)) {
             return Set.of();
         }
         List<LoadProblem> problems = new ArrayList<>();

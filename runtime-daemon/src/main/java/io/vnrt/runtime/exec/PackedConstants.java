@@ -17,7 +17,8 @@ import java.util.function.Consumer;
 final class PackedConstants implements ConstantStore, AutoCloseable {
     private final ModelMemory memory;
     private final String modelName;
-    private final Map<String, MemorySegment> byKey = new HashMap<>();
+    /** Constant name to its copies by layout. */
+    private final Map<String, Map<String, MemorySegment>> copies = new HashMap<>();
     private final Set<String> withheld = new HashSet<>();
     private final List<ModelMemory.Allocation> allocations = new ArrayList<>();
     private long bytes;
@@ -30,12 +31,12 @@ final class PackedConstants implements ConstantStore, AutoCloseable {
 
     @Override
     public synchronized MemorySegment get(String constant, String layout, long size, Consumer<MemorySegment> fill) {
-        String key = constant + " as " + layout;
-        MemorySegment seg = byKey.get(key);
+        Map<String, MemorySegment> layouts = copies.computeIfAbsent(constant, c -> new HashMap<>());
+        MemorySegment seg = layouts.get(layout);
         if (seg != null) {
             if (seg.byteSize() != size) {
-                throw new IllegalStateException("packed constant '" + key + "' requested with " + size
-                        + " bytes, stored with " + seg.byteSize());
+                throw new IllegalStateException("packed constant '" + constant + "' as " + layout + " requested with "
+                        + size + " bytes, stored with " + seg.byteSize());
             }
             return seg;
         }
@@ -46,12 +47,13 @@ final class PackedConstants implements ConstantStore, AutoCloseable {
             // The loader placed only the packed copies of this constant; a kernel asking for a new
             // layout is an engine bug, and must not read the withheld original.
             throw new IllegalStateException("model '" + modelName + "': constant '" + constant
-                    + "' is held only as " + layoutsOf(constant) + ", but a kernel asked for it as " + layout);
+                    + "' is held only as " + String.join(", ", layouts.keySet()) + ", but a kernel asked for it as "
+                    + layout);
         }
         ModelMemory.Allocation a;
         try {
             a = memory.allocate(Math.max(size, 1), ModelMemory.Purpose.WEIGHTS,
-                    "packed weights " + key + " of model '" + modelName + "'");
+                    "packed weights " + constant + " as " + layout + " of model '" + modelName + "'");
         } catch (OutOfDeviceMemoryException e) {
             throw new Exhausted(e);
         }
@@ -63,7 +65,7 @@ final class PackedConstants implements ConstantStore, AutoCloseable {
             throw e;
         }
         allocations.add(a);
-        byKey.put(key, seg);
+        layouts.put(layout, seg);
         bytes += a.segment().byteSize();
         return seg;
     }
@@ -71,16 +73,6 @@ final class PackedConstants implements ConstantStore, AutoCloseable {
     /** Marks constants whose original the loader did not place: only their packed copies exist. */
     synchronized void withhold(Set<String> constants) {
         withheld.addAll(constants);
-    }
-
-    private String layoutsOf(String constant) {
-        List<String> layouts = new ArrayList<>();
-        for (String k : byKey.keySet()) {
-            if (k.startsWith(constant + " as ")) {
-                layouts.add(k.substring(constant.length() + 4));
-            }
-        }
-        return layouts.isEmpty() ? "nothing" : String.join(", ", layouts);
     }
 
     /** Bytes held. */
@@ -95,7 +87,7 @@ final class PackedConstants implements ConstantStore, AutoCloseable {
             a.close();
         }
         allocations.clear();
-        byKey.clear();
+        copies.clear();
         bytes = 0;
     }
 }

@@ -57,28 +57,17 @@ public final class Compiler {
      * Graph outputs never qualify.
      */
     public Set<String> packedOnlyConstants() {
-        Set<String> result = new HashSet<>();
+        Map<String, Integer> packed = new HashMap<>();
         synchronized (packedUses) {
-            for (String c : graph.constants().keySet()) {
-                if (graphOutputs.contains(c)) {
-                    continue;
-                }
-                boolean used = false;
-                boolean allPacked = true;
-                for (Node n : graph.nodes()) {
-                    for (int i = 0; i < n.inputs().size(); i++) {
-                        if (n.inputs().get(i).equals(c)) {
-                            used = true;
-                            BitSet b = packedUses.get(n);
-                            allPacked &= b != null && b.get(i);
-                        }
-                    }
-                }
-                if (used && allPacked) {
-                    result.add(c);
-                }
-            }
+            packedUses.forEach((node, inputs) -> inputs.stream()
+                    .forEach(i -> packed.merge(node.inputs().get(i), 1, Integer::sum)));
         }
+        Set<String> result = new HashSet<>();
+        packed.forEach((name, uses) -> {
+            if (graph.constants().containsKey(name) && !graphOutputs.contains(name) && uses.equals(useCount.get(name))) {
+                result.add(name);
+            }
+        });
         return result;
     }
 

@@ -117,7 +117,8 @@ public final class GraphOptimizer {
                 types[i] = inputs[i].type();
             }
             Node n = new Node("probe", op, "", names, List.of("out"), attrs);
-            Kernel k = f.create(new CompileContext(n, opset, types, inputs, new boolean[] {true}, 1, null, Map.of(), (node, input) -> { }));
+            Kernel k = f.create(new CompileContext(n, opset, types, inputs, new boolean[] {true}, 1, null, Map.of(),
+                    (node, input) -> { }));
             TensorType t = k.outputTypes()[0];
             Tensor out = Tensor.allocate(t.dtype(), t.shape());
             long ws = k.workspaceBytes();

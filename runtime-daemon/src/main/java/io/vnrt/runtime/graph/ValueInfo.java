@@ -3,6 +3,7 @@ package io.vnrt.runtime.graph;
 import io.vnrt.runtime.kernels.DType;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.ToLongFunction;
 import java.util.stream.Collectors;
 
 /**
@@ -28,6 +29,11 @@ public record ValueInfo(String name, DType dtype, List<Dim> dims) {
     /** The fixed shape (only when {@link #isStatic()}). */
     public long[] fixedShape() {
         return dims.stream().mapToLong(Dim::value).toArray();
+    }
+
+    /** The shape with each symbolic dim sized by {@code symbolSize} (which may throw for an unbound one). */
+    public long[] shape(ToLongFunction<String> symbolSize) {
+        return dims.stream().mapToLong(d -> d.isFixed() ? d.value() : symbolSize.applyAsLong(d.symbol())).toArray();
     }
 
     /** Like "float32[batch,3,224,224]". */

@@ -100,11 +100,6 @@ public final class Tensor {
         return withheld != null ? elementCount * dtype.byteSize() : data.byteSize();
     }
 
-    /** True for a constant kept only in packed form (see {@link #withheld}). */
-    public boolean isWithheld() {
-        return withheld != null;
-    }
-
     public MemorySegment data() {
         if (withheld != null) {
             throw new IllegalStateException(withheld);

@@ -35,6 +35,11 @@ public record LoadSpec(String name, int deviceId, int startCore, int coreCount, 
     return new LoadSpec(name, deviceId, startCore, coreCount, autoPlace, bytes, batching, queueDepth, warmup);
   }
 
+  /** The same load with a warm-up. */
+  public LoadSpec withWarmup(Warmup w) {
+    return new LoadSpec(name, deviceId, startCore, coreCount, autoPlace, sizeBytes, batching, queueDepth, w);
+  }
+
   /** An auto-placed, unbatched load of {@code sizeBytes} onto {@code deviceId} with {@code coreCount} cores. */
   public static LoadSpec auto(String name, int deviceId, int coreCount, long sizeBytes) {
     return new LoadSpec(name, deviceId, 0, coreCount, true, sizeBytes, Batching.NONE, 0);

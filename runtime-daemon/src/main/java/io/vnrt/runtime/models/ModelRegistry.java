@@ -8,7 +8,6 @@ import io.vnrt.runtime.exec.DeviceSpec;
 import io.vnrt.runtime.exec.Engine;
 import io.vnrt.runtime.exec.LoadedModel;
 import io.vnrt.runtime.exec.OutOfDeviceMemoryException;
-import io.vnrt.runtime.graph.Dim;
 import io.vnrt.runtime.graph.LoadProblem;
 import io.vnrt.runtime.graph.ModelLoadException;
 import io.vnrt.runtime.graph.ValueInfo;
@@ -187,12 +186,7 @@ public final class ModelRegistry implements AutoCloseable {
     Map<String, Tensor> inputs = new LinkedHashMap<>();
     Random rnd = new Random(0x5eedL);
     for (ValueInfo in : model.inputs()) {
-      long[] shape = new long[in.dims().size()];
-      for (int d = 0; d < shape.length; d++) {
-        Dim dim = in.dims().get(d);
-        shape[d] = dim.isFixed() ? dim.value() : w.dims().getOrDefault(dim.symbol(), 1L);
-      }
-      Tensor t = Tensor.allocate(in.dtype(), shape);
+      Tensor t = Tensor.allocate(in.dtype(), in.shape(symbol -> w.dims().getOrDefault(symbol, 1L)));
       if (in.dtype().isFloatingPoint()) {
         for (long i = 0; i < t.elementCount(); i++) {
           t.setDouble(i, rnd.nextGaussian());

@@ -514,10 +514,8 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
           runtime.models().unload(session, previous.id());
           versions.remove(previous.id());
         }
-        LoadSpec auto = LoadSpec.auto(name, 0, 1, onnx.length);
-        ModelEntry loaded = runtime.models().load(session, new LoadSpec(auto.name(), auto.deviceId(), auto.startCore(),
-            auto.coreCount(), auto.autoPlace(), auto.sizeBytes(), auto.batching(), auto.queueDepth(),
-            repositoryWarmup), onnx);
+        ModelEntry loaded = runtime.models().load(session,
+            LoadSpec.auto(name, 0, 1, onnx.length).withWarmup(repositoryWarmup), onnx);
         versions.put(loaded.id(), version);
       } finally {
         repositoryLock.unlock();

@@ -1,5 +1,6 @@
 package io.vnrt.runtime.exec;
 
+import static io.vnrt.runtime.exec.TestTensors.gaussian;
 import static io.vnrt.runtime.kernels.DType.FLOAT32;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -20,13 +21,6 @@ import org.junit.jupiter.api.Test;
 /** Models on different core groups run at the same time, and neither disturbs the other's results. */
 class ConcurrentModelsTest {
 
-    private static Tensor random(Random rnd, long... shape) {
-        Tensor t = Tensor.allocate(FLOAT32, shape);
-        for (long i = 0; i < t.elementCount(); i++) {
-            t.setFloat(i, (float) rnd.nextGaussian());
-        }
-        return t;
-    }
 
     @Test
     void modelsOnDifferentCoreGroupsRunAtTheSameTime() throws Exception {
@@ -60,14 +54,14 @@ class ConcurrentModelsTest {
         List<byte[]> models = new ArrayList<>();
         for (int k = 0; k < 2; k++) {
             models.add(new ModelBuilder(13).input("x", FLOAT32, "N", 96L).output("y", FLOAT32, "N", 40L)
-                    .initializer("w1", random(rnd, 96, 80)).initializer("b1", random(rnd, 80))
-                    .initializer("w2", random(rnd, 80, 40))
+                    .initializer("w1", gaussian(rnd, 96, 80)).initializer("b1", gaussian(rnd, 80))
+                    .initializer("w2", gaussian(rnd, 80, 40))
                     .node("MatMul", List.of("x", "w1"), List.of("h"))
                     .node("Add", List.of("h", "b1"), List.of("hb"))
                     .node("Relu", List.of("hb"), List.of("r"))
                     .node("MatMul", List.of("r", "w2"), List.of("y")).bytes());
         }
-        Tensor[] inputs = {random(rnd, 37, 96), random(rnd, 37, 96)};
+        Tensor[] inputs = {gaussian(rnd, 37, 96), gaussian(rnd, 37, 96)};
         try (HbmPool pool = new HbmPool(0, HbmBacking.anonymous(8 << 20));
                 CoreGroup g0 = new CoreGroup("c0", 1); CoreGroup g1 = new CoreGroup("c1", 1);
                 LoadedModel a = new Engine().load("a", models.get(0), null, pool, g0, "test", null, 0, "a");

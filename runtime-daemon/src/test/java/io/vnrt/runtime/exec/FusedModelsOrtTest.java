@@ -1,5 +1,6 @@
 package io.vnrt.runtime.exec;
 
+import static io.vnrt.runtime.exec.TestTensors.gaussian;
 import static io.vnrt.runtime.kernels.DType.FLOAT32;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -31,13 +32,6 @@ class FusedModelsOrtTest {
         group.close();
     }
 
-    private static Tensor random(Random r, long... shape) {
-        Tensor t = Tensor.allocate(FLOAT32, shape);
-        for (long i = 0; i < t.elementCount(); i++) {
-            t.setFloat(i, (float) r.nextGaussian());
-        }
-        return t;
-    }
 
     /** Runs both engines; returns the number of kernels vnrt's plan runs. */
     private long compare(byte[] model, String input, Tensor x) throws Exception {
@@ -71,11 +65,11 @@ class FusedModelsOrtTest {
         Random r = new Random(7);
         for (String act : List.of("Relu", "Sigmoid", "Tanh", "LeakyRelu")) {
             byte[] m = new ModelBuilder(13).input("x", FLOAT32, 2L, 7L, 13L).output("y", FLOAT32, 2L, 7L, 17L)
-                    .initializer("w", random(r, 13, 17)).initializer("b", random(r, 17))
+                    .initializer("w", gaussian(r, 13, 17)).initializer("b", gaussian(r, 17))
                     .node("MatMul", List.of("x", "w"), List.of("mm"))
                     .node("Add", List.of("mm", "b"), List.of("a"))
                     .node(act, List.of("a"), List.of("y")).bytes();
-            long kernels = compare(m, "x", random(r, 2, 7, 13));
+            long kernels = compare(m, "x", gaussian(r, 2, 7, 13));
             assertEquals(1, kernels, act + " fused into the MatMul with its bias");
         }
     }
@@ -84,39 +78,39 @@ class FusedModelsOrtTest {
     void gemmBiasRelu() throws Exception {
         Random r = new Random(8);
         byte[] m = new ModelBuilder(13).input("x", FLOAT32, 5L, 11L).output("y", FLOAT32, 5L, 9L)
-                .initializer("w", random(r, 9, 11)).initializer("b", random(r, 9))
+                .initializer("w", gaussian(r, 9, 11)).initializer("b", gaussian(r, 9))
                 .node("Gemm", List.of("x", "w"), List.of("g"), ModelBuilder.intAttr("transB", 1), ModelBuilder.floatAttr("alpha", 0.5f))
                 .node("Add", List.of("g", "b"), List.of("a"))
                 .node("Relu", List.of("a"), List.of("y")).bytes();
-        assertEquals(1, compare(m, "x", random(r, 5, 11)), "bias and Relu fused into the Gemm");
+        assertEquals(1, compare(m, "x", gaussian(r, 5, 11)), "bias and Relu fused into the Gemm");
     }
 
     @Test
     void matmulErfGelu() throws Exception {
         Random r = new Random(9);
         byte[] m = new ModelBuilder(13).input("x", FLOAT32, 3L, 10L).output("y", FLOAT32, 3L, 6L)
-                .initializer("w", random(r, 10, 6)).initializer("b", random(r, 6))
+                .initializer("w", gaussian(r, 10, 6)).initializer("b", gaussian(r, 6))
                 .node("MatMul", List.of("x", "w"), List.of("mm"))
                 .node("Add", List.of("mm", "b"), List.of("h"))
                 .erfGelu("h", "y").bytes();
-        assertEquals(1, compare(m, "x", random(r, 3, 10)), "bias and Erf-form GELU fused into the MatMul");
+        assertEquals(1, compare(m, "x", gaussian(r, 3, 10)), "bias and Erf-form GELU fused into the MatMul");
     }
 
     @Test
     void convBatchNormRelu() throws Exception {
         Random r = new Random(10);
-        Tensor var = random(r, 8);
+        Tensor var = gaussian(r, 8);
         for (int i = 0; i < 8; i++) {
             var.setFloat(i, Math.abs(var.getFloat(i)) + 0.2f);
         }
         byte[] m = new ModelBuilder(13).input("x", FLOAT32, 2L, 3L, 9L, 7L).output("y", FLOAT32, 2L, 8L, 9L, 7L)
-                .initializer("w", random(r, 8, 3, 3, 3)).initializer("cb", random(r, 8))
-                .initializer("scale", random(r, 8)).initializer("shift", random(r, 8))
-                .initializer("mean", random(r, 8)).initializer("var", var)
+                .initializer("w", gaussian(r, 8, 3, 3, 3)).initializer("cb", gaussian(r, 8))
+                .initializer("scale", gaussian(r, 8)).initializer("shift", gaussian(r, 8))
+                .initializer("mean", gaussian(r, 8)).initializer("var", var)
                 .node("Conv", List.of("x", "w", "cb"), List.of("c"), ModelBuilder.intsAttr("pads", 1, 1, 1, 1))
                 .node("BatchNormalization", List.of("c", "scale", "shift", "mean", "var"), List.of("bn"))
                 .node("Relu", List.of("bn"), List.of("y")).bytes();
-        long kernels = compare(m, "x", random(r, 2, 3, 9, 7));
+        long kernels = compare(m, "x", gaussian(r, 2, 3, 9, 7));
         assertEquals(1, kernels, "BatchNormalization folded and Relu fused into the Conv");
     }
 }

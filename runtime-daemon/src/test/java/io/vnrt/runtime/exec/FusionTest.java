@@ -1,5 +1,6 @@
 package io.vnrt.runtime.exec;
 
+import static io.vnrt.runtime.exec.TestTensors.gaussian;
 import static io.vnrt.runtime.kernels.DType.FLOAT32;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -20,13 +21,6 @@ class FusionTest {
         group.close();
     }
 
-    private static Tensor random(Random r, long... shape) {
-        Tensor t = Tensor.allocate(FLOAT32, shape);
-        for (long i = 0; i < t.elementCount(); i++) {
-            t.setFloat(i, (float) r.nextGaussian());
-        }
-        return t;
-    }
 
     /** Runs the model with kernels that accept fusion and with kernels that refuse it; returns kernel counts. */
     private long[] compare(byte[] model, Map<String, Tensor> inputs, List<TensorType> sig) throws Exception {
@@ -49,11 +43,11 @@ class FusionTest {
     void matmulBiasRelu() throws Exception {
         Random r = new Random(1);
         byte[] m = new ModelBuilder(13).input("x", FLOAT32, 3L, 4L).output("y", FLOAT32, 3L, 5L)
-                .initializer("w", random(r, 4, 5)).initializer("b", random(r, 5))
+                .initializer("w", gaussian(r, 4, 5)).initializer("b", gaussian(r, 5))
                 .node("MatMul", List.of("x", "w"), List.of("mm"))
                 .node("Add", List.of("mm", "b"), List.of("a"))
                 .node("Relu", List.of("a"), List.of("y")).bytes();
-        long[] counts = compare(m, Map.of("x", random(r, 3, 4)), List.of(new TensorType(FLOAT32, new long[] {3, 4})));
+        long[] counts = compare(m, Map.of("x", gaussian(r, 3, 4)), List.of(new TensorType(FLOAT32, new long[] {3, 4})));
         assertEquals(1, counts[0], "MatMul+Add+Relu fused into one kernel");
         assertEquals(3, counts[1]);
     }
@@ -62,11 +56,11 @@ class FusionTest {
     void matmulBiasErfGelu() throws Exception {
         Random r = new Random(2);
         byte[] m = new ModelBuilder(13).input("x", FLOAT32, 2L, 3L).output("y", FLOAT32, 2L, 4L)
-                .initializer("w", random(r, 3, 4)).initializer("b", random(r, 4))
+                .initializer("w", gaussian(r, 3, 4)).initializer("b", gaussian(r, 4))
                 .node("MatMul", List.of("x", "w"), List.of("mm"))
                 .node("Add", List.of("b", "mm"), List.of("h"))
                 .erfGelu("h", "y").bytes();
-        long[] counts = compare(m, Map.of("x", random(r, 2, 3)), List.of(new TensorType(FLOAT32, new long[] {2, 3})));
+        long[] counts = compare(m, Map.of("x", gaussian(r, 2, 3)), List.of(new TensorType(FLOAT32, new long[] {2, 3})));
         assertEquals(1, counts[0]);
         assertEquals(7, counts[1]);
     }
@@ -74,19 +68,19 @@ class FusionTest {
     @Test
     void convBatchNormRelu() throws Exception {
         Random r = new Random(3);
-        Tensor var = random(r, 4);
+        Tensor var = gaussian(r, 4);
         for (int i = 0; i < 4; i++) {
             var.setFloat(i, Math.abs(var.getFloat(i)) + 0.1f);
         }
         byte[] m = new ModelBuilder(13).input("x", FLOAT32, 1L, 3L, 2L, 2L).output("y", FLOAT32, 1L, 4L, 2L, 2L)
-                .initializer("w", random(r, 4, 3, 1, 1)).initializer("cb", random(r, 4))
-                .initializer("scale", random(r, 4)).initializer("shift", random(r, 4))
-                .initializer("mean", random(r, 4)).initializer("var", var)
+                .initializer("w", gaussian(r, 4, 3, 1, 1)).initializer("cb", gaussian(r, 4))
+                .initializer("scale", gaussian(r, 4)).initializer("shift", gaussian(r, 4))
+                .initializer("mean", gaussian(r, 4)).initializer("var", var)
                 .node("Conv", List.of("x", "w", "cb"), List.of("c"))
                 .node("BatchNormalization", List.of("c", "scale", "shift", "mean", "var"), List.of("bn"),
                         ModelBuilder.floatAttr("epsilon", 1e-3f))
                 .node("Relu", List.of("bn"), List.of("y")).bytes();
-        long[] counts = compare(m, Map.of("x", random(r, 1, 3, 2, 2)), List.of(new TensorType(FLOAT32, new long[] {1, 3, 2, 2})));
+        long[] counts = compare(m, Map.of("x", gaussian(r, 1, 3, 2, 2)), List.of(new TensorType(FLOAT32, new long[] {1, 3, 2, 2})));
         assertEquals(1, counts[0], "Conv+BN+Relu in one kernel");
         assertEquals(2, counts[1], "BN folds into the weights even when activations cannot fuse");
     }

@@ -1,5 +1,6 @@
 package io.vnrt.runtime.exec;
 
+import static io.vnrt.runtime.exec.TestTensors.gaussian;
 import static io.vnrt.runtime.kernels.DType.FLOAT32;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -18,18 +19,11 @@ import org.junit.jupiter.api.Test;
 /** Pre-packed GEMM weights live in the device's pool as weights, once per model, and go with it. */
 class PackedWeightsTest {
 
-    private static Tensor random(Random rnd, long... shape) {
-        Tensor t = Tensor.allocate(FLOAT32, shape);
-        for (long i = 0; i < t.elementCount(); i++) {
-            t.setFloat(i, (float) rnd.nextGaussian());
-        }
-        return t;
-    }
 
     @Test
     void packedWeightsAreChargedToThePoolOncePerModel() throws Exception {
         Random rnd = new Random(5);
-        Tensor w = random(rnd, 64, 48);
+        Tensor w = gaussian(rnd, 64, 48);
         byte[] m = new ModelBuilder(13).input("x", FLOAT32, "N", 64L).output("y", FLOAT32, "N", 48L)
                 .initializer("w", w).node("MatMul", List.of("x", "w"), List.of("y")).bytes();
         try (HbmPool pool = new HbmPool(0, HbmBacking.anonymous(8 << 20)); CoreGroup group = new CoreGroup("pw", 1)) {
@@ -37,7 +31,7 @@ class PackedWeightsTest {
                 long atLoad = model.packedWeightBytes();
                 assertTrue(atLoad >= 64 * 48 * 4, "the symbolic model's weights are packed at load: " + atLoad);
                 for (long n : new long[] {3, 5, 3}) {
-                    Tensor x = random(rnd, n, 64);
+                    Tensor x = gaussian(rnd, n, 64);
                     Tensor y = model.execute(Map.of("x", x)).get("y");
                     for (int i = 0; i < n; i++) {
                         for (int j = 0; j < 48; j++) {
@@ -62,7 +56,7 @@ class PackedWeightsTest {
 
     @Test
     void packedWeightsThatDoNotFitFailTheLoadAndLeaveNothing() throws Exception {
-        Tensor w = random(new Random(6), 256, 256);
+        Tensor w = gaussian(new Random(6), 256, 256);
         byte[] m = new ModelBuilder(13).input("x", FLOAT32, 1L, 256L).output("y", FLOAT32, 1L, 256L)
                 .initializer("w", w).node("MatMul", List.of("x", "w"), List.of("y")).bytes();
         // no room for the 256 KiB of packed panels
@@ -77,7 +71,7 @@ class PackedWeightsTest {
     @Test
     void aWeightAlsoReadAsItCameIsPlacedBothWays() throws Exception {
         Random rnd = new Random(7);
-        Tensor w = random(rnd, 32, 32);
+        Tensor w = gaussian(rnd, 32, 32);
         // y = x·w + w: the Add reads w's own bytes, so w stays beside its packed copy.
         byte[] m = new ModelBuilder(13).input("x", FLOAT32, 32L, 32L).output("y", FLOAT32, 32L, 32L)
                 .initializer("w", w)
@@ -86,7 +80,7 @@ class PackedWeightsTest {
         try (HbmPool pool = new HbmPool(0, HbmBacking.anonymous(8 << 20)); CoreGroup group = new CoreGroup("pw", 1)) {
             try (LoadedModel model = new Engine().load("mm", m, null, pool, group, "test", null, 0, "mm")) {
                 assertEquals(32 * 32 * 4 + model.packedWeightBytes(), model.weightsBytes());
-                Tensor x = random(rnd, 32, 32);
+                Tensor x = gaussian(rnd, 32, 32);
                 Tensor y = model.execute(Map.of("x", x)).get("y");
                 for (int i = 0; i < 32; i++) {
                     for (int j = 0; j < 32; j++) {

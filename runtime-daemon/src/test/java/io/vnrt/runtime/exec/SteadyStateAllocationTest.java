@@ -1,5 +1,6 @@
 package io.vnrt.runtime.exec;
 
+import static io.vnrt.runtime.exec.TestTensors.gaussian;
 import static io.vnrt.runtime.kernels.DType.FLOAT32;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,21 +20,14 @@ import org.junit.jupiter.api.Test;
  */
 class SteadyStateAllocationTest {
 
-    private static Tensor random(Random rnd, long... shape) {
-        Tensor t = Tensor.allocate(FLOAT32, shape);
-        for (long i = 0; i < t.elementCount(); i++) {
-            t.setFloat(i, (float) rnd.nextGaussian());
-        }
-        return t;
-    }
 
     private static long heapPerRun(int batch, int width) throws Exception {
         Random rnd = new Random(width);
         byte[] m = new ModelBuilder(17).input("x", FLOAT32, (long) batch, (long) width)
                 .output("y", FLOAT32, (long) batch, 10L)
-                .initializer("w1", random(rnd, width, width)).initializer("b1", random(rnd, width))
-                .initializer("g", random(rnd, width)).initializer("beta", random(rnd, width))
-                .initializer("w2", random(rnd, width, 10))
+                .initializer("w1", gaussian(rnd, width, width)).initializer("b1", gaussian(rnd, width))
+                .initializer("g", gaussian(rnd, width)).initializer("beta", gaussian(rnd, width))
+                .initializer("w2", gaussian(rnd, width, 10))
                 .node("MatMul", List.of("x", "w1"), List.of("h"))
                 .node("Add", List.of("h", "b1"), List.of("hb"))
                 .node("Relu", List.of("hb"), List.of("r"))
@@ -42,7 +36,7 @@ class SteadyStateAllocationTest {
                 .node("Softmax", List.of("z"), List.of("y")).bytes();
         try (HbmPool pool = new HbmPool(0, HbmBacking.anonymous(64 << 20)); CoreGroup group = new CoreGroup("ss", 1);
                 LoadedModel model = new Engine().load("m", m, null, pool, group, "test", null, 0, "m")) {
-            Map<String, Tensor> in = Map.of("x", random(rnd, batch, width));
+            Map<String, Tensor> in = Map.of("x", gaussian(rnd, batch, width));
             Map<String, Tensor> out = Map.of("y", Tensor.allocate(FLOAT32, batch, 10));
             // Steady state: until C2 has compiled the kernels, Vector API code runs boxed and allocates.
             long warmUntil = System.nanoTime() + 2_000_000_000L;
