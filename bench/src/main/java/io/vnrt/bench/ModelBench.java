@@ -31,7 +31,8 @@ import java.util.Random;
  * ORT latency / vnrt latency (above 1 means vnrt is faster).
  *
  * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
- *   -cp bench/target/benchmarks.jar io.vnrt.bench.ModelBench [--models DIR] [--seconds S]</pre>
+ *   -cp bench/target/benchmarks.jar io.vnrt.bench.ModelBench [--models DIR] [--seconds S] [--threads 1,2]
+ *   [--only NAME | --file MODEL.onnx [--dim NAME=VALUE ...]]</pre>
  */
 public final class ModelBench {
     private record Case(String file, Map<String, Long> dims, double flops) {}
@@ -41,17 +42,28 @@ public final class ModelBench {
         double seconds = 3;
         List<Integer> threadCounts = List.of(1, 2);
         String only = null;
+        Path file = null;
+        Map<String, Long> dims = new LinkedHashMap<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--models" -> models = Path.of(args[++i]);
                 case "--seconds" -> seconds = Double.parseDouble(args[++i]);
                 case "--threads" -> threadCounts = Arrays.stream(args[++i].split(",")).map(Integer::valueOf).toList();
                 case "--only" -> only = args[++i];
+                case "--file" -> file = Path.of(args[++i]);
+                case "--dim" -> {
+                    String[] kv = args[++i].split("=", 2);
+                    if (kv.length != 2) {
+                        throw new IllegalArgumentException("--dim expects NAME=VALUE, got " + args[i]);
+                    }
+                    dims.put(kv[0], Long.parseLong(kv[1]));
+                }
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (expected --models DIR, --seconds S, --threads 1,2, --only NAME)");
+                        + " (expected --models DIR, --seconds S, --threads 1,2, --only NAME, --file MODEL.onnx,"
+                        + " --dim NAME=VALUE)");
             }
         }
-        List<Case> cases = List.of(
+        List<Case> cases = file != null ? List.of(new Case(file.toAbsolutePath().toString(), dims, 0)) : List.of(
                 new Case("matmul1024.onnx", Map.of(), 2.0 * 1024 * 1024 * 1024),
                 new Case("mlp.onnx", Map.of("N", 1L), 0),
                 new Case("mlp.onnx", Map.of("N", 64L), 0),

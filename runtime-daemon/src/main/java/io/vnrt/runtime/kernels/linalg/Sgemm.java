@@ -99,6 +99,11 @@ final class Sgemm {
         boolean trivial() {
             return alpha == 1f && colBias == null && rowBias == null && act == null;
         }
+
+        /** A column bias and at most a Relu, nothing else: applied in registers by {@link #kernel8Bias}. */
+        boolean inRegisters() {
+            return alpha == 1f && colBias != null && rowBias == null && (act == null || act == Activation.RELU);
+        }
     }
 
     /** A batch of GEMMs sharing M, N, K, strides and epilogue; offsets per batch entry. */
@@ -172,12 +177,18 @@ final class Sgemm {
                     for (int i = mb; i < mEnd; i += MR) {
                         int mr = Math.min(MR, mEnd - i);
                         long co = cBase + i * p.ldc + col * 4L;
-                        if (mr == MR && nv == NR && !loadC) {
+                        if (mr == MR && nv == NR && !loadC && last && p.aks == 4 && ep.inRegisters()) {
+                            kernel8Bias(p.a, ak + i * p.ars, p.ars, p.bp, bo, kc, p.c, co, p.ldc,
+                                    ep.colBias(), col * 4L, ep.act() != null);
+                            continue;
+                        } else if (mr == MR && nv == NR && !loadC) {
                             if (p.aks == 4) {
                                 kernel8(p.a, ak + i * p.ars, p.ars, MR, p.bp, bo, kc, p.c, co, p.ldc);
                             } else {
                                 kernel8Strided(p.a, ak + i * p.ars, p.ars, p.aks, MR, p.bp, bo, kc, p.c, co, p.ldc);
                             }
+                        } else if (mr == MR && nv == NR && p.aks == 4) {
+                            kernel8Acc(p.a, ak + i * p.ars, p.ars, p.bp, bo, kc, p.c, co, p.ldc);
                         } else if (nv == NR && mr < 3) {
                             for (int r = 0; r < mr; r++) {
                                 kernel1(p.a, ak + (i + r) * p.ars, p.aks, p.bp, bo, kc, p.c, co + r * p.ldc, loadC);
@@ -242,9 +253,202 @@ final class Sgemm {
         FloatVector c61 = c00;
         FloatVector c70 = c00;
         FloatVector c71 = c00;
-        for (long kk = 0; kk < kc; kk++) {
-            long pa = kk << 2;
-            long pb = bo + kk * (NR * 4);
+        for (int kk = 0, kn = Math.min(kc, KC); kk < kn; kk++) {
+            long pa = (long) kk << 2;
+            long pb = bo + (long) kk * (NR * 4);
+            FloatVector b0 = FloatVector.fromMemorySegment(S, bp, pb, LE);
+            FloatVector b1 = FloatVector.fromMemorySegment(S, bp, pb + 64, LE);
+            FloatVector x = FloatVector.broadcast(S, a.get(F, r0 + pa));
+            c00 = b0.fma(x, c00);
+            c01 = b1.fma(x, c01);
+            x = FloatVector.broadcast(S, a.get(F, r1 + pa));
+            c10 = b0.fma(x, c10);
+            c11 = b1.fma(x, c11);
+            x = FloatVector.broadcast(S, a.get(F, r2 + pa));
+            c20 = b0.fma(x, c20);
+            c21 = b1.fma(x, c21);
+            x = FloatVector.broadcast(S, a.get(F, r3 + pa));
+            c30 = b0.fma(x, c30);
+            c31 = b1.fma(x, c31);
+            x = FloatVector.broadcast(S, a.get(F, r4 + pa));
+            c40 = b0.fma(x, c40);
+            c41 = b1.fma(x, c41);
+            x = FloatVector.broadcast(S, a.get(F, r5 + pa));
+            c50 = b0.fma(x, c50);
+            c51 = b1.fma(x, c51);
+            x = FloatVector.broadcast(S, a.get(F, r6 + pa));
+            c60 = b0.fma(x, c60);
+            c61 = b1.fma(x, c61);
+            x = FloatVector.broadcast(S, a.get(F, r7 + pa));
+            c70 = b0.fma(x, c70);
+            c71 = b1.fma(x, c71);
+        }
+        c00.intoMemorySegment(c, co, LE);
+        c01.intoMemorySegment(c, co + 64, LE);
+        c10.intoMemorySegment(c, co + 1 * ldc, LE);
+        c11.intoMemorySegment(c, co + 1 * ldc + 64, LE);
+        c20.intoMemorySegment(c, co + 2 * ldc, LE);
+        c21.intoMemorySegment(c, co + 2 * ldc + 64, LE);
+        c30.intoMemorySegment(c, co + 3 * ldc, LE);
+        c31.intoMemorySegment(c, co + 3 * ldc + 64, LE);
+        c40.intoMemorySegment(c, co + 4 * ldc, LE);
+        c41.intoMemorySegment(c, co + 4 * ldc + 64, LE);
+        c50.intoMemorySegment(c, co + 5 * ldc, LE);
+        c51.intoMemorySegment(c, co + 5 * ldc + 64, LE);
+        c60.intoMemorySegment(c, co + 6 * ldc, LE);
+        c61.intoMemorySegment(c, co + 6 * ldc + 64, LE);
+        c70.intoMemorySegment(c, co + 7 * ldc, LE);
+        c71.intoMemorySegment(c, co + 7 * ldc + 64, LE);
+    }
+
+    /**
+     * {@link #kernel8} for a full tile in the last K block whose epilogue is a column bias and
+     * perhaps a Relu: applied to the accumulators before the one store, instead of a second pass
+     * over the tile.
+     */
+    static void kernel8Bias(MemorySegment a, long a0, long ars,
+                        MemorySegment bp, long bo, int kc,
+                        MemorySegment c, long co, long ldc, MemorySegment bias, long biasOff, boolean relu) {
+        long r0 = a0;
+        long r1 = a0 + 1 * ars;
+        long r2 = a0 + 2 * ars;
+        long r3 = a0 + 3 * ars;
+        long r4 = a0 + 4 * ars;
+        long r5 = a0 + 5 * ars;
+        long r6 = a0 + 6 * ars;
+        long r7 = a0 + 7 * ars;
+        FloatVector c00 = FloatVector.zero(S);
+        FloatVector c01 = c00;
+        FloatVector c10 = c00;
+        FloatVector c11 = c00;
+        FloatVector c20 = c00;
+        FloatVector c21 = c00;
+        FloatVector c30 = c00;
+        FloatVector c31 = c00;
+        FloatVector c40 = c00;
+        FloatVector c41 = c00;
+        FloatVector c50 = c00;
+        FloatVector c51 = c00;
+        FloatVector c60 = c00;
+        FloatVector c61 = c00;
+        FloatVector c70 = c00;
+        FloatVector c71 = c00;
+        for (int kk = 0, kn = Math.min(kc, KC); kk < kn; kk++) {
+            long pa = (long) kk << 2;
+            long pb = bo + (long) kk * (NR * 4);
+            FloatVector b0 = FloatVector.fromMemorySegment(S, bp, pb, LE);
+            FloatVector b1 = FloatVector.fromMemorySegment(S, bp, pb + 64, LE);
+            FloatVector x = FloatVector.broadcast(S, a.get(F, r0 + pa));
+            c00 = b0.fma(x, c00);
+            c01 = b1.fma(x, c01);
+            x = FloatVector.broadcast(S, a.get(F, r1 + pa));
+            c10 = b0.fma(x, c10);
+            c11 = b1.fma(x, c11);
+            x = FloatVector.broadcast(S, a.get(F, r2 + pa));
+            c20 = b0.fma(x, c20);
+            c21 = b1.fma(x, c21);
+            x = FloatVector.broadcast(S, a.get(F, r3 + pa));
+            c30 = b0.fma(x, c30);
+            c31 = b1.fma(x, c31);
+            x = FloatVector.broadcast(S, a.get(F, r4 + pa));
+            c40 = b0.fma(x, c40);
+            c41 = b1.fma(x, c41);
+            x = FloatVector.broadcast(S, a.get(F, r5 + pa));
+            c50 = b0.fma(x, c50);
+            c51 = b1.fma(x, c51);
+            x = FloatVector.broadcast(S, a.get(F, r6 + pa));
+            c60 = b0.fma(x, c60);
+            c61 = b1.fma(x, c61);
+            x = FloatVector.broadcast(S, a.get(F, r7 + pa));
+            c70 = b0.fma(x, c70);
+            c71 = b1.fma(x, c71);
+        }
+        FloatVector z0 = FloatVector.fromMemorySegment(S, bias, biasOff, LE);
+        FloatVector z1 = FloatVector.fromMemorySegment(S, bias, biasOff + 64, LE);
+        c00 = c00.add(z0);
+        c01 = c01.add(z1);
+        c10 = c10.add(z0);
+        c11 = c11.add(z1);
+        c20 = c20.add(z0);
+        c21 = c21.add(z1);
+        c30 = c30.add(z0);
+        c31 = c31.add(z1);
+        c40 = c40.add(z0);
+        c41 = c41.add(z1);
+        c50 = c50.add(z0);
+        c51 = c51.add(z1);
+        c60 = c60.add(z0);
+        c61 = c61.add(z1);
+        c70 = c70.add(z0);
+        c71 = c71.add(z1);
+        if (relu) {
+            z0 = FloatVector.zero(S);
+            c00 = c00.max(z0);
+            c01 = c01.max(z0);
+            c10 = c10.max(z0);
+            c11 = c11.max(z0);
+            c20 = c20.max(z0);
+            c21 = c21.max(z0);
+            c30 = c30.max(z0);
+            c31 = c31.max(z0);
+            c40 = c40.max(z0);
+            c41 = c41.max(z0);
+            c50 = c50.max(z0);
+            c51 = c51.max(z0);
+            c60 = c60.max(z0);
+            c61 = c61.max(z0);
+            c70 = c70.max(z0);
+            c71 = c71.max(z0);
+        }
+        c00.intoMemorySegment(c, co, LE);
+        c01.intoMemorySegment(c, co + 64, LE);
+        c10.intoMemorySegment(c, co + 1 * ldc, LE);
+        c11.intoMemorySegment(c, co + 1 * ldc + 64, LE);
+        c20.intoMemorySegment(c, co + 2 * ldc, LE);
+        c21.intoMemorySegment(c, co + 2 * ldc + 64, LE);
+        c30.intoMemorySegment(c, co + 3 * ldc, LE);
+        c31.intoMemorySegment(c, co + 3 * ldc + 64, LE);
+        c40.intoMemorySegment(c, co + 4 * ldc, LE);
+        c41.intoMemorySegment(c, co + 4 * ldc + 64, LE);
+        c50.intoMemorySegment(c, co + 5 * ldc, LE);
+        c51.intoMemorySegment(c, co + 5 * ldc + 64, LE);
+        c60.intoMemorySegment(c, co + 6 * ldc, LE);
+        c61.intoMemorySegment(c, co + 6 * ldc + 64, LE);
+        c70.intoMemorySegment(c, co + 7 * ldc, LE);
+        c71.intoMemorySegment(c, co + 7 * ldc + 64, LE);
+    }
+
+    /** {@link #kernel8} for a full tile adding to what C holds (K blocks after the first). */
+    static void kernel8Acc(MemorySegment a, long a0, long ars,
+                        MemorySegment bp, long bo, int kc,
+                        MemorySegment c, long co, long ldc) {
+        long r0 = a0;
+        long r1 = a0 + 1 * ars;
+        long r2 = a0 + 2 * ars;
+        long r3 = a0 + 3 * ars;
+        long r4 = a0 + 4 * ars;
+        long r5 = a0 + 5 * ars;
+        long r6 = a0 + 6 * ars;
+        long r7 = a0 + 7 * ars;
+        FloatVector c00 = FloatVector.fromMemorySegment(S, c, co, LE);
+        FloatVector c01 = FloatVector.fromMemorySegment(S, c, co + 64, LE);
+        FloatVector c10 = FloatVector.fromMemorySegment(S, c, co + 1 * ldc, LE);
+        FloatVector c11 = FloatVector.fromMemorySegment(S, c, co + 1 * ldc + 64, LE);
+        FloatVector c20 = FloatVector.fromMemorySegment(S, c, co + 2 * ldc, LE);
+        FloatVector c21 = FloatVector.fromMemorySegment(S, c, co + 2 * ldc + 64, LE);
+        FloatVector c30 = FloatVector.fromMemorySegment(S, c, co + 3 * ldc, LE);
+        FloatVector c31 = FloatVector.fromMemorySegment(S, c, co + 3 * ldc + 64, LE);
+        FloatVector c40 = FloatVector.fromMemorySegment(S, c, co + 4 * ldc, LE);
+        FloatVector c41 = FloatVector.fromMemorySegment(S, c, co + 4 * ldc + 64, LE);
+        FloatVector c50 = FloatVector.fromMemorySegment(S, c, co + 5 * ldc, LE);
+        FloatVector c51 = FloatVector.fromMemorySegment(S, c, co + 5 * ldc + 64, LE);
+        FloatVector c60 = FloatVector.fromMemorySegment(S, c, co + 6 * ldc, LE);
+        FloatVector c61 = FloatVector.fromMemorySegment(S, c, co + 6 * ldc + 64, LE);
+        FloatVector c70 = FloatVector.fromMemorySegment(S, c, co + 7 * ldc, LE);
+        FloatVector c71 = FloatVector.fromMemorySegment(S, c, co + 7 * ldc + 64, LE);
+        for (int kk = 0, kn = Math.min(kc, KC); kk < kn; kk++) {
+            long pa = (long) kk << 2;
+            long pb = bo + (long) kk * (NR * 4);
             FloatVector b0 = FloatVector.fromMemorySegment(S, bp, pb, LE);
             FloatVector b1 = FloatVector.fromMemorySegment(S, bp, pb + 64, LE);
             FloatVector x = FloatVector.broadcast(S, a.get(F, r0 + pa));
@@ -313,9 +517,9 @@ final class Sgemm {
         FloatVector c5 = c0;
         FloatVector c6 = c0;
         FloatVector c7 = c0;
-        for (long kk = 0; kk < kc; kk++) {
-            long pa = kk << 2;
-            FloatVector b0 = FloatVector.fromMemorySegment(S, bp, bo + kk * (NR * 4), LE);
+        for (int kk = 0, kn = Math.min(kc, KC); kk < kn; kk++) {
+            long pa = (long) kk << 2;
+            FloatVector b0 = FloatVector.fromMemorySegment(S, bp, bo + (long) kk * (NR * 4), LE);
             c0 = b0.fma(FloatVector.broadcast(S, a.get(F, r0 + pa)), c0);
             c1 = b0.fma(FloatVector.broadcast(S, a.get(F, r1 + pa)), c1);
             c2 = b0.fma(FloatVector.broadcast(S, a.get(F, r2 + pa)), c2);
@@ -364,9 +568,9 @@ final class Sgemm {
         FloatVector c61 = c00;
         FloatVector c70 = c00;
         FloatVector c71 = c00;
-        for (long kk = 0; kk < kc; kk++) {
+        for (int kk = 0, kn = Math.min(kc, KC); kk < kn; kk++) {
             long pa = kk * aks;
-            long pb = bo + kk * (NR * 4);
+            long pb = bo + (long) kk * (NR * 4);
             FloatVector b0 = FloatVector.fromMemorySegment(S, bp, pb, LE);
             FloatVector b1 = FloatVector.fromMemorySegment(S, bp, pb + 64, LE);
             FloatVector x = FloatVector.broadcast(S, a.get(F, r0 + pa));

@@ -163,13 +163,18 @@ class GemmKernelTest {
         Tensor b = random(r, k, n);
         Tensor bias = random(r, n);
         float[] plain = reference(a.toFloatArray(), b.toFloatArray(), m, k, n);
-        for (String act : new String[] {"Relu", "Sigmoid", "Tanh", "Gelu", "LeakyRelu"}) {
-            Tensor c = TestNode.of("MatMul", 13).input(a).constInput(b).input(bias).attr("vnrt_activation", act)
-                    .attr("vnrt_alpha", 0.2f).run()[0];
+        // "None": the bias alone (MatMul+Add), which like Relu is applied in the registers of full tiles.
+        for (String act : new String[] {"None", "Relu", "Sigmoid", "Tanh", "Gelu", "LeakyRelu"}) {
+            TestNode node = TestNode.of("MatMul", 13).input(a).constInput(b).input(bias);
+            if (!act.equals("None")) {
+                node = node.attr("vnrt_activation", act).attr("vnrt_alpha", 0.2f);
+            }
+            Tensor c = node.run()[0];
             float[] want = new float[m * n];
             for (int i = 0; i < want.length; i++) {
                 double x = plain[i] + bias.getFloat(i % n);
                 want[i] = (float) switch (act) {
+                    case "None" -> x;
                     case "Relu" -> Math.max(0, x);
                     case "Sigmoid" -> 1 / (1 + Math.exp(-x));
                     case "Tanh" -> Math.tanh(x);
