@@ -11,6 +11,7 @@ import io.vnrt.runtime.graph.Dim;
 import io.vnrt.runtime.graph.ValueInfo;
 import io.vnrt.runtime.kernels.DType;
 import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.kernels.linalg.LinalgOps;
 import io.vnrt.runtime.memory.HbmBacking;
 import io.vnrt.runtime.memory.HbmPool;
 import java.nio.ByteOrder;
@@ -68,6 +69,7 @@ public final class ModelBench {
                 new Case("mlp.onnx", Map.of("N", 1L), 0),
                 new Case("mlp.onnx", Map.of("N", 64L), 0),
                 new Case("encoder_layer.onnx", Map.of("B", 1L, "S", 128L), 0));
+        System.out.println("vnrt GEMM: " + LinalgOps.gemmKernels());
         System.out.printf(Locale.ROOT, "%-28s %7s %12s %12s %10s %s%n", "model", "threads", "vnrt p50 ms", "ORT p50 ms",
                 "ORT/vnrt", "notes");
         OrtEnvironment env = OrtEnvironment.getEnvironment();

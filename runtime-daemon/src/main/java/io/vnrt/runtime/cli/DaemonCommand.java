@@ -8,6 +8,7 @@ import io.vnrt.runtime.exec.DeviceSpec;
 import io.vnrt.runtime.exec.Profile;
 import io.vnrt.runtime.exec.Topology;
 import io.vnrt.runtime.exec.VisibleCores;
+import io.vnrt.runtime.kernels.linalg.LinalgOps;
 import io.vnrt.runtime.logging.LogFormat;
 import io.vnrt.runtime.logging.LogSettings;
 import io.vnrt.runtime.metrics.MetricsHttpServer;
@@ -244,6 +245,7 @@ final class DaemonCommand implements Callable<Integer> {
     for (DeviceSpec d : config.topology().devices()) {
       out.printf("  device %d: cores %s, %s HBM%n", d.deviceId(), d.coreIds(), ByteSize.format(d.hbmBytes()));
     }
+    out.printf("GEMM: %s%n", LinalgOps.gemmKernels());
     out.flush();
     server.awaitTermination();
     stopped.await();

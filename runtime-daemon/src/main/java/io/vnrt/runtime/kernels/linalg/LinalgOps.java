@@ -6,6 +6,14 @@ import io.vnrt.runtime.kernels.OpRegistry;
 public final class LinalgOps {
     private LinalgOps() {}
 
+    /**
+     * Which GEMM micro-kernels this process runs: "AVX-512 machine-code kernels", or "Vector API
+     * kernels (reason)" when those cannot or may not be used ({@code -Dvnrt.nativeKernels=false}).
+     */
+    public static String gemmKernels() {
+        return NativeSgemm.STATUS;
+    }
+
     /** Adds this family's operators to the registry. */
     public static void register(OpRegistry registry) {
         registry.register("MatMul", MatMulOp::create);

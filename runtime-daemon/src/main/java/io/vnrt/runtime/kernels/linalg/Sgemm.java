@@ -30,6 +30,12 @@ final class Sgemm {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat F = Tensor.F32;
 
+    /**
+     * Whether full-width tiles go to the AVX-512 machine-code kernels ({@link NativeSgemm}) when
+     * they can; tests switch it off to compare the two paths.
+     */
+    static boolean nativeKernels = NativeSgemm.AVAILABLE;
+
     /** Per-thread scratch for edge tiles, so the micro-kernels never need masked stores. */
     private static final ThreadLocal<MemorySegment> TILE =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(MR * NR * 4L, 64));
@@ -100,7 +106,7 @@ final class Sgemm {
             return alpha == 1f && colBias == null && rowBias == null && act == null;
         }
 
-        /** A column bias and at most a Relu, nothing else: applied in registers by {@link #kernel8Bias}. */
+        /** A column bias and at most a Relu, nothing else: applied in registers by the full-tile kernels. */
         boolean inRegisters() {
             return alpha == 1f && colBias != null && rowBias == null && (act == null || act == Activation.RELU);
         }
@@ -162,6 +168,8 @@ final class Sgemm {
         long bBase = p.bOff[b];
         long cBase = p.cOff[b];
         MemorySegment tile = null;
+        boolean nativeTiles = nativeKernels && p.aks == 4 && p.ars > 0 && p.ldc > 0 && p.a.isNative()
+                && p.bp.isNative() && p.c.isNative() && (ep.colBias() == null || ep.colBias().isNative());
         for (int mb = m0; mb < m1; mb += MC) {
             int mEnd = Math.min(mb + MC, m1);
             for (int kb = 0; kb < kBlocks; kb++) {
@@ -174,21 +182,23 @@ final class Sgemm {
                     int nv = Math.min(NR, p.n - col);
                     long bo = bBase + ((long) q * k + k0) * NR * 4L;
                     long ak = aBase + k0 * p.aks;
-                    for (int i = mb; i < mEnd; i += MR) {
+                    int i0 = nativeTiles && nv == NR ? nativeRows(p, ep, ak, bo, kc, cBase, col, mb, mEnd, loadC, last) : mb;
+                    for (int i = i0; i < mEnd; i += MR) {
                         int mr = Math.min(MR, mEnd - i);
                         long co = cBase + i * p.ldc + col * 4L;
-                        if (mr == MR && nv == NR && !loadC && last && p.aks == 4 && ep.inRegisters()) {
-                            kernel8Bias(p.a, ak + i * p.ars, p.ars, p.bp, bo, kc, p.c, co, p.ldc,
-                                    ep.colBias(), col * 4L, ep.act() != null);
-                            continue;
+                        if (mr == MR && nv == NR && p.aks == 4 && (loadC || last && ep.inRegisters())) {
+                            int flags = tileFlags(ep, loadC, last);
+                            kernel8Tile(p.a, ak + i * p.ars, p.ars, MR, p.bp, bo, kc, p.c, co, p.ldc, flags, ep.colBias(),
+                                    col * 4L);
+                            if ((flags & NativeSgemm.FLAG_BIAS) != 0) {
+                                continue;
+                            }
                         } else if (mr == MR && nv == NR && !loadC) {
                             if (p.aks == 4) {
-                                kernel8(p.a, ak + i * p.ars, p.ars, MR, p.bp, bo, kc, p.c, co, p.ldc);
+                                kernel8Tile(p.a, ak + i * p.ars, p.ars, MR, p.bp, bo, kc, p.c, co, p.ldc, 0, null, 0);
                             } else {
                                 kernel8Strided(p.a, ak + i * p.ars, p.ars, p.aks, MR, p.bp, bo, kc, p.c, co, p.ldc);
                             }
-                        } else if (mr == MR && nv == NR && p.aks == 4) {
-                            kernel8Acc(p.a, ak + i * p.ars, p.ars, p.bp, bo, kc, p.c, co, p.ldc);
                         } else if (nv == NR && mr < 3) {
                             for (int r = 0; r < mr; r++) {
                                 kernel1(p.a, ak + (i + r) * p.ars, p.aks, p.bp, bo, kc, p.c, co + r * p.ldc, loadC);
@@ -201,7 +211,7 @@ final class Sgemm {
                                 // A narrow last panel (a 10-class classifier): half the FMAs.
                                 kernel8Half(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo, kc, tile);
                             } else if (mr >= 3 && p.aks == 4) {
-                                kernel8(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo, kc, tile, 0, NR * 4L);
+                                kernel8Tile(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo, kc, tile, 0, NR * 4L, 0, null, 0);
                             } else if (mr >= 3) {
                                 kernel8Strided(p.a, ak + i * p.ars, p.ars, p.aks, mr, p.bp, bo, kc, tile, 0, NR * 4L);
                             } else {
@@ -220,15 +230,54 @@ final class Sgemm {
         }
     }
 
+    /** What a full tile does besides A·B: start from C, and in the last K block bias and Relu if that is all the epilogue is. */
+    private static int tileFlags(Epilogue ep, boolean loadC, boolean last) {
+        boolean fused = last && ep.inRegisters();
+        return (loadC ? NativeSgemm.FLAG_ACCUMULATE : 0)
+                | (fused ? NativeSgemm.FLAG_BIAS | (ep.act() != null ? NativeSgemm.FLAG_RELU : 0) : 0);
+    }
+
     /**
-     * A full 8×32 tile: C = A·B over kc, 16 accumulators. Rows past mr repeat the last valid
-     * row (the caller points c at a scratch tile then). Stores are unmasked and never add to C
-     * (partial sums go through the scratch tile): the method must stay small enough for C1 to
-     * compile, or the JIT never reaches C2 and every vector is boxed.
+     * Rows [i, end) of one full panel in tiles of 12, 8 and 4 rows through {@link NativeSgemm};
+     * returns the first row left (fewer than four) for the Vector API kernels.
      */
-    static void kernel8(MemorySegment a, long a0, long ars, int mr,
+    private static int nativeRows(Problem p, Epilogue ep, long ak, long bo, int kc, long cBase, int col,
+                                  int i, int end, boolean loadC, boolean last) {
+        if (end - i < 4) {
+            return i;
+        }
+        int flags = tileFlags(ep, loadC, last);
+        boolean fused = (flags & NativeSgemm.FLAG_BIAS) != 0;
+        long b = NativeSgemm.address(p.bp, bo, (long) kc * NR * 4);
+        long bias = fused ? NativeSgemm.address(ep.colBias(), col * 4L, NR * 4L) : 0;
+        while (end - i >= 4) {
+            // 16 rows left go as 8 + 8, not 12 + 4: a 4-row tile reads the panel for a third of the work.
+            int left = end - i;
+            int rows = left >= 12 && left != 16 ? 12 : left >= 8 ? 8 : 4;
+            long co = cBase + i * p.ldc + col * 4L;
+            long a = NativeSgemm.address(p.a, ak + i * p.ars, (rows - 1) * p.ars + kc * 4L);
+            long c = NativeSgemm.address(p.c, co, (rows - 1) * p.ldc + NR * 4L);
+            NativeSgemm.tile(rows, a, p.ars, b, c, p.ldc, kc, bias, flags);
+            if (last && !fused && !ep.trivial()) {
+                epilogue(p.c, co, p.ldc, rows, NR, ep, i, col);
+            }
+            i += rows;
+        }
+        return i;
+    }
+
+    /**
+     * An 8×32 tile with the contract of {@link NativeSgemm#tile}: accumulators start from C
+     * ({@link NativeSgemm#FLAG_ACCUMULATE}, K blocks after the first and Gemm's beta·C) or zero, and
+     * a column bias ({@link NativeSgemm#FLAG_BIAS}) then Relu ({@link NativeSgemm#FLAG_RELU}) are
+     * applied in registers before the one store, instead of a second pass over the tile. Rows past
+     * mr repeat the last valid row (the caller points c at a scratch tile then, with flags 0).
+     * Stores are unmasked: the method must stay small enough for C1 to compile, or the JIT never
+     * reaches C2 and every vector is boxed.
+     */
+    static void kernel8Tile(MemorySegment a, long a0, long ars, int mr,
                         MemorySegment bp, long bo, int kc,
-                        MemorySegment c, long co, long ldc) {
+                        MemorySegment c, long co, long ldc, int flags, MemorySegment bias, long biasOff) {
         long r0 = a0;
         long r1 = a0 + Math.min(1, mr - 1) * ars;
         long r2 = a0 + Math.min(2, mr - 1) * ars;
@@ -253,6 +302,24 @@ final class Sgemm {
         FloatVector c61 = c00;
         FloatVector c70 = c00;
         FloatVector c71 = c00;
+        if ((flags & NativeSgemm.FLAG_ACCUMULATE) != 0) {
+            c00 = FloatVector.fromMemorySegment(S, c, co, LE);
+            c01 = FloatVector.fromMemorySegment(S, c, co + 64, LE);
+            c10 = FloatVector.fromMemorySegment(S, c, co + 1 * ldc, LE);
+            c11 = FloatVector.fromMemorySegment(S, c, co + 1 * ldc + 64, LE);
+            c20 = FloatVector.fromMemorySegment(S, c, co + 2 * ldc, LE);
+            c21 = FloatVector.fromMemorySegment(S, c, co + 2 * ldc + 64, LE);
+            c30 = FloatVector.fromMemorySegment(S, c, co + 3 * ldc, LE);
+            c31 = FloatVector.fromMemorySegment(S, c, co + 3 * ldc + 64, LE);
+            c40 = FloatVector.fromMemorySegment(S, c, co + 4 * ldc, LE);
+            c41 = FloatVector.fromMemorySegment(S, c, co + 4 * ldc + 64, LE);
+            c50 = FloatVector.fromMemorySegment(S, c, co + 5 * ldc, LE);
+            c51 = FloatVector.fromMemorySegment(S, c, co + 5 * ldc + 64, LE);
+            c60 = FloatVector.fromMemorySegment(S, c, co + 6 * ldc, LE);
+            c61 = FloatVector.fromMemorySegment(S, c, co + 6 * ldc + 64, LE);
+            c70 = FloatVector.fromMemorySegment(S, c, co + 7 * ldc, LE);
+            c71 = FloatVector.fromMemorySegment(S, c, co + 7 * ldc + 64, LE);
+        }
         for (int kk = 0, kn = Math.min(kc, KC); kk < kn; kk++) {
             long pa = (long) kk << 2;
             long pb = bo + (long) kk * (NR * 4);
@@ -283,106 +350,28 @@ final class Sgemm {
             c70 = b0.fma(x, c70);
             c71 = b1.fma(x, c71);
         }
-        c00.intoMemorySegment(c, co, LE);
-        c01.intoMemorySegment(c, co + 64, LE);
-        c10.intoMemorySegment(c, co + 1 * ldc, LE);
-        c11.intoMemorySegment(c, co + 1 * ldc + 64, LE);
-        c20.intoMemorySegment(c, co + 2 * ldc, LE);
-        c21.intoMemorySegment(c, co + 2 * ldc + 64, LE);
-        c30.intoMemorySegment(c, co + 3 * ldc, LE);
-        c31.intoMemorySegment(c, co + 3 * ldc + 64, LE);
-        c40.intoMemorySegment(c, co + 4 * ldc, LE);
-        c41.intoMemorySegment(c, co + 4 * ldc + 64, LE);
-        c50.intoMemorySegment(c, co + 5 * ldc, LE);
-        c51.intoMemorySegment(c, co + 5 * ldc + 64, LE);
-        c60.intoMemorySegment(c, co + 6 * ldc, LE);
-        c61.intoMemorySegment(c, co + 6 * ldc + 64, LE);
-        c70.intoMemorySegment(c, co + 7 * ldc, LE);
-        c71.intoMemorySegment(c, co + 7 * ldc + 64, LE);
-    }
-
-    /**
-     * {@link #kernel8} for a full tile in the last K block whose epilogue is a column bias and
-     * perhaps a Relu: applied to the accumulators before the one store, instead of a second pass
-     * over the tile.
-     */
-    static void kernel8Bias(MemorySegment a, long a0, long ars,
-                        MemorySegment bp, long bo, int kc,
-                        MemorySegment c, long co, long ldc, MemorySegment bias, long biasOff, boolean relu) {
-        long r0 = a0;
-        long r1 = a0 + 1 * ars;
-        long r2 = a0 + 2 * ars;
-        long r3 = a0 + 3 * ars;
-        long r4 = a0 + 4 * ars;
-        long r5 = a0 + 5 * ars;
-        long r6 = a0 + 6 * ars;
-        long r7 = a0 + 7 * ars;
-        FloatVector c00 = FloatVector.zero(S);
-        FloatVector c01 = c00;
-        FloatVector c10 = c00;
-        FloatVector c11 = c00;
-        FloatVector c20 = c00;
-        FloatVector c21 = c00;
-        FloatVector c30 = c00;
-        FloatVector c31 = c00;
-        FloatVector c40 = c00;
-        FloatVector c41 = c00;
-        FloatVector c50 = c00;
-        FloatVector c51 = c00;
-        FloatVector c60 = c00;
-        FloatVector c61 = c00;
-        FloatVector c70 = c00;
-        FloatVector c71 = c00;
-        for (int kk = 0, kn = Math.min(kc, KC); kk < kn; kk++) {
-            long pa = (long) kk << 2;
-            long pb = bo + (long) kk * (NR * 4);
-            FloatVector b0 = FloatVector.fromMemorySegment(S, bp, pb, LE);
-            FloatVector b1 = FloatVector.fromMemorySegment(S, bp, pb + 64, LE);
-            FloatVector x = FloatVector.broadcast(S, a.get(F, r0 + pa));
-            c00 = b0.fma(x, c00);
-            c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(S, a.get(F, r1 + pa));
-            c10 = b0.fma(x, c10);
-            c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(S, a.get(F, r2 + pa));
-            c20 = b0.fma(x, c20);
-            c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, a.get(F, r3 + pa));
-            c30 = b0.fma(x, c30);
-            c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(S, a.get(F, r4 + pa));
-            c40 = b0.fma(x, c40);
-            c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(S, a.get(F, r5 + pa));
-            c50 = b0.fma(x, c50);
-            c51 = b1.fma(x, c51);
-            x = FloatVector.broadcast(S, a.get(F, r6 + pa));
-            c60 = b0.fma(x, c60);
-            c61 = b1.fma(x, c61);
-            x = FloatVector.broadcast(S, a.get(F, r7 + pa));
-            c70 = b0.fma(x, c70);
-            c71 = b1.fma(x, c71);
+        if ((flags & NativeSgemm.FLAG_BIAS) != 0) {
+            FloatVector z0 = FloatVector.fromMemorySegment(S, bias, biasOff, LE);
+            FloatVector z1 = FloatVector.fromMemorySegment(S, bias, biasOff + 64, LE);
+            c00 = c00.add(z0);
+            c01 = c01.add(z1);
+            c10 = c10.add(z0);
+            c11 = c11.add(z1);
+            c20 = c20.add(z0);
+            c21 = c21.add(z1);
+            c30 = c30.add(z0);
+            c31 = c31.add(z1);
+            c40 = c40.add(z0);
+            c41 = c41.add(z1);
+            c50 = c50.add(z0);
+            c51 = c51.add(z1);
+            c60 = c60.add(z0);
+            c61 = c61.add(z1);
+            c70 = c70.add(z0);
+            c71 = c71.add(z1);
         }
-        FloatVector z0 = FloatVector.fromMemorySegment(S, bias, biasOff, LE);
-        FloatVector z1 = FloatVector.fromMemorySegment(S, bias, biasOff + 64, LE);
-        c00 = c00.add(z0);
-        c01 = c01.add(z1);
-        c10 = c10.add(z0);
-        c11 = c11.add(z1);
-        c20 = c20.add(z0);
-        c21 = c21.add(z1);
-        c30 = c30.add(z0);
-        c31 = c31.add(z1);
-        c40 = c40.add(z0);
-        c41 = c41.add(z1);
-        c50 = c50.add(z0);
-        c51 = c51.add(z1);
-        c60 = c60.add(z0);
-        c61 = c61.add(z1);
-        c70 = c70.add(z0);
-        c71 = c71.add(z1);
-        if (relu) {
-            z0 = FloatVector.zero(S);
+        if ((flags & NativeSgemm.FLAG_RELU) != 0) {
+            FloatVector z0 = FloatVector.zero(S);
             c00 = c00.max(z0);
             c01 = c01.max(z0);
             c10 = c10.max(z0);
@@ -418,84 +407,8 @@ final class Sgemm {
         c71.intoMemorySegment(c, co + 7 * ldc + 64, LE);
     }
 
-    /** {@link #kernel8} for a full tile adding to what C holds (K blocks after the first). */
-    static void kernel8Acc(MemorySegment a, long a0, long ars,
-                        MemorySegment bp, long bo, int kc,
-                        MemorySegment c, long co, long ldc) {
-        long r0 = a0;
-        long r1 = a0 + 1 * ars;
-        long r2 = a0 + 2 * ars;
-        long r3 = a0 + 3 * ars;
-        long r4 = a0 + 4 * ars;
-        long r5 = a0 + 5 * ars;
-        long r6 = a0 + 6 * ars;
-        long r7 = a0 + 7 * ars;
-        FloatVector c00 = FloatVector.fromMemorySegment(S, c, co, LE);
-        FloatVector c01 = FloatVector.fromMemorySegment(S, c, co + 64, LE);
-        FloatVector c10 = FloatVector.fromMemorySegment(S, c, co + 1 * ldc, LE);
-        FloatVector c11 = FloatVector.fromMemorySegment(S, c, co + 1 * ldc + 64, LE);
-        FloatVector c20 = FloatVector.fromMemorySegment(S, c, co + 2 * ldc, LE);
-        FloatVector c21 = FloatVector.fromMemorySegment(S, c, co + 2 * ldc + 64, LE);
-        FloatVector c30 = FloatVector.fromMemorySegment(S, c, co + 3 * ldc, LE);
-        FloatVector c31 = FloatVector.fromMemorySegment(S, c, co + 3 * ldc + 64, LE);
-        FloatVector c40 = FloatVector.fromMemorySegment(S, c, co + 4 * ldc, LE);
-        FloatVector c41 = FloatVector.fromMemorySegment(S, c, co + 4 * ldc + 64, LE);
-        FloatVector c50 = FloatVector.fromMemorySegment(S, c, co + 5 * ldc, LE);
-        FloatVector c51 = FloatVector.fromMemorySegment(S, c, co + 5 * ldc + 64, LE);
-        FloatVector c60 = FloatVector.fromMemorySegment(S, c, co + 6 * ldc, LE);
-        FloatVector c61 = FloatVector.fromMemorySegment(S, c, co + 6 * ldc + 64, LE);
-        FloatVector c70 = FloatVector.fromMemorySegment(S, c, co + 7 * ldc, LE);
-        FloatVector c71 = FloatVector.fromMemorySegment(S, c, co + 7 * ldc + 64, LE);
-        for (int kk = 0, kn = Math.min(kc, KC); kk < kn; kk++) {
-            long pa = (long) kk << 2;
-            long pb = bo + (long) kk * (NR * 4);
-            FloatVector b0 = FloatVector.fromMemorySegment(S, bp, pb, LE);
-            FloatVector b1 = FloatVector.fromMemorySegment(S, bp, pb + 64, LE);
-            FloatVector x = FloatVector.broadcast(S, a.get(F, r0 + pa));
-            c00 = b0.fma(x, c00);
-            c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(S, a.get(F, r1 + pa));
-            c10 = b0.fma(x, c10);
-            c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(S, a.get(F, r2 + pa));
-            c20 = b0.fma(x, c20);
-            c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, a.get(F, r3 + pa));
-            c30 = b0.fma(x, c30);
-            c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(S, a.get(F, r4 + pa));
-            c40 = b0.fma(x, c40);
-            c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(S, a.get(F, r5 + pa));
-            c50 = b0.fma(x, c50);
-            c51 = b1.fma(x, c51);
-            x = FloatVector.broadcast(S, a.get(F, r6 + pa));
-            c60 = b0.fma(x, c60);
-            c61 = b1.fma(x, c61);
-            x = FloatVector.broadcast(S, a.get(F, r7 + pa));
-            c70 = b0.fma(x, c70);
-            c71 = b1.fma(x, c71);
-        }
-        c00.intoMemorySegment(c, co, LE);
-        c01.intoMemorySegment(c, co + 64, LE);
-        c10.intoMemorySegment(c, co + 1 * ldc, LE);
-        c11.intoMemorySegment(c, co + 1 * ldc + 64, LE);
-        c20.intoMemorySegment(c, co + 2 * ldc, LE);
-        c21.intoMemorySegment(c, co + 2 * ldc + 64, LE);
-        c30.intoMemorySegment(c, co + 3 * ldc, LE);
-        c31.intoMemorySegment(c, co + 3 * ldc + 64, LE);
-        c40.intoMemorySegment(c, co + 4 * ldc, LE);
-        c41.intoMemorySegment(c, co + 4 * ldc + 64, LE);
-        c50.intoMemorySegment(c, co + 5 * ldc, LE);
-        c51.intoMemorySegment(c, co + 5 * ldc + 64, LE);
-        c60.intoMemorySegment(c, co + 6 * ldc, LE);
-        c61.intoMemorySegment(c, co + 6 * ldc + 64, LE);
-        c70.intoMemorySegment(c, co + 7 * ldc, LE);
-        c71.intoMemorySegment(c, co + 7 * ldc + 64, LE);
-    }
-
     /**
-     * {@link #kernel8} over only the first {@value #L} columns of the panel, into the scratch
+     * {@link #kernel8Tile} over only the first {@value #L} columns of the panel, into the scratch
      * tile: a panel holding at most L real columns (N = 10 classifiers) would otherwise spend
      * half its multiply-adds on the zero padding.
      */
@@ -540,7 +453,7 @@ final class Sgemm {
         c7.intoMemorySegment(tile, 7 * t, LE);
     }
 
-    /** {@link #kernel8} for A with a k stride other than one element (transposed A). */
+    /** {@link #kernel8Tile} without flags, for A with a k stride other than one element (transposed A). */
     static void kernel8Strided(MemorySegment a, long a0, long ars, long aks, int mr,
                         MemorySegment bp, long bo, int kc,
                         MemorySegment c, long co, long ldc) {
