@@ -14,9 +14,9 @@ import jdk.incubator.vector.VectorSpecies;
  * {@value #NR} columns (k-major inside a panel, zero-padded past N), A read in place through row
  * and k strides (so transposed A costs no copy), an 8×32 register tile of 16 accumulators, K
  * blocked only beyond {@value #KC}: a panel's slice then sits in L2 while the rows of A stream
- * past it (measured here, whole-K blocks of up to 1024 beat L1-sized blocks of 256 by 10–15% on
- * the model shapes: fewer passes over C, and no partial sums through the scratch tile).
- * All offsets and strides are in bytes.
+ * past it (L1-sized blocks measured no faster). Where {@link NativeSgemm} is available, full-width
+ * panels go to its 12-, 8- and 4-row machine-code tiles and only the rows left over (fewer than
+ * four) and partial panels to the Vector API kernels here. All offsets and strides are in bytes.
  */
 final class Sgemm {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
