@@ -106,14 +106,14 @@ final class FloatLoops {
         long sa = ra ? 0 : 1;
         long sb = rb ? 0 : 1;
         switch (op) {
-            case ADD -> bAdd(a, ia, ra, sa, b, ib, rb, sb, out, o, bound);
-            case SUB -> bSub(a, ia, ra, sa, b, ib, rb, sb, out, o, bound);
-            case MUL -> bMul(a, ia, ra, sa, b, ib, rb, sb, out, o, bound);
-            case DIV -> bDiv(a, ia, ra, sa, b, ib, rb, sb, out, o, bound);
-            case POW -> bPow(a, ia, ra, sa, b, ib, rb, sb, out, o, bound);
-            case MIN -> bMin(a, ia, ra, sa, b, ib, rb, sb, out, o, bound);
-            case MAX -> bMax(a, ia, ra, sa, b, ib, rb, sb, out, o, bound);
-            case PRELU -> bPrelu(a, ia, ra, sa, b, ib, rb, sb, out, o, bound);
+            case ADD -> bAdd(a, ia, ra, b, ib, rb, out, o, bound);
+            case SUB -> bSub(a, ia, ra, b, ib, rb, out, o, bound);
+            case MUL -> bMul(a, ia, ra, b, ib, rb, out, o, bound);
+            case DIV -> bDiv(a, ia, ra, b, ib, rb, out, o, bound);
+            case POW -> bPow(a, ia, ra, b, ib, rb, out, o, bound);
+            case MIN -> bMin(a, ia, ra, b, ib, rb, out, o, bound);
+            case MAX -> bMax(a, ia, ra, b, ib, rb, out, o, bound);
+            case PRELU -> bPrelu(a, ia, ra, b, ib, rb, out, o, bound);
             default -> bound = 0; // no vector form (Mod) or not float-valued: all scalar below
         }
         for (long i = bound; i < n; i++) {
@@ -130,11 +130,11 @@ final class FloatLoops {
         long sa = ra ? 0 : 1;
         long sb = rb ? 0 : 1;
         switch (op) {
-            case EQ -> cEq(a, ia, ra, sa, b, ib, rb, sb, out, o, bound);
-            case LT -> cLt(a, ia, ra, sa, b, ib, rb, sb, out, o, bound);
-            case LE -> cLe(a, ia, ra, sa, b, ib, rb, sb, out, o, bound);
-            case GT -> cGt(a, ia, ra, sa, b, ib, rb, sb, out, o, bound);
-            case GE -> cGe(a, ia, ra, sa, b, ib, rb, sb, out, o, bound);
+            case EQ -> cEq(a, ia, ra, b, ib, rb, out, o, bound);
+            case LT -> cLt(a, ia, ra, b, ib, rb, out, o, bound);
+            case LE -> cLe(a, ia, ra, b, ib, rb, out, o, bound);
+            case GT -> cGt(a, ia, ra, b, ib, rb, out, o, bound);
+            case GE -> cGe(a, ia, ra, b, ib, rb, out, o, bound);
             default -> throw new IllegalArgumentException(op + " is not a comparison");
         }
         for (long i = bound; i < n; i++) {
@@ -350,94 +350,256 @@ final class FloatLoops {
         }
     }
 
-    private static void bAdd(MemorySegment a, long ia, boolean ra, long sa, MemorySegment b, long ib, boolean rb,
-            long sb, MemorySegment out, long o, long bound) {
-        for (long i = 0; i < bound; i += L) {
-            st(ld(a, ia + i * sa, ra).add(ld(b, ib + i * sb, rb)), out, o + i);
+    // The binary and comparison loops below each take their repeated operand (a scalar or a
+    // broadcast row's single element) out of the loop, so every loop reads its runs with stride 1.
+    // With one loop reading both operands at a stride of 0 or 1, C2's profiled loop predicates
+    // failed whenever a call came with the other stride (a bias add after a residual add), and
+    // bAdd/bMul were deoptimised and recompiled every ~70 ms for as long as the encoder ran,
+    // running interpreted in between (Add and Mul at 10-20x their compiled time).
+    private static void bAdd(MemorySegment a, long ia, boolean ra, MemorySegment b, long ib, boolean rb,
+            MemorySegment out, long o, long bound) {
+        if (ra) {
+            FloatVector x = FloatVector.broadcast(S, a.getAtIndex(Tensor.F32, ia));
+            for (long i = 0; i < bound; i += L) {
+                st(x.add(ld(b, ib + i)), out, o + i);
+            }
+        } else if (rb) {
+            FloatVector y = FloatVector.broadcast(S, b.getAtIndex(Tensor.F32, ib));
+            for (long i = 0; i < bound; i += L) {
+                st(ld(a, ia + i).add(y), out, o + i);
+            }
+        } else {
+            for (long i = 0; i < bound; i += L) {
+                st(ld(a, ia + i).add(ld(b, ib + i)), out, o + i);
+            }
         }
     }
 
-    private static void bSub(MemorySegment a, long ia, boolean ra, long sa, MemorySegment b, long ib, boolean rb,
-            long sb, MemorySegment out, long o, long bound) {
-        for (long i = 0; i < bound; i += L) {
-            st(ld(a, ia + i * sa, ra).sub(ld(b, ib + i * sb, rb)), out, o + i);
+    private static void bSub(MemorySegment a, long ia, boolean ra, MemorySegment b, long ib, boolean rb,
+            MemorySegment out, long o, long bound) {
+        if (ra) {
+            FloatVector x = FloatVector.broadcast(S, a.getAtIndex(Tensor.F32, ia));
+            for (long i = 0; i < bound; i += L) {
+                st(x.sub(ld(b, ib + i)), out, o + i);
+            }
+        } else if (rb) {
+            FloatVector y = FloatVector.broadcast(S, b.getAtIndex(Tensor.F32, ib));
+            for (long i = 0; i < bound; i += L) {
+                st(ld(a, ia + i).sub(y), out, o + i);
+            }
+        } else {
+            for (long i = 0; i < bound; i += L) {
+                st(ld(a, ia + i).sub(ld(b, ib + i)), out, o + i);
+            }
         }
     }
 
-    private static void bMul(MemorySegment a, long ia, boolean ra, long sa, MemorySegment b, long ib, boolean rb,
-            long sb, MemorySegment out, long o, long bound) {
-        for (long i = 0; i < bound; i += L) {
-            st(ld(a, ia + i * sa, ra).mul(ld(b, ib + i * sb, rb)), out, o + i);
+    private static void bMul(MemorySegment a, long ia, boolean ra, MemorySegment b, long ib, boolean rb,
+            MemorySegment out, long o, long bound) {
+        if (ra) {
+            FloatVector x = FloatVector.broadcast(S, a.getAtIndex(Tensor.F32, ia));
+            for (long i = 0; i < bound; i += L) {
+                st(x.mul(ld(b, ib + i)), out, o + i);
+            }
+        } else if (rb) {
+            FloatVector y = FloatVector.broadcast(S, b.getAtIndex(Tensor.F32, ib));
+            for (long i = 0; i < bound; i += L) {
+                st(ld(a, ia + i).mul(y), out, o + i);
+            }
+        } else {
+            for (long i = 0; i < bound; i += L) {
+                st(ld(a, ia + i).mul(ld(b, ib + i)), out, o + i);
+            }
         }
     }
 
-    private static void bDiv(MemorySegment a, long ia, boolean ra, long sa, MemorySegment b, long ib, boolean rb,
-            long sb, MemorySegment out, long o, long bound) {
-        for (long i = 0; i < bound; i += L) {
-            st(ld(a, ia + i * sa, ra).div(ld(b, ib + i * sb, rb)), out, o + i);
+    private static void bDiv(MemorySegment a, long ia, boolean ra, MemorySegment b, long ib, boolean rb,
+            MemorySegment out, long o, long bound) {
+        if (ra) {
+            FloatVector x = FloatVector.broadcast(S, a.getAtIndex(Tensor.F32, ia));
+            for (long i = 0; i < bound; i += L) {
+                st(x.div(ld(b, ib + i)), out, o + i);
+            }
+        } else if (rb) {
+            FloatVector y = FloatVector.broadcast(S, b.getAtIndex(Tensor.F32, ib));
+            for (long i = 0; i < bound; i += L) {
+                st(ld(a, ia + i).div(y), out, o + i);
+            }
+        } else {
+            for (long i = 0; i < bound; i += L) {
+                st(ld(a, ia + i).div(ld(b, ib + i)), out, o + i);
+            }
         }
     }
 
-    private static void bPow(MemorySegment a, long ia, boolean ra, long sa, MemorySegment b, long ib, boolean rb,
-            long sb, MemorySegment out, long o, long bound) {
-        for (long i = 0; i < bound; i += L) {
-            st(ld(a, ia + i * sa, ra).lanewise(POW, ld(b, ib + i * sb, rb)), out, o + i);
+    private static void bPow(MemorySegment a, long ia, boolean ra, MemorySegment b, long ib, boolean rb,
+            MemorySegment out, long o, long bound) {
+        if (ra) {
+            FloatVector x = FloatVector.broadcast(S, a.getAtIndex(Tensor.F32, ia));
+            for (long i = 0; i < bound; i += L) {
+                st(x.lanewise(POW, ld(b, ib + i)), out, o + i);
+            }
+        } else if (rb) {
+            FloatVector y = FloatVector.broadcast(S, b.getAtIndex(Tensor.F32, ib));
+            for (long i = 0; i < bound; i += L) {
+                st(ld(a, ia + i).lanewise(POW, y), out, o + i);
+            }
+        } else {
+            for (long i = 0; i < bound; i += L) {
+                st(ld(a, ia + i).lanewise(POW, ld(b, ib + i)), out, o + i);
+            }
         }
     }
 
-    private static void bMin(MemorySegment a, long ia, boolean ra, long sa, MemorySegment b, long ib, boolean rb,
-            long sb, MemorySegment out, long o, long bound) {
-        for (long i = 0; i < bound; i += L) {
-            st(ld(a, ia + i * sa, ra).min(ld(b, ib + i * sb, rb)), out, o + i);
+    private static void bMin(MemorySegment a, long ia, boolean ra, MemorySegment b, long ib, boolean rb,
+            MemorySegment out, long o, long bound) {
+        if (ra) {
+            FloatVector x = FloatVector.broadcast(S, a.getAtIndex(Tensor.F32, ia));
+            for (long i = 0; i < bound; i += L) {
+                st(x.min(ld(b, ib + i)), out, o + i);
+            }
+        } else if (rb) {
+            FloatVector y = FloatVector.broadcast(S, b.getAtIndex(Tensor.F32, ib));
+            for (long i = 0; i < bound; i += L) {
+                st(ld(a, ia + i).min(y), out, o + i);
+            }
+        } else {
+            for (long i = 0; i < bound; i += L) {
+                st(ld(a, ia + i).min(ld(b, ib + i)), out, o + i);
+            }
         }
     }
 
-    private static void bMax(MemorySegment a, long ia, boolean ra, long sa, MemorySegment b, long ib, boolean rb,
-            long sb, MemorySegment out, long o, long bound) {
-        for (long i = 0; i < bound; i += L) {
-            st(ld(a, ia + i * sa, ra).max(ld(b, ib + i * sb, rb)), out, o + i);
+    private static void bMax(MemorySegment a, long ia, boolean ra, MemorySegment b, long ib, boolean rb,
+            MemorySegment out, long o, long bound) {
+        if (ra) {
+            FloatVector x = FloatVector.broadcast(S, a.getAtIndex(Tensor.F32, ia));
+            for (long i = 0; i < bound; i += L) {
+                st(x.max(ld(b, ib + i)), out, o + i);
+            }
+        } else if (rb) {
+            FloatVector y = FloatVector.broadcast(S, b.getAtIndex(Tensor.F32, ib));
+            for (long i = 0; i < bound; i += L) {
+                st(ld(a, ia + i).max(y), out, o + i);
+            }
+        } else {
+            for (long i = 0; i < bound; i += L) {
+                st(ld(a, ia + i).max(ld(b, ib + i)), out, o + i);
+            }
         }
     }
 
-    private static void bPrelu(MemorySegment a, long ia, boolean ra, long sa, MemorySegment b, long ib, boolean rb,
-            long sb, MemorySegment out, long o, long bound) {
-        for (long i = 0; i < bound; i += L) {
-            st(prelu(ld(a, ia + i * sa, ra), ld(b, ib + i * sb, rb)), out, o + i);
+    private static void bPrelu(MemorySegment a, long ia, boolean ra, MemorySegment b, long ib, boolean rb,
+            MemorySegment out, long o, long bound) {
+        if (ra) {
+            FloatVector x = FloatVector.broadcast(S, a.getAtIndex(Tensor.F32, ia));
+            for (long i = 0; i < bound; i += L) {
+                st(prelu(x, ld(b, ib + i)), out, o + i);
+            }
+        } else if (rb) {
+            FloatVector y = FloatVector.broadcast(S, b.getAtIndex(Tensor.F32, ib));
+            for (long i = 0; i < bound; i += L) {
+                st(prelu(ld(a, ia + i), y), out, o + i);
+            }
+        } else {
+            for (long i = 0; i < bound; i += L) {
+                st(prelu(ld(a, ia + i), ld(b, ib + i)), out, o + i);
+            }
         }
     }
 
-    private static void cEq(MemorySegment a, long ia, boolean ra, long sa, MemorySegment b, long ib, boolean rb,
-            long sb, MemorySegment out, long o, long bound) {
-        for (long i = 0; i < bound; i += L) {
-            stBool(ld(a, ia + i * sa, ra).compare(VectorOperators.EQ, ld(b, ib + i * sb, rb)), out, o + i);
+    private static void cEq(MemorySegment a, long ia, boolean ra, MemorySegment b, long ib, boolean rb,
+            MemorySegment out, long o, long bound) {
+        if (ra) {
+            FloatVector x = FloatVector.broadcast(S, a.getAtIndex(Tensor.F32, ia));
+            for (long i = 0; i < bound; i += L) {
+                stBool(x.compare(VectorOperators.EQ, ld(b, ib + i)), out, o + i);
+            }
+        } else if (rb) {
+            FloatVector y = FloatVector.broadcast(S, b.getAtIndex(Tensor.F32, ib));
+            for (long i = 0; i < bound; i += L) {
+                stBool(ld(a, ia + i).compare(VectorOperators.EQ, y), out, o + i);
+            }
+        } else {
+            for (long i = 0; i < bound; i += L) {
+                stBool(ld(a, ia + i).compare(VectorOperators.EQ, ld(b, ib + i)), out, o + i);
+            }
         }
     }
 
-    private static void cLt(MemorySegment a, long ia, boolean ra, long sa, MemorySegment b, long ib, boolean rb,
-            long sb, MemorySegment out, long o, long bound) {
-        for (long i = 0; i < bound; i += L) {
-            stBool(ld(a, ia + i * sa, ra).compare(VectorOperators.LT, ld(b, ib + i * sb, rb)), out, o + i);
+    private static void cLt(MemorySegment a, long ia, boolean ra, MemorySegment b, long ib, boolean rb,
+            MemorySegment out, long o, long bound) {
+        if (ra) {
+            FloatVector x = FloatVector.broadcast(S, a.getAtIndex(Tensor.F32, ia));
+            for (long i = 0; i < bound; i += L) {
+                stBool(x.compare(VectorOperators.LT, ld(b, ib + i)), out, o + i);
+            }
+        } else if (rb) {
+            FloatVector y = FloatVector.broadcast(S, b.getAtIndex(Tensor.F32, ib));
+            for (long i = 0; i < bound; i += L) {
+                stBool(ld(a, ia + i).compare(VectorOperators.LT, y), out, o + i);
+            }
+        } else {
+            for (long i = 0; i < bound; i += L) {
+                stBool(ld(a, ia + i).compare(VectorOperators.LT, ld(b, ib + i)), out, o + i);
+            }
         }
     }
 
-    private static void cLe(MemorySegment a, long ia, boolean ra, long sa, MemorySegment b, long ib, boolean rb,
-            long sb, MemorySegment out, long o, long bound) {
-        for (long i = 0; i < bound; i += L) {
-            stBool(ld(a, ia + i * sa, ra).compare(VectorOperators.LE, ld(b, ib + i * sb, rb)), out, o + i);
+    private static void cLe(MemorySegment a, long ia, boolean ra, MemorySegment b, long ib, boolean rb,
+            MemorySegment out, long o, long bound) {
+        if (ra) {
+            FloatVector x = FloatVector.broadcast(S, a.getAtIndex(Tensor.F32, ia));
+            for (long i = 0; i < bound; i += L) {
+                stBool(x.compare(VectorOperators.LE, ld(b, ib + i)), out, o + i);
+            }
+        } else if (rb) {
+            FloatVector y = FloatVector.broadcast(S, b.getAtIndex(Tensor.F32, ib));
+            for (long i = 0; i < bound; i += L) {
+                stBool(ld(a, ia + i).compare(VectorOperators.LE, y), out, o + i);
+            }
+        } else {
+            for (long i = 0; i < bound; i += L) {
+                stBool(ld(a, ia + i).compare(VectorOperators.LE, ld(b, ib + i)), out, o + i);
+            }
         }
     }
 
-    private static void cGt(MemorySegment a, long ia, boolean ra, long sa, MemorySegment b, long ib, boolean rb,
-            long sb, MemorySegment out, long o, long bound) {
-        for (long i = 0; i < bound; i += L) {
-            stBool(ld(a, ia + i * sa, ra).compare(VectorOperators.GT, ld(b, ib + i * sb, rb)), out, o + i);
+    private static void cGt(MemorySegment a, long ia, boolean ra, MemorySegment b, long ib, boolean rb,
+            MemorySegment out, long o, long bound) {
+        if (ra) {
+            FloatVector x = FloatVector.broadcast(S, a.getAtIndex(Tensor.F32, ia));
+            for (long i = 0; i < bound; i += L) {
+                stBool(x.compare(VectorOperators.GT, ld(b, ib + i)), out, o + i);
+            }
+        } else if (rb) {
+            FloatVector y = FloatVector.broadcast(S, b.getAtIndex(Tensor.F32, ib));
+            for (long i = 0; i < bound; i += L) {
+                stBool(ld(a, ia + i).compare(VectorOperators.GT, y), out, o + i);
+            }
+        } else {
+            for (long i = 0; i < bound; i += L) {
+                stBool(ld(a, ia + i).compare(VectorOperators.GT, ld(b, ib + i)), out, o + i);
+            }
         }
     }
 
-    private static void cGe(MemorySegment a, long ia, boolean ra, long sa, MemorySegment b, long ib, boolean rb,
-            long sb, MemorySegment out, long o, long bound) {
-        for (long i = 0; i < bound; i += L) {
-            stBool(ld(a, ia + i * sa, ra).compare(VectorOperators.GE, ld(b, ib + i * sb, rb)), out, o + i);
+    private static void cGe(MemorySegment a, long ia, boolean ra, MemorySegment b, long ib, boolean rb,
+            MemorySegment out, long o, long bound) {
+        if (ra) {
+            FloatVector x = FloatVector.broadcast(S, a.getAtIndex(Tensor.F32, ia));
+            for (long i = 0; i < bound; i += L) {
+                stBool(x.compare(VectorOperators.GE, ld(b, ib + i)), out, o + i);
+            }
+        } else if (rb) {
+            FloatVector y = FloatVector.broadcast(S, b.getAtIndex(Tensor.F32, ib));
+            for (long i = 0; i < bound; i += L) {
+                stBool(ld(a, ia + i).compare(VectorOperators.GE, y), out, o + i);
+            }
+        } else {
+            for (long i = 0; i < bound; i += L) {
+                stBool(ld(a, ia + i).compare(VectorOperators.GE, ld(b, ib + i)), out, o + i);
+            }
         }
     }
 
