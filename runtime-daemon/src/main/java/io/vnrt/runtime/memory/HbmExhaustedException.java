@@ -1,7 +1,9 @@
 package io.vnrt.runtime.memory;
 
 import io.vnrt.runtime.ByteSize;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
@@ -58,5 +60,17 @@ public final class HbmExhaustedException extends Exception {
   /** Up to three owners holding the most memory on the device, largest first. */
   public List<MemoryStats.OwnerUsage> topConsumers() {
     return topConsumers;
+  }
+
+  /** As error details: device_id, requested_bytes, free_bytes, largest_free_block_bytes, top_consumers. */
+  public Map<String, String> facts() {
+    Map<String, String> facts = new LinkedHashMap<>();
+    facts.put("device_id", String.valueOf(deviceId));
+    facts.put("requested_bytes", String.valueOf(requestedBytes));
+    facts.put("free_bytes", String.valueOf(freeBytes));
+    facts.put("largest_free_block_bytes", String.valueOf(largestFreeBlockBytes));
+    facts.put("top_consumers", topConsumers.stream().map(MemoryStats.OwnerUsage::describe)
+        .collect(Collectors.joining("; ")));
+    return facts;
   }
 }

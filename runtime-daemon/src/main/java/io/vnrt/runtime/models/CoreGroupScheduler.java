@@ -167,13 +167,7 @@ public final class CoreGroupScheduler implements AutoCloseable {
     try {
       work.run();
     } finally {
-      lock.lock();
-      try {
-        running = false;
-        changed.signalAll();
-      } finally {
-        lock.unlock();
-      }
+      endRun();
     }
   }
 
@@ -298,13 +292,7 @@ public final class CoreGroupScheduler implements AutoCloseable {
       } catch (RuntimeException | Error e) {
         log.error("core group {} failed a run", cores, e);
       } finally {
-        lock.lock();
-        try {
-          running = false;
-          changed.signalAll();
-        } finally {
-          lock.unlock();
-        }
+        endRun();
       }
     }
   }
@@ -565,6 +553,17 @@ public final class CoreGroupScheduler implements AutoCloseable {
     void fail(Throwable t) {
       future.completeExceptionally(t);
       bound.close();
+    }
+  }
+
+  /** The group is free again: wakes the dispatcher and any exclusive run waiting for it. */
+  private void endRun() {
+    lock.lock();
+    try {
+      running = false;
+      changed.signalAll();
+    } finally {
+      lock.unlock();
     }
   }
 }

@@ -13,7 +13,6 @@ import io.vnrt.runtime.graph.ModelLoadException;
 import io.vnrt.runtime.graph.ValueInfo;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.memory.HbmExhaustedException;
-import io.vnrt.runtime.memory.MemoryStats;
 import io.vnrt.runtime.metrics.RuntimeMetrics;
 import io.vnrt.runtime.session.ReclaimReport;
 import io.vnrt.runtime.session.Session;
@@ -141,7 +140,7 @@ public final class ModelRegistry implements AutoCloseable {
         throw loadFailure(s.name(), e);
       } catch (HbmExhaustedException e) {
         throw VnrtRuntimeException.exhausted("model '" + s.name() + "' does not fit on device " + device.id() + ": "
-            + e.getMessage(), exhaustionFacts(e), e);
+            + e.getMessage(), e.facts(), e);
       }
       checkBatchable(s, loaded);
       Duration loadTime = Duration.ofNanos(System.nanoTime() - t0);
@@ -387,17 +386,6 @@ public final class ModelRegistry implements AutoCloseable {
     }
     return VnrtRuntimeException.of(Kind.INVALID_ARGUMENT, "model '" + name + "' cannot be loaded: " + e.getMessage(),
         facts);
-  }
-
-  private static Map<String, String> exhaustionFacts(HbmExhaustedException e) {
-    Map<String, String> facts = new LinkedHashMap<>();
-    facts.put("device_id", String.valueOf(e.deviceId()));
-    facts.put("requested_bytes", String.valueOf(e.requestedBytes()));
-    facts.put("free_bytes", String.valueOf(e.freeBytes()));
-    facts.put("largest_free_block_bytes", String.valueOf(e.largestFreeBlockBytes()));
-    facts.put("top_consumers", e.topConsumers().stream().map(MemoryStats.OwnerUsage::describe)
-        .collect(Collectors.joining("; ")));
-    return facts;
   }
 
   /** Unloads a model of the session, failing its queued executions; returns the HBM bytes freed. */

@@ -1,6 +1,5 @@
 package io.vnrt.runtime.server;
 
-import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -54,34 +53,7 @@ final class DrainGate implements ServerInterceptor {
       finished();
       throw e;
     }
-    return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(delegate) {
-      private boolean ended;
-
-      @Override
-      public void onComplete() {
-        try {
-          super.onComplete();
-        } finally {
-          end();
-        }
-      }
-
-      @Override
-      public void onCancel() {
-        try {
-          super.onCancel();
-        } finally {
-          end();
-        }
-      }
-
-      private void end() {
-        if (!ended) {
-          ended = true;
-          finished();
-        }
-      }
-    };
+    return CallEnd.runOnce(delegate, this::finished);
   }
 
   private void finished() {

@@ -2,7 +2,6 @@ package io.vnrt.runtime.server;
 
 import io.grpc.Context;
 import io.grpc.Contexts;
-import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -65,33 +64,6 @@ public final class SessionInterceptor implements ServerInterceptor {
       session.endCall();
       throw e;
     }
-    return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(delegate) {
-      private boolean ended;
-
-      @Override
-      public void onComplete() {
-        try {
-          super.onComplete();
-        } finally {
-          end();
-        }
-      }
-
-      @Override
-      public void onCancel() {
-        try {
-          super.onCancel();
-        } finally {
-          end();
-        }
-      }
-
-      private void end() {
-        if (!ended) {
-          ended = true;
-          session.endCall();
-        }
-      }
-    };
+    return CallEnd.runOnce(delegate, session::endCall);
   }
 }

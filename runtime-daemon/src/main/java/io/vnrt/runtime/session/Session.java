@@ -7,11 +7,9 @@ import io.vnrt.runtime.memory.HbmBlock;
 import io.vnrt.runtime.memory.HbmExhaustedException;
 import io.vnrt.runtime.memory.HbmPool;
 import io.vnrt.runtime.memory.MemoryCategory;
-import io.vnrt.runtime.memory.MemoryStats;
 import io.vnrt.runtime.memory.SharedMemoryRegistry;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -208,7 +206,7 @@ public final class Session {
     try {
       block = pool.allocate(size, MemoryCategory.TENSORS, publicId, clientName, coreId, null, request.describe());
     } catch (HbmExhaustedException e) {
-      throw VnrtRuntimeException.exhausted(e.getMessage(), exhaustionFacts(e), e);
+      throw VnrtRuntimeException.exhausted(e.getMessage(), e.facts(), e);
     } finally {
       if (block == null && !request.host()) {
         quota.releaseHbm(size);
@@ -217,17 +215,6 @@ public final class Session {
     Tensor tensor = new Tensor(registry.newHandle(), request.name(), request.dtype(), request.shape(), size,
         deviceId, coreId, request.host(), "", 0, new SharedBlock(block), 0, devices);
     return register(tensor);
-  }
-
-  private static Map<String, String> exhaustionFacts(HbmExhaustedException e) {
-    Map<String, String> facts = new LinkedHashMap<>();
-    facts.put("device_id", String.valueOf(e.deviceId()));
-    facts.put("requested_bytes", String.valueOf(e.requestedBytes()));
-    facts.put("free_bytes", String.valueOf(e.freeBytes()));
-    facts.put("largest_free_block_bytes", String.valueOf(e.largestFreeBlockBytes()));
-    facts.put("top_consumers", e.topConsumers().stream().map(MemoryStats.OwnerUsage::describe)
-        .collect(Collectors.joining("; ")));
-    return facts;
   }
 
   /** Adds a new tensor to the table, undoing it if the session closed meanwhile. */

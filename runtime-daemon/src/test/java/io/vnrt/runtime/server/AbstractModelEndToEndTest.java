@@ -503,24 +503,8 @@ abstract class AbstractModelEndToEndTest {
   void executeStreamMatchesResponsesByIdAndSurvivesAFailedExecution() throws Exception {
     ModelInfo info = load(header("add", 0).setQueueDepth(128), addModel());
     int n = 100;
-    Map<String, ExecuteResponse> got = new java.util.concurrent.ConcurrentHashMap<>();
-    CompletableFuture<Void> finished = new CompletableFuture<>();
-    StreamObserver<ExecuteRequest> requests = asyncExec().executeStream(new StreamObserver<>() {
-      @Override
-      public void onNext(ExecuteResponse r) {
-        got.put(r.getRequestId(), r);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        finished.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {
-        finished.complete(null);
-      }
-    });
+    StreamResponses responses = new StreamResponses();
+    StreamObserver<ExecuteRequest> requests = asyncExec().executeStream(responses);
     for (int i = 0; i < n; i++) {
       requests.onNext(addRequest(info.getModelId(), ramp(16, i), ramp(16, 0), 1).toBuilder()
           .setRequestId("r" + i).build());
@@ -531,19 +515,19 @@ abstract class AbstractModelEndToEndTest {
     requests.onNext(addRequest(info.getModelId(), ramp(16, 7), ramp(16, 7), 1).toBuilder().setRequestId("last")
         .build());
     requests.onCompleted();
-    finished.get(60, TimeUnit.SECONDS);
-    assertEquals(n + 3, got.size(), got.keySet().toString());
+    responses.finished.get(60, TimeUnit.SECONDS);
+    assertEquals(n + 3, responses.byId.size(), responses.byId.keySet().toString());
     for (int i = 0; i < n; i++) {
-      ExecuteResponse r = got.get("r" + i);
+      ExecuteResponse r = responses.latest("r" + i);
       assertEquals(0, r.getStatusCode());
       assertArrayEquals(sum(ramp(16, i), ramp(16, 0)), floats(r.getOutputs(0).getData()));
     }
-    ExecuteResponse bad = got.get("bad");
+    ExecuteResponse bad = responses.latest("bad");
     assertEquals(Status.Code.INVALID_ARGUMENT.value(), bad.getStatusCode());
     assertEquals(NrtCode.NRT_EXEC_BAD_INPUT, bad.getError().getCode());
     assertTrue(bad.getError().getMessage().contains("unknown input 'nope'"), bad.getError().getMessage());
-    assertTrue(got.get("").getError().getMessage().contains("request_id is required"));
-    assertArrayEquals(sum(ramp(16, 7), ramp(16, 7)), floats(got.get("last").getOutputs(0).getData()),
+    assertTrue(responses.latest("").getError().getMessage().contains("request_id is required"));
+    assertArrayEquals(sum(ramp(16, 7), ramp(16, 7)), floats(responses.latest("last").getOutputs(0).getData()),
         "the stream stayed open after the failures");
   }
 
@@ -619,26 +603,10 @@ abstract class AbstractModelEndToEndTest {
   void executeStreamReadsNoMoreThanItsInFlightLimitFromAFastClient() throws Exception {
     ModelInfo info = load(header("add", 0).setQueueDepth(4096), addModel());
     int sent = 3 * ExecutionService.MAX_IN_FLIGHT;
-    Map<String, ExecuteResponse> got = new java.util.concurrent.ConcurrentHashMap<>();
-    CompletableFuture<Void> finished = new CompletableFuture<>();
+    StreamResponses responses = new StreamResponses();
     ModelEntry entry = entry(info.getModelId());
     try (AutoCloseable held = hold(info.getModelId())) {
-      StreamObserver<ExecuteRequest> requests = asyncExec().executeStream(new StreamObserver<>() {
-        @Override
-        public void onNext(ExecuteResponse r) {
-          got.put(r.getRequestId(), r);
-        }
-
-        @Override
-        public void onError(Throwable t) {
-          finished.completeExceptionally(t);
-        }
-
-        @Override
-        public void onCompleted() {
-          finished.complete(null);
-        }
-      });
+      StreamObserver<ExecuteRequest> requests = asyncExec().executeStream(responses);
       for (int i = 0; i < sent; i++) {
         requests.onNext(addRequest(info.getModelId(), ramp(16, i), ramp(16, 1), 1).toBuilder().setRequestId("r" + i)
             .build());
@@ -650,10 +618,10 @@ abstract class AbstractModelEndToEndTest {
       assertEquals(ExecutionService.MAX_IN_FLIGHT, fixture.runtime().models().scheduler(entry).queued(),
           "the daemon read no request beyond its in-flight limit");
     }
-    finished.get(60, TimeUnit.SECONDS);
-    assertEquals(sent, got.size());
+    responses.finished.get(60, TimeUnit.SECONDS);
+    assertEquals(sent, responses.byId.size());
     for (int i = 0; i < sent; i++) {
-      assertArrayEquals(sum(ramp(16, i), ramp(16, 1)), floats(got.get("r" + i).getOutputs(0).getData()));
+      assertArrayEquals(sum(ramp(16, i), ramp(16, 1)), floats(responses.latest("r" + i).getOutputs(0).getData()));
     }
   }
 
@@ -683,38 +651,24 @@ abstract class AbstractModelEndToEndTest {
   @Test
   void aRequestIdAlreadyInFlightOnTheStreamIsRefused() throws Exception {
     ModelInfo info = load("add", addModel());
-    Map<String, List<ExecuteResponse>> got = new java.util.concurrent.ConcurrentHashMap<>();
-    CompletableFuture<Void> finished = new CompletableFuture<>();
+    StreamResponses responses = new StreamResponses();
     try (AutoCloseable held = hold(info.getModelId())) {
-      StreamObserver<ExecuteRequest> requests = asyncExec().executeStream(new StreamObserver<>() {
-        @Override
-        public void onNext(ExecuteResponse r) {
-          got.computeIfAbsent(r.getRequestId(), k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(r);
-        }
-
-        @Override
-        public void onError(Throwable t) {
-          finished.completeExceptionally(t);
-        }
-
-        @Override
-        public void onCompleted() {
-          finished.complete(null);
-        }
-      });
+      StreamObserver<ExecuteRequest> requests = asyncExec().executeStream(responses);
       ExecuteRequest r = addRequest(info.getModelId(), ramp(16, 0), ramp(16, 2), 1).toBuilder().setRequestId("dup")
           .build();
       requests.onNext(r);
       requests.onNext(r);
-      AbstractEndToEndTest.awaitTrue(() -> got.containsKey("dup"), "the duplicate is answered while the first waits");
-      ExecuteResponse refused = got.get("dup").getFirst();
+      AbstractEndToEndTest.awaitTrue(() -> responses.byId.containsKey("dup"),
+          "the duplicate is answered while the first waits");
+      ExecuteResponse refused = responses.byId.get("dup").getFirst();
       assertEquals(Status.Code.INVALID_ARGUMENT.value(), refused.getStatusCode());
       assertTrue(refused.getError().getMessage().contains("already in flight"), refused.getError().getMessage());
       requests.onCompleted();
     }
-    finished.get(30, TimeUnit.SECONDS);
-    assertEquals(2, got.get("dup").size());
-    assertArrayEquals(sum(ramp(16, 0), ramp(16, 2)), floats(got.get("dup").get(1).getOutputs(0).getData()));
+    responses.finished.get(30, TimeUnit.SECONDS);
+    assertEquals(2, responses.byId.get("dup").size());
+    assertArrayEquals(sum(ramp(16, 0), ramp(16, 2)),
+        floats(responses.byId.get("dup").get(1).getOutputs(0).getData()));
   }
 
   // ---- warm-up at load ---------------------------------------------------------------------------
@@ -1090,5 +1044,32 @@ abstract class AbstractModelEndToEndTest {
     ExecuteResponse r = result.get(30, TimeUnit.SECONDS);
     assertEquals(64, r.getOutputs(0).getSharedMemory().getLengthBytes(), "the mapping stayed until the run ended");
     assertFalse(fixture.runtime().models().all().isEmpty());
+  }
+
+  /** Collects an ExecuteStream's responses by request id, and its end. */
+  static final class StreamResponses implements StreamObserver<ExecuteResponse> {
+    final Map<String, List<ExecuteResponse>> byId = new java.util.concurrent.ConcurrentHashMap<>();
+    final CompletableFuture<Void> finished = new CompletableFuture<>();
+
+    /** The last response with this id, or null. */
+    ExecuteResponse latest(String id) {
+      List<ExecuteResponse> all = byId.get(id);
+      return all == null ? null : all.getLast();
+    }
+
+    @Override
+    public void onNext(ExecuteResponse r) {
+      byId.computeIfAbsent(r.getRequestId(), k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(r);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      finished.completeExceptionally(t);
+    }
+
+    @Override
+    public void onCompleted() {
+      finished.complete(null);
+    }
   }
 }
