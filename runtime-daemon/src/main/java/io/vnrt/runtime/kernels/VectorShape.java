@@ -141,7 +141,7 @@ public final class VectorShape {
     }
 
     private static Set<String> readCpuFeatures() {
-        Set<String> out = new TreeSet<>();
+        TreeSet<String> out = new TreeSet<>();
         try {
             for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
                 String l = line.toLowerCase(Locale.ROOT);

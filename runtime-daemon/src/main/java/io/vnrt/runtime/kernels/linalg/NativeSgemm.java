@@ -1,21 +1,15 @@
 package io.vnrt.runtime.kernels.linalg;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
+import io.vnrt.runtime.kernels.NativeCode;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Map;
 import jdk.incubator.vector.FloatVector;
@@ -28,9 +22,8 @@ import jdk.incubator.vector.FloatVector;
  * about 90% (bench/README.md, "Where the time goes").
  *
  * <p>The code comes from {@code dev/native-kernels/sgemm_avx512.s} (generated, readable), assembled
- * into the {@code sgemm_avx512.hex} resource; {@code NativeSgemmTest} checks the two agree. At
- * class load the bytes are copied into a private anonymous mapping that is then made read+execute
- * (never writable and executable at once). The kernels are used when the CPU has AVX-512F, the JVM
+ * into the {@code sgemm_avx512.hex} resource; {@code NativeSgemmTest} checks the two agree.
+ * {@link NativeCode} loads it. The kernels are used when the CPU has AVX-512F, the JVM
  * uses 512-bit vectors, the system is Linux on x86-64 and {@code -Dvnrt.nativeKernels=false} is not
  * set; otherwise, or if anything in loading fails, {@link #AVAILABLE} is false, {@link #STATUS}
  * says why, and the Vector API kernels run.
@@ -98,74 +91,18 @@ final class NativeSgemm {
         return null;
     }
 
-    // Running generated code is this class's purpose; the JVMs we start pass --enable-native-access.
-    @SuppressWarnings("restricted")
     private static void load(Map<Integer, MethodHandle> handles) {
-        Map<String, Long> entries = new HashMap<>();
-        StringBuilder hex = new StringBuilder();
-        try (InputStream in = NativeSgemm.class.getResourceAsStream("sgemm_avx512.hex")) {
-            if (in == null) {
-                throw new IllegalStateException("resource sgemm_avx512.hex is missing");
-            }
-            for (String line : new String(in.readAllBytes(), StandardCharsets.US_ASCII).split("\n")) {
-                if (line.startsWith("entry ")) {
-                    String[] f = line.split(" ");
-                    entries.put(f[1], Long.parseLong(f[2]));
-                } else if (!line.isBlank() && !line.startsWith("#")) {
-                    hex.append(line.strip());
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        byte[] code = HexFormat.of().parseHex(hex);
-        Linker linker = Linker.nativeLinker();
-        MethodHandle mmap = linker.downcallHandle(linker.defaultLookup().find("mmap").orElseThrow(),
-                FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-        MethodHandle mprotect = linker.downcallHandle(linker.defaultLookup().find("mprotect").orElseThrow(),
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-        long length = (code.length + 4095L) & ~4095L;
-        MemorySegment text;
-        try {
-            // PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS; never unmapped (the code lives as long as the JVM).
-            text = ((MemorySegment) mmap.invokeExact(MemorySegment.NULL, length, 0x3, 0x22, -1, 0L)).reinterpret(length);
-            if (text.address() == -1L) {
-                throw new IllegalStateException("mmap of " + length + " bytes for the kernels failed");
-            }
-            MemorySegment.copy(MemorySegment.ofArray(code), 0, text, 0, code.length);
-            int rc = (int) mprotect.invokeExact(text, length, 0x5); // PROT_READ|PROT_EXEC
-            if (rc != 0) {
-                throw new IllegalStateException("mprotect(PROT_READ|PROT_EXEC) failed: executable memory refused");
-            }
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        NativeCode code = NativeCode.load(NativeSgemm.class, "sgemm_avx512.hex");
         FunctionDescriptor fd = FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                 JAVA_LONG, JAVA_LONG, JAVA_LONG);
         for (int rows : new int[] {12, 8, 4}) {
-            Long at = entries.get("vnrt_sgemm_r" + rows + "x32");
-            if (at == null || at < 0 || at >= code.length) {
-                throw new IllegalStateException("sgemm_avx512.hex has no valid entry for " + rows + " rows");
-            }
-            handles.put(rows, linker.downcallHandle(text.asSlice(at), fd, Linker.Option.critical(false)));
+            handles.put(rows, code.downcall("vnrt_sgemm_r" + rows + "x32", fd));
         }
     }
 
-    /**
-     * The address of {@code extent} bytes at {@code offset} in {@code s}, after checking they lie
-     * inside it and it is still alive: native code must never see an address Java has not checked.
-     */
+    /** {@link NativeCode#address}: the checked address of an operand. */
     static long address(MemorySegment s, long offset, long extent) {
-        if (offset < 0 || extent < 0 || offset > s.byteSize() - extent) {
-            throw new IndexOutOfBoundsException("native GEMM operand of " + extent + " bytes at offset " + offset
-                    + " outside a segment of " + s.byteSize() + " bytes");
-        }
-        if (!s.scope().isAlive()) {
-            throw new IllegalStateException("native GEMM operand in a closed segment");
-        }
-        return s.address() + offset;
+        return NativeCode.address(s, offset, extent);
     }
 
     /**
