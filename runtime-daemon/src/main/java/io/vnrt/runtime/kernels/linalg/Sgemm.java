@@ -536,31 +536,45 @@ final class Sgemm {
         }
     }
 
-    /** One row × NR columns, k unrolled by two for independent accumulators (GEMV-like shapes). */
+    /**
+     * One row × NR columns (GEMV-like shapes), k unrolled by four into four independent pairs of
+     * accumulators: the loop streams the panel, and with two or four k steps per iteration the
+     * loop's own work and the FMA latency bound it at 256 and 128 bits.
+     */
     static void kernel1(MemorySegment a, long a0, long aks, MemorySegment bp, long bo, int kc,
                         MemorySegment c, long co, boolean loadC) {
         FloatVector s0 = FloatVector.zero(S);
         FloatVector s1 = s0;
         FloatVector t0 = s0;
         FloatVector t1 = s0;
+        FloatVector u0 = s0;
+        FloatVector u1 = s0;
+        FloatVector v0 = s0;
+        FloatVector v1 = s0;
         long pa = a0;
         long pb = bo;
         int kk = 0;
-        for (; kk + 1 < kc; kk += 2, pa += 2 * aks, pb += 2 * NR * 4) {
+        for (; kk + 3 < kc; kk += 4, pa += 4 * aks, pb += 4 * NR * 4) {
             FloatVector x = FloatVector.broadcast(S, a.get(F, pa));
             FloatVector y = FloatVector.broadcast(S, a.get(F, pa + aks));
+            FloatVector z = FloatVector.broadcast(S, a.get(F, pa + 2 * aks));
+            FloatVector w = FloatVector.broadcast(S, a.get(F, pa + 3 * aks));
             s0 = FloatVector.fromMemorySegment(S, bp, pb, LE).fma(x, s0);
             s1 = FloatVector.fromMemorySegment(S, bp, pb + VB, LE).fma(x, s1);
             t0 = FloatVector.fromMemorySegment(S, bp, pb + 2 * VB, LE).fma(y, t0);
             t1 = FloatVector.fromMemorySegment(S, bp, pb + 3 * VB, LE).fma(y, t1);
+            u0 = FloatVector.fromMemorySegment(S, bp, pb + 4 * VB, LE).fma(z, u0);
+            u1 = FloatVector.fromMemorySegment(S, bp, pb + 5 * VB, LE).fma(z, u1);
+            v0 = FloatVector.fromMemorySegment(S, bp, pb + 6 * VB, LE).fma(w, v0);
+            v1 = FloatVector.fromMemorySegment(S, bp, pb + 7 * VB, LE).fma(w, v1);
         }
-        if (kk < kc) {
+        for (; kk < kc; kk++, pa += aks, pb += NR * 4) {
             FloatVector x = FloatVector.broadcast(S, a.get(F, pa));
             s0 = FloatVector.fromMemorySegment(S, bp, pb, LE).fma(x, s0);
             s1 = FloatVector.fromMemorySegment(S, bp, pb + VB, LE).fma(x, s1);
         }
-        s0 = s0.add(t0);
-        s1 = s1.add(t1);
+        s0 = s0.add(t0).add(u0.add(v0));
+        s1 = s1.add(t1).add(u1.add(v1));
         if (loadC) {
             s0 = s0.add(FloatVector.fromMemorySegment(S, c, co, LE));
             s1 = s1.add(FloatVector.fromMemorySegment(S, c, co + VB, LE));

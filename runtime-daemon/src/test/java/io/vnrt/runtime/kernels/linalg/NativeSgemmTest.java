@@ -68,6 +68,12 @@ class NativeSgemmTest {
             }
         }
         assertEquals(NativeSgemm.STATUS, LinalgOps.gemmKernels());
+        assertEquals(NativeSgemm.AVAILABLE ? NativeSgemm.ISA.label : "Vector API", LinalgOps.gemmIsa());
+        assertEquals(switch (LinalgOps.gemmIsa()) {
+            case "AVX-512" -> "12x32";
+            case "AVX2" -> "6x16";
+            default -> Sgemm.MR + "x" + Sgemm.NR;
+        }, LinalgOps.gemmTile());
     }
 
     @Test
@@ -85,8 +91,8 @@ class NativeSgemmTest {
     /**
      * Rows [0, result) of an m-row GEMM that both paths compute in tiles, which sum in the same
      * order: the native tiles take rows [0, nativeRows), and the Vector API path takes all rows in
-     * tiles but the last m % MR when those are fewer than 3 (a kernel that sums k in two
-     * interleaved halves). Both paths add each K block's sum to C after the block, so this holds
+     * tiles but the last m % MR when those are fewer than 3 (a kernel that sums k in four
+     * interleaved parts). Both paths add each K block's sum to C after the block, so this holds
      * past one K block too.
      */
     private static int exactRows(int m, int k) {
