@@ -1,103 +1,14 @@
 #!/usr/bin/env python3
-"""Writes sgemm_avx512.s: the AVX-512 SGEMM micro-kernels vnrt calls through the FFM linker.
+"""Writes sgemm_avx512.s: the AVX-512 SGEMM tiles (12, 8 and 4 rows x 32 columns on zmm registers).
 
-One function per row count R in {12, 8, 4}, all with the System V signature
-
-    void vnrt_sgemm_rX32(const float *a, long lda, const float *b, float *c, long ldc,
-                         long k, const float *bias, long flags)
-
-computing an R x 32 tile of C from R rows of A (k contiguous floats each, rows lda bytes apart)
-and one packed B panel (k rows of 32 floats, 128 bytes per k, the layout Sgemm.packB writes).
-flags: 1 = start from what C holds (later K blocks, Gemm's beta*C), 2 = add bias[0..31] to every
-row, 4 = Relu (NaN stays NaN, -0 becomes +0, as Math.max(x, 0f)). The order of operations is the one the Vector API kernels use (accumulators start
-at C or zero, products added in k order, then bias, then Relu), so both paths give the same bits.
-The k loop is unrolled by four with a prefetch of B 1 KiB ahead; a tail loop takes k mod 4.
-
-Run dev/native-kernels/build after changing this file; it regenerates the .s and the resource
-the runtime loads, and NativeSgemmTest checks the resource still matches the .s.
+The tiles themselves are written by sgemm_asm.py (shared with gen_sgemm_avx2.py), which says what
+they compute. Run dev/native-kernels/build after changing either file; it regenerates the .s and the
+resource the runtime loads, and NativeSgemmTest checks the resource still matches the .s.
 """
+import os
 
-BASES = ["rdi", "rbx", "r13", "r14"]  # rows 0-2, 3-5, 6-8, 9-11
-IDX = ["", "+rsi", "+rsi*2"]
-
-
-def row_addr(r, disp):
-    return f"[{BASES[r // 3]}{IDX[r % 3]}+{disp}]"
-
-
-def k_step(rows, b_disp, a_disp):
-    """One k step: the two B vectors at rdx+b_disp, then each row's broadcast times both."""
-    out = [f"    vmovups zmm0, [rdx+{b_disp}]", f"    vmovups zmm1, [rdx+{b_disp + 64}]"]
-    for r in range(rows):
-        out.append(f"    vbroadcastss zmm3, {row_addr(r, a_disp)}")
-        out.append(f"    vfmadd231ps zmm{4 + 2 * r}, zmm3, zmm0")
-        out.append(f"    vfmadd231ps zmm{5 + 2 * r}, zmm3, zmm1")
-    return out
-
-
-def kernel(rows):
-    name = f"vnrt_sgemm_r{rows}x32"
-    nb = (rows + 2) // 3
-    out = [f"    .globl {name}", f"    .type {name}, @function", "    .p2align 6", f"{name}:",
-           "    push rbx", "    push r13", "    push r14",
-           "    lea rax, [rsi+rsi*2]", "    lea rbx, [rdi+rax]", "    lea r13, [rbx+rax]", "    lea r14, [r13+rax]",
-           "    mov r11, [rsp+40]",  # flags (7th arg at rsp+8 before the three pushes)
-           "    mov rax, rcx",
-           "    test r11, 1", f"    jnz .Lload{rows}"]
-    out.append("    vxorps xmm4, xmm4, xmm4")
-    for z in range(5, 4 + 2 * rows):
-        out.append(f"    vmovaps zmm{z}, zmm4")
-    out.append(f"    jmp .Lstart{rows}")
-    out.append(f".Lload{rows}:")
-    for r in range(rows):
-        out.append(f"    vmovups zmm{4 + 2 * r}, [rax]")
-        out.append(f"    vmovups zmm{5 + 2 * r}, [rax+64]")
-        out.append("    add rax, r8")
-    out.append(f".Lstart{rows}:")
-    out += ["    mov r10, r9", "    shr r10, 2", f"    jz .Ltail{rows}", f".Lloop{rows}:"]
-    for u in range(4):
-        out.append(f"    prefetcht0 [rdx+{u * 128 + 1024}]")
-        out += k_step(rows, u * 128, u * 4)
-    out.append("    add rdx, 512")
-    for b in BASES[:nb]:
-        out.append(f"    add {b}, 16")
-    out += ["    dec r10", f"    jnz .Lloop{rows}", f".Ltail{rows}:", "    mov r10, r9", "    and r10, 3",
-            f"    jz .Ldone{rows}", f".Ltloop{rows}:"]
-    out += k_step(rows, 0, 0)
-    out.append("    add rdx, 128")
-    for b in BASES[:nb]:
-        out.append(f"    add {b}, 4")
-    out += ["    dec r10", f"    jnz .Ltloop{rows}", f".Ldone{rows}:",
-            "    test r11, 2", f"    jz .Lnobias{rows}", "    mov r10, [rsp+32]",  # bias (7th arg)
-            "    vmovups zmm0, [r10]", "    vmovups zmm1, [r10+64]"]
-    for r in range(rows):
-        out.append(f"    vaddps zmm{4 + 2 * r}, zmm{4 + 2 * r}, zmm0")
-        out.append(f"    vaddps zmm{5 + 2 * r}, zmm{5 + 2 * r}, zmm1")
-    out += [f".Lnobias{rows}:", "    test r11, 4", f"    jz .Lstore{rows}", "    vxorps xmm0, xmm0, xmm0"]
-    # max(0, x) as Java's Math.max has it: vmaxps returns its second operand for a NaN (kept) and
-    # for two zeros (-0 stays -0), so adding +0 afterwards turns -0 into +0 and changes nothing else.
-    for r in range(rows):
-        for z in (4 + 2 * r, 5 + 2 * r):
-            out.append(f"    vmaxps zmm{z}, zmm0, zmm{z}")
-            out.append(f"    vaddps zmm{z}, zmm{z}, zmm0")
-    out += [f".Lstore{rows}:", "    mov rax, rcx"]
-    for r in range(rows):
-        out.append(f"    vmovups [rax], zmm{4 + 2 * r}")
-        out.append(f"    vmovups [rax+64], zmm{5 + 2 * r}")
-        out.append("    add rax, r8")
-    out += ["    pop r14", "    pop r13", "    pop rbx", "    vzeroupper", "    ret",
-            f"    .size {name}, .-{name}", ""]
-    return out
-
-
-def main():
-    lines = ["# Generated by gen_sgemm_avx512.py; do not edit.", "    .intel_syntax noprefix", "    .text"]
-    for rows in (12, 8, 4):
-        lines += kernel(rows)
-    lines.append('    .section .note.GNU-stack,"",@progbits')
-    with open(__file__.replace("gen_sgemm_avx512.py", "sgemm_avx512.s"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-
+import sgemm_asm
 
 if __name__ == "__main__":
-    main()
+    here = os.path.dirname(os.path.abspath(__file__))
+    sgemm_asm.write(os.path.join(here, "sgemm_avx512.s"), "gen_sgemm_avx512.py", "zmm", 64, (12, 8, 4))

@@ -13,9 +13,6 @@ vnrt_sgemm_r12x32:
     lea r13, [rbx+rax]
     lea r14, [r13+rax]
     mov r11, [rsp+40]
-    mov rax, rcx
-    test r11, 1
-    jnz .Lload12
     vxorps xmm4, xmm4, xmm4
     vmovaps zmm5, zmm4
     vmovaps zmm6, zmm4
@@ -40,45 +37,6 @@ vnrt_sgemm_r12x32:
     vmovaps zmm25, zmm4
     vmovaps zmm26, zmm4
     vmovaps zmm27, zmm4
-    jmp .Lstart12
-.Lload12:
-    vmovups zmm4, [rax]
-    vmovups zmm5, [rax+64]
-    add rax, r8
-    vmovups zmm6, [rax]
-    vmovups zmm7, [rax+64]
-    add rax, r8
-    vmovups zmm8, [rax]
-    vmovups zmm9, [rax+64]
-    add rax, r8
-    vmovups zmm10, [rax]
-    vmovups zmm11, [rax+64]
-    add rax, r8
-    vmovups zmm12, [rax]
-    vmovups zmm13, [rax+64]
-    add rax, r8
-    vmovups zmm14, [rax]
-    vmovups zmm15, [rax+64]
-    add rax, r8
-    vmovups zmm16, [rax]
-    vmovups zmm17, [rax+64]
-    add rax, r8
-    vmovups zmm18, [rax]
-    vmovups zmm19, [rax+64]
-    add rax, r8
-    vmovups zmm20, [rax]
-    vmovups zmm21, [rax+64]
-    add rax, r8
-    vmovups zmm22, [rax]
-    vmovups zmm23, [rax+64]
-    add rax, r8
-    vmovups zmm24, [rax]
-    vmovups zmm25, [rax+64]
-    add rax, r8
-    vmovups zmm26, [rax]
-    vmovups zmm27, [rax+64]
-    add rax, r8
-.Lstart12:
     mov r10, r9
     shr r10, 2
     jz .Ltail12
@@ -297,6 +255,46 @@ vnrt_sgemm_r12x32:
     dec r10
     jnz .Ltloop12
 .Ldone12:
+    test r11, 1
+    jz .Lnoacc12
+    mov rax, rcx
+    vaddps zmm4, zmm4, [rax]
+    vaddps zmm5, zmm5, [rax+64]
+    add rax, r8
+    vaddps zmm6, zmm6, [rax]
+    vaddps zmm7, zmm7, [rax+64]
+    add rax, r8
+    vaddps zmm8, zmm8, [rax]
+    vaddps zmm9, zmm9, [rax+64]
+    add rax, r8
+    vaddps zmm10, zmm10, [rax]
+    vaddps zmm11, zmm11, [rax+64]
+    add rax, r8
+    vaddps zmm12, zmm12, [rax]
+    vaddps zmm13, zmm13, [rax+64]
+    add rax, r8
+    vaddps zmm14, zmm14, [rax]
+    vaddps zmm15, zmm15, [rax+64]
+    add rax, r8
+    vaddps zmm16, zmm16, [rax]
+    vaddps zmm17, zmm17, [rax+64]
+    add rax, r8
+    vaddps zmm18, zmm18, [rax]
+    vaddps zmm19, zmm19, [rax+64]
+    add rax, r8
+    vaddps zmm20, zmm20, [rax]
+    vaddps zmm21, zmm21, [rax+64]
+    add rax, r8
+    vaddps zmm22, zmm22, [rax]
+    vaddps zmm23, zmm23, [rax+64]
+    add rax, r8
+    vaddps zmm24, zmm24, [rax]
+    vaddps zmm25, zmm25, [rax+64]
+    add rax, r8
+    vaddps zmm26, zmm26, [rax]
+    vaddps zmm27, zmm27, [rax+64]
+    add rax, r8
+.Lnoacc12:
     test r11, 2
     jz .Lnobias12
     mov r10, [rsp+32]
@@ -435,9 +433,6 @@ vnrt_sgemm_r8x32:
     lea r13, [rbx+rax]
     lea r14, [r13+rax]
     mov r11, [rsp+40]
-    mov rax, rcx
-    test r11, 1
-    jnz .Lload8
     vxorps xmm4, xmm4, xmm4
     vmovaps zmm5, zmm4
     vmovaps zmm6, zmm4
@@ -454,33 +449,6 @@ vnrt_sgemm_r8x32:
     vmovaps zmm17, zmm4
     vmovaps zmm18, zmm4
     vmovaps zmm19, zmm4
-    jmp .Lstart8
-.Lload8:
-    vmovups zmm4, [rax]
-    vmovups zmm5, [rax+64]
-    add rax, r8
-    vmovups zmm6, [rax]
-    vmovups zmm7, [rax+64]
-    add rax, r8
-    vmovups zmm8, [rax]
-    vmovups zmm9, [rax+64]
-    add rax, r8
-    vmovups zmm10, [rax]
-    vmovups zmm11, [rax+64]
-    add rax, r8
-    vmovups zmm12, [rax]
-    vmovups zmm13, [rax+64]
-    add rax, r8
-    vmovups zmm14, [rax]
-    vmovups zmm15, [rax+64]
-    add rax, r8
-    vmovups zmm16, [rax]
-    vmovups zmm17, [rax+64]
-    add rax, r8
-    vmovups zmm18, [rax]
-    vmovups zmm19, [rax+64]
-    add rax, r8
-.Lstart8:
     mov r10, r9
     shr r10, 2
     jz .Ltail8
@@ -637,6 +605,34 @@ vnrt_sgemm_r8x32:
     dec r10
     jnz .Ltloop8
 .Ldone8:
+    test r11, 1
+    jz .Lnoacc8
+    mov rax, rcx
+    vaddps zmm4, zmm4, [rax]
+    vaddps zmm5, zmm5, [rax+64]
+    add rax, r8
+    vaddps zmm6, zmm6, [rax]
+    vaddps zmm7, zmm7, [rax+64]
+    add rax, r8
+    vaddps zmm8, zmm8, [rax]
+    vaddps zmm9, zmm9, [rax+64]
+    add rax, r8
+    vaddps zmm10, zmm10, [rax]
+    vaddps zmm11, zmm11, [rax+64]
+    add rax, r8
+    vaddps zmm12, zmm12, [rax]
+    vaddps zmm13, zmm13, [rax+64]
+    add rax, r8
+    vaddps zmm14, zmm14, [rax]
+    vaddps zmm15, zmm15, [rax+64]
+    add rax, r8
+    vaddps zmm16, zmm16, [rax]
+    vaddps zmm17, zmm17, [rax+64]
+    add rax, r8
+    vaddps zmm18, zmm18, [rax]
+    vaddps zmm19, zmm19, [rax+64]
+    add rax, r8
+.Lnoacc8:
     test r11, 2
     jz .Lnobias8
     mov r10, [rsp+32]
@@ -739,9 +735,6 @@ vnrt_sgemm_r4x32:
     lea r13, [rbx+rax]
     lea r14, [r13+rax]
     mov r11, [rsp+40]
-    mov rax, rcx
-    test r11, 1
-    jnz .Lload4
     vxorps xmm4, xmm4, xmm4
     vmovaps zmm5, zmm4
     vmovaps zmm6, zmm4
@@ -750,21 +743,6 @@ vnrt_sgemm_r4x32:
     vmovaps zmm9, zmm4
     vmovaps zmm10, zmm4
     vmovaps zmm11, zmm4
-    jmp .Lstart4
-.Lload4:
-    vmovups zmm4, [rax]
-    vmovups zmm5, [rax+64]
-    add rax, r8
-    vmovups zmm6, [rax]
-    vmovups zmm7, [rax+64]
-    add rax, r8
-    vmovups zmm8, [rax]
-    vmovups zmm9, [rax+64]
-    add rax, r8
-    vmovups zmm10, [rax]
-    vmovups zmm11, [rax+64]
-    add rax, r8
-.Lstart4:
     mov r10, r9
     shr r10, 2
     jz .Ltail4
@@ -859,6 +837,22 @@ vnrt_sgemm_r4x32:
     dec r10
     jnz .Ltloop4
 .Ldone4:
+    test r11, 1
+    jz .Lnoacc4
+    mov rax, rcx
+    vaddps zmm4, zmm4, [rax]
+    vaddps zmm5, zmm5, [rax+64]
+    add rax, r8
+    vaddps zmm6, zmm6, [rax]
+    vaddps zmm7, zmm7, [rax+64]
+    add rax, r8
+    vaddps zmm8, zmm8, [rax]
+    vaddps zmm9, zmm9, [rax+64]
+    add rax, r8
+    vaddps zmm10, zmm10, [rax]
+    vaddps zmm11, zmm11, [rax+64]
+    add rax, r8
+.Lnoacc4:
     test r11, 2
     jz .Lnobias4
     mov r10, [rsp+32]

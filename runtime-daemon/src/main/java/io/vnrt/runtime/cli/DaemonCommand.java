@@ -8,6 +8,7 @@ import io.vnrt.runtime.exec.DeviceSpec;
 import io.vnrt.runtime.exec.Profile;
 import io.vnrt.runtime.exec.Topology;
 import io.vnrt.runtime.exec.VisibleCores;
+import io.vnrt.runtime.kernels.VectorShape;
 import io.vnrt.runtime.kernels.linalg.LinalgOps;
 import io.vnrt.runtime.logging.LogFormat;
 import io.vnrt.runtime.logging.LogSettings;
@@ -246,6 +247,9 @@ final class DaemonCommand implements Callable<Integer> {
       out.printf("  device %d: cores %s, %s HBM%n", d.deviceId(), d.coreIds(), ByteSize.format(d.hbmBytes()));
     }
     out.printf("GEMM: %s%n", LinalgOps.gemmKernels());
+    if (VectorShape.WARNING != null) {
+      out.printf("WARNING: %s%n", VectorShape.WARNING);
+    }
     out.flush();
     server.awaitTermination();
     stopped.await();

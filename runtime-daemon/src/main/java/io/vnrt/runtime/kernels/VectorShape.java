@@ -45,6 +45,19 @@ public final class VectorShape {
     public static final String WARNING;
     /** CPU feature flags that matter to the kernels, as the OS reports them (empty where unknown). */
     public static final Set<String> CPU_FEATURES;
+    /**
+     * Vector registers compiled code has at {@link #BITS}: 32 on AArch64 (NEON, SVE) and on x86
+     * with AVX-512 (whose EVEX encoding reaches 32 registers at every width), 16 on other x86.
+     */
+    public static final int VECTOR_REGISTERS;
+    /**
+     * Rows of the float GEMM register tile: GEMM_ROWS × 2 accumulators, two B vectors and a
+     * broadcast must fit the register file, so 8 rows (19 registers) where there are 32, 6 (15) where
+     * there are 16, as BLIS's and MLAS's Haswell kernels.
+     */
+    public static final int GEMM_ROWS;
+    /** Columns of the float GEMM register tile, which is also the width of a packed B panel: two vectors. */
+    public static final int GEMM_COLUMNS;
 
     private static final Set<String> INTERESTING = Set.of("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f",
             "avx512bw", "avx512vl", "avx512dq", "avx512_vnni", "avx_vnni", "avx512_bf16", "asimd", "asimddp", "sve",
@@ -83,6 +96,11 @@ public final class VectorShape {
         FLOAT_LANES = FLOAT.length();
         WARNING = warning;
         CPU_FEATURES = readCpuFeatures();
+        String arch = System.getProperty("os.arch", "");
+        boolean x86 = arch.equals("amd64") || arch.equals("x86_64");
+        VECTOR_REGISTERS = !x86 || useAvx() >= 3 ? 32 : 16;
+        GEMM_ROWS = VECTOR_REGISTERS >= 32 ? 8 : 6;
+        GEMM_COLUMNS = 2 * FLOAT_LANES;
     }
 
     private VectorShape() {}
@@ -135,6 +153,16 @@ public final class VectorShape {
         }
     }
 
+    /** The JVM's -XX:UseAVX level (0 to 3), or -1 where it has none (not x86). */
+    public static int useAvx() {
+        String v = jvmFlag("UseAVX");
+        try {
+            return v == null ? -1 : Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
     /** Whether the OS reports this CPU feature flag (as /proc/cpuinfo spells it). */
     public static boolean cpuHas(String flag) {
         return CPU_FEATURES.contains(flag);
@@ -158,10 +186,14 @@ public final class VectorShape {
         return Collections.unmodifiableSortedSet(out);
     }
 
-    /** One line for start-up banners: "vectors: 512-bit (16 floats; JVM preferred 512) cpu: avx2 avx512f fma ...". */
+    /**
+     * One line for start-up banners: "512-bit vectors (16 floats; JVM preferred 512, UseAVX=3,
+     * MaxVectorSize=64), CPU features: avx avx2 avx512f fma ...".
+     */
     public static String describe() {
-        return BITS + "-bit vectors (" + FLOAT_LANES + " floats; JVM preferred " + JVM_PREFERRED_BITS
-                + ", UseAVX=" + jvmFlag("UseAVX") + ", MaxVectorSize=" + jvmFlag("MaxVectorSize") + "), CPU features: "
+        String avx = useAvx() >= 0 ? ", UseAVX=" + useAvx() : "";
+        return BITS + "-bit vectors (" + FLOAT_LANES + " floats; JVM preferred " + JVM_PREFERRED_BITS + avx
+                + ", MaxVectorSize=" + jvmFlag("MaxVectorSize") + "), CPU features: "
                 + (CPU_FEATURES.isEmpty() ? "unknown" : String.join(" ", CPU_FEATURES));
     }
 }

@@ -8,10 +8,13 @@ import static jdk.incubator.vector.VectorOperators.POW;
 import static jdk.incubator.vector.VectorOperators.TANH;
 
 import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.kernels.VectorShape;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -25,10 +28,20 @@ import jdk.incubator.vector.VectorSpecies;
 final class FloatLoops {
     private FloatLoops() {}
 
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
-    static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
+    static final VectorSpecies<Float> S = VectorShape.FLOAT;
     static final int L = S.length();
+    /**
+     * Bools, one byte per float lane: a byte species of L lanes (64 or 128 bits) where there is
+     * one; at 4 lanes there are no 32-bit byte vectors, and bool runs go through an int of 4 bytes.
+     */
+    static final VectorSpecies<Byte> B = L == 16 ? ByteVector.SPECIES_128 : L == 8 ? ByteVector.SPECIES_64 : null;
+    private static final VectorSpecies<Integer> I = VectorShape.INT;
+    /** Whether bool runs have a vector form at this width (not at 2 lanes, on a 64-bit JVM). */
+    private static final boolean BOOL_VECTORS = L >= 4;
+    /** Lane j of an int vector shifts right by 8j: spreads 4 condition bytes over 4 lanes. */
+    private static final IntVector BYTE_SHIFTS = L == 4 ? IntVector.fromArray(I, new int[] {0, 8, 16, 24}, 0) : null;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED;
     private static final float MAGIC = 8388608f; // 2^23: adding it rounds a float to an integer (RNE)
     private static final float INV_SQRT_2 = (float) UnaryOp.INV_SQRT_2;
     private static final float SQRT_2_OVER_PI = (float) UnaryOp.SQRT_2_OVER_PI;
@@ -47,7 +60,21 @@ final class FloatLoops {
     }
 
     private static void stBool(VectorMask<Float> m, MemorySegment s, long i) {
-        ByteVector.zero(B).blend((byte) 1, m.cast(B)).intoMemorySegment(s, i, LE);
+        if (B != null) {
+            ByteVector.zero(B).blend((byte) 1, m.cast(B)).intoMemorySegment(s, i, LE);
+        } else {
+            // Four lanes: bit j of the mask lands at bit 8j (the four shifted copies never overlap).
+            s.set(I32, i, (int) ((m.toLong() * 0x204081L) & 0x01010101L));
+        }
+    }
+
+    /** The mask of L condition bytes at c[i] (non-zero is true). */
+    private static VectorMask<Float> ldBool(MemorySegment c, long i) {
+        if (B != null) {
+            return ByteVector.fromMemorySegment(B, c, i, LE).compare(VectorOperators.NE, (byte) 0).cast(S);
+        }
+        return IntVector.broadcast(I, c.get(I32, i)).lanewise(VectorOperators.LSHR, BYTE_SHIFTS).and(0xFF)
+                .compare(VectorOperators.NE, 0).cast(S);
     }
 
     /** out[o..o+n) = op(in[s..s+n)) with parameters p, q (see {@link UnaryOp}). */
@@ -126,7 +153,7 @@ final class FloatLoops {
     /** Comparison of float32 runs into bool bytes at out[o..o+n). */
     static void compare(BinaryOp op, MemorySegment a, long ia, boolean ra, MemorySegment b, long ib, boolean rb,
             MemorySegment out, long o, long n) {
-        long bound = n - n % L;
+        long bound = BOOL_VECTORS ? n - n % L : 0;
         long sa = ra ? 0 : 1;
         long sb = rb ? 0 : 1;
         switch (op) {
@@ -150,14 +177,20 @@ final class FloatLoops {
      */
     static long select32(MemorySegment c, long ic, boolean rc, MemorySegment x, long ix, boolean rx,
             MemorySegment y, long iy, boolean ry, MemorySegment out, long o, long n) {
-        long bound = n - n % L;
-        long sc = rc ? 0 : 1;
+        long bound = BOOL_VECTORS ? n - n % L : 0;
         long sx = rx ? 0 : 1;
         long sy = ry ? 0 : 1;
+        if (rc) {
+            // One condition for the whole run; a branch on it inside the loop would be profiled and
+            // deoptimise the loop when a later call takes the other side.
+            VectorMask<Float> m = S.maskAll(c.get(Tensor.I8, ic) != 0);
+            for (long i = 0; i < bound; i += L) {
+                st(ld(y, iy + i * sy, ry).blend(ld(x, ix + i * sx, rx), m), out, o + i);
+            }
+            return bound;
+        }
         for (long i = 0; i < bound; i += L) {
-            ByteVector cv = rc ? ByteVector.broadcast(B, c.get(Tensor.I8, ic)) : ByteVector.fromMemorySegment(B, c, ic + i, LE);
-            VectorMask<Float> m = cv.compare(VectorOperators.NE, (byte) 0).cast(S);
-            st(ld(y, iy + i * sy, ry).blend(ld(x, ix + i * sx, rx), m), out, o + i);
+            st(ld(y, iy + i * sy, ry).blend(ld(x, ix + i * sx, rx), ldBool(c, ic + i)), out, o + i);
         }
         return bound;
     }

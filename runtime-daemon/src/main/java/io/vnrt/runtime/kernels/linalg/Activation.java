@@ -2,6 +2,7 @@ package io.vnrt.runtime.kernels.linalg;
 
 import io.vnrt.runtime.kernels.NodeContext;
 import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.kernels.VectorShape;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
@@ -15,7 +16,7 @@ import jdk.incubator.vector.VectorOperators;
 enum Activation {
     RELU, SIGMOID, TANH, GELU, LEAKY_RELU;
 
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Float> S = VectorShape.FLOAT;
     private static final int L = S.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 

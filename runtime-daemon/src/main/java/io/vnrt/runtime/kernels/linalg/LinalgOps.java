@@ -7,11 +7,23 @@ public final class LinalgOps {
     private LinalgOps() {}
 
     /**
-     * Which GEMM micro-kernels this process runs: "AVX-512 machine-code kernels", or "Vector API
-     * kernels (reason)" when those cannot or may not be used ({@code -Dvnrt.nativeKernels=false}).
+     * Which GEMM micro-kernels this process runs, for people: "AVX-512 machine-code kernels (12x32;
+     * tiles of 12, 8, 4 rows), 512-bit Vector API for edges", "AVX2 machine-code kernels (6x16; ...),
+     * 256-bit Vector API for edges", or "128-bit Vector API kernels (8x8 tiles; why)" when no
+     * machine code fits the width or CPU, may be used ({@code -Dvnrt.nativeKernels=false}) or loaded.
      */
     public static String gemmKernels() {
         return NativeSgemm.STATUS;
+    }
+
+    /** The instruction set of the machine-code GEMM tiles in use, "AVX-512" or "AVX2", or "Vector API" when none. */
+    public static String gemmIsa() {
+        return NativeSgemm.ISA == null ? "Vector API" : NativeSgemm.ISA.label;
+    }
+
+    /** The main GEMM register tile, rows x columns: "12x32" (AVX-512), "6x16" (AVX2), else the Vector API's. */
+    public static String gemmTile() {
+        return NativeSgemm.ISA == null ? Sgemm.MR + "x" + Sgemm.NR : NativeSgemm.ISA.heights[0] + "x" + Sgemm.NR;
     }
 
     /** Adds this family's operators to the registry. */

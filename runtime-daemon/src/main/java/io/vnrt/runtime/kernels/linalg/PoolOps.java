@@ -6,6 +6,7 @@ import io.vnrt.runtime.kernels.Kernel;
 import io.vnrt.runtime.kernels.NodeContext;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
+import io.vnrt.runtime.kernels.VectorShape;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -18,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link Window} with Conv; planes (image × channel) are split over the core group.
  */
 final class PoolOps {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Float> S = VectorShape.FLOAT;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Planes per task should carry enough work to pay for a hand-off. */
     private static final long MIN_TASK_WORK = 50_000;
@@ -114,7 +115,7 @@ final class PoolOps {
         }
 
         /**
-         * Float32 planes with unit horizontal stride: 16 adjacent outputs whose windows lie inside
+         * Float32 planes with unit horizontal stride: one vector of adjacent outputs whose windows lie inside
          * the row take one vector load per kernel tap; only the border columns go one by one.
          */
         private void planeRows(Tensor x, Tensor y, int p) {

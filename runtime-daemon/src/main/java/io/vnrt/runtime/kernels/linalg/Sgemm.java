@@ -2,6 +2,7 @@ package io.vnrt.runtime.kernels.linalg;
 
 import io.vnrt.runtime.kernels.ExecContext;
 import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.kernels.VectorShape;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -11,18 +12,25 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Float32 GEMM, C = epilogue(alpha * A·B), over memory segments: B packed into panels of
- * {@value #NR} columns (k-major inside a panel, zero-padded past N), A read in place through row
- * and k strides (so transposed A costs no copy), an 8×32 register tile of 16 accumulators, K
- * blocked only beyond {@value #KC}: a panel's slice then sits in L2 while the rows of A stream
- * past it (L1-sized blocks measured no faster). Where {@link NativeSgemm} is available, full-width
- * panels go to its 12-, 8- and 4-row machine-code tiles and only the rows left over (fewer than
- * four) and partial panels to the Vector API kernels here. All offsets and strides are in bytes.
+ * {@link #NR} columns, two vectors of {@link VectorShape#FLOAT} (k-major inside a panel,
+ * zero-padded past N), A read in place through row and k strides (so transposed A costs no copy),
+ * an {@link #MR}×NR register tile ({@link VectorShape#GEMM_ROWS}: 8×32 at 512 bits, 6×16 at 256
+ * bits on x86 without AVX-512, 8×8 at 128 bits with 32 registers), K blocked only beyond
+ * {@value #KC}: a panel's slice then sits in L2 while the rows of A stream past it (L1-sized blocks
+ * measured no faster). Where {@link NativeSgemm} is available, full-width panels go to its
+ * machine-code tiles and only the rows left over and partial panels to the Vector API kernels here.
+ * Packed panels depend on the width: whatever packs weights for this class uses {@link #NR},
+ * {@link #panels} and {@link #packedBytes}. All offsets and strides are in bytes.
  */
 final class Sgemm {
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
-    static final int L = 16;
-    static final int NR = 2 * L;
-    static final int MR = 8;
+    static final VectorSpecies<Float> S = VectorShape.FLOAT;
+    static final int L = VectorShape.FLOAT_LANES;
+    /** Bytes of one vector: where a panel row's second vector starts. */
+    static final int VB = 4 * L;
+    static final int NR = VectorShape.GEMM_COLUMNS;
+    static final int MR = VectorShape.GEMM_ROWS;
+    /** Whether the register tile has rows 6 and 7 (32 vector registers) or stops at 6 (16). */
+    private static final boolean EIGHT = MR == 8;
     static final int KC = 1024;
     static final int MC = 144;
     /** Below this many multiply-adds per task a thread hand-off costs more than it saves. */
@@ -31,7 +39,7 @@ final class Sgemm {
     private static final ValueLayout.OfFloat F = Tensor.F32;
 
     /**
-     * Whether full-width tiles go to the AVX-512 machine-code kernels ({@link NativeSgemm}) when
+     * Whether full-width tiles go to the machine-code kernels ({@link NativeSgemm}) when
      * they can; tests switch it off to compare the two paths.
      */
     static boolean nativeKernels = NativeSgemm.AVAILABLE;
@@ -65,7 +73,7 @@ final class Sgemm {
             if (ns == 4 && w == NR) {
                 for (int kk = 0; kk < k; kk++, src += ks, d += NR * 4) {
                     FloatVector.fromMemorySegment(S, b, src, LE).intoMemorySegment(dst, d, LE);
-                    FloatVector.fromMemorySegment(S, b, src + 64, LE).intoMemorySegment(dst, d + 64, LE);
+                    FloatVector.fromMemorySegment(S, b, src + VB, LE).intoMemorySegment(dst, d + VB, LE);
                 }
             } else if (ns == 4) {
                 for (int kk = 0; kk < k; kk++, src += ks, d += NR * 4) {
@@ -186,18 +194,16 @@ final class Sgemm {
                     for (int i = i0; i < mEnd; i += MR) {
                         int mr = Math.min(MR, mEnd - i);
                         long co = cBase + i * p.ldc + col * 4L;
-                        if (mr == MR && nv == NR && p.aks == 4 && (loadC || last && ep.inRegisters())) {
-                            int flags = tileFlags(ep, loadC, last);
-                            kernel8Tile(p.a, ak + i * p.ars, p.ars, MR, p.bp, bo, kc, p.c, co, p.ldc, flags, ep.colBias(),
-                                    col * 4L);
-                            if ((flags & NativeSgemm.FLAG_BIAS) != 0) {
-                                continue;
-                            }
-                        } else if (mr == MR && nv == NR && !loadC) {
+                        if (mr == MR && nv == NR && !loadC) {
                             if (p.aks == 4) {
-                                kernel8Tile(p.a, ak + i * p.ars, p.ars, MR, p.bp, bo, kc, p.c, co, p.ldc, 0, null, 0);
+                                int flags = tileFlags(ep, false, last);
+                                kernelTile(p.a, ak + i * p.ars, p.ars, MR, p.bp, bo, kc, p.c, co, p.ldc, flags,
+                                        ep.colBias(), col * 4L);
+                                if ((flags & NativeSgemm.FLAG_BIAS) != 0) {
+                                    continue;
+                                }
                             } else {
-                                kernel8Strided(p.a, ak + i * p.ars, p.ars, p.aks, MR, p.bp, bo, kc, p.c, co, p.ldc);
+                                kernelStrided(p.a, ak + i * p.ars, p.ars, p.aks, MR, p.bp, bo, kc, p.c, co, p.ldc);
                             }
                         } else if (nv == NR && mr < 3) {
                             for (int r = 0; r < mr; r++) {
@@ -209,11 +215,11 @@ final class Sgemm {
                             }
                             if (nv <= L && mr >= 3 && p.aks == 4) {
                                 // A narrow last panel (a 10-class classifier): half the FMAs.
-                                kernel8Half(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo, kc, tile);
+                                kernelHalf(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo, kc, tile);
                             } else if (mr >= 3 && p.aks == 4) {
-                                kernel8Tile(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo, kc, tile, 0, NR * 4L, 0, null, 0);
+                                kernelTile(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo, kc, tile, 0, NR * 4L, 0, null, 0);
                             } else if (mr >= 3) {
-                                kernel8Strided(p.a, ak + i * p.ars, p.ars, p.aks, mr, p.bp, bo, kc, tile, 0, NR * 4L);
+                                kernelStrided(p.a, ak + i * p.ars, p.ars, p.aks, mr, p.bp, bo, kc, tile, 0, NR * 4L);
                             } else {
                                 for (int r = 0; r < mr; r++) {
                                     kernel1(p.a, ak + (i + r) * p.ars, p.aks, p.bp, bo, kc, tile, r * NR * 4L, false);
@@ -230,7 +236,7 @@ final class Sgemm {
         }
     }
 
-    /** What a full tile does besides A·B: start from C, and in the last K block bias and Relu if that is all the epilogue is. */
+    /** What a full tile does besides A·B: add C, and in the last K block bias and Relu if that is all the epilogue is. */
     private static int tileFlags(Epilogue ep, boolean loadC, boolean last) {
         boolean fused = last && ep.inRegisters();
         return (loadC ? NativeSgemm.FLAG_ACCUMULATE : 0)
@@ -238,22 +244,20 @@ final class Sgemm {
     }
 
     /**
-     * Rows [i, end) of one full panel in tiles of 12, 8 and 4 rows through {@link NativeSgemm};
-     * returns the first row left (fewer than four) for the Vector API kernels.
+     * Rows [i, end) of one full panel in machine-code tiles ({@link NativeSgemm#rowsFor});
+     * returns the first row left (fewer than {@link NativeSgemm#MIN_ROWS}) for the Vector API kernels.
      */
     private static int nativeRows(Problem p, Epilogue ep, long ak, long bo, int kc, long cBase, int col,
                                   int i, int end, boolean loadC, boolean last) {
-        if (end - i < 4) {
+        if (end - i < NativeSgemm.MIN_ROWS) {
             return i;
         }
         int flags = tileFlags(ep, loadC, last);
         boolean fused = (flags & NativeSgemm.FLAG_BIAS) != 0;
         long b = NativeSgemm.address(p.bp, bo, (long) kc * NR * 4);
         long bias = fused ? NativeSgemm.address(ep.colBias(), col * 4L, NR * 4L) : 0;
-        while (end - i >= 4) {
-            // 16 rows left go as 8 + 8, not 12 + 4: a 4-row tile reads the panel for a third of the work.
-            int left = end - i;
-            int rows = left >= 12 && left != 16 ? 12 : left >= 8 ? 8 : 4;
+        while (end - i >= NativeSgemm.MIN_ROWS) {
+            int rows = NativeSgemm.rowsFor(end - i);
             long co = cBase + i * p.ldc + col * 4L;
             long a = NativeSgemm.address(p.a, ak + i * p.ars, (rows - 1) * p.ars + kc * 4L);
             long c = NativeSgemm.address(p.c, co, (rows - 1) * p.ldc + NR * 4L);
@@ -267,25 +271,30 @@ final class Sgemm {
     }
 
     /**
-     * An 8×32 tile with the contract of {@link NativeSgemm#tile}: accumulators start from C
-     * ({@link NativeSgemm#FLAG_ACCUMULATE}, K blocks after the first and Gemm's beta·C) or zero, and
-     * a column bias ({@link NativeSgemm#FLAG_BIAS}) then Relu ({@link NativeSgemm#FLAG_RELU}) are
-     * applied in registers before the one store, instead of a second pass over the tile. Rows past
-     * mr repeat the last valid row (the caller points c at a scratch tile then, with flags 0).
+     * An MR×NR tile with the contract of {@link NativeSgemm#tile} but for
+     * {@link NativeSgemm#FLAG_ACCUMULATE}: accumulators start at zero, and a column bias
+     * ({@link NativeSgemm#FLAG_BIAS}) then Relu ({@link NativeSgemm#FLAG_RELU}) are applied in
+     * registers before the one store, instead of a second pass over the tile. Rows past mr repeat
+     * the last valid row (the caller points c at a scratch tile then, with flags 0). Adding C is
+     * left to {@link #mergeTile}: sixteen more loads here make the method too big for C1's tier 3
+     * ("out of virtual registers"), and a method C1 cannot compile can stay in its tier-2 code,
+     * where every vector is boxed, for good (seen at 128 bits, 333 MB allocated per execution).
+     * Rows 6 and 7 exist only where {@link #MR} is 8: the branches on the constant fold away, so
+     * a 6-row tile keeps 12 accumulators, two B vectors and a broadcast in 16 registers.
      * Stores are unmasked: the method must stay small enough for C1 to compile, or the JIT never
      * reaches C2 and every vector is boxed.
      */
-    static void kernel8Tile(MemorySegment a, long a0, long ars, int mr,
-                        MemorySegment bp, long bo, int kc,
-                        MemorySegment c, long co, long ldc, int flags, MemorySegment bias, long biasOff) {
+    static void kernelTile(MemorySegment a, long a0, long ars, int mr,
+                           MemorySegment bp, long bo, int kc,
+                           MemorySegment c, long co, long ldc, int flags, MemorySegment bias, long biasOff) {
         long r0 = a0;
         long r1 = a0 + Math.min(1, mr - 1) * ars;
         long r2 = a0 + Math.min(2, mr - 1) * ars;
         long r3 = a0 + Math.min(3, mr - 1) * ars;
         long r4 = a0 + Math.min(4, mr - 1) * ars;
         long r5 = a0 + Math.min(5, mr - 1) * ars;
-        long r6 = a0 + Math.min(6, mr - 1) * ars;
-        long r7 = a0 + Math.min(7, mr - 1) * ars;
+        long r6 = EIGHT ? a0 + Math.min(6, mr - 1) * ars : a0;
+        long r7 = EIGHT ? a0 + Math.min(7, mr - 1) * ars : a0;
         FloatVector c00 = FloatVector.zero(S);
         FloatVector c01 = c00;
         FloatVector c10 = c00;
@@ -302,29 +311,11 @@ final class Sgemm {
         FloatVector c61 = c00;
         FloatVector c70 = c00;
         FloatVector c71 = c00;
-        if ((flags & NativeSgemm.FLAG_ACCUMULATE) != 0) {
-            c00 = FloatVector.fromMemorySegment(S, c, co, LE);
-            c01 = FloatVector.fromMemorySegment(S, c, co + 64, LE);
-            c10 = FloatVector.fromMemorySegment(S, c, co + 1 * ldc, LE);
-            c11 = FloatVector.fromMemorySegment(S, c, co + 1 * ldc + 64, LE);
-            c20 = FloatVector.fromMemorySegment(S, c, co + 2 * ldc, LE);
-            c21 = FloatVector.fromMemorySegment(S, c, co + 2 * ldc + 64, LE);
-            c30 = FloatVector.fromMemorySegment(S, c, co + 3 * ldc, LE);
-            c31 = FloatVector.fromMemorySegment(S, c, co + 3 * ldc + 64, LE);
-            c40 = FloatVector.fromMemorySegment(S, c, co + 4 * ldc, LE);
-            c41 = FloatVector.fromMemorySegment(S, c, co + 4 * ldc + 64, LE);
-            c50 = FloatVector.fromMemorySegment(S, c, co + 5 * ldc, LE);
-            c51 = FloatVector.fromMemorySegment(S, c, co + 5 * ldc + 64, LE);
-            c60 = FloatVector.fromMemorySegment(S, c, co + 6 * ldc, LE);
-            c61 = FloatVector.fromMemorySegment(S, c, co + 6 * ldc + 64, LE);
-            c70 = FloatVector.fromMemorySegment(S, c, co + 7 * ldc, LE);
-            c71 = FloatVector.fromMemorySegment(S, c, co + 7 * ldc + 64, LE);
-        }
         for (int kk = 0, kn = Math.min(kc, KC); kk < kn; kk++) {
             long pa = (long) kk << 2;
             long pb = bo + (long) kk * (NR * 4);
             FloatVector b0 = FloatVector.fromMemorySegment(S, bp, pb, LE);
-            FloatVector b1 = FloatVector.fromMemorySegment(S, bp, pb + 64, LE);
+            FloatVector b1 = FloatVector.fromMemorySegment(S, bp, pb + VB, LE);
             FloatVector x = FloatVector.broadcast(S, a.get(F, r0 + pa));
             c00 = b0.fma(x, c00);
             c01 = b1.fma(x, c01);
@@ -343,16 +334,18 @@ final class Sgemm {
             x = FloatVector.broadcast(S, a.get(F, r5 + pa));
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
-            x = FloatVector.broadcast(S, a.get(F, r6 + pa));
-            c60 = b0.fma(x, c60);
-            c61 = b1.fma(x, c61);
-            x = FloatVector.broadcast(S, a.get(F, r7 + pa));
-            c70 = b0.fma(x, c70);
-            c71 = b1.fma(x, c71);
+            if (EIGHT) {
+                x = FloatVector.broadcast(S, a.get(F, r6 + pa));
+                c60 = b0.fma(x, c60);
+                c61 = b1.fma(x, c61);
+                x = FloatVector.broadcast(S, a.get(F, r7 + pa));
+                c70 = b0.fma(x, c70);
+                c71 = b1.fma(x, c71);
+            }
         }
         if ((flags & NativeSgemm.FLAG_BIAS) != 0) {
             FloatVector z0 = FloatVector.fromMemorySegment(S, bias, biasOff, LE);
-            FloatVector z1 = FloatVector.fromMemorySegment(S, bias, biasOff + 64, LE);
+            FloatVector z1 = FloatVector.fromMemorySegment(S, bias, biasOff + VB, LE);
             c00 = c00.add(z0);
             c01 = c01.add(z1);
             c10 = c10.add(z0);
@@ -365,10 +358,12 @@ final class Sgemm {
             c41 = c41.add(z1);
             c50 = c50.add(z0);
             c51 = c51.add(z1);
-            c60 = c60.add(z0);
-            c61 = c61.add(z1);
-            c70 = c70.add(z0);
-            c71 = c71.add(z1);
+            if (EIGHT) {
+                c60 = c60.add(z0);
+                c61 = c61.add(z1);
+                c70 = c70.add(z0);
+                c71 = c71.add(z1);
+            }
         }
         if ((flags & NativeSgemm.FLAG_RELU) != 0) {
             FloatVector z0 = FloatVector.zero(S);
@@ -384,44 +379,48 @@ final class Sgemm {
             c41 = c41.max(z0);
             c50 = c50.max(z0);
             c51 = c51.max(z0);
-            c60 = c60.max(z0);
-            c61 = c61.max(z0);
-            c70 = c70.max(z0);
-            c71 = c71.max(z0);
+            if (EIGHT) {
+                c60 = c60.max(z0);
+                c61 = c61.max(z0);
+                c70 = c70.max(z0);
+                c71 = c71.max(z0);
+            }
         }
         c00.intoMemorySegment(c, co, LE);
-        c01.intoMemorySegment(c, co + 64, LE);
+        c01.intoMemorySegment(c, co + VB, LE);
         c10.intoMemorySegment(c, co + 1 * ldc, LE);
-        c11.intoMemorySegment(c, co + 1 * ldc + 64, LE);
+        c11.intoMemorySegment(c, co + 1 * ldc + VB, LE);
         c20.intoMemorySegment(c, co + 2 * ldc, LE);
-        c21.intoMemorySegment(c, co + 2 * ldc + 64, LE);
+        c21.intoMemorySegment(c, co + 2 * ldc + VB, LE);
         c30.intoMemorySegment(c, co + 3 * ldc, LE);
-        c31.intoMemorySegment(c, co + 3 * ldc + 64, LE);
+        c31.intoMemorySegment(c, co + 3 * ldc + VB, LE);
         c40.intoMemorySegment(c, co + 4 * ldc, LE);
-        c41.intoMemorySegment(c, co + 4 * ldc + 64, LE);
+        c41.intoMemorySegment(c, co + 4 * ldc + VB, LE);
         c50.intoMemorySegment(c, co + 5 * ldc, LE);
-        c51.intoMemorySegment(c, co + 5 * ldc + 64, LE);
-        c60.intoMemorySegment(c, co + 6 * ldc, LE);
-        c61.intoMemorySegment(c, co + 6 * ldc + 64, LE);
-        c70.intoMemorySegment(c, co + 7 * ldc, LE);
-        c71.intoMemorySegment(c, co + 7 * ldc + 64, LE);
+        c51.intoMemorySegment(c, co + 5 * ldc + VB, LE);
+        if (EIGHT) {
+            c60.intoMemorySegment(c, co + 6 * ldc, LE);
+            c61.intoMemorySegment(c, co + 6 * ldc + VB, LE);
+            c70.intoMemorySegment(c, co + 7 * ldc, LE);
+            c71.intoMemorySegment(c, co + 7 * ldc + VB, LE);
+        }
     }
 
     /**
-     * {@link #kernel8Tile} over only the first {@value #L} columns of the panel, into the scratch
-     * tile: a panel holding at most L real columns (N = 10 classifiers) would otherwise spend
-     * half its multiply-adds on the zero padding.
+     * {@link #kernelTile} over only the first L columns of the panel (one vector), into
+     * the scratch tile: a panel holding at most L real columns (N = 10 classifiers) would otherwise
+     * spend half its multiply-adds on the zero padding.
      */
-    static void kernel8Half(MemorySegment a, long a0, long ars, int mr,
-                            MemorySegment bp, long bo, int kc, MemorySegment tile) {
+    static void kernelHalf(MemorySegment a, long a0, long ars, int mr,
+                           MemorySegment bp, long bo, int kc, MemorySegment tile) {
         long r0 = a0;
         long r1 = a0 + Math.min(1, mr - 1) * ars;
         long r2 = a0 + Math.min(2, mr - 1) * ars;
         long r3 = a0 + Math.min(3, mr - 1) * ars;
         long r4 = a0 + Math.min(4, mr - 1) * ars;
         long r5 = a0 + Math.min(5, mr - 1) * ars;
-        long r6 = a0 + Math.min(6, mr - 1) * ars;
-        long r7 = a0 + Math.min(7, mr - 1) * ars;
+        long r6 = EIGHT ? a0 + Math.min(6, mr - 1) * ars : a0;
+        long r7 = EIGHT ? a0 + Math.min(7, mr - 1) * ars : a0;
         FloatVector c0 = FloatVector.zero(S);
         FloatVector c1 = c0;
         FloatVector c2 = c0;
@@ -439,8 +438,10 @@ final class Sgemm {
             c3 = b0.fma(FloatVector.broadcast(S, a.get(F, r3 + pa)), c3);
             c4 = b0.fma(FloatVector.broadcast(S, a.get(F, r4 + pa)), c4);
             c5 = b0.fma(FloatVector.broadcast(S, a.get(F, r5 + pa)), c5);
-            c6 = b0.fma(FloatVector.broadcast(S, a.get(F, r6 + pa)), c6);
-            c7 = b0.fma(FloatVector.broadcast(S, a.get(F, r7 + pa)), c7);
+            if (EIGHT) {
+                c6 = b0.fma(FloatVector.broadcast(S, a.get(F, r6 + pa)), c6);
+                c7 = b0.fma(FloatVector.broadcast(S, a.get(F, r7 + pa)), c7);
+            }
         }
         long t = NR * 4L;
         c0.intoMemorySegment(tile, 0, LE);
@@ -449,22 +450,24 @@ final class Sgemm {
         c3.intoMemorySegment(tile, 3 * t, LE);
         c4.intoMemorySegment(tile, 4 * t, LE);
         c5.intoMemorySegment(tile, 5 * t, LE);
-        c6.intoMemorySegment(tile, 6 * t, LE);
-        c7.intoMemorySegment(tile, 7 * t, LE);
+        if (EIGHT) {
+            c6.intoMemorySegment(tile, 6 * t, LE);
+            c7.intoMemorySegment(tile, 7 * t, LE);
+        }
     }
 
-    /** {@link #kernel8Tile} without flags, for A with a k stride other than one element (transposed A). */
-    static void kernel8Strided(MemorySegment a, long a0, long ars, long aks, int mr,
-                        MemorySegment bp, long bo, int kc,
-                        MemorySegment c, long co, long ldc) {
+    /** {@link #kernelTile} without flags, for A with a k stride other than one element (transposed A). */
+    static void kernelStrided(MemorySegment a, long a0, long ars, long aks, int mr,
+                           MemorySegment bp, long bo, int kc,
+                           MemorySegment c, long co, long ldc) {
         long r0 = a0;
         long r1 = a0 + Math.min(1, mr - 1) * ars;
         long r2 = a0 + Math.min(2, mr - 1) * ars;
         long r3 = a0 + Math.min(3, mr - 1) * ars;
         long r4 = a0 + Math.min(4, mr - 1) * ars;
         long r5 = a0 + Math.min(5, mr - 1) * ars;
-        long r6 = a0 + Math.min(6, mr - 1) * ars;
-        long r7 = a0 + Math.min(7, mr - 1) * ars;
+        long r6 = EIGHT ? a0 + Math.min(6, mr - 1) * ars : a0;
+        long r7 = EIGHT ? a0 + Math.min(7, mr - 1) * ars : a0;
         FloatVector c00 = FloatVector.zero(S);
         FloatVector c01 = c00;
         FloatVector c10 = c00;
@@ -485,7 +488,7 @@ final class Sgemm {
             long pa = kk * aks;
             long pb = bo + (long) kk * (NR * 4);
             FloatVector b0 = FloatVector.fromMemorySegment(S, bp, pb, LE);
-            FloatVector b1 = FloatVector.fromMemorySegment(S, bp, pb + 64, LE);
+            FloatVector b1 = FloatVector.fromMemorySegment(S, bp, pb + VB, LE);
             FloatVector x = FloatVector.broadcast(S, a.get(F, r0 + pa));
             c00 = b0.fma(x, c00);
             c01 = b1.fma(x, c01);
@@ -504,62 +507,80 @@ final class Sgemm {
             x = FloatVector.broadcast(S, a.get(F, r5 + pa));
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
-            x = FloatVector.broadcast(S, a.get(F, r6 + pa));
-            c60 = b0.fma(x, c60);
-            c61 = b1.fma(x, c61);
-            x = FloatVector.broadcast(S, a.get(F, r7 + pa));
-            c70 = b0.fma(x, c70);
-            c71 = b1.fma(x, c71);
+            if (EIGHT) {
+                x = FloatVector.broadcast(S, a.get(F, r6 + pa));
+                c60 = b0.fma(x, c60);
+                c61 = b1.fma(x, c61);
+                x = FloatVector.broadcast(S, a.get(F, r7 + pa));
+                c70 = b0.fma(x, c70);
+                c71 = b1.fma(x, c71);
+            }
         }
         c00.intoMemorySegment(c, co, LE);
-        c01.intoMemorySegment(c, co + 64, LE);
+        c01.intoMemorySegment(c, co + VB, LE);
         c10.intoMemorySegment(c, co + 1 * ldc, LE);
-        c11.intoMemorySegment(c, co + 1 * ldc + 64, LE);
+        c11.intoMemorySegment(c, co + 1 * ldc + VB, LE);
         c20.intoMemorySegment(c, co + 2 * ldc, LE);
-        c21.intoMemorySegment(c, co + 2 * ldc + 64, LE);
+        c21.intoMemorySegment(c, co + 2 * ldc + VB, LE);
         c30.intoMemorySegment(c, co + 3 * ldc, LE);
-        c31.intoMemorySegment(c, co + 3 * ldc + 64, LE);
+        c31.intoMemorySegment(c, co + 3 * ldc + VB, LE);
         c40.intoMemorySegment(c, co + 4 * ldc, LE);
-        c41.intoMemorySegment(c, co + 4 * ldc + 64, LE);
+        c41.intoMemorySegment(c, co + 4 * ldc + VB, LE);
         c50.intoMemorySegment(c, co + 5 * ldc, LE);
-        c51.intoMemorySegment(c, co + 5 * ldc + 64, LE);
-        c60.intoMemorySegment(c, co + 6 * ldc, LE);
-        c61.intoMemorySegment(c, co + 6 * ldc + 64, LE);
-        c70.intoMemorySegment(c, co + 7 * ldc, LE);
-        c71.intoMemorySegment(c, co + 7 * ldc + 64, LE);
+        c51.intoMemorySegment(c, co + 5 * ldc + VB, LE);
+        if (EIGHT) {
+            c60.intoMemorySegment(c, co + 6 * ldc, LE);
+            c61.intoMemorySegment(c, co + 6 * ldc + VB, LE);
+            c70.intoMemorySegment(c, co + 7 * ldc, LE);
+            c71.intoMemorySegment(c, co + 7 * ldc + VB, LE);
+        }
     }
 
-    /** One row × 32 columns, k unrolled by two for independent accumulators (GEMV-like shapes). */
+    /**
+     * One row × NR columns (GEMV-like shapes), k unrolled by four into four independent pairs of
+     * accumulators: the loop streams the panel, and with two or four k steps per iteration the
+     * loop's own work and the FMA latency bound it at 256 and 128 bits.
+     */
     static void kernel1(MemorySegment a, long a0, long aks, MemorySegment bp, long bo, int kc,
                         MemorySegment c, long co, boolean loadC) {
         FloatVector s0 = FloatVector.zero(S);
         FloatVector s1 = s0;
         FloatVector t0 = s0;
         FloatVector t1 = s0;
+        FloatVector u0 = s0;
+        FloatVector u1 = s0;
+        FloatVector v0 = s0;
+        FloatVector v1 = s0;
         long pa = a0;
         long pb = bo;
         int kk = 0;
-        for (; kk + 1 < kc; kk += 2, pa += 2 * aks, pb += 2 * NR * 4) {
+        for (; kk + 3 < kc; kk += 4, pa += 4 * aks, pb += 4 * NR * 4) {
             FloatVector x = FloatVector.broadcast(S, a.get(F, pa));
             FloatVector y = FloatVector.broadcast(S, a.get(F, pa + aks));
+            FloatVector z = FloatVector.broadcast(S, a.get(F, pa + 2 * aks));
+            FloatVector w = FloatVector.broadcast(S, a.get(F, pa + 3 * aks));
             s0 = FloatVector.fromMemorySegment(S, bp, pb, LE).fma(x, s0);
-            s1 = FloatVector.fromMemorySegment(S, bp, pb + 64, LE).fma(x, s1);
-            t0 = FloatVector.fromMemorySegment(S, bp, pb + 128, LE).fma(y, t0);
-            t1 = FloatVector.fromMemorySegment(S, bp, pb + 192, LE).fma(y, t1);
+            s1 = FloatVector.fromMemorySegment(S, bp, pb + VB, LE).fma(x, s1);
+            t0 = FloatVector.fromMemorySegment(S, bp, pb + 2 * VB, LE).fma(y, t0);
+            t1 = FloatVector.fromMemorySegment(S, bp, pb + 3 * VB, LE).fma(y, t1);
+            u0 = FloatVector.fromMemorySegment(S, bp, pb + 4 * VB, LE).fma(z, u0);
+            u1 = FloatVector.fromMemorySegment(S, bp, pb + 5 * VB, LE).fma(z, u1);
+            v0 = FloatVector.fromMemorySegment(S, bp, pb + 6 * VB, LE).fma(w, v0);
+            v1 = FloatVector.fromMemorySegment(S, bp, pb + 7 * VB, LE).fma(w, v1);
         }
-        if (kk < kc) {
+        for (; kk < kc; kk++, pa += aks, pb += NR * 4) {
             FloatVector x = FloatVector.broadcast(S, a.get(F, pa));
             s0 = FloatVector.fromMemorySegment(S, bp, pb, LE).fma(x, s0);
-            s1 = FloatVector.fromMemorySegment(S, bp, pb + 64, LE).fma(x, s1);
+            s1 = FloatVector.fromMemorySegment(S, bp, pb + VB, LE).fma(x, s1);
         }
-        s0 = s0.add(t0);
-        s1 = s1.add(t1);
+        s0 = s0.add(t0).add(u0.add(v0));
+        s1 = s1.add(t1).add(u1.add(v1));
         if (loadC) {
             s0 = s0.add(FloatVector.fromMemorySegment(S, c, co, LE));
-            s1 = s1.add(FloatVector.fromMemorySegment(S, c, co + 64, LE));
+            s1 = s1.add(FloatVector.fromMemorySegment(S, c, co + VB, LE));
         }
         s0.intoMemorySegment(c, co, LE);
-        s1.intoMemorySegment(c, co + 64, LE);
+        s1.intoMemorySegment(c, co + VB, LE);
     }
 
     /**
@@ -573,13 +594,13 @@ final class Sgemm {
             long o = co + r * ldc;
             if (nv == NR) {
                 FloatVector v0 = FloatVector.fromMemorySegment(S, tile, t, LE);
-                FloatVector v1 = FloatVector.fromMemorySegment(S, tile, t + 64, LE);
+                FloatVector v1 = FloatVector.fromMemorySegment(S, tile, t + VB, LE);
                 if (loadC) {
                     v0 = v0.add(FloatVector.fromMemorySegment(S, c, o, LE));
-                    v1 = v1.add(FloatVector.fromMemorySegment(S, c, o + 64, LE));
+                    v1 = v1.add(FloatVector.fromMemorySegment(S, c, o + VB, LE));
                 }
                 v0.intoMemorySegment(c, o, LE);
-                v1.intoMemorySegment(c, o + 64, LE);
+                v1.intoMemorySegment(c, o + VB, LE);
             } else {
                 for (int j = 0; j < nv; j++) {
                     float v = tile.get(F, t + j * 4L);

@@ -1,6 +1,7 @@
 package io.vnrt.runtime.kernels.reduce;
 
 import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.kernels.VectorShape;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
@@ -13,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
  * vector runs across the contiguous inner dimension and accumulates down r.
  */
 final class ReduceVectors {
-    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_512;
+    static final VectorSpecies<Float> SPECIES = VectorShape.FLOAT;
     private static final int LANES = SPECIES.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 

@@ -6,6 +6,7 @@ import io.vnrt.runtime.kernels.Kernel;
 import io.vnrt.runtime.kernels.NodeContext;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
+import io.vnrt.runtime.kernels.VectorShape;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,7 +23,7 @@ import jdk.incubator.vector.VectorSpecies;
  * workspace, vectorised along the inner axes.
  */
 final class ResizeKernel implements Kernel {
-    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> SPECIES = VectorShape.FLOAT;
 
     /** Taps of one axis: output i reads in[idx[i*n + t]] with weight w[i*n + t], or extrapolates. */
     record Axis(int axis, long inLen, long outLen, int n, long[] idx, float[] w, boolean[] extrapolate) {

@@ -1,6 +1,7 @@
 package io.vnrt.runtime.kernels.shape;
 
 import io.vnrt.runtime.kernels.ExecContext;
+import io.vnrt.runtime.kernels.VectorShape;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -17,9 +18,15 @@ final class StridedCopy {
     /** Elements per task below which a hand-off to another core costs more than it saves. */
     static final long MIN_ELEMENTS_PER_TASK = 64 * 1024;
     private static final int TILE = 16;
-    /** 16 float lanes: one tile row per vector. */
-    private static final VectorSpecies<Float> F16 = FloatVector.SPECIES_512;
-    /** Lane i of a tile column gather reads tile[k + 16 i]. */
+    private static final VectorSpecies<Float> S = VectorShape.FLOAT;
+    /** Vectors per tile row (16 / lanes: 1 at 512 bits, 4 at 128). */
+    private static final int ROW_VECTORS = TILE / S.length();
+    /**
+     * Whether gathers compile to SIMD instructions: on x86 with AVX2 or AVX-512. Elsewhere (NEON)
+     * the Vector API would run its boxed fallback, so tiles are transposed by scalar copies there.
+     */
+    private static final boolean GATHER = VectorShape.useAvx() >= 2 && TILE % S.length() == 0;
+    /** Lane i of a tile column gather at map offset m reads tile[k + 16 (m + i)]. */
     private static final int[] COLUMN = new int[TILE];
 
     static {
@@ -189,7 +196,7 @@ final class StridedCopy {
         long ss = srcStrides[last];
         long ds = dstStrides[last];
         // Scratch for the vectorised tile transpose: 1 KiB, whatever the tensor size.
-        float[] tile = kind == Kind.TILED && elemSize == 4 ? new float[TILE * TILE] : null;
+        float[] tile = GATHER && kind == Kind.TILED && elemSize == 4 ? new float[TILE * TILE] : null;
         for (long u = from; u < to; u++) {
             switch (kind) {
                 case RUNS -> {
@@ -231,15 +238,21 @@ final class StridedCopy {
         for (long j0 = 0; j0 < n; j0 += TILE) {
             long jn = Math.min(TILE, n - j0);
             if (tile != null && kn == TILE && jn == TILE) {
-                // Full 16 x 16 tile of 4-byte elements: 16 contiguous vector loads into a heap tile,
-                // then 16 column gathers (one instruction each on AVX-512) stored as contiguous rows.
+                // Full 16 x 16 tile of 4-byte elements: contiguous vector loads of its rows into a heap
+                // tile, then column gathers (one instruction each) stored as contiguous rows.
                 for (int j = 0; j < TILE; j++) {
-                    FloatVector.fromMemorySegment(F16, src, so + (j0 + j) * srcRowStride, ByteOrder.LITTLE_ENDIAN)
-                            .intoArray(tile, j * TILE);
+                    for (int h = 0; h < ROW_VECTORS; h++) {
+                        int at = h * S.length();
+                        FloatVector.fromMemorySegment(S, src, so + (j0 + j) * srcRowStride + at * 4L, ByteOrder.LITTLE_ENDIAN)
+                                .intoArray(tile, j * TILE + at);
+                    }
                 }
                 for (int k = 0; k < TILE; k++) {
-                    FloatVector.fromArray(F16, tile, k, COLUMN, 0)
-                            .intoMemorySegment(dst, dof + k * dstKStride + j0 * 4, ByteOrder.LITTLE_ENDIAN);
+                    for (int h = 0; h < ROW_VECTORS; h++) {
+                        int at = h * S.length();
+                        FloatVector.fromArray(S, tile, k, COLUMN, at)
+                                .intoMemorySegment(dst, dof + k * dstKStride + (j0 + at) * 4, ByteOrder.LITTLE_ENDIAN);
+                    }
                 }
                 continue;
             }

@@ -2,10 +2,12 @@ package io.vnrt.runtime.kernels.linalg;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.vnrt.runtime.kernels.VectorShape;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -20,10 +22,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The AVX-512 machine-code GEMM kernels against the Vector API kernels: the same bits for the rows
- * they compute, on every shape and epilogue within one K block (tiles of 12, 8 and 4 rows, K
- * tails), the same sums to rounding elsewhere, bounds refused before any native call, and the
- * checked-in code matching its source.
+ * The machine-code GEMM kernels of this width (AVX-512 at 512 bits, AVX2 at 256; CI runs this class
+ * under each) against the Vector API kernels: the same bits for the rows they compute, on every
+ * shape and epilogue within one K block (every tile height, K tails), the same sums to rounding
+ * elsewhere, bounds refused before any native call, a resource that fails to load reported with
+ * the Vector API still computing, and the checked-in code matching its source.
  */
 class NativeSgemmTest {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -33,18 +36,84 @@ class NativeSgemmTest {
         Sgemm.nativeKernels = NativeSgemm.AVAILABLE;
     }
 
-    private static boolean avx512Here() throws IOException {
+    private static boolean linuxX86() {
         String arch = System.getProperty("os.arch");
         return System.getProperty("os.name").toLowerCase().contains("linux")
                 && (arch.equals("amd64") || arch.equals("x86_64"))
-                && Files.readString(Path.of("/proc/cpuinfo")).contains(" avx512f");
+                && Boolean.parseBoolean(System.getProperty("vnrt.nativeKernels", "true"));
     }
 
     @Test
-    void loadedOnAnAvx512Machine() throws IOException {
-        assumeTrue(avx512Here(), "no AVX-512 here");
-        assertTrue(NativeSgemm.AVAILABLE, NativeSgemm.STATUS);
-        assertEquals("AVX-512 machine-code kernels", NativeSgemm.STATUS);
+    void theTilesOfThisWidthAreLoadedWhereTheCpuHasThem() throws IOException {
+        String cpu = linuxX86() ? Files.readString(Path.of("/proc/cpuinfo")) : "";
+        switch (VectorShape.BITS) {
+            case 512 -> {
+                assumeTrue(cpu.contains(" avx512f"), "no AVX-512 here");
+                assertTrue(NativeSgemm.AVAILABLE, NativeSgemm.STATUS);
+                assertEquals(NativeSgemm.Isa.AVX512, NativeSgemm.ISA);
+                assertEquals("AVX-512 machine-code kernels (12x32; tiles of 12, 8, 4 rows), 512-bit Vector API for edges",
+                        NativeSgemm.STATUS);
+            }
+            case 256 -> {
+                assumeTrue(cpu.contains(" avx2") && cpu.contains(" fma") && VectorShape.useAvx() >= 2, "no AVX2 here");
+                assertTrue(NativeSgemm.AVAILABLE, NativeSgemm.STATUS);
+                assertEquals(NativeSgemm.Isa.AVX2, NativeSgemm.ISA);
+                assertEquals("AVX2 machine-code kernels (6x16; tiles of 6, 4 rows), 256-bit Vector API for edges",
+                        NativeSgemm.STATUS);
+            }
+            default -> {
+                assertFalse(NativeSgemm.AVAILABLE, NativeSgemm.STATUS);
+                assertEquals(VectorShape.BITS + "-bit Vector API kernels (" + Sgemm.MR + "x" + Sgemm.NR
+                        + " tiles; no machine-code kernels for " + VectorShape.BITS + "-bit vectors)", NativeSgemm.STATUS);
+            }
+        }
+        assertEquals(NativeSgemm.STATUS, LinalgOps.gemmKernels());
+        assertEquals(NativeSgemm.AVAILABLE ? NativeSgemm.ISA.label : "Vector API", LinalgOps.gemmIsa());
+        assertEquals(switch (LinalgOps.gemmIsa()) {
+            case "AVX-512" -> "12x32";
+            case "AVX2" -> "6x16";
+            default -> Sgemm.MR + "x" + Sgemm.NR;
+        }, LinalgOps.gemmTile());
+    }
+
+    @Test
+    void theRegisterTileFitsTheRegisterFile() {
+        // rows × 2 accumulators, 2 B vectors and a broadcast
+        assertTrue(Sgemm.MR * 2 + 3 <= VectorShape.VECTOR_REGISTERS, Sgemm.MR + " rows");
+        assertEquals(2 * VectorShape.FLOAT_LANES, Sgemm.NR);
+        assertEquals(Sgemm.NR * 4, 2 * VectorShape.FLOAT.vectorByteSize());
+        if (NativeSgemm.AVAILABLE) {
+            assertEquals(Sgemm.NR, NativeSgemm.ISA.columns(), "machine-code tiles read the panels Sgemm packs");
+            assertEquals(VectorShape.BITS, NativeSgemm.ISA.bits);
+        }
+    }
+
+    /**
+     * Rows [0, result) of an m-row GEMM that both paths compute in tiles, which sum in the same
+     * order: the native tiles take rows [0, nativeRows), and the Vector API path takes all rows in
+     * tiles but the last m % MR when those are fewer than 3 (a kernel that sums k in four
+     * interleaved parts). Both paths add each K block's sum to C after the block, so this holds
+     * past one K block too.
+     */
+    private static int exactRows(int m, int k) {
+        int nativeRows = 0;
+        while (m - nativeRows >= NativeSgemm.MIN_ROWS) {
+            nativeRows += NativeSgemm.rowsFor(m - nativeRows);
+        }
+        int javaTileRows = m % Sgemm.MR < 3 ? m - m % Sgemm.MR : m;
+        return Math.min(nativeRows, javaTileRows);
+    }
+
+    private static void assertSameBitsWhereExact(float[] want, float[] got, int m, int k, int n, String what) {
+        int exactRows = exactRows(m, k);
+        for (int i = 0; i < want.length; i++) {
+            if (i / n < exactRows) {
+                assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]),
+                        what + " [" + i + "] " + want[i] + " vs " + got[i]);
+            } else {
+                assertEquals(want[i], got[i], 1e-5 * k * (1 + Math.abs(want[i])), what + " [" + i + "]");
+            }
+        }
     }
 
     /** C = epilogue(A·B) through Sgemm.block, on the native kernels or not. */
@@ -84,7 +153,7 @@ class NativeSgemmTest {
     void sameBitsAsTheVectorApiKernels() {
         assumeTrue(NativeSgemm.AVAILABLE, NativeSgemm.STATUS);
         Random r = new Random(17);
-        int[] ms = {1, 3, 4, 5, 8, 11, 12, 13, 16, 20, 24, 25, 64, 100};
+        int[] ms = {1, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 16, 20, 24, 25, 64, 100};
         int[] ks = {1, 2, 3, 4, 5, 7, 8, 17, 64, 784, 2 * Sgemm.KC + 5};
         int[] ns = {10, 32, 45, 64, 97};
         int cases = 0;
@@ -103,20 +172,7 @@ class NativeSgemmTest {
                         float[] want = gemm(false, m, k, n, a, b, zero, bs, act, false);
                         float[] got = gemm(true, m, k, n, a, b, zero, bs, act, false);
                         String what = m + "x" + k + "x" + n + " bias=" + (bs != null) + " act=" + act;
-                        // The native tiles take rows [0, m - m % 4); within one K block they sum in
-                        // the Vector API kernels' order, so those rows must agree to the bit. The
-                        // rows left over go to a kernel that sums k in two interleaved halves, and
-                        // past one K block the Vector API path adds C to partial tiles after their
-                        // sums: there the results agree to rounding.
-                        int exactRows = k <= Sgemm.KC ? m - m % 4 : 0;
-                        for (int i = 0; i < want.length; i++) {
-                            if (i / n < exactRows) {
-                                assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]),
-                                        what + " [" + i + "] " + want[i] + " vs " + got[i]);
-                            } else {
-                                assertEquals(want[i], got[i], 1e-5 * k * (1 + Math.abs(want[i])), what + " [" + i + "]");
-                            }
-                        }
+                        assertSameBitsWhereExact(want, got, m, k, n, what);
                         cases++;
                     }
                 }
@@ -129,9 +185,8 @@ class NativeSgemmTest {
     void accumulatesIntoC() {
         assumeTrue(NativeSgemm.AVAILABLE, NativeSgemm.STATUS);
         Random r = new Random(23);
-        // Row counts both paths tile alike (multiples of 24: 12-row native tiles, 8-row Java tiles,
-        // both starting from C) give the same bits; any other gets the same sums to rounding.
-        for (int m : new int[] {24, 48, 13, 30}) {
+        // Both paths sum each tile from zero and then add C, so the rows both compute in tiles agree to the bit.
+        for (int m : new int[] {24, 48, 13, 30, 7}) {
             int k = 300;
             int n = 64;
             float[] a = random(r, m * k);
@@ -139,12 +194,9 @@ class NativeSgemmTest {
             float[] c0 = random(r, m * n);
             float[] want = gemm(false, m, k, n, a, b, c0, null, null, true);
             float[] got = gemm(true, m, k, n, a, b, c0, null, null, true);
+            assertSameBitsWhereExact(want, got, m, k, n, "accumulate " + m + " rows");
             if (m % 24 == 0) {
                 assertArrayEquals(want, got, "accumulate " + m + " rows");
-            } else {
-                for (int i = 0; i < want.length; i++) {
-                    assertEquals(want[i], got[i], 1e-4 * (1 + Math.abs(want[i])), "accumulate " + m + " rows, element " + i);
-                }
             }
         }
     }
@@ -193,33 +245,73 @@ class NativeSgemmTest {
         assertThrows(IllegalArgumentException.class, () -> NativeSgemm.tile(7, 0, 0, 0, 0, 0, 0, 0, 0));
     }
 
-    /** The resource is what dev/native-kernels/build makes of the checked-in source (needs GNU as). */
+    /** Each resource is what dev/native-kernels/build makes of the checked-in source (needs GNU as). */
     @Test
-    void resourceMatchesTheAssemblySource() throws Exception {
-        Path source = Path.of("..", "dev", "native-kernels", "sgemm_avx512.s");
-        assumeTrue(Files.exists(source), "no " + source);
-        Path dir = Files.createTempDirectory("vnrt-kernels");
-        Path object = dir.resolve("k.o");
-        Path text = dir.resolve("k.bin");
-        try {
-            assumeTrue(run("as", "-o", object.toString(), source.toString()), "GNU as is not installed");
-            assertTrue(run("objcopy", "-O", "binary", "-j", ".text", object.toString(), text.toString()), "objcopy");
-            String resource;
-            try (var in = NativeSgemm.class.getResourceAsStream("sgemm_avx512.hex")) {
-                resource = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
-            }
-            StringBuilder hex = new StringBuilder();
-            for (String line : resource.split("\n")) {
-                if (!line.isBlank() && !line.startsWith("#") && !line.startsWith("entry ")) {
-                    hex.append(line.strip());
+    void resourcesMatchTheAssemblySources() throws Exception {
+        for (NativeSgemm.Isa isa : NativeSgemm.Isa.values()) {
+            String name = isa.resource.replace(".hex", "");
+            Path source = Path.of("..", "dev", "native-kernels", name + ".s");
+            assumeTrue(Files.exists(source), "no " + source);
+            Path dir = Files.createTempDirectory("vnrt-kernels");
+            Path object = dir.resolve("k.o");
+            Path text = dir.resolve("k.bin");
+            try {
+                assumeTrue(run("as", "-o", object.toString(), source.toString()), "GNU as is not installed");
+                assertTrue(run("objcopy", "-O", "binary", "-j", ".text", object.toString(), text.toString()), "objcopy");
+                String resource;
+                try (var in = NativeSgemm.class.getResourceAsStream(isa.resource)) {
+                    resource = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
                 }
+                StringBuilder hex = new StringBuilder();
+                for (String line : resource.split("\n")) {
+                    if (!line.isBlank() && !line.startsWith("#") && !line.startsWith("entry ")) {
+                        hex.append(line.strip());
+                    }
+                }
+                assertEquals(HexFormat.of().formatHex(Files.readAllBytes(text)), hex.toString(),
+                        isa.resource + " is stale: run dev/native-kernels/build");
+                for (int rows : isa.heights) {
+                    assertTrue(resource.contains("entry " + isa.entry(rows) + " "), isa.resource + " lacks " + isa.entry(rows));
+                }
+            } finally {
+                Files.deleteIfExists(object);
+                Files.deleteIfExists(text);
+                Files.delete(dir);
             }
-            assertEquals(HexFormat.of().formatHex(Files.readAllBytes(text)), hex.toString(),
-                    "sgemm_avx512.hex is stale: run dev/native-kernels/build");
-        } finally {
-            Files.deleteIfExists(object);
-            Files.deleteIfExists(text);
-            Files.delete(dir);
+        }
+    }
+
+    @Test
+    void aResourceThatFailsToLoadIsReportedAndTheVectorApiStillComputes() {
+        for (NativeSgemm.Isa isa : NativeSgemm.Isa.values()) {
+            NativeSgemm.Loaded missing = NativeSgemm.load(isa, "no-such-kernels.hex");
+            assertFalse(missing.available());
+            assertTrue(missing.status().startsWith(VectorShape.BITS + "-bit Vector API kernels (")
+                    && missing.status().contains("loading the " + isa.label + " kernels from no-such-kernels.hex failed")
+                    && missing.status().contains("missing"), missing.status());
+            // Not hex at all, and well-formed code that lacks the entries the tiles need.
+            NativeSgemm.Loaded corrupt = NativeSgemm.load(isa, "corrupt-kernels.hex");
+            assertFalse(corrupt.available());
+            assertTrue(corrupt.status().contains("from corrupt-kernels.hex failed"), corrupt.status());
+            NativeSgemm.Loaded noEntries = NativeSgemm.load(isa, "kernels-without-entries.hex");
+            assertFalse(noEntries.available());
+            assertTrue(noEntries.status().contains("has no valid entry " + isa.entry(isa.heights[0])), noEntries.status());
+        }
+        Random r = new Random(29);
+        int m = 37;
+        int k = 70;
+        int n = 45;
+        float[] a = random(r, m * k);
+        float[] b = random(r, k * n);
+        float[] got = gemm(false, m, k, n, a, b, new float[m * n], null, null, false);
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double want = 0;
+                for (int q = 0; q < k; q++) {
+                    want += (double) a[i * k + q] * b[q * n + j];
+                }
+                assertEquals(want, got[i * n + j], 1e-4 * (1 + Math.abs(want)), "element " + i + "," + j);
+            }
         }
     }
 
