@@ -2,7 +2,7 @@ package io.vnrt.runtime.kernels.linalg;
 
 import io.vnrt.runtime.kernels.OpRegistry;
 
-/** MatMul, Gemm, convolution, pooling and Einsum. */
+/** MatMul, Gemm, convolution, pooling, Einsum and Attention. */
 public final class LinalgOps {
     private LinalgOps() {}
 
@@ -25,5 +25,7 @@ public final class LinalgOps {
         registry.register("AveragePool", PoolOps::averagePool);
         registry.register("GlobalAveragePool", PoolOps::globalAverage);
         registry.register("GlobalMaxPool", PoolOps::globalMax);
+        // issue 11 (tier 2): attention
+        registry.register("Attention", AttentionOp::create);
     }
 }
