@@ -2,7 +2,7 @@ package io.vnrt.runtime.kernels.linalg;
 
 import io.vnrt.runtime.kernels.OpRegistry;
 
-/** MatMul, Gemm, convolution, pooling, Einsum and Attention. */
+/** MatMul, Gemm, convolution, pooling, Einsum, Attention and RotaryEmbedding. */
 public final class LinalgOps {
     private LinalgOps() {}
 
@@ -27,5 +27,6 @@ public final class LinalgOps {
         registry.register("GlobalMaxPool", PoolOps::globalMax);
         // issue 11 (tier 2): attention
         registry.register("Attention", AttentionOp::create);
+        registry.register("RotaryEmbedding", RotaryEmbeddingOp::create);
     }
 }
