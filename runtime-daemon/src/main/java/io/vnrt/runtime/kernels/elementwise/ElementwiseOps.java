@@ -104,6 +104,7 @@ public final class ElementwiseOps {
         binary(r, "BitwiseAnd", BinaryOp.BIT_AND);
         binary(r, "BitwiseOr", BinaryOp.BIT_OR);
         binary(r, "BitwiseXor", BinaryOp.BIT_XOR);
+        r.register("SwiGLU", ElementwiseOps::swiglu);
         r.register("BitShift", n -> {
             String direction = n.attrString("direction", "");
             return switch (direction) {
@@ -203,6 +204,17 @@ public final class ElementwiseOps {
             }
         }
         return new BinaryKernel(BinaryOp.POW, a, b, a.dtype());
+    }
+
+    private static Kernel swiglu(NodeContext n) {
+        TensorType a = n.inputType(0);
+        TensorType b = n.inputType(1);
+        if (!a.dtype().isFloatingPoint() || a.dtype().isSmallFloat() || b.dtype() != a.dtype()) {
+            throw n.error("a and b must have the same float type (float32, float16, bfloat16 or float64), got " + a
+                    + " and " + b);
+        }
+        broadcastCheck(n, a, b);
+        return new SwiGluKernel(a, b, n.attrFloat("alpha", 1f));
     }
 
     private static Kernel variadic(NodeContext n, BinaryOp op, boolean mean) {
