@@ -8,7 +8,7 @@ import java.util.List;
 /**
  * A CNN over float[N, 3, H, W] whose spatial dims shrink below a pooling window at small sizes:
  * a 3×3 convolution without padding (output channel c has every weight c + 1), Relu, five 2×2
- * stride-2 max pools and a global average. It runs for H, W ≥ 62; with every symbolic dim at 1
+ * stride-2 max pools and a global average. It runs for H, W ≥ 34; with every symbolic dim at 1
  * or at 8 some layer cannot run, at 64 every one can. Images of ones give 27·(c + 1) per channel.
  */
 public final class ShrinkingCnn {
