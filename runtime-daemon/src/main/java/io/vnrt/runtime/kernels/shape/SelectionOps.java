@@ -21,6 +21,31 @@ import java.util.List;
 final class SelectionOps {
     private SelectionOps() {}
 
+    /**
+     * The input seen as [outer, shape[axis], inner] around the node's {@code axis}, or as a flat
+     * vector when it has none (Compress and Unique both work on the flattened input then).
+     */
+    private record Slices(long[] shape, int axis, long outer, long inner) {
+        static Slices of(NodeContext n, TensorType x) {
+            long[] shape = n.hasAttribute("axis") ? x.shape() : new long[] {x.elementCount()};
+            int axis;
+            try {
+                axis = Shapes.axis(n.attrInt("axis", 0), shape.length);
+            } catch (IllegalArgumentException e) {
+                throw n.error(e.getMessage());
+            }
+            long outer = 1;
+            for (int i = 0; i < axis; i++) {
+                outer *= shape[i];
+            }
+            long inner = 1;
+            for (int i = axis + 1; i < shape.length; i++) {
+                inner *= shape[i];
+            }
+            return new Slices(shape, axis, outer, inner);
+        }
+    }
+
     /** Compress: the slices along axis (of the flattened input without one) whose condition is true. */
     static Kernel compress(NodeContext n) {
         TensorType x = n.inputType(0);
@@ -28,13 +53,9 @@ final class SelectionOps {
         if (ct.dtype() != DType.BOOL || ct.rank() != 1) {
             throw n.error("condition must be a 1-D bool tensor, got " + ct);
         }
-        long[] shape = n.hasAttribute("axis") ? x.shape() : new long[] {x.elementCount()};
-        int axis;
-        try {
-            axis = Shapes.axis(n.attrInt("axis", 0), shape.length);
-        } catch (IllegalArgumentException e) {
-            throw n.error(e.getMessage());
-        }
+        Slices sl = Slices.of(n, x);
+        long[] shape = sl.shape();
+        int axis = sl.axis();
         if (ct.elementCount() > shape[axis]) {
             throw n.error("condition has " + ct.elementCount() + " entries but axis " + axis + " of "
                     + Arrays.toString(shape) + " has " + shape[axis]);
@@ -49,18 +70,10 @@ final class SelectionOps {
         }
         long[] outShape = shape.clone();
         outShape[axis] = kept;
-        long outer = 1;
-        for (int i = 0; i < axis; i++) {
-            outer *= shape[i];
-        }
-        long slice = x.dtype().byteSize();
-        for (int i = axis + 1; i < shape.length; i++) {
-            slice *= shape[i];
-        }
         long rows = shape[axis];
         long keptRows = kept;
-        long sliceBytes = slice;
-        long outerCount = outer;
+        long sliceBytes = sl.inner() * x.dtype().byteSize();
+        long outerCount = sl.outer();
         return new BodyKernel(new TensorType(x.dtype(), outShape), (in, out, ctx) -> {
             MemorySegment src = in[0].data();
             MemorySegment dst = out[0].data();
@@ -90,25 +103,13 @@ final class SelectionOps {
             throw n.error("string tensors are not supported");
         }
         boolean sorted = n.attrInt("sorted", 1) != 0;
-        long[] shape = n.hasAttribute("axis") ? x.shape() : new long[] {x.elementCount()};
-        int axis;
-        try {
-            axis = Shapes.axis(n.attrInt("axis", 0), shape.length);
-        } catch (IllegalArgumentException e) {
-            throw n.error(e.getMessage());
-        }
-        long outer = 1;
-        for (int i = 0; i < axis; i++) {
-            outer *= shape[i];
-        }
-        long inner = 1;
-        for (int i = axis + 1; i < shape.length; i++) {
-            inner *= shape[i];
-        }
+        Slices sl = Slices.of(n, x.type());
+        long[] shape = sl.shape();
+        int axis = sl.axis();
         int count = Math.toIntExact(shape[axis]);
         // a slice j is the elements (o, j, i) for every outer o and inner i, compared in that order
-        long outerCount = outer;
-        long innerCount = inner;
+        long outerCount = sl.outer();
+        long innerCount = sl.inner();
         Comparator<Integer> bySlice = (a, b) -> {
             for (long o = 0; o < outerCount; o++) {
                 for (long i = 0; i < innerCount; i++) {
@@ -175,7 +176,7 @@ final class SelectionOps {
             new TensorType(DType.INT64, new long[] {count}),
             new TensorType(DType.INT64, new long[] {unique})
         };
-        long sliceBytes = inner * d.byteSize();
+        long sliceBytes = innerCount * d.byteSize();
         return new BodyKernel(types, (in, out, ctx) -> {
             MemorySegment src = in[0].data();
             MemorySegment dst = out[0].data();
