@@ -41,6 +41,17 @@ final class AttentionOp implements Kernel {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Query rows per unit of work: bounds the score block at ROWS × total floats per task. */
     static final int ROWS = 32;
+    /** Per-thread L×L tile of {@link #packKeys}: no allocation per execution. */
+    private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[L * L]);
+    /** Lane r of a tile column gather reads tile[c + L·r]. */
+    private static final int[] COLUMN = new int[L];
+
+    static {
+        for (int r = 0; r < L; r++) {
+            COLUMN[r] = r * L;
+        }
+    }
+
     /** A context that runs everything on the calling thread: GEMMs inside a task of the split. */
     private static final ExecContext SERIAL = ExecContext.inline(MemorySegment.NULL);
 
@@ -460,10 +471,49 @@ final class AttentionOp implements Kernel {
             vBase = pair * total * s.vHeadSize * 4;
             vRow = s.vHeadSize * 4L;
         }
-        // B of Q·Kᵀ is Kᵀ: element (d, j) is K[j][d], so the k stride is one float and the n stride a row
-        Sgemm.packB(kSrc, kBase, 4, kRow, s.headSize, total, ws, kPackOff + pair * kPackBytes, 0, Sgemm.panels(total));
+        packKeys(kSrc, kBase, kRow, s.headSize, total, ws, kPackOff + pair * kPackBytes);
         Sgemm.packB(vSrc, vBase, vRow, 4, total, s.vHeadSize, ws, vPackOff + pair * vPackBytes, 0,
                 Sgemm.panels(s.vHeadSize));
+    }
+
+    /**
+     * Packs B = Kᵀ of Q·Kᵀ (element (d, j) is K[j][d]: the k stride is one float, the n stride a
+     * row) exactly as {@link Sgemm#packB} would, but a tile of L keys × L floats at a time:
+     * L contiguous row loads into a heap tile, then L column gathers stored as rows of the panel.
+     * packB's own transposed path moves one float at a time, which cost a quarter of a 12-head
+     * S = 128 attention.
+     */
+    static void packKeys(MemorySegment src, long base, long rowBytes, int d, int n, MemorySegment dst, long dstOff) {
+        float[] tile = TILE.get();
+        int nr = Sgemm.NR;
+        int panels = Sgemm.panels(n);
+        int fullD = d - d % L;
+        for (int p = 0; p < panels; p++) {
+            int j0 = p * nr;
+            long panel = dstOff + (long) p * d * nr * 4;
+            if (n - j0 < nr || nr % L != 0) {
+                Sgemm.packB(src, base, 4, rowBytes, d, n, dst, dstOff, p, p + 1);
+                continue;
+            }
+            for (int jb = 0; jb < nr; jb += L) {
+                long keys = base + (long) (j0 + jb) * rowBytes;
+                for (int d0 = 0; d0 < fullD; d0 += L) {
+                    for (int r = 0; r < L; r++) {
+                        FloatVector.fromMemorySegment(F, src, keys + r * rowBytes + d0 * 4L, LE).intoArray(tile, r * L);
+                    }
+                    for (int c = 0; c < L; c++) {
+                        FloatVector.fromArray(F, tile, c, COLUMN, 0)
+                                .intoMemorySegment(dst, panel + ((long) (d0 + c) * nr + jb) * 4, LE);
+                    }
+                }
+                for (int dd = fullD; dd < d; dd++) {
+                    for (int r = 0; r < L; r++) {
+                        dst.set(Tensor.F32, panel + ((long) dd * nr + jb + r) * 4,
+                                src.get(Tensor.F32, keys + r * rowBytes + dd * 4L));
+                    }
+                }
+            }
+        }
     }
 
     /** present[pair] = past[pair] rows, then the new rows (at byte base, row stride rowBytes) of src. */
@@ -505,7 +555,7 @@ final class AttentionOp implements Kernel {
         if (cols > 0) {
             Sgemm.run(new Sgemm.Problem(1, rows, cols, s.headSize, q, new long[] {(qBase(b, h) + (long) r0 * qRow()) * 4},
                     qRowBytes, 4, ws, new long[] {kPackOff + pair * kPackBytes}, ws, new long[] {scores}, total * 4L),
-                    new Sgemm.Epilogue(s.scale, false, null, null, 0, null, 0f), SERIAL);
+                    Sgemm.Epilogue.PLAIN, SERIAL);
         }
         long maskBase = (long) b * maskB + (long) h * maskH;
         for (int r = 0; r < rows; r++) {
@@ -517,11 +567,19 @@ final class AttentionOp implements Kernel {
                 limit = Math.min(limit, i + offset + 1);
             }
             int lim = (int) Math.max(0, limit);
+            // The GEMM leaves Q·Kᵀ unscaled (an alpha epilogue would be one more pass over the
+            // block): the scale rides on the first pass that touches the row anyway.
+            float factor = s.scale;
+            if (qk != null) {
+                scale(ws, row, total, factor);
+                factor = 1;
+            }
             if (qkStage == QkStage.RAW) {
                 MemorySegment.copy(ws, row, qk, qkRow, total * 4L);
             }
             if (s.softcap > 0) {
-                softcap(ws, row, Math.max(lim, qk != null ? total : 0), s.softcap);
+                softcap(ws, row, Math.max(lim, qk != null ? total : 0), factor, s.softcap);
+                factor = 1;
             }
             if (qkStage == QkStage.SOFTCAP) {
                 MemorySegment.copy(ws, row, qk, qkRow, total * 4L);
@@ -531,14 +589,15 @@ final class AttentionOp implements Kernel {
                 if (boolMask) {
                     addBoolMask(ws, row, mask, m, lim);
                 } else {
-                    addFloatMask(ws, row, mask, m * 4, lim);
+                    addFloatMask(ws, row, factor, mask, m * 4, lim);
+                    factor = 1;
                 }
             }
             if (qkStage == QkStage.BIAS) {
                 MemorySegment.copy(ws, row, qk, qkRow, lim * 4L);
                 fill(qk, qkRow + lim * 4L, total - lim, Float.NEGATIVE_INFINITY);
             }
-            softmax(ws, row, lim, total);
+            softmax(ws, row, lim, total, factor);
             if (qkStage == QkStage.SOFTMAX) {
                 MemorySegment.copy(ws, row, qk, qkRow, total * 4L);
             }
@@ -550,9 +609,9 @@ final class AttentionOp implements Kernel {
                 Sgemm.Epilogue.PLAIN, SERIAL);
     }
 
-    /** x = c·tanh(x / c) over n floats at byte offset off. */
-    static void softcap(MemorySegment seg, long off, int n, float c) {
-        float inv = 1f / c;
+    /** x = c·tanh(factor·x / c) over n floats at byte offset off. */
+    static void softcap(MemorySegment seg, long off, int n, float factor, float c) {
+        float inv = factor / c;
         int bound = n - n % L;
         int j = 0;
         for (; j < bound; j += L) {
@@ -566,18 +625,33 @@ final class AttentionOp implements Kernel {
         }
     }
 
-    /** row[j] += mask[j] for the first n floats (mask at byte offset m). */
-    static void addFloatMask(MemorySegment seg, long off, MemorySegment mask, long m, int n) {
+    /** row[j] = factor·row[j] + mask[j] for the first n floats (mask at byte offset m). */
+    static void addFloatMask(MemorySegment seg, long off, float factor, MemorySegment mask, long m, int n) {
         int bound = n - n % L;
         int j = 0;
+        FloatVector f = FloatVector.broadcast(F, factor);
         for (; j < bound; j += L) {
             long at = off + j * 4L;
-            FloatVector.fromMemorySegment(F, seg, at, LE).add(FloatVector.fromMemorySegment(F, mask, m + j * 4L, LE))
+            FloatVector.fromMemorySegment(F, seg, at, LE).fma(f, FloatVector.fromMemorySegment(F, mask, m + j * 4L, LE))
                     .intoMemorySegment(seg, at, LE);
         }
         for (; j < n; j++) {
             long at = off + j * 4L;
-            seg.set(Tensor.F32, at, seg.get(Tensor.F32, at) + mask.get(Tensor.F32, m + j * 4L));
+            seg.set(Tensor.F32, at, factor * seg.get(Tensor.F32, at) + mask.get(Tensor.F32, m + j * 4L));
+        }
+    }
+
+    /** row[j] *= factor for n floats. */
+    static void scale(MemorySegment seg, long off, int n, float factor) {
+        int bound = n - n % L;
+        int j = 0;
+        for (; j < bound; j += L) {
+            long at = off + j * 4L;
+            FloatVector.fromMemorySegment(F, seg, at, LE).mul(factor).intoMemorySegment(seg, at, LE);
+        }
+        for (; j < n; j++) {
+            long at = off + j * 4L;
+            seg.set(Tensor.F32, at, seg.get(Tensor.F32, at) * factor);
         }
     }
 
@@ -597,11 +671,25 @@ final class AttentionOp implements Kernel {
     }
 
     /**
-     * Softmax over the first {@code limit} of the row's {@code n} floats, 0 for the rest; a row with
-     * nothing left to attend to (limit 0, or every score -inf) is all 0.
+     * Softmax of factor·x over the first {@code limit} of the row's {@code n} floats (factor > 0),
+     * 0 for the rest; a row with nothing left to attend to (limit 0, or every score -inf) is all 0.
      */
-    static void softmax(MemorySegment seg, long off, int limit, int n) {
-        int bound = limit - limit % L;
+    static void softmax(MemorySegment seg, long off, int limit, int n, float factor) {
+        float max = rowMax(seg, off, limit);
+        if (max == Float.NEGATIVE_INFINITY) {
+            fill(seg, off, n, 0f);
+            return;
+        }
+        float sum = expInPlace(seg, off, limit, max, factor);
+        scale(seg, off, limit, 1f / sum);
+        fill(seg, off + limit * 4L, n - limit, 0f);
+    }
+
+    // softmax's passes are separate small methods: as one method C2 left its vector adds boxed
+    // (the Vector API's Java fallback) in some compilations
+
+    private static float rowMax(MemorySegment seg, long off, int n) {
+        int bound = n - n % L;
         float max = Float.NEGATIVE_INFINITY;
         int j = 0;
         if (bound > 0) {
@@ -611,39 +699,32 @@ final class AttentionOp implements Kernel {
             }
             max = vmax.reduceLanes(VectorOperators.MAX);
         }
-        for (; j < limit; j++) {
+        for (; j < n; j++) {
             max = Math.max(max, seg.get(Tensor.F32, off + j * 4L));
         }
-        if (max == Float.NEGATIVE_INFINITY) {
-            fill(seg, off, n, 0f);
-            return;
-        }
+        return max;
+    }
+
+    /** x = exp(factor·(x - max)) over n floats; returns their sum. */
+    private static float expInPlace(MemorySegment seg, long off, int n, float max, float factor) {
+        int bound = n - n % L;
         FloatVector vsum = FloatVector.zero(F);
-        j = 0;
+        int j = 0;
         for (; j < bound; j += L) {
             long at = off + j * 4L;
-            FloatVector e = FloatVector.fromMemorySegment(F, seg, at, LE).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = FloatVector.fromMemorySegment(F, seg, at, LE).sub(max).mul(factor)
+                    .lanewise(VectorOperators.EXP);
             e.intoMemorySegment(seg, at, LE);
             vsum = vsum.add(e);
         }
         float sum = vsum.reduceLanes(VectorOperators.ADD);
-        for (; j < limit; j++) {
+        for (; j < n; j++) {
             long at = off + j * 4L;
-            float e = (float) Math.exp(seg.get(Tensor.F32, at) - max);
+            float e = (float) Math.exp((seg.get(Tensor.F32, at) - max) * factor);
             seg.set(Tensor.F32, at, e);
             sum += e;
         }
-        float inv = 1f / sum;
-        j = 0;
-        for (; j < bound; j += L) {
-            long at = off + j * 4L;
-            FloatVector.fromMemorySegment(F, seg, at, LE).mul(inv).intoMemorySegment(seg, at, LE);
-        }
-        for (; j < limit; j++) {
-            long at = off + j * 4L;
-            seg.set(Tensor.F32, at, seg.get(Tensor.F32, at) * inv);
-        }
-        fill(seg, off + limit * 4L, n - limit, 0f);
+        return sum;
     }
 
     /** A float32 copy of t in the workspace at byte offset off. */

@@ -322,6 +322,25 @@ class AttentionKernelTest {
         assertTrue(e.getMessage().contains("nonpad_kv_seqlen[0] is 9, outside [0, 5]"), e.getMessage());
     }
 
+    @Test
+    void packedKeysAreExactlySgemmsPackedTranspose() {
+        Random r = new Random(31);
+        for (int d : new int[] {8, 17, 64, 128}) {
+            for (int n : new int[] {1, 31, 32, 75, 128}) {
+                for (int extra : new int[] {0, 24}) {
+                    long rowBytes = (d + extra) * 4L;
+                    Tensor k = random(r, n, d + extra);
+                    long bytes = Sgemm.packedBytes(d, n);
+                    java.lang.foreign.MemorySegment want = java.lang.foreign.Arena.ofAuto().allocate(bytes, 64);
+                    java.lang.foreign.MemorySegment got = java.lang.foreign.Arena.ofAuto().allocate(bytes, 64);
+                    Sgemm.packB(k.data(), 0, 4, rowBytes, d, n, want, 0, 0, Sgemm.panels(n));
+                    AttentionOp.packKeys(k.data(), 0, rowBytes, d, n, got, 0);
+                    assertEquals(-1, want.mismatch(got), "d " + d + " n " + n + " row " + rowBytes);
+                }
+            }
+        }
+    }
+
     /** RotaryEmbedding's definition, with the cache row of (b, s) given by pos. */
     private static double[] rotaryReference(Tensor x, Tensor cos, Tensor sin, long[] pos, int heads, boolean threeD,
             int rot, boolean interleaved) {
