@@ -41,6 +41,12 @@ final class AttentionOp implements Kernel {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Query rows per unit of work: bounds the score block at ROWS × total floats per task. */
     static final int ROWS = 32;
+    /**
+     * At most this many query rows (a decoding step, a few speculative tokens) take the direct
+     * path: packing K and V for a GEMM of so few rows would move each key and value three times
+     * where the dot products read them once.
+     */
+    static final int DIRECT_ROWS = 4;
     /** Per-thread L×L tile of {@link #packKeys}: no allocation per execution. */
     private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[L * L]);
     /** Lane r of a tile column gather reads tile[c + L·r]. */
@@ -96,6 +102,8 @@ final class AttentionOp implements Kernel {
     private final TensorType[] outTypes;
     private final int tasks;
     private final int blocks;
+    /** Few query rows (decoding): dot products over K and V in place, no packing (see attendDirect). */
+    private final boolean direct;
     // workspace layout, in bytes
     private final long kPackBytes;
     private final long vPackBytes;
@@ -151,18 +159,20 @@ final class AttentionOp implements Kernel {
             qkStage != null ? new TensorType(dtype, new long[] {s.batch, s.qHeads, s.qLen, total}) : null
         };
         this.blocks = (s.qLen + ROWS - 1) / ROWS;
-        long units = (long) s.batch * s.qHeads * blocks;
-        this.tasks = (int) Math.max(1, Math.min(parallelism, units));
+        this.direct = s.qLen <= DIRECT_ROWS;
         long kvPairs = (long) s.batch * s.kvHeads;
-        this.kPackBytes = Sgemm.packedBytes(s.headSize, total);
-        this.vPackBytes = Sgemm.packedBytes(total, s.vHeadSize);
+        long units = direct ? kvPairs : (long) s.batch * s.qHeads * blocks;
+        this.tasks = (int) Math.max(1, Math.min(parallelism, units));
+        long rowsPerTask = direct ? (long) s.group() * s.qLen : Math.min(ROWS, s.qLen);
+        this.kPackBytes = direct ? 0 : Sgemm.packedBytes(s.headSize, total);
+        this.vPackBytes = direct ? 0 : Sgemm.packedBytes(total, s.vHeadSize);
         long at = 0;
         kPackOff = at;
         at = align(at + kvPairs * kPackBytes);
         vPackOff = at;
         at = align(at + kvPairs * vPackBytes);
         scoresOff = at;
-        at = align(at + (long) tasks * Math.min(ROWS, s.qLen) * total * 4);
+        at = align(at + (long) tasks * rowsPerTask * total * 4);
         // the concatenated cache: in the present outputs when they are float32 outputs, else here
         boolean presentHere = hasPast && !(wantPresent && f32);
         boolean present32 = presentHere || (wantPresent && !f32);
@@ -388,24 +398,34 @@ final class AttentionOp implements Kernel {
         MemorySegment pv = pastV;
         MemorySegment prk = presentK;
         MemorySegment prv = presentV;
-        int packTasks = (int) Math.max(1, Math.min(ctx.parallelism(), kvPairs));
-        ctx.parallelFor(packTasks, t -> {
-            for (long u = kvPairs * t / packTasks; u < kvPairs * (t + 1) / packTasks; u++) {
-                pack((int) (u / s.kvHeads), (int) (u % s.kvHeads), k, v, pk, pv, prk, prv, ws);
-            }
-        });
-
-        long units = (long) s.batch * s.qHeads * blocks;
-        int runTasks = (int) Math.max(1, Math.min(Math.min(ctx.parallelism(), tasks), units));
-        ctx.parallelFor(runTasks, t -> {
-            long scores = scoresOff + (long) t * Math.min(ROWS, s.qLen) * total * 4;
-            for (long u = units * t / runTasks; u < units * (t + 1) / runTasks; u++) {
-                int block = (int) (u % blocks);
-                int h = (int) (u / blocks % s.qHeads);
-                int b = (int) (u / blocks / s.qHeads);
-                attend(b, h, block, q, mask, ws, scores, y, qk, limits);
-            }
-        });
+        if (direct) {
+            int runTasks = (int) Math.max(1, Math.min(Math.min(ctx.parallelism(), tasks), kvPairs));
+            long rowBytes = (long) s.group() * s.qLen * total * 4;
+            ctx.parallelFor(runTasks, t -> {
+                for (long u = kvPairs * t / runTasks; u < kvPairs * (t + 1) / runTasks; u++) {
+                    attendDirect((int) (u / s.kvHeads), (int) (u % s.kvHeads), q, k, v, pk, pv, prk, prv, mask, ws,
+                            scoresOff + t * rowBytes, y, qk, limits);
+                }
+            });
+        } else {
+            int packTasks = (int) Math.max(1, Math.min(ctx.parallelism(), kvPairs));
+            ctx.parallelFor(packTasks, t -> {
+                for (long u = kvPairs * t / packTasks; u < kvPairs * (t + 1) / packTasks; u++) {
+                    pack((int) (u / s.kvHeads), (int) (u % s.kvHeads), k, v, pk, pv, prk, prv, ws);
+                }
+            });
+            long units = (long) s.batch * s.qHeads * blocks;
+            int runTasks = (int) Math.max(1, Math.min(Math.min(ctx.parallelism(), tasks), units));
+            ctx.parallelFor(runTasks, t -> {
+                long scores = scoresOff + (long) t * Math.min(ROWS, s.qLen) * total * 4;
+                for (long u = units * t / runTasks; u < units * (t + 1) / runTasks; u++) {
+                    int block = (int) (u % blocks);
+                    int h = (int) (u / blocks % s.qHeads);
+                    int b = (int) (u / blocks / s.qHeads);
+                    attend(b, h, block, q, mask, ws, scores, y, qk, limits);
+                }
+            });
+        }
 
         if (!f32) {
             fromF32(y, out[0]);
@@ -542,9 +562,8 @@ final class AttentionOp implements Kernel {
         int rows = Math.min(ROWS, s.qLen - r0);
         int g = h / s.group();
         long pair = (long) b * s.kvHeads + g;
-        // the causal offset: keys a query may see besides its own block position (bottom-right aligned)
-        long offset = s.causal ? (hasPast ? s.pastLen : limits != null ? limits[b] - s.qLen : 0) : 0;
-        long keyLimit = Math.min(total, Math.min(maskLen, limits != null ? limits[b] : total));
+        long offset = causalOffset(b, limits);
+        long keyLimit = keyLimit(b, limits);
         // columns of Q·Kᵀ that any row of the block can use; all of them when qk_matmul_output wants them
         long needed = keyLimit;
         if (s.causal) {
@@ -557,56 +576,203 @@ final class AttentionOp implements Kernel {
                     qRowBytes, 4, ws, new long[] {kPackOff + pair * kPackBytes}, ws, new long[] {scores}, total * 4L),
                     Sgemm.Epilogue.PLAIN, SERIAL);
         }
-        long maskBase = (long) b * maskB + (long) h * maskH;
         for (int r = 0; r < rows; r++) {
-            int i = r0 + r;
-            long row = scores + (long) r * total * 4;
-            long qkRow = ((((long) b * s.qHeads + h) * s.qLen) + i) * total * 4;
-            long limit = keyLimit;
-            if (s.causal) {
-                limit = Math.min(limit, i + offset + 1);
-            }
-            int lim = (int) Math.max(0, limit);
-            // The GEMM leaves Q·Kᵀ unscaled (an alpha epilogue would be one more pass over the
-            // block): the scale rides on the first pass that touches the row anyway.
-            float factor = s.scale;
-            if (qk != null) {
-                scale(ws, row, total, factor);
-                factor = 1;
-            }
-            if (qkStage == QkStage.RAW) {
-                MemorySegment.copy(ws, row, qk, qkRow, total * 4L);
-            }
-            if (s.softcap > 0) {
-                softcap(ws, row, Math.max(lim, qk != null ? total : 0), factor, s.softcap);
-                factor = 1;
-            }
-            if (qkStage == QkStage.SOFTCAP) {
-                MemorySegment.copy(ws, row, qk, qkRow, total * 4L);
-            }
-            if (mask != null && lim > 0) {
-                long m = maskBase + (long) i * maskI;
-                if (boolMask) {
-                    addBoolMask(ws, row, mask, m, lim);
-                } else {
-                    addFloatMask(ws, row, factor, mask, m * 4, lim);
-                    factor = 1;
-                }
-            }
-            if (qkStage == QkStage.BIAS) {
-                MemorySegment.copy(ws, row, qk, qkRow, lim * 4L);
-                fill(qk, qkRow + lim * 4L, total - lim, Float.NEGATIVE_INFINITY);
-            }
-            softmax(ws, row, lim, total, factor);
-            if (qkStage == QkStage.SOFTMAX) {
-                MemorySegment.copy(ws, row, qk, qkRow, total * 4L);
+            scoreRow(b, h, r0 + r, ws, scores + (long) r * total * 4, mask, qk, offset, keyLimit);
+        }
+        Sgemm.run(new Sgemm.Problem(1, rows, s.vHeadSize, total, ws, new long[] {scores}, total * 4L, 4, ws,
+                new long[] {vPackOff + pair * vPackBytes}, y, new long[] {yOffset(b, h, r0)}, yRow() * 4),
+                Sgemm.Epilogue.PLAIN, SERIAL);
+    }
+
+    /** The causal offset of batch b: keys a query sees beyond its own position (bottom-right aligned). */
+    private long causalOffset(int b, long[] limits) {
+        return s.causal ? (hasPast ? s.pastLen : limits != null ? limits[b] - s.qLen : 0) : 0;
+    }
+
+    /** Keys batch b may attend to at all: not padding, and within the mask's last dimension. */
+    private long keyLimit(int b, long[] limits) {
+        return Math.min(s.total(), Math.min(maskLen, limits != null ? limits[b] : s.total()));
+    }
+
+    /** Floats from one row of Y to the next. */
+    private long yRow() {
+        return s.threeD ? (long) s.qHeads * s.vHeadSize : s.vHeadSize;
+    }
+
+    /** Byte offset in Y of query i of head h in batch b. */
+    private long yOffset(int b, int h, int i) {
+        long base = s.threeD ? (long) b * s.qLen * yRow() + (long) h * s.vHeadSize : ((long) b * s.qHeads + h) * s.qLen * yRow();
+        return (base + (long) i * yRow()) * 4;
+    }
+
+    /**
+     * The decoding path for (batch b, kv head g): every query row of the group's heads against
+     * the keys and values read in place (from the present cache when there is one, concatenated
+     * here first): scores by dot products four rows at a time, the row pipeline, then Y as the
+     * probability-weighted sum of value rows, each key and value row read once per four rows.
+     */
+    private void attendDirect(int b, int g, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment pastK,
+            MemorySegment pastV, MemorySegment presentK, MemorySegment presentV, MemorySegment mask, MemorySegment ws,
+            long scores, MemorySegment y, MemorySegment qk, long[] limits) {
+        int total = s.total();
+        long pair = (long) b * s.kvHeads + g;
+        MemorySegment kSrc = k;
+        long kBase = newBase(b, g, s.headSize) * 4;
+        long kRow = (s.threeD ? (long) s.kvHeads * s.headSize : s.headSize) * 4;
+        MemorySegment vSrc = v;
+        long vBase = newBase(b, g, s.vHeadSize) * 4;
+        long vRow = (s.threeD ? (long) s.kvHeads * s.vHeadSize : s.vHeadSize) * 4;
+        if (presentK != null) {
+            concat(pastK, kSrc, kBase, kRow, presentK, pair, s.headSize);
+            concat(pastV, vSrc, vBase, vRow, presentV, pair, s.vHeadSize);
+            kSrc = presentK;
+            kBase = pair * total * s.headSize * 4;
+            kRow = s.headSize * 4L;
+            vSrc = presentV;
+            vBase = pair * total * s.vHeadSize * 4;
+            vRow = s.vHeadSize * 4L;
+        }
+        int rows = s.group() * s.qLen;
+        long rowBytes = total * 4L;
+        for (int r0 = 0; r0 < rows; r0 += 4) {
+            int n = Math.min(4, rows - r0);
+            // rows past the last repeat it: their sums are computed and not stored
+            long q0 = queryRow(b, g, r0);
+            long q1 = queryRow(b, g, r0 + Math.min(1, n - 1));
+            long q2 = queryRow(b, g, r0 + Math.min(2, n - 1));
+            long q3 = queryRow(b, g, r0 + Math.min(3, n - 1));
+            for (int j = 0; j < total; j++) {
+                dots4(q, q0, q1, q2, q3, kSrc, kBase + j * kRow, ws, scores + (long) r0 * rowBytes + j * 4L, rowBytes, n);
             }
         }
-        long yRow = (s.threeD ? (long) s.qHeads * s.vHeadSize : s.vHeadSize);
-        long yBase = s.threeD ? (long) b * s.qLen * yRow + (long) h * s.vHeadSize : ((long) b * s.qHeads + h) * s.qLen * yRow;
-        Sgemm.run(new Sgemm.Problem(1, rows, s.vHeadSize, total, ws, new long[] {scores}, total * 4L, 4, ws,
-                new long[] {vPackOff + pair * vPackBytes}, y, new long[] {(yBase + (long) r0 * yRow) * 4}, yRow * 4),
-                Sgemm.Epilogue.PLAIN, SERIAL);
+        long offset = causalOffset(b, limits);
+        long keyLimit = keyLimit(b, limits);
+        for (int r = 0; r < rows; r++) {
+            int h = g * s.group() + r / s.qLen;
+            int i = r % s.qLen;
+            scoreRow(b, h, i, ws, scores + r * rowBytes, mask, qk, offset, keyLimit);
+            fill(y, yOffset(b, h, i), s.vHeadSize, 0f);
+        }
+        for (int j = 0; j < total; j++) {
+            long vj = vBase + j * vRow;
+            for (int r = 0; r < rows; r++) {
+                float p = ws.get(Tensor.F32, scores + r * rowBytes + j * 4L);
+                if (p != 0) {
+                    axpy(p, vSrc, vj, y, yOffset(b, g * s.group() + r / s.qLen, r % s.qLen), s.vHeadSize);
+                }
+            }
+        }
+    }
+
+    /** Byte offset in Q of row r of kv head g's group (rows: the group's heads, each with its queries). */
+    private long queryRow(int b, int g, int r) {
+        return (qBase(b, g * s.group() + r / s.qLen) + (long) (r % s.qLen) * qRow()) * 4;
+    }
+
+    /**
+     * Up to four dot products of query rows (byte offsets q0..q3 in q) with one key row (byte
+     * offset key in k), the first n stored {@code stride} bytes apart from byte offset out of ws.
+     */
+    private void dots4(MemorySegment q, long q0, long q1, long q2, long q3, MemorySegment k, long key, MemorySegment ws,
+            long out, long stride, int n) {
+        int d = s.headSize;
+        int bound = d - d % L;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        for (int x = 0; x < bound; x += L) {
+            FloatVector kv = FloatVector.fromMemorySegment(F, k, key + x * 4L, LE);
+            a0 = FloatVector.fromMemorySegment(F, q, q0 + x * 4L, LE).fma(kv, a0);
+            a1 = FloatVector.fromMemorySegment(F, q, q1 + x * 4L, LE).fma(kv, a1);
+            a2 = FloatVector.fromMemorySegment(F, q, q2 + x * 4L, LE).fma(kv, a2);
+            a3 = FloatVector.fromMemorySegment(F, q, q3 + x * 4L, LE).fma(kv, a3);
+        }
+        ws.set(Tensor.F32, out, a0.reduceLanes(VectorOperators.ADD) + tailDot(q, q0, k, key, bound, d));
+        if (n > 1) {
+            ws.set(Tensor.F32, out + stride, a1.reduceLanes(VectorOperators.ADD) + tailDot(q, q1, k, key, bound, d));
+        }
+        if (n > 2) {
+            ws.set(Tensor.F32, out + 2 * stride, a2.reduceLanes(VectorOperators.ADD) + tailDot(q, q2, k, key, bound, d));
+        }
+        if (n > 3) {
+            ws.set(Tensor.F32, out + 3 * stride, a3.reduceLanes(VectorOperators.ADD) + tailDot(q, q3, k, key, bound, d));
+        }
+    }
+
+    /** The scalar part of a dot product: elements [from, to) of rows at byte offsets a and b. */
+    private static float tailDot(MemorySegment x, long a, MemorySegment y, long b, int from, int to) {
+        float sum = 0;
+        for (int i = from; i < to; i++) {
+            sum += x.get(Tensor.F32, a + i * 4L) * y.get(Tensor.F32, b + i * 4L);
+        }
+        return sum;
+    }
+
+    /** y[0..n) += p·x[0..n) (byte offsets). */
+    private static void axpy(float p, MemorySegment x, long xo, MemorySegment y, long yo, int n) {
+        int bound = n - n % L;
+        int j = 0;
+        for (; j < bound; j += L) {
+            long at = yo + j * 4L;
+            FloatVector.fromMemorySegment(F, x, xo + j * 4L, LE).fma(FloatVector.broadcast(F, p),
+                    FloatVector.fromMemorySegment(F, y, at, LE)).intoMemorySegment(y, at, LE);
+        }
+        for (; j < n; j++) {
+            long at = yo + j * 4L;
+            y.set(Tensor.F32, at, y.get(Tensor.F32, at) + p * x.get(Tensor.F32, xo + j * 4L));
+        }
+    }
+
+    /**
+     * One row of scores (query i of head h in batch b, raw Q·Kᵀ at byte offset row of ws) into
+     * probabilities: scale, softcap, mask, causal and padding limits, softmax, and the
+     * qk_matmul_output copy at its stage.
+     */
+    private void scoreRow(int b, int h, int i, MemorySegment ws, long row, MemorySegment mask, MemorySegment qk,
+            long offset, long keyLimit) {
+        int total = s.total();
+        long maskBase = (long) b * maskB + (long) h * maskH;
+        long qkRow = ((((long) b * s.qHeads + h) * s.qLen) + i) * total * 4;
+        long limit = keyLimit;
+        if (s.causal) {
+            limit = Math.min(limit, i + offset + 1);
+        }
+        int lim = (int) Math.max(0, limit);
+        // The GEMM leaves Q·Kᵀ unscaled (an alpha epilogue would be one more pass over the
+        // block): the scale rides on the first pass that touches the row anyway.
+        float factor = s.scale;
+        if (qk != null) {
+            scale(ws, row, total, factor);
+            factor = 1;
+        }
+        if (qkStage == QkStage.RAW) {
+            MemorySegment.copy(ws, row, qk, qkRow, total * 4L);
+        }
+        if (s.softcap > 0) {
+            softcap(ws, row, Math.max(lim, qk != null ? total : 0), factor, s.softcap);
+            factor = 1;
+        }
+        if (qkStage == QkStage.SOFTCAP) {
+            MemorySegment.copy(ws, row, qk, qkRow, total * 4L);
+        }
+        if (mask != null && lim > 0) {
+            long m = maskBase + (long) i * maskI;
+            if (boolMask) {
+                addBoolMask(ws, row, mask, m, lim);
+            } else {
+                addFloatMask(ws, row, factor, mask, m * 4, lim);
+                factor = 1;
+            }
+        }
+        if (qkStage == QkStage.BIAS) {
+            MemorySegment.copy(ws, row, qk, qkRow, lim * 4L);
+            fill(qk, qkRow + lim * 4L, total - lim, Float.NEGATIVE_INFINITY);
+        }
+        softmax(ws, row, lim, total, factor);
+        if (qkStage == QkStage.SOFTMAX) {
+            MemorySegment.copy(ws, row, qk, qkRow, total * 4L);
+        }
     }
 
     /** x = c·tanh(factor·x / c) over n floats at byte offset off. */
