@@ -139,14 +139,16 @@ final class RotaryEmbeddingOp implements Kernel {
         int tasks = x.elementCount() < MIN_PARALLEL_ELEMENTS ? 1 : (int) Math.min(ctx.parallelism(), rows);
         ctx.parallelFor(tasks, t -> {
             for (long r = rows * t / tasks; r < rows * (t + 1) / tasks; r++) {
-                // rows in (batch, seq, head) order; the element offset depends on the layout
-                int h = (int) (r % heads);
-                long bs = r / heads;
-                int b = (int) (bs / seq);
-                int i = (int) (bs % seq);
-                long base = threeD ? (bs * heads + h) * headSize : (((long) b * heads + h) * seq + i) * headSize;
+                // rows in memory order: row r starts at element r·headSize in either layout
+                long bs;
+                if (threeD) {
+                    bs = r / heads;
+                } else {
+                    long b = r / ((long) heads * seq);
+                    bs = b * seq + r % seq;
+                }
                 long cacheRow = (positions ? in[3].getLong(bs) : bs) * half;
-                rotate(x, y, base, in[1], in[2], cacheRow);
+                rotate(x, y, r * headSize, in[1], in[2], cacheRow);
             }
         });
     }
