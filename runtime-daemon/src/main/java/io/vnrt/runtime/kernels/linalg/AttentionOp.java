@@ -33,7 +33,8 @@ import jdk.incubator.vector.VectorSpecies;
  * and softmax over each row with the Vector API, and the block's P·V through {@link Sgemm} again,
  * straight into Y. Scores live in a per-task block of the workspace, so memory does not grow with
  * the square of the sequence. float16/bfloat16/float64 inputs are converted to float32 copies in
- * the workspace and the outputs back (softmax_precision is honoured as at least float32).
+ * the workspace and the outputs back. The softmax runs in float32 whatever softmax_precision asks
+ * (more than float16/bfloat16 would give; double is not offered).
  */
 final class AttentionOp implements Kernel {
     private static final VectorSpecies<Float> F = VectorShape.FLOAT;
@@ -392,7 +393,7 @@ final class AttentionOp implements Kernel {
             presentK = ws.asSlice(presentKOff, kvPairs * total * s.headSize * 4);
             presentV = ws.asSlice(presentVOff, kvPairs * total * s.vHeadSize * 4);
         }
-        long[] limits = nonpadLimits(hasNonpad ? in[6] : null, total);
+        Tensor limits = hasNonpad ? checkedNonpad(in[6], total) : null;
 
         MemorySegment pk = pastK;
         MemorySegment pv = pastV;
@@ -439,21 +440,16 @@ final class AttentionOp implements Kernel {
         }
     }
 
-    /** Per batch entry, the number of leading keys that are not padding (all of them without nonpad_kv_seqlen). */
-    private long[] nonpadLimits(Tensor nonpad, int total) {
-        if (nonpad == null) {
-            return null;
-        }
-        long[] limits = new long[s.batch];
+    /** nonpad_kv_seqlen after checking that each entry is a key count: the keys of batch b at and past it are padding. */
+    private Tensor checkedNonpad(Tensor nonpad, int total) {
         for (int b = 0; b < s.batch; b++) {
             long n = nonpad.getLong(b);
             if (n < 0 || n > total) {
                 throw new OpException("nonpad_kv_seqlen[" + b + "] is " + n + ", outside [0, " + total
                         + "] (the total key sequence length)");
             }
-            limits[b] = n;
         }
-        return limits;
+        return nonpad;
     }
 
     /** Elements of a row of Q, K or V (the hidden size in 3-D layouts, the head size in 4-D ones). */
@@ -556,7 +552,7 @@ final class AttentionOp implements Kernel {
 
     /** Rows [block·ROWS, ...) of query head h in batch b: scores, bias, softmax, then P·V into Y. */
     private void attend(int b, int h, int block, MemorySegment q, MemorySegment mask, MemorySegment ws, long scores,
-            MemorySegment y, MemorySegment qk, long[] limits) {
+            MemorySegment y, MemorySegment qk, Tensor limits) {
         int total = s.total();
         int r0 = block * ROWS;
         int rows = Math.min(ROWS, s.qLen - r0);
@@ -585,13 +581,13 @@ final class AttentionOp implements Kernel {
     }
 
     /** The causal offset of batch b: keys a query sees beyond its own position (bottom-right aligned). */
-    private long causalOffset(int b, long[] limits) {
-        return s.causal ? (hasPast ? s.pastLen : limits != null ? limits[b] - s.qLen : 0) : 0;
+    private long causalOffset(int b, Tensor limits) {
+        return s.causal ? (hasPast ? s.pastLen : limits != null ? limits.getLong(b) - s.qLen : 0) : 0;
     }
 
     /** Keys batch b may attend to at all: not padding, and within the mask's last dimension. */
-    private long keyLimit(int b, long[] limits) {
-        return Math.min(s.total(), Math.min(maskLen, limits != null ? limits[b] : s.total()));
+    private long keyLimit(int b, Tensor limits) {
+        return Math.min(s.total(), Math.min(maskLen, limits != null ? limits.getLong(b) : s.total()));
     }
 
     /** Floats from one row of Y to the next. */
@@ -613,7 +609,7 @@ final class AttentionOp implements Kernel {
      */
     private void attendDirect(int b, int g, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment pastK,
             MemorySegment pastV, MemorySegment presentK, MemorySegment presentV, MemorySegment mask, MemorySegment ws,
-            long scores, MemorySegment y, MemorySegment qk, long[] limits) {
+            long scores, MemorySegment y, MemorySegment qk, Tensor limits) {
         int total = s.total();
         long pair = (long) b * s.kvHeads + g;
         MemorySegment kSrc = k;
