@@ -28,11 +28,14 @@ import jdk.incubator.vector.VectorSpecies;
  * softmax of -inf values gives: the behaviour the opset-23/24 tests require.
  *
  * <p>How it runs: the present keys and values of each (batch, kv head) are packed once into GEMM
- * panels ({@link Sgemm#packB}, Kᵀ and V); then each task takes a range of (batch, q head, block of
- * query rows) units and computes scale·Q·Kᵀ for the block through {@link Sgemm}, the softcap, bias
- * and softmax over each row with the Vector API, and the block's P·V through {@link Sgemm} again,
- * straight into Y. Scores live in a per-task block of the workspace, so memory does not grow with
- * the square of the sequence. float16/bfloat16/float64 inputs are converted to float32 copies in
+ * panels (Kᵀ by tile transposes in {@link #packKeys}, V by {@link Sgemm#packB}); then each task
+ * takes a range of (batch, q head, block of query rows) units and computes Q·Kᵀ for the block
+ * through {@link Sgemm}, the scale, softcap, bias and softmax over each row with the Vector API,
+ * and the block's P·V through {@link Sgemm} again, straight into Y. Scores live in a per-task
+ * block of the workspace, so memory does not grow with the square of the sequence. With at most
+ * {@value #DIRECT_ROWS} query rows (a decoding step) packing would cost more than the products:
+ * each task takes (batch, kv head) pairs and reads the cache in place ({@link #attendDirect}).
+ * float16/bfloat16/float64 inputs are converted to float32 copies in
  * the workspace and the outputs back. The softmax runs in float32 whatever softmax_precision asks
  * (more than float16/bfloat16 would give; double is not offered).
  */
