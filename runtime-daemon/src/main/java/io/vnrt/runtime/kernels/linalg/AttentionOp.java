@@ -469,29 +469,37 @@ final class AttentionOp implements Kernel {
         return s.threeD ? (long) b * s.kvLen * s.kvHeads * size + (long) g * size : ((long) b * s.kvHeads + g) * s.kvLen * size;
     }
 
+    /** Where the keys and values of one (batch, kv head) are: segments, byte offsets of row 0, row strides. */
+    private record KeysAndValues(MemorySegment k, long kBase, long kRow, MemorySegment v, long vBase, long vRow) {}
+
+    /**
+     * The keys and values (b, g) attends over: the new ones in their input layout, or, where
+     * there is a present cache, its rows for (b, g) after concatenating past and new into it.
+     */
+    private KeysAndValues keysAndValues(int b, int g, MemorySegment k, MemorySegment v, MemorySegment pastK,
+            MemorySegment pastV, MemorySegment presentK, MemorySegment presentV) {
+        long kBase = newBase(b, g, s.headSize) * 4;
+        long kRow = (s.threeD ? (long) s.kvHeads * s.headSize : s.headSize) * 4;
+        long vBase = newBase(b, g, s.vHeadSize) * 4;
+        long vRow = (s.threeD ? (long) s.kvHeads * s.vHeadSize : s.vHeadSize) * 4;
+        if (presentK == null) {
+            return new KeysAndValues(k, kBase, kRow, v, vBase, vRow);
+        }
+        long pair = (long) b * s.kvHeads + g;
+        concat(pastK, k, kBase, kRow, presentK, pair, s.headSize);
+        concat(pastV, v, vBase, vRow, presentV, pair, s.vHeadSize);
+        return new KeysAndValues(presentK, pair * s.total() * s.headSize * 4, s.headSize * 4L, presentV,
+                pair * s.total() * s.vHeadSize * 4, s.vHeadSize * 4L);
+    }
+
     /** Concatenates the cache of (b, g) when there is one and packs Kᵀ and V into GEMM panels. */
     private void pack(int b, int g, MemorySegment k, MemorySegment v, MemorySegment pastK, MemorySegment pastV,
             MemorySegment presentK, MemorySegment presentV, MemorySegment ws) {
         int total = s.total();
         long pair = (long) b * s.kvHeads + g;
-        MemorySegment kSrc = k;
-        long kBase = newBase(b, g, s.headSize) * 4;
-        long kRow = (s.threeD ? (long) s.kvHeads * s.headSize : s.headSize) * 4;
-        MemorySegment vSrc = v;
-        long vBase = newBase(b, g, s.vHeadSize) * 4;
-        long vRow = (s.threeD ? (long) s.kvHeads * s.vHeadSize : s.vHeadSize) * 4;
-        if (presentK != null) {
-            concat(pastK, kSrc, kBase, kRow, presentK, pair, s.headSize);
-            concat(pastV, vSrc, vBase, vRow, presentV, pair, s.vHeadSize);
-            kSrc = presentK;
-            kBase = pair * total * s.headSize * 4;
-            kRow = s.headSize * 4L;
-            vSrc = presentV;
-            vBase = pair * total * s.vHeadSize * 4;
-            vRow = s.vHeadSize * 4L;
-        }
-        packKeys(kSrc, kBase, kRow, s.headSize, total, ws, kPackOff + pair * kPackBytes);
-        Sgemm.packB(vSrc, vBase, vRow, 4, total, s.vHeadSize, ws, vPackOff + pair * vPackBytes, 0,
+        KeysAndValues kv = keysAndValues(b, g, k, v, pastK, pastV, presentK, presentV);
+        packKeys(kv.k(), kv.kBase(), kv.kRow(), s.headSize, total, ws, kPackOff + pair * kPackBytes);
+        Sgemm.packB(kv.v(), kv.vBase(), kv.vRow(), 4, total, s.vHeadSize, ws, vPackOff + pair * vPackBytes, 0,
                 Sgemm.panels(s.vHeadSize));
     }
 
@@ -614,23 +622,7 @@ final class AttentionOp implements Kernel {
             MemorySegment pastV, MemorySegment presentK, MemorySegment presentV, MemorySegment mask, MemorySegment ws,
             long scores, MemorySegment y, MemorySegment qk, Tensor limits) {
         int total = s.total();
-        long pair = (long) b * s.kvHeads + g;
-        MemorySegment kSrc = k;
-        long kBase = newBase(b, g, s.headSize) * 4;
-        long kRow = (s.threeD ? (long) s.kvHeads * s.headSize : s.headSize) * 4;
-        MemorySegment vSrc = v;
-        long vBase = newBase(b, g, s.vHeadSize) * 4;
-        long vRow = (s.threeD ? (long) s.kvHeads * s.vHeadSize : s.vHeadSize) * 4;
-        if (presentK != null) {
-            concat(pastK, kSrc, kBase, kRow, presentK, pair, s.headSize);
-            concat(pastV, vSrc, vBase, vRow, presentV, pair, s.vHeadSize);
-            kSrc = presentK;
-            kBase = pair * total * s.headSize * 4;
-            kRow = s.headSize * 4L;
-            vSrc = presentV;
-            vBase = pair * total * s.vHeadSize * 4;
-            vRow = s.vHeadSize * 4L;
-        }
+        KeysAndValues kv = keysAndValues(b, g, k, v, pastK, pastV, presentK, presentV);
         int rows = s.group() * s.qLen;
         long rowBytes = total * 4L;
         for (int r0 = 0; r0 < rows; r0 += 4) {
@@ -641,7 +633,7 @@ final class AttentionOp implements Kernel {
             long q2 = queryRow(b, g, r0 + Math.min(2, n - 1));
             long q3 = queryRow(b, g, r0 + Math.min(3, n - 1));
             for (int j = 0; j < total; j++) {
-                dots4(q, q0, q1, q2, q3, kSrc, kBase + j * kRow, ws, scores + (long) r0 * rowBytes + j * 4L, rowBytes, n);
+                dots4(q, q0, q1, q2, q3, kv.k(), kv.kBase() + j * kv.kRow(), ws, scores + (long) r0 * rowBytes + j * 4L, rowBytes, n);
             }
         }
         long offset = causalOffset(b, limits);
@@ -653,11 +645,11 @@ final class AttentionOp implements Kernel {
             fill(y, yOffset(b, h, i), s.vHeadSize, 0f);
         }
         for (int j = 0; j < total; j++) {
-            long vj = vBase + j * vRow;
+            long vj = kv.vBase() + j * kv.vRow();
             for (int r = 0; r < rows; r++) {
                 float p = ws.get(Tensor.F32, scores + r * rowBytes + j * 4L);
                 if (p != 0) {
-                    axpy(p, vSrc, vj, y, yOffset(b, g * s.group() + r / s.qLen, r % s.qLen), s.vHeadSize);
+                    axpy(p, kv.v(), vj, y, yOffset(b, g * s.group() + r / s.qLen, r % s.qLen), s.vHeadSize);
                 }
             }
         }
