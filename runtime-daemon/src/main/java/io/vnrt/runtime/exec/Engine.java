@@ -18,6 +18,8 @@ import io.vnrt.runtime.onnx.OnnxReader;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -107,16 +109,14 @@ public final class Engine {
         GraphOptimizer.optimize(g, registry);
         compiler = new Compiler(g, registry, group.size());
         compiler.removeDeadNodes();
-        if (!staticInputs(g)) {
-            checkWithTrialShapes(g, compiler);
-        }
+        TrialCheck trial = staticInputs(g) ? TrialCheck.NONE : checkWithTrialShapes(g, compiler);
 
         ModelMemory.Allocation weights = null;
         PackedConstants packed = new PackedConstants(memory, name);
         LoadedModel model = null;
         try {
             compiler.useConstantStore(packed);
-            Set<String> packedOnly = packWeights(g, compiler, packed);
+            Set<String> packedOnly = packWeights(g, compiler, packed, trial.size());
             long weightsBytes = 0;
             for (Map.Entry<String, Tensor> e : g.constants().entrySet()) {
                 if (!packedOnly.contains(e.getKey())) {
@@ -125,7 +125,7 @@ public final class Engine {
             }
             weights = memory.allocate(weightsBytes, ModelMemory.Purpose.WEIGHTS, "weights of model '" + name + "'");
             placeWeights(g, weights.segment(), packedOnly, name);
-            model = new LoadedModel(name, g, compiler, memory, group, weights, weightsBytes, packed);
+            model = new LoadedModel(name, g, compiler, memory, group, weights, weightsBytes, packed, trial.warnings());
             if (staticInputs(g)) {
                 List<TensorType> sig = staticSignature(g);
                 ExecutionPlan plan = compiler.compile(sig, problems);
@@ -155,30 +155,59 @@ public final class Engine {
         return g.inputs().stream().allMatch(v -> v.isStatic() && v.dtype() != null);
     }
 
+    /** Symbolic-dim sizes the load-time check tries, smallest first. */
+    private static final long[] TRIAL_SIZES = {1, 8, 64, 512};
+
+    /**
+     * What the load-time check of a model with symbolic dims found: the first trial size at which
+     * the whole graph compiles (-1 when none did or no check ran) and what failed at smaller ones.
+     */
+    private record TrialCheck(long size, List<String> warnings) {
+        static final TrialCheck NONE = new TrialCheck(-1, List.of());
+    }
+
     /**
      * A model with symbolic dims is compiled for real at its first execution; to report attribute
-     * and shape problems at load anyway, compile it with every symbol bound to a trial size. A
-     * problem counts only if it shows with two different sizes, so a model that merely needs, say,
-     * an even batch is not rejected.
+     * and shape problems at load anyway, compile it with every symbol bound to trial sizes. A
+     * model is refused only for what is wrong whatever the binding: it loads as soon as one trial
+     * compiles (a CNN whose five stride-2 stages need an image of 32 or more fails at 1 and 8 and
+     * is fine at 64), and when none does, only the problems that every trial reports word for word
+     * (a bad attribute, a dtype, a contradiction between fixed dims) refuse it. Problems that come
+     * and go with the sizes are load warnings: an execution whose real shapes hit one fails then
+     * with INVALID_ARGUMENT naming the input dims.
      */
-    private static void checkWithTrialShapes(Graph g, Compiler compiler) throws ModelLoadException {
+    private static TrialCheck checkWithTrialShapes(Graph g, Compiler compiler) throws ModelLoadException {
         if (!inputsTyped(g)) {
-            return;
+            return TrialCheck.NONE;
         }
-        List<LoadProblem> first = new ArrayList<>();
-        compiler.compile(trialSignature(g, 1), first);
-        if (first.isEmpty()) {
-            return;
-        }
-        List<LoadProblem> second = new ArrayList<>();
-        compiler.compile(trialSignature(g, 8), second);
-        if (!second.isEmpty()) {
-            List<LoadProblem> noted = new ArrayList<>();
-            for (LoadProblem p : second) {
-                noted.add(new LoadProblem(p.nodeName(), p.opType(), p.opset(), p.message() + " (found with every symbolic dim set to 8)"));
+        List<String> warnings = new ArrayList<>();
+        Map<String, LoadProblem> common = null;
+        for (long size : TRIAL_SIZES) {
+            List<LoadProblem> found = new ArrayList<>();
+            compiler.compile(trialSignature(g, size), found);
+            if (found.isEmpty()) {
+                return new TrialCheck(size, warnings);
             }
-            throw new ModelLoadException(noted);
+            Map<String, LoadProblem> byText = new LinkedHashMap<>();
+            for (LoadProblem p : found) {
+                byText.putIfAbsent(p.toString(), p);
+                warnings.add(p + " (with every symbolic dim set to " + size + ")");
+            }
+            if (common == null) {
+                common = byText;
+            } else {
+                common.keySet().retainAll(byText.keySet());
+            }
         }
+        if (!common.isEmpty()) {
+            List<LoadProblem> everywhere = new ArrayList<>();
+            for (LoadProblem p : common.values()) {
+                everywhere.add(new LoadProblem(p.nodeName(), p.opType(), p.opset(), p.message()
+                        + " (found with every symbolic dim set to each of " + Arrays.toString(TRIAL_SIZES) + ")"));
+            }
+            throw new ModelLoadException(everywhere);
+        }
+        return new TrialCheck(-1, warnings);
     }
 
     /** True when every graph input declares a dtype and a rank, so trial signatures can be made. */
@@ -205,17 +234,18 @@ public final class Engine {
     /**
      * Makes the kernels' packed copies of the weights (GEMM panels) from the host copies, by
      * compiling once before anything else is placed: with the model's fixed input shapes, or with
-     * every symbolic dim set to 1 (the packing depends on the weights alone). Returns the
+     * every symbolic dim set to the first trial size that compiled (the packing depends on the
+     * weights alone). Returns the
      * constants every use of which reads a packed copy: those are placed once, packed, and not
      * a second time as they came. A model that does not compile this way packs at its first
      * execution instead, and keeps its originals.
      */
-    private static Set<String> packWeights(Graph g, Compiler compiler, PackedConstants packed) {
-        if (!inputsTyped(g)) {
+    private static Set<String> packWeights(Graph g, Compiler compiler, PackedConstants packed, long trialSize) {
+        if (!inputsTyped(g) || (!staticInputs(g) && trialSize < 0)) {
             return Set.of();
         }
         List<LoadProblem> problems = new ArrayList<>();
-        ExecutionPlan plan = compiler.compile(staticInputs(g) ? staticSignature(g) : trialSignature(g, 1), problems);
+        ExecutionPlan plan = compiler.compile(staticInputs(g) ? staticSignature(g) : trialSignature(g, trialSize), problems);
         if (plan == null || !problems.isEmpty()) {
             return Set.of();
         }

@@ -6,6 +6,7 @@ import io.vnrt.runtime.graph.ExecutionPlan;
 import io.vnrt.runtime.graph.Graph;
 import io.vnrt.runtime.graph.ValueInfo;
 import io.vnrt.runtime.kernels.ConstantStore;
+import io.vnrt.runtime.kernels.OpException;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
 import java.lang.foreign.MemorySegment;
@@ -38,11 +39,13 @@ public final class LoadedModel implements AutoCloseable {
     private BoundPlan last;
     private final ReentrantLock lock = new ReentrantLock();
     private final String[] outputNames;
+    private final List<String> loadWarnings;
     private boolean closed;
 
     LoadedModel(String name, Graph graph, Compiler compiler, ModelMemory memory, CoreGroup group,
-            ModelMemory.Allocation weights, long weightsBytes, PackedConstants packed) {
+            ModelMemory.Allocation weights, long weightsBytes, PackedConstants packed, List<String> loadWarnings) {
         this.packed = packed;
+        this.loadWarnings = List.copyOf(loadWarnings);
         this.name = name;
         this.graph = graph;
         this.compiler = compiler;
@@ -55,6 +58,14 @@ public final class LoadedModel implements AutoCloseable {
 
     public String name() {
         return name;
+    }
+
+    /**
+     * What the load-time check found wrong only at some trial sizes of the symbolic dims (each
+     * with the size): inputs of such sizes will be refused at execution. Empty for most models.
+     */
+    public List<String> loadWarnings() {
+        return loadWarnings;
     }
 
     /** Inputs the caller feeds, with dtypes and dims (symbolic dims named). */
@@ -231,6 +242,10 @@ public final class LoadedModel implements AutoCloseable {
                 plan = compiler.compile(sig, null);
             } catch (ConstantStore.Exhausted e) {
                 throw (OutOfDeviceMemoryException) e.getCause();
+            } catch (OpException e) {
+                // the load-time check passed at some binding of the symbolic dims: this one cannot run
+                throw new IllegalArgumentException("cannot run with these input shapes: " + e.getMessage() + " ("
+                        + describeBinding(sig) + ")", e);
             }
             plans.put(List.copyOf(sig), plan);
         }
@@ -250,6 +265,28 @@ public final class LoadedModel implements AutoCloseable {
             bound.put(plan, b);
         }
         return b;
+    }
+
+    /** "input 'x' is float32[1, 3, 16, 16]; H=16, W=16": the shapes and symbol values of a signature. */
+    private String describeBinding(List<TensorType> sig) {
+        List<String> shapes = new ArrayList<>();
+        Map<String, Long> symbols = new LinkedHashMap<>();
+        List<ValueInfo> declared = graph.inputs();
+        for (int i = 0; i < declared.size(); i++) {
+            ValueInfo v = declared.get(i);
+            shapes.add("input '" + v.name() + "' is " + sig.get(i));
+            if (v.dims() != null && v.rank() == sig.get(i).rank()) {
+                for (int d = 0; d < v.rank(); d++) {
+                    Dim dim = v.dims().get(d);
+                    if (!dim.isFixed() && !dim.symbol().isEmpty()) {
+                        symbols.putIfAbsent(dim.symbol(), sig.get(i).shape()[d]);
+                    }
+                }
+            }
+        }
+        String bound = symbols.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                .collect(Collectors.joining(", "));
+        return String.join(", ", shapes) + (bound.isEmpty() ? "" : "; " + bound);
     }
 
     /** Adds a plan compiled at load (its scratch is allocated now, before any execution). */

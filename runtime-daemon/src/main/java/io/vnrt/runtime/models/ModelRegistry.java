@@ -143,6 +143,9 @@ public final class ModelRegistry implements AutoCloseable {
             + e.getMessage(), e.facts(), e);
       }
       checkBatchable(s, loaded);
+      for (String w : loaded.loadWarnings()) {
+        log.warn("model '{}': {}; executions whose input shapes hit this are refused with INVALID_ARGUMENT", s.name(), w);
+      }
       Duration loadTime = Duration.ofNanos(System.nanoTime() - t0);
       Duration warmupTime = warmUp(s, loaded, scheduler);
       int depth = s.queueDepth() == 0 ? DEFAULT_QUEUE_DEPTH : s.queueDepth();

@@ -49,6 +49,7 @@ import io.vnrt.runtime.RuntimeConfig;
 import io.vnrt.runtime.exec.Device;
 import io.vnrt.runtime.exec.ModelBuilder;
 import io.vnrt.runtime.exec.Profile;
+import io.vnrt.runtime.exec.ShrinkingCnn;
 import io.vnrt.runtime.exec.Topology;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.models.ExecutionRequest;
@@ -712,6 +713,31 @@ abstract class AbstractModelEndToEndTest {
         () -> load(header("dims", m.length).setWarmupRuns(1).putWarmupDims("n", 0), m)),
         Status.Code.INVALID_ARGUMENT, NrtCode.NRT_INVALID, "warmup_dims['n'] must be at least 1, got 0");
     assertUnchangedAndServing(before);
+  }
+
+  static ExecuteRequest imageRequest(String modelId, int size) {
+    float[] ones = new float[3 * size * size];
+    java.util.Arrays.fill(ones, 1f);
+    return ExecuteRequest.newBuilder().setModelId(modelId).addInputs(inline("x", floats(ones), 1, 3, size, size))
+        .build();
+  }
+
+  @Test
+  void aCnnWhoseSymbolicSpatialDimsShrinkBelowAPoolWindowLoadsRunsAndRefusesTooSmallImages() throws Exception {
+    ModelInfo info = load("cnn", ShrinkingCnn.model());
+    for (int size : new int[] {224, 64}) {
+      ExecuteResponse out = exec().execute(imageRequest(info.getModelId(), size));
+      // ones through the convolution give 27·(c + 1) everywhere, which pooling keeps
+      assertArrayEquals(ShrinkingCnn.ONES_OUTPUT, floats(out.getOutputs(0).getData()), "size " + size);
+    }
+    long[] before = usedBytes();
+    assertFailure(assertThrows(StatusRuntimeException.class, () -> exec().execute(imageRequest(info.getModelId(), 32))),
+        Status.Code.INVALID_ARGUMENT, NrtCode.NRT_EXEC_BAD_INPUT,
+        "model 'cnn': cannot run with these input shapes: MaxPool 'maxpool6' (opset 9): window of 2 does not fit axis 0 of "
+            + "size 1 with pads 0+0 (input 'x' is float32[1, 3, 32, 32]; N=1, H=32, W=32)");
+    assertUnchangedAndServing(before);
+    ExecuteResponse again = exec().execute(imageRequest(info.getModelId(), 224));
+    assertArrayEquals(ShrinkingCnn.ONES_OUTPUT, floats(again.getOutputs(0).getData()), "still runs after the refusal");
   }
 
   // ---- bad model streams -----------------------------------------------------------------------

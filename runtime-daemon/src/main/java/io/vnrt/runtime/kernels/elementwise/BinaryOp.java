@@ -10,7 +10,9 @@ enum BinaryOp {
     FMOD,
     /** Python-style modulo: the result has the divisor's sign (Mod with fmod=0). */
     MOD,
-    EQ, LT, LE, GT, GE, AND, OR, XOR;
+    EQ, LT, LE, GT, GE, AND, OR, XOR,
+    /** BitwiseAnd, BitwiseOr, BitwiseXor and BitShift: integer types only. */
+    BIT_AND, BIT_OR, BIT_XOR, SHIFT_LEFT, SHIFT_RIGHT;
 
     boolean isComparison() {
         return this == EQ || this == LT || this == LE || this == GT || this == GE;
@@ -18,6 +20,11 @@ enum BinaryOp {
 
     boolean isLogical() {
         return this == AND || this == OR || this == XOR;
+    }
+
+    /** Bit operations, defined on integers only. */
+    boolean isBitwise() {
+        return this == BIT_AND || this == BIT_OR || this == BIT_XOR || this == SHIFT_LEFT || this == SHIFT_RIGHT;
     }
 
     /** The definition on real numbers (float dtypes). */
@@ -44,6 +51,8 @@ enum BinaryOp {
             case AND -> (a != 0 && b != 0) ? 1 : 0;
             case OR -> (a != 0 || b != 0) ? 1 : 0;
             case XOR -> ((a != 0) != (b != 0)) ? 1 : 0;
+            case BIT_AND, BIT_OR, BIT_XOR, SHIFT_LEFT, SHIFT_RIGHT ->
+                    throw new IllegalStateException(this + " is defined on integers only");
         };
     }
 
@@ -72,6 +81,13 @@ enum BinaryOp {
             case AND -> (a != 0 && b != 0) ? 1 : 0;
             case OR -> (a != 0 || b != 0) ? 1 : 0;
             case XOR -> ((a != 0) != (b != 0)) ? 1 : 0;
+            case BIT_AND -> a & b;
+            case BIT_OR -> a | b;
+            case BIT_XOR -> a ^ b;
+            // BitShift is on unsigned types, which arrive zero-extended: shifting by the width or
+            // more leaves nothing, where Java would take the count modulo 64
+            case SHIFT_LEFT -> Long.compareUnsigned(b, 64) >= 0 ? 0 : a << b;
+            case SHIFT_RIGHT -> Long.compareUnsigned(b, 64) >= 0 ? 0 : a >>> b;
         };
     }
 

@@ -90,6 +90,30 @@ public final class ElementwiseOps {
                     n.attrInt("detect_positive", 1) != 0, n.attrInt("detect_negative", 1) != 0);
         });
 
+        // issue 11 (tier 2): bit operations and the inverse and hyperbolic trigonometric functions
+        unary(r, "Tan", UnaryOp.TAN);
+        unary(r, "Asin", UnaryOp.ASIN);
+        unary(r, "Acos", UnaryOp.ACOS);
+        unary(r, "Atan", UnaryOp.ATAN);
+        unary(r, "Sinh", UnaryOp.SINH);
+        unary(r, "Cosh", UnaryOp.COSH);
+        unary(r, "Asinh", UnaryOp.ASINH);
+        unary(r, "Acosh", UnaryOp.ACOSH);
+        unary(r, "Atanh", UnaryOp.ATANH);
+        unary(r, "BitwiseNot", UnaryOp.BIT_NOT);
+        binary(r, "BitwiseAnd", BinaryOp.BIT_AND);
+        binary(r, "BitwiseOr", BinaryOp.BIT_OR);
+        binary(r, "BitwiseXor", BinaryOp.BIT_XOR);
+        r.register("SwiGLU", ElementwiseOps::swiglu);
+        r.register("BitShift", n -> {
+            String direction = n.attrString("direction", "");
+            return switch (direction) {
+                case "LEFT" -> binaryKernel(n, BinaryOp.SHIFT_LEFT);
+                case "RIGHT" -> binaryKernel(n, BinaryOp.SHIFT_RIGHT);
+                default -> throw n.error("attribute 'direction' must be \"LEFT\" or \"RIGHT\", got \"" + direction + "\"");
+            };
+        });
+
         r.register("Cast", n -> {
             long to = n.attrInt("to", -1);
             if (to < 0) {
@@ -108,6 +132,9 @@ public final class ElementwiseOps {
     private static Kernel unaryKernel(NodeContext n, UnaryOp op, double p, double q) {
         TensorType t = n.inputType(0);
         DType d = t.dtype();
+        if (op.integersOnly() && !d.isInteger()) {
+            throw n.error("input type " + d.displayName() + " is not supported (expected an integer type)");
+        }
         if (!d.isFloatingPoint() && !(d.isInteger() && op.allowsIntegers())) {
             throw n.error("input type " + d.displayName() + " is not supported (expected "
                     + (op.allowsIntegers() ? "a float or integer type" : "float32, float16, bfloat16 or float64") + ")");
@@ -129,6 +156,14 @@ public final class ElementwiseOps {
         DType d = a.dtype();
         if (d == DType.STRING) {
             throw n.error("string tensors are not supported");
+        }
+        if (op.isBitwise() && !d.isInteger()) {
+            throw n.error("inputs must be integers, got " + d.displayName());
+        }
+        if (op == BinaryOp.SHIFT_LEFT || op == BinaryOp.SHIFT_RIGHT) {
+            if (!d.isUnsigned()) {
+                throw n.error("inputs must be unsigned integers (uint8, uint16, uint32, uint64), got " + d.displayName());
+            }
         }
         if (op.isLogical() && d != DType.BOOL) {
             throw n.error("inputs must be bool, got " + d.displayName());
@@ -169,6 +204,17 @@ public final class ElementwiseOps {
             }
         }
         return new BinaryKernel(BinaryOp.POW, a, b, a.dtype());
+    }
+
+    private static Kernel swiglu(NodeContext n) {
+        TensorType a = n.inputType(0);
+        TensorType b = n.inputType(1);
+        if (!a.dtype().isFloatingPoint() || a.dtype().isSmallFloat() || b.dtype() != a.dtype()) {
+            throw n.error("a and b must have the same float type (float32, float16, bfloat16 or float64), got " + a
+                    + " and " + b);
+        }
+        broadcastCheck(n, a, b);
+        return new SwiGluKernel(a, b, n.attrFloat("alpha", 1f));
     }
 
     private static Kernel variadic(NodeContext n, BinaryOp op, boolean mean) {

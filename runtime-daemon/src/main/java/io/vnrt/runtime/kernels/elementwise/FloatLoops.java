@@ -113,6 +113,16 @@ final class FloatLoops {
             case SIN -> uSin(in, s, out, o, bound, p, q);
             case COS -> uCos(in, s, out, o, bound, p, q);
             case SQUARE -> uSquare(in, s, out, o, bound, p, q);
+            case TAN -> uTan(in, s, out, o, bound);
+            case ASIN -> uAsin(in, s, out, o, bound);
+            case ACOS -> uAcos(in, s, out, o, bound);
+            case ATAN -> uAtan(in, s, out, o, bound);
+            case SINH -> uSinh(in, s, out, o, bound);
+            case COSH -> uCosh(in, s, out, o, bound);
+            case ASINH -> uAsinh(in, s, out, o, bound);
+            case ACOSH -> uAcosh(in, s, out, o, bound);
+            case ATANH -> uAtanh(in, s, out, o, bound);
+            case BIT_NOT -> throw new IllegalArgumentException("BitwiseNot has no float32 loop");
             case IDENTITY -> {
                 MemorySegment.copy(in, s * 4, out, o * 4, n * 4);
                 return;
@@ -380,6 +390,69 @@ final class FloatLoops {
     private static void uCos(MemorySegment in, long s, MemorySegment out, long o, long bound, float p, float q) {
         for (long i = 0; i < bound; i += L) {
             st(ld(in, s + i).lanewise(VectorOperators.COS), out, o + i);
+        }
+    }
+
+    private static void uTan(MemorySegment in, long s, MemorySegment out, long o, long bound) {
+        for (long i = 0; i < bound; i += L) {
+            st(ld(in, s + i).lanewise(VectorOperators.TAN), out, o + i);
+        }
+    }
+
+    private static void uAsin(MemorySegment in, long s, MemorySegment out, long o, long bound) {
+        for (long i = 0; i < bound; i += L) {
+            st(ld(in, s + i).lanewise(VectorOperators.ASIN), out, o + i);
+        }
+    }
+
+    private static void uAcos(MemorySegment in, long s, MemorySegment out, long o, long bound) {
+        for (long i = 0; i < bound; i += L) {
+            st(ld(in, s + i).lanewise(VectorOperators.ACOS), out, o + i);
+        }
+    }
+
+    private static void uAtan(MemorySegment in, long s, MemorySegment out, long o, long bound) {
+        for (long i = 0; i < bound; i += L) {
+            st(ld(in, s + i).lanewise(VectorOperators.ATAN), out, o + i);
+        }
+    }
+
+    private static void uSinh(MemorySegment in, long s, MemorySegment out, long o, long bound) {
+        for (long i = 0; i < bound; i += L) {
+            st(ld(in, s + i).lanewise(VectorOperators.SINH), out, o + i);
+        }
+    }
+
+    private static void uCosh(MemorySegment in, long s, MemorySegment out, long o, long bound) {
+        for (long i = 0; i < bound; i += L) {
+            st(ld(in, s + i).lanewise(VectorOperators.COSH), out, o + i);
+        }
+    }
+
+    /** asinh(x) = sign(x) log1p(|x| + x²/(1 + sqrt(1 + x²))): log1p keeps small |x| exact. */
+    private static void uAsinh(MemorySegment in, long s, MemorySegment out, long o, long bound) {
+        for (long i = 0; i < bound; i += L) {
+            FloatVector x = ld(in, s + i);
+            FloatVector a = x.abs();
+            FloatVector x2 = x.mul(x);
+            FloatVector r = a.add(x2.div(x2.add(1f).sqrt().add(1f))).lanewise(LOG1P);
+            st(r.blend(r.neg(), x.compare(VectorOperators.LT, 0f)), out, o + i);
+        }
+    }
+
+    /** acosh(x) = log(x + sqrt(x² - 1)); NaN below 1, as the definition says. */
+    private static void uAcosh(MemorySegment in, long s, MemorySegment out, long o, long bound) {
+        for (long i = 0; i < bound; i += L) {
+            FloatVector x = ld(in, s + i);
+            st(x.add(x.fma(x, x.broadcast(-1f)).sqrt()).lanewise(LOG), out, o + i);
+        }
+    }
+
+    /** atanh(x) = log1p(2x / (1 - x)) / 2. */
+    private static void uAtanh(MemorySegment in, long s, MemorySegment out, long o, long bound) {
+        for (long i = 0; i < bound; i += L) {
+            FloatVector x = ld(in, s + i);
+            st(x.add(x).div(x.neg().add(1f)).lanewise(LOG1P).mul(0.5f), out, o + i);
         }
     }
 

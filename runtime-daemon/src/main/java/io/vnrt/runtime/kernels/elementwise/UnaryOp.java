@@ -11,7 +11,10 @@ enum UnaryOp {
     SIGMOID, HARD_SIGMOID, HARD_SWISH, TANH, ERF, GELU, GELU_TANH, SOFTPLUS, SOFTSIGN, MISH, SWISH,
     THRESHOLDED_RELU, SHRINK, CLIP, SIN, COS, IDENTITY,
     /** x * x: Pow with a constant exponent of 2 (decomposed LayerNorm / RMSNorm graphs). */
-    SQUARE;
+    SQUARE,
+    TAN, ASIN, ACOS, ATAN, SINH, COSH, ASINH, ACOSH, ATANH,
+    /** BitwiseNot: integers only. */
+    BIT_NOT;
 
     static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
     static final double INV_SQRT_2 = 1 / Math.sqrt(2);
@@ -20,7 +23,7 @@ enum UnaryOp {
     int cost() {
         return switch (this) {
             case NEG, ABS, FLOOR, CEIL, ROUND, SIGN, RELU, LEAKY_RELU, HARD_SIGMOID, HARD_SWISH, THRESHOLDED_RELU,
-                    SHRINK, CLIP, IDENTITY, RECIPROCAL, SOFTSIGN, SQRT, SQUARE -> 1;
+                    SHRINK, CLIP, IDENTITY, RECIPROCAL, SOFTSIGN, SQRT, SQUARE, BIT_NOT -> 1;
             default -> 8;
         };
     }
@@ -28,9 +31,14 @@ enum UnaryOp {
     /** Whether the op is defined on integer tensors (computed exactly in long). */
     boolean allowsIntegers() {
         return switch (this) {
-            case NEG, ABS, SIGN, RELU, CLIP, SHRINK, IDENTITY, LEAKY_RELU, THRESHOLDED_RELU, SQUARE -> true;
+            case NEG, ABS, SIGN, RELU, CLIP, SHRINK, IDENTITY, LEAKY_RELU, THRESHOLDED_RELU, SQUARE, BIT_NOT -> true;
             default -> false;
         };
+    }
+
+    /** Whether the op is defined on integer tensors only (bit operations). */
+    boolean integersOnly() {
+        return this == BIT_NOT;
     }
 
     /** The reference definition in double precision. */
@@ -69,6 +77,16 @@ enum UnaryOp {
             case COS -> Math.cos(x);
             case IDENTITY -> x;
             case SQUARE -> x * x;
+            case TAN -> Math.tan(x);
+            case ASIN -> Math.asin(x);
+            case ACOS -> Math.acos(x);
+            case ATAN -> Math.atan(x);
+            case SINH -> Math.sinh(x);
+            case COSH -> Math.cosh(x);
+            case ASINH -> Math.copySign(Math.log1p(Math.abs(x) + x * x / (1 + Math.sqrt(1 + x * x))), x);
+            case ACOSH -> Math.log(x + Math.sqrt(x * x - 1));
+            case ATANH -> 0.5 * Math.log1p(2 * x / (1 - x));
+            case BIT_NOT -> throw new IllegalStateException("BitwiseNot has no float form");
         };
     }
 
@@ -85,6 +103,7 @@ enum UnaryOp {
             case CLIP -> Math.min(Math.max(x, p), q);
             case IDENTITY -> x;
             case SQUARE -> x * x;
+            case BIT_NOT -> ~x;
             default -> throw new IllegalStateException(this + " has no integer form");
         };
     }

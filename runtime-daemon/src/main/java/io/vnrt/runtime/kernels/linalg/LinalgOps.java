@@ -2,7 +2,7 @@ package io.vnrt.runtime.kernels.linalg;
 
 import io.vnrt.runtime.kernels.OpRegistry;
 
-/** MatMul, Gemm, convolution, pooling and Einsum. */
+/** MatMul, Gemm, convolution, pooling and unpooling, Einsum, Det, Attention and RotaryEmbedding. */
 public final class LinalgOps {
     private LinalgOps() {}
 
@@ -37,5 +37,11 @@ public final class LinalgOps {
         registry.register("AveragePool", PoolOps::averagePool);
         registry.register("GlobalAveragePool", PoolOps::globalAverage);
         registry.register("GlobalMaxPool", PoolOps::globalMax);
+        // issue 11 (tier 2)
+        registry.register("Attention", AttentionOp::create);
+        registry.register("RotaryEmbedding", RotaryEmbeddingOp::create);
+        registry.register("LpPool", PoolOps::lpPool);
+        registry.register("MaxUnpool", MaxUnpoolOp::create);
+        registry.register("Det", DetOp::create);
     }
 }

@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * MaxPool (with its optional Indices output), AveragePool and the global pools. Windows share
+ * MaxPool (with its optional Indices output), AveragePool, LpPool and the global pools. Windows share
  * {@link Window} with Conv; planes (image × channel) are split over the core group.
  */
 final class PoolOps {
@@ -34,13 +34,23 @@ final class PoolOps {
         return create(node, false);
     }
 
-    /** The pooling kernel of either kind (tests reach the per-element path through it). */
-    static Kernel averagePoolOrMax(NodeContext node, boolean max) {
-        return create(node, max);
+    /** LpPool: (sum of |x|^p over the window)^(1/p), padding counting as zeros. */
+    static Kernel lpPool(NodeContext node) {
+        long p = node.attrInt("p", 2);
+        if (p < 1) {
+            throw node.error("p must be a positive integer, got " + p);
+        }
+        TensorType tx = node.inputType(0);
+        if (!tx.dtype().isFloatingPoint() || tx.dtype().isSmallFloat()) {
+            throw node.error("X must be float32, float16, bfloat16 or float64, got " + tx);
+        }
+        Window w = window(node, tx);
+        long[] xs = tx.shape();
+        return new PoolKernel(w, new TensorType(tx.dtype(), w.outShape(xs[0], xs[1])), false, false, 0, false,
+                (int) (xs[0] * xs[1]), p);
     }
 
-    private static Kernel create(NodeContext node, boolean max) {
-        TensorType tx = node.inputType(0);
+    private static Window window(NodeContext node, TensorType tx) {
         if (tx.rank() < 3) {
             throw node.error("X must be [N, C, spatial...], got " + tx);
         }
@@ -50,12 +60,23 @@ final class PoolOps {
             throw node.error("attribute kernel_shape is required");
         }
         boolean ceil = node.attrInt("ceil_mode", 0) != 0;
-        Window w = Window.forward(node, Arrays.copyOfRange(xs, 2, xs.length), kernelShape, ceil);
+        return Window.forward(node, Arrays.copyOfRange(xs, 2, xs.length), kernelShape, ceil);
+    }
+
+    /** The pooling kernel of either kind (tests reach the per-element path through it). */
+    static Kernel averagePoolOrMax(NodeContext node, boolean max) {
+        return create(node, max);
+    }
+
+    private static Kernel create(NodeContext node, boolean max) {
+        TensorType tx = node.inputType(0);
+        Window w = window(node, tx);
+        long[] xs = tx.shape();
         TensorType out = new TensorType(tx.dtype(), w.outShape(xs[0], xs[1]));
         boolean indices = max && node.outputCount() > 1 && node.hasOutput(1);
         boolean includePad = node.attrInt("count_include_pad", 0) != 0;
         int storageOrder = (int) node.attrInt("storage_order", 0);
-        return new PoolKernel(w, out, indices, includePad, storageOrder, max, (int) (xs[0] * xs[1]));
+        return new PoolKernel(w, out, indices, includePad, storageOrder, max, (int) (xs[0] * xs[1]), 0);
     }
 
     static final class PoolKernel implements Kernel {
@@ -66,9 +87,12 @@ final class PoolOps {
         private final int storageOrder;
         private final boolean max;
         private final int planes;
+        /** LpPool's p; 0 for MaxPool and AveragePool. */
+        private final long lpOrder;
 
         PoolKernel(Window w, TensorType out, boolean indices, boolean includePad, int storageOrder, boolean max,
-                   int planes) {
+                   int planes, long p) {
+            this.lpOrder = p;
             this.w = w;
             this.out = out;
             this.indices = indices;
@@ -100,7 +124,7 @@ final class PoolOps {
         }
 
         private void plane(Tensor x, Tensor y, Tensor idx, int p) {
-            if (x.dtype() == DType.FLOAT32 && idx == null && w.stride[2] == 1 && w.dilation[2] == 1
+            if (x.dtype() == DType.FLOAT32 && idx == null && lpOrder == 0 && w.stride[2] == 1 && w.dilation[2] == 1
                     && w.out[2] >= S.length()) {
                 planeRows(x, y, p);
                 return;
@@ -213,7 +237,10 @@ final class PoolOps {
                         }
                         long at = (long) id * inHW + (long) ih * w.in[2] + iw;
                         double v = f32 ? xd.getAtIndex(Tensor.F32, xBase + at) : x.getDouble(xBase + at);
-                        if (max) {
+                        if (lpOrder > 0) {
+                            double a = Math.abs(v);
+                            sum += lpOrder == 1 ? a : lpOrder == 2 ? a * a : Math.pow(a, lpOrder);
+                        } else if (max) {
                             if (v > best || bestAt < 0) {
                                 best = v;
                                 bestAt = storageOrder == 0 ? at : ((long) iw * w.in[1] + ih) * w.in[0] + id;
@@ -225,7 +252,9 @@ final class PoolOps {
                     }
                 }
             }
-            if (max) {
+            if (lpOrder > 0) {
+                y.setDouble(o, lpOrder == 1 ? sum : lpOrder == 2 ? Math.sqrt(sum) : Math.pow(sum, 1.0 / lpOrder));
+            } else if (max) {
                 y.setDouble(o, best);
                 if (idx != null) {
                     idx.setLong(o, xBase + Math.max(bestAt, 0));

@@ -17,5 +17,8 @@ public final class NormOps {
         registry.register("InstanceNormalization", node -> GroupNorm.create(node, true));
         registry.register("GroupNormalization", node -> GroupNorm.create(node, false));
         registry.register("LRN", Lrn::create);
+        // issue 11 (tier 2)
+        registry.register("LpNormalization", LpNorm::create);
+        registry.register("MeanVarianceNormalization", MeanVarianceNorm::create);
     }
 }

@@ -9,22 +9,32 @@ import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
 
 /**
- * CumSum along the axis given by the second input (read at run time: it does not change the
- * output shape), with exclusive and reverse. Floats accumulate in their own precision like numpy's
- * cumsum; integers accumulate exactly in long.
+ * CumSum and CumProd along the axis given by the second input (read at run time: it does not
+ * change the output shape), with exclusive and reverse. Floats accumulate in their own precision
+ * like numpy's cumsum and cumprod; integers accumulate exactly in long (wrapping to the dtype).
  */
 final class CumSum implements Kernel {
     private final TensorType type;
     private final boolean exclusive;
     private final boolean reverse;
+    private final boolean product;
 
-    private CumSum(TensorType type, boolean exclusive, boolean reverse) {
+    private CumSum(TensorType type, boolean exclusive, boolean reverse, boolean product) {
         this.type = type;
         this.exclusive = exclusive;
         this.reverse = reverse;
+        this.product = product;
     }
 
-    static Kernel create(NodeContext node) {
+    static Kernel sum(NodeContext node) {
+        return create(node, false);
+    }
+
+    static Kernel product(NodeContext node) {
+        return create(node, true);
+    }
+
+    private static Kernel create(NodeContext node, boolean product) {
         TensorType in = node.inputType(0);
         if (in.rank() == 0) {
             throw node.error("input must have rank >= 1, got a scalar");
@@ -33,7 +43,10 @@ final class CumSum implements Kernel {
         if (axisType.elementCount() != 1) {
             throw node.error("axis must be a scalar (or 1-element) int32/int64 tensor, got " + axisType);
         }
-        return new CumSum(in, node.attrInt("exclusive", 0) != 0, node.attrInt("reverse", 0) != 0);
+        if (!in.dtype().isFloatingPoint() && !in.dtype().isInteger()) {
+            throw node.error("input must be numeric, got " + in);
+        }
+        return new CumSum(in, node.attrInt("exclusive", 0) != 0, node.attrInt("reverse", 0) != 0, product);
     }
 
     @Override
@@ -62,41 +75,41 @@ final class CumSum implements Kernel {
             for (long j = 0; j < inner; j++) {
                 long base = o * r * inner + j;
                 if (dt == DType.FLOAT32) {
-                    float acc = 0;
+                    float acc = product ? 1 : 0;
                     for (long s = 0; s < r; s++) {
                         long at = base + (reverse ? r - 1 - s : s) * inner;
                         float v = x.getFloat(at);
                         if (exclusive) {
                             y.setFloat(at, acc);
-                            acc += v;
+                            acc = product ? acc * v : acc + v;
                         } else {
-                            acc += v;
+                            acc = product ? acc * v : acc + v;
                             y.setFloat(at, acc);
                         }
                     }
                 } else if (dt.isFloatingPoint()) {
-                    double acc = 0;
+                    double acc = product ? 1 : 0;
                     for (long s = 0; s < r; s++) {
                         long at = base + (reverse ? r - 1 - s : s) * inner;
                         double v = x.getDouble(at);
                         if (exclusive) {
                             y.setDouble(at, acc);
-                            acc += v;
+                            acc = product ? acc * v : acc + v;
                         } else {
-                            acc += v;
+                            acc = product ? acc * v : acc + v;
                             y.setDouble(at, acc);
                         }
                     }
                 } else {
-                    long acc = 0;
+                    long acc = product ? 1 : 0;
                     for (long s = 0; s < r; s++) {
                         long at = base + (reverse ? r - 1 - s : s) * inner;
                         long v = x.getLong(at);
                         if (exclusive) {
                             y.setLong(at, acc);
-                            acc += v;
+                            acc = product ? acc * v : acc + v;
                         } else {
-                            acc += v;
+                            acc = product ? acc * v : acc + v;
                             y.setLong(at, acc);
                         }
                     }

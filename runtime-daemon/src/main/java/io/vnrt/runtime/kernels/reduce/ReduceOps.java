@@ -2,7 +2,7 @@ package io.vnrt.runtime.kernels.reduce;
 
 import io.vnrt.runtime.kernels.OpRegistry;
 
-/** Reductions, ArgMax/ArgMin, CumSum and TopK. */
+/** Reductions, ArgMax/ArgMin, CumSum, CumProd and TopK. */
 public final class ReduceOps {
     private ReduceOps() {}
 
@@ -13,7 +13,9 @@ public final class ReduceOps {
         }
         registry.register("ArgMax", node -> ArgExtremum.create(node, true));
         registry.register("ArgMin", node -> ArgExtremum.create(node, false));
-        registry.register("CumSum", CumSum::create);
+        registry.register("CumSum", CumSum::sum);
+        // issue 11 (tier 2)
+        registry.register("CumProd", CumSum::product);
         registry.register("TopK", TopK::create);
     }
 }

@@ -39,5 +39,10 @@ public final class ShapeOps {
         registry.register("Trilu", ValueOps::trilu);
         registry.register("OneHot", ValueOps::oneHot);
         registry.register("Resize", ResizeKernel::create);
+        // issue 11 (tier 2)
+        registry.register("Compress", SelectionOps::compress);
+        registry.register("Unique", SelectionOps::unique);
+        registry.register("ReverseSequence", SelectionOps::reverseSequence);
+        registry.register("EyeLike", SelectionOps::eyeLike);
     }
 }
