@@ -1,0 +1,672 @@
+package io.vnrt.runtime.kernels.linalg;
+
+import io.vnrt.runtime.kernels.DType;
+import io.vnrt.runtime.kernels.ExecContext;
+import io.vnrt.runtime.kernels.Kernel;
+import io.vnrt.runtime.kernels.NodeContext;
+import io.vnrt.runtime.kernels.OpRegistry;
+import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.kernels.TensorType;
+import io.vnrt.runtime.kernels.VectorShape;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The ONNX recurrent operators RNN, GRU and LSTM (opset 7 and 14+: every direction, sequence_lens,
+ * initial states, peepholes, activations with alpha/beta, clip, GRU's linear_before_reset, LSTM's
+ * input_forget, the batch-major layout of opset 14). The input projection X·Wᵀ (+ biases) of every
+ * time step is one GEMM up front through {@link Sgemm}; each step then multiplies the previous
+ * hidden state by Rᵀ (packed once at load when R is a constant) and applies the gate functions with
+ * vectors. The steps allocate nothing. The two directions of a bidirectional node run on two cores.
+ */
+public final class RecurrentOp {
+    private static final VectorSpecies<Float> S = VectorShape.FLOAT;
+    private static final int L = S.length();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    private RecurrentOp() {}
+
+    /** Adds RNN, GRU and LSTM to the registry. */
+    public static void register(OpRegistry registry) {
+        registry.register("RNN", RecurrentOp::rnn);
+        registry.register("GRU", RecurrentOp::gru);
+        registry.register("LSTM", RecurrentOp::lstm);
+    }
+
+    /** The three cells: gates per hidden unit and the default activations. */
+    enum Cell {
+        RNN(1, "Tanh"), GRU(3, "Sigmoid", "Tanh"), LSTM(4, "Sigmoid", "Tanh", "Tanh");
+
+        final int gates;
+        final String[] activations;
+
+        Cell(int gates, String... activations) {
+            this.gates = gates;
+            this.activations = activations;
+        }
+    }
+
+    static Kernel rnn(NodeContext node) {
+        return create(node, Cell.RNN);
+    }
+
+    static Kernel gru(NodeContext node) {
+        return create(node, Cell.GRU);
+    }
+
+    static Kernel lstm(NodeContext node) {
+        return create(node, Cell.LSTM);
+    }
+
+    /** The sizes of one node, fixed at compile time. */
+    record Dims(int steps, int batch, int input, int hidden, int directions, int gates, boolean batchMajor) {
+        int gateWidth() {
+            return gates * hidden;
+        }
+    }
+
+    static Kernel create(NodeContext node, Cell cell) {
+        TensorType x = node.inputType(0);
+        TensorType w = node.inputType(1);
+        TensorType r = node.inputType(2);
+        if (x.dtype() != DType.FLOAT32 || w.dtype() != DType.FLOAT32 || r.dtype() != DType.FLOAT32) {
+            throw node.error("X, W and R must be float32 (got " + x + ", " + w + ", " + r
+                    + "); other float types are not supported yet");
+        }
+        if (x.rank() != 3 || w.rank() != 3 || r.rank() != 3) {
+            throw node.error("X, W and R must have rank 3, got " + x + ", " + w + ", " + r);
+        }
+        String direction = node.attrString("direction", "forward");
+        int directions = switch (direction) {
+            case "forward", "reverse" -> 1;
+            case "bidirectional" -> 2;
+            default -> throw node.error("direction must be forward, reverse or bidirectional, got '" + direction + "'");
+        };
+        boolean batchMajor = node.attrInt("layout", 0) != 0;
+        long[] xs = x.shape();
+        int steps = Math.toIntExact(batchMajor ? xs[1] : xs[0]);
+        int batch = Math.toIntExact(batchMajor ? xs[0] : xs[1]);
+        int inputSize = Math.toIntExact(xs[2]);
+        int hidden = Math.toIntExact(r.shape()[2]);
+        long declared = node.attrInt("hidden_size", hidden);
+        if (declared != hidden) {
+            throw node.error("hidden_size is " + declared + " but R " + r + " has hidden size " + hidden);
+        }
+        int g = cell.gates;
+        expect(node, "W", w, directions, (long) g * hidden, inputSize);
+        expect(node, "R", r, directions, (long) g * hidden, hidden);
+        Dims dims = new Dims(steps, batch, inputSize, hidden, directions, g, batchMajor);
+        if (node.hasInput(3)) {
+            expect(node, "B", node.inputType(3), directions, 2L * g * hidden);
+        }
+        if (node.hasInput(4)) {
+            TensorType sl = node.inputType(4);
+            if ((sl.dtype() != DType.INT32 && sl.dtype() != DType.INT64) || sl.rank() != 1 || sl.shape()[0] != batch) {
+                throw node.error("sequence_lens must be int32 of shape [" + batch + "], got " + sl);
+            }
+        }
+        long[] stateShape = batchMajor ? new long[] {batch, directions, hidden} : new long[] {directions, batch, hidden};
+        for (int i : cell == Cell.LSTM ? new int[] {5, 6} : new int[] {5}) {
+            if (node.hasInput(i) && !(node.inputType(i).dtype() == DType.FLOAT32
+                    && Arrays.equals(node.inputType(i).shape(), stateShape))) {
+                throw node.error((i == 5 ? "initial_h" : "initial_c") + " must be float32" + Arrays.toString(stateShape)
+                        + ", got " + node.inputType(i));
+            }
+        }
+        if (cell == Cell.LSTM && node.hasInput(7)) {
+            expect(node, "P", node.inputType(7), directions, 3L * hidden);
+        }
+        float clip = node.attrFloat("clip", 0f);
+        if (node.hasAttribute("clip") && !(clip > 0)) {
+            throw node.error("clip must be a positive threshold, got " + clip);
+        }
+        GateActivation.Bound[] acts = GateActivation.of(node, directions, cell.activations);
+        boolean linearBeforeReset = cell == Cell.GRU && node.attrInt("linear_before_reset", 0) != 0;
+        boolean inputForget = cell == Cell.LSTM && node.attrInt("input_forget", 0) != 0;
+        boolean[] reverse = new boolean[directions];
+        reverse[0] = direction.equals("reverse");
+        if (directions == 2) {
+            reverse[1] = true;
+        }
+        return new RecurrentKernel(node, cell, dims, reverse, acts, clip, linearBeforeReset, inputForget);
+    }
+
+    private static void expect(NodeContext node, String what, TensorType t, long... shape) {
+        if (t.dtype() != DType.FLOAT32 || !Arrays.equals(t.shape(), shape)) {
+            throw node.error(what + " must be float32" + Arrays.toString(shape) + ", got " + t);
+        }
+    }
+
+    /** One compiled node. Offsets and strides are in bytes; every buffer lives in the workspace. */
+    static final class RecurrentKernel implements Kernel {
+        private final Cell cell;
+        private final Dims d;
+        private final boolean[] reverse;
+        private final GateActivation.Bound[] acts;
+        private final float clip;
+        private final boolean linearBeforeReset;
+        private final boolean inputForget;
+        private final boolean hasBias;
+        private final boolean hasLengths;
+        private final boolean hasInitialH;
+        private final boolean hasInitialC;
+        private final boolean hasPeepholes;
+        private final TensorType[] outputs;
+        /** Packed Wᵀ, packed Rᵀ and the input projection's bias per direction when constant, else null. */
+        private final MemorySegment constW;
+        private final MemorySegment constR;
+        private final MemorySegment constBias;
+        private final MemorySegment constRBias;
+        private final long wBytes;
+        private final long rBytes;
+        private final long offXw;
+        private final long offW;
+        private final long offR;
+        private final long offBias;
+        private final long offRBias;
+        private final long offState;
+        private final long stateBytes;
+        private final long workspace;
+
+        RecurrentKernel(NodeContext node, Cell cell, Dims d, boolean[] reverse, GateActivation.Bound[] acts, float clip,
+                boolean linearBeforeReset, boolean inputForget) {
+            this.cell = cell;
+            this.d = d;
+            this.reverse = reverse;
+            this.acts = acts;
+            this.clip = clip;
+            this.linearBeforeReset = linearBeforeReset;
+            this.inputForget = inputForget;
+            hasBias = node.hasInput(3);
+            hasLengths = node.hasInput(4);
+            hasInitialH = node.hasInput(5);
+            hasInitialC = cell == Cell.LSTM && node.hasInput(6);
+            hasPeepholes = cell == Cell.LSTM && node.hasInput(7);
+            int gh = d.gateWidth();
+            long[] yShape = d.batchMajor
+                    ? new long[] {d.batch, d.steps, d.directions, d.hidden}
+                    : new long[] {d.steps, d.directions, d.batch, d.hidden};
+            long[] stateShape = d.batchMajor
+                    ? new long[] {d.batch, d.directions, d.hidden}
+                    : new long[] {d.directions, d.batch, d.hidden};
+            outputs = new TensorType[cell == Cell.LSTM ? 3 : 2];
+            outputs[0] = node.hasOutput(0) ? new TensorType(DType.FLOAT32, yShape) : null;
+            outputs[1] = node.hasOutput(1) ? new TensorType(DType.FLOAT32, stateShape) : null;
+            if (cell == Cell.LSTM) {
+                outputs[2] = node.hasOutput(2) ? new TensorType(DType.FLOAT32, stateShape) : null;
+            }
+            wBytes = Sgemm.packedBytes(d.input, gh);
+            rBytes = splitR() ? Sgemm.packedBytes(d.hidden, 2 * d.hidden) + Sgemm.packedBytes(d.hidden, d.hidden)
+                    : Sgemm.packedBytes(d.hidden, gh);
+            Tensor w = node.constantInput(1);
+            Tensor r = node.constantInput(2);
+            Tensor b = node.constantInput(3);
+            constW = w == null ? null : node.packedConstant(1, "rnn W panels", wBytes * d.directions,
+                    dst -> packW(w.data(), dst, 0));
+            constR = r == null ? null : node.packedConstant(2, "rnn R panels" + (splitR() ? " (GRU, split)" : ""),
+                    rBytes * d.directions, dst -> packR(r.data(), dst, 0));
+            long biasBytes = (long) d.directions * gh * 4;
+            constBias = !hasBias || b == null ? null : node.packedConstant(3, "rnn bias" + (linearBeforeReset ? " (W only)" : ""),
+                    biasBytes, dst -> inputBias(b.data(), dst, 0));
+            constRBias = !linearBeforeReset || !hasBias || b == null ? null
+                    : node.packedConstant(3, "rnn recurrent bias", biasBytes, dst -> recurrentBias(b.data(), dst, 0));
+            long off = 0;
+            offXw = off;
+            off += align((long) d.directions * d.steps * d.batch * gh * 4);
+            offW = off;
+            off += constW == null ? align(wBytes * d.directions) : 0;
+            offR = off;
+            off += constR == null ? align(rBytes * d.directions) : 0;
+            offBias = off;
+            off += hasBias && constBias == null ? align(biasBytes) : 0;
+            offRBias = off;
+            off += linearBeforeReset && hasBias && constRBias == null ? align(biasBytes) : 0;
+            offState = off;
+            // per direction: h, c (LSTM) or r⊙h (GRU), the recurrent product and one row of scratch
+            long hb = align((long) d.batch * d.hidden * 4);
+            stateBytes = 2 * hb + align((long) d.batch * gh * 4) + align(d.hidden * 4L);
+            off += stateBytes * d.directions;
+            workspace = off;
+        }
+
+        /** GRU without linear_before_reset multiplies r⊙h by R_h: R_zr and R_h are packed apart. */
+        private boolean splitR() {
+            return cell == Cell.GRU && !linearBeforeReset;
+        }
+
+        private void packW(MemorySegment w, MemorySegment dst, long dstOff) {
+            int gh = d.gateWidth();
+            for (int dir = 0; dir < d.directions; dir++) {
+                Sgemm.packB(w, (long) dir * gh * d.input * 4, 4, d.input * 4L, d.input, gh, dst, dstOff + dir * wBytes,
+                        0, Sgemm.panels(gh));
+            }
+        }
+
+        private void packR(MemorySegment r, MemorySegment dst, long dstOff) {
+            int h = d.hidden;
+            int gh = d.gateWidth();
+            for (int dir = 0; dir < d.directions; dir++) {
+                long src = (long) dir * gh * h * 4;
+                long at = dstOff + dir * rBytes;
+                if (splitR()) {
+                    Sgemm.packB(r, src, 4, h * 4L, h, 2 * h, dst, at, 0, Sgemm.panels(2 * h));
+                    Sgemm.packB(r, src + 2L * h * h * 4, 4, h * 4L, h, h, dst, at + Sgemm.packedBytes(h, 2 * h), 0,
+                            Sgemm.panels(h));
+                } else {
+                    Sgemm.packB(r, src, 4, h * 4L, h, gh, dst, at, 0, Sgemm.panels(gh));
+                }
+            }
+        }
+
+        /** The input projection's bias: Wb + Rb, except GRU's linear_before_reset keeps Rb for the recurrent product. */
+        private void inputBias(MemorySegment b, MemorySegment dst, long dstOff) {
+            int gh = d.gateWidth();
+            for (int dir = 0; dir < d.directions; dir++) {
+                for (int j = 0; j < gh; j++) {
+                    long src = ((long) dir * 2 * gh + j) * 4;
+                    float v = b.get(Tensor.F32, src) + (linearBeforeReset ? 0f : b.get(Tensor.F32, src + gh * 4L));
+                    dst.set(Tensor.F32, dstOff + ((long) dir * gh + j) * 4, v);
+                }
+            }
+        }
+
+        private void recurrentBias(MemorySegment b, MemorySegment dst, long dstOff) {
+            int gh = d.gateWidth();
+            for (int dir = 0; dir < d.directions; dir++) {
+                MemorySegment.copy(b, ((long) dir * 2 * gh + gh) * 4, dst, dstOff + (long) dir * gh * 4, gh * 4L);
+            }
+        }
+
+        @Override
+        public TensorType[] outputTypes() {
+            return outputs.clone();
+        }
+
+        @Override
+        public long workspaceBytes() {
+            return workspace;
+        }
+
+        @Override
+        public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+            MemorySegment ws = ctx.workspace();
+            int gh = d.gateWidth();
+            if (hasLengths) {
+                for (int b = 0; b < d.batch; b++) {
+                    long len = in[4].getLong(b);
+                    if (len < 0 || len > d.steps) {
+                        throw new IllegalArgumentException("sequence_lens[" + b + "] is " + len + ", outside [0, " + d.steps + "]");
+                    }
+                }
+            }
+            MemorySegment wp = constW;
+            long wBase = 0;
+            if (wp == null) {
+                wp = ws;
+                wBase = offW;
+                packW(in[1].data(), ws, offW);
+            }
+            MemorySegment rp = constR;
+            long rBase = 0;
+            if (rp == null) {
+                rp = ws;
+                rBase = offR;
+                packR(in[2].data(), ws, offR);
+            }
+            MemorySegment bias = constBias;
+            MemorySegment rBias = constRBias;
+            if (hasBias && bias == null) {
+                inputBias(in[3].data(), ws, offBias);
+                bias = ws.asSlice(offBias, (long) d.directions * gh * 4);
+            }
+            if (linearBeforeReset && hasBias && rBias == null) {
+                recurrentBias(in[3].data(), ws, offRBias);
+                rBias = ws.asSlice(offRBias, (long) d.directions * gh * 4);
+            }
+            for (int dir = 0; dir < d.directions; dir++) {
+                project(in[0].data(), wp, wBase + dir * wBytes, bias, dir, ws, ctx);
+            }
+            MemorySegment rpf = rp;
+            long rb = rBase;
+            MemorySegment rbias = rBias;
+            if (d.directions == 2 && ctx.parallelism() > 1) {
+                ctx.parallelFor(2, dir -> recur(dir, in, out, ws, rpf, rb + dir * rBytes, rbias));
+            } else {
+                for (int dir = 0; dir < d.directions; dir++) {
+                    recur(dir, in, out, ws, rp, rBase + dir * rBytes, rBias);
+                }
+            }
+        }
+
+        /** xw[t, b, :] = X[t, b, :]·Wᵀ + bias for every step of one direction: one GEMM. */
+        private void project(MemorySegment x, MemorySegment wp, long wOff, MemorySegment bias, int dir,
+                MemorySegment ws, ExecContext ctx) {
+            int gh = d.gateWidth();
+            long xwBase = offXw + (long) dir * d.steps * d.batch * gh * 4;
+            Sgemm.Epilogue ep = bias == null ? Sgemm.Epilogue.PLAIN
+                    : new Sgemm.Epilogue(1f, false, bias.asSlice((long) dir * gh * 4, gh * 4L), null, 0, null, 0f);
+            Sgemm.Problem p;
+            if (d.batchMajor) {
+                // X is [batch, steps, input]: one batch entry per sequence, rows of C interleaved so
+                // that step t's rows stay together, as in the sequence-major case
+                long[] aOff = new long[d.batch];
+                long[] bOff = new long[d.batch];
+                long[] cOff = new long[d.batch];
+                for (int b = 0; b < d.batch; b++) {
+                    aOff[b] = (long) b * d.steps * d.input * 4;
+                    bOff[b] = wOff;
+                    cOff[b] = xwBase + (long) b * gh * 4;
+                }
+                p = new Sgemm.Problem(d.batch, d.steps, gh, d.input, x, aOff, d.input * 4L, 4, wp, bOff, ws, cOff,
+                        (long) d.batch * gh * 4);
+            } else {
+                p = new Sgemm.Problem(1, d.steps * d.batch, gh, d.input, x, new long[] {0}, d.input * 4L, 4, wp,
+                        new long[] {wOff}, ws, new long[] {xwBase}, gh * 4L);
+            }
+            Sgemm.run(p, ep, ctx);
+        }
+
+        /** The time loop of one direction. */
+        private void recur(int dir, Tensor[] in, Tensor[] out, MemorySegment ws, MemorySegment rp, long rOff,
+                MemorySegment rBias) {
+            int h = d.hidden;
+            int gh = d.gateWidth();
+            long hb = align((long) d.batch * h * 4);
+            long hOff = offState + dir * stateBytes;
+            long cOff = hOff + hb;
+            long gOff = cOff + hb;
+            long tmpOff = gOff + align((long) d.batch * gh * 4);
+            long xwBase = offXw + (long) dir * d.steps * d.batch * gh * 4;
+            for (int b = 0; b < d.batch; b++) {
+                initState(hasInitialH ? in[5] : null, hasInitialH, dir, b, ws, hOff + (long) b * h * 4);
+                if (cell == Cell.LSTM) {
+                    initState(hasInitialC ? in[6] : null, hasInitialC, dir, b, ws, cOff + (long) b * h * 4);
+                }
+            }
+            ExecContext inline = ExecContext.inline(MemorySegment.NULL);
+            Sgemm.Problem rec;
+            Sgemm.Problem recH = null;
+            if (splitR()) {
+                rec = new Sgemm.Problem(1, d.batch, 2 * h, h, ws, new long[] {hOff}, h * 4L, 4, rp, new long[] {rOff},
+                        ws, new long[] {gOff}, gh * 4L);
+                // r⊙h sits where LSTM keeps c
+                recH = new Sgemm.Problem(1, d.batch, h, h, ws, new long[] {cOff}, h * 4L, 4, rp,
+                        new long[] {rOff + Sgemm.packedBytes(h, 2 * h)}, ws, new long[] {gOff + 2L * h * 4}, gh * 4L);
+            } else {
+                rec = new Sgemm.Problem(1, d.batch, gh, h, ws, new long[] {hOff}, h * 4L, 4, rp, new long[] {rOff},
+                        ws, new long[] {gOff}, gh * 4L);
+            }
+            Sgemm.Epilogue ep = rBias == null ? Sgemm.Epilogue.PLAIN
+                    : new Sgemm.Epilogue(1f, false, rBias.asSlice((long) dir * gh * 4, gh * 4L), null, 0, null, 0f);
+            int a0 = dir * cell.activations.length;
+            GateActivation.Bound f = acts[a0];
+            GateActivation.Bound g = cell == Cell.RNN ? null : acts[a0 + 1];
+            GateActivation.Bound act3 = cell == Cell.LSTM ? acts[a0 + 2] : null;
+            Tensor y = out[0];
+            MemorySegment peep = hasPeepholes ? in[7].data() : null;
+            long peepOff = (long) dir * 3 * h * 4;
+            for (int s = 0; s < d.steps; s++) {
+                int t = reverse[dir] ? d.steps - 1 - s : s;
+                Sgemm.run(rec, ep, inline);
+                for (int b = 0; b < d.batch; b++) {
+                    long xw = xwBase + ((long) t * d.batch + b) * gh * 4;
+                    long gr = gOff + (long) b * gh * 4;
+                    long hr = hOff + (long) b * h * 4;
+                    long cr = cOff + (long) b * h * 4;
+                    if (!active(in, t, b)) {
+                        continue;
+                    }
+                    switch (cell) {
+                        case RNN -> {
+                            add(ws, gr, ws, xw, h);
+                            activate(f, ws, gr, h);
+                            MemorySegment.copy(ws, gr, ws, hr, h * 4L);
+                        }
+                        case LSTM -> lstmStep(ws, xw, gr, hr, cr, tmpOff, f, g, act3, peep, peepOff);
+                        case GRU -> {
+                            if (splitR()) {
+                                // z and r now; r⊙h feeds the second product
+                                add(ws, gr, ws, xw, 2 * h);
+                                activate(f, ws, gr, 2 * h);
+                                mul(ws, cr, ws, gr + h * 4L, ws, hr, h);
+                            } else {
+                                gruLinearBeforeReset(ws, xw, gr, hr, f, g);
+                            }
+                        }
+                    }
+                }
+                if (recH != null) {
+                    Sgemm.run(recH, Sgemm.Epilogue.PLAIN, inline);
+                    for (int b = 0; b < d.batch; b++) {
+                        if (active(in, t, b)) {
+                            long xw = xwBase + ((long) t * d.batch + b) * gh * 4;
+                            long gr = gOff + (long) b * gh * 4;
+                            long hh = gr + 2L * h * 4;
+                            add(ws, hh, ws, xw + 2L * h * 4, h);
+                            activate(g, ws, hh, h);
+                            blend(ws, hOff + (long) b * h * 4, ws, gr, ws, hh, h);
+                        }
+                    }
+                }
+                if (y != null) {
+                    for (int b = 0; b < d.batch; b++) {
+                        long yo = yOffset(t, dir, b);
+                        if (active(in, t, b)) {
+                            MemorySegment.copy(ws, hOff + (long) b * h * 4, y.data(), yo, h * 4L);
+                        } else {
+                            zero(y.data(), yo, h);
+                        }
+                    }
+                }
+            }
+            for (int b = 0; b < d.batch; b++) {
+                long so = stateOffset(dir, b);
+                if (out[1] != null) {
+                    MemorySegment.copy(ws, hOff + (long) b * h * 4, out[1].data(), so, h * 4L);
+                }
+                if (cell == Cell.LSTM && out[2] != null) {
+                    MemorySegment.copy(ws, cOff + (long) b * h * 4, out[2].data(), so, h * 4L);
+                }
+            }
+        }
+
+        /** LSTM: i, o, f, c at 0, H, 2H, 3H of the gate row (ONNX's order). */
+        private void lstmStep(MemorySegment ws, long xw, long gr, long hr, long cr, long tmp, GateActivation.Bound f,
+                GateActivation.Bound g, GateActivation.Bound hAct, MemorySegment peep, long peepOff) {
+            int h = d.hidden;
+            long hb = h * 4L;
+            long gi = gr;
+            long go = gr + hb;
+            long gf = gr + 2 * hb;
+            long gc = gr + 3 * hb;
+            add(ws, gr, ws, xw, 4 * h);
+            if (peep != null) {
+                fma(ws, gi, peep, peepOff, ws, cr, h);
+            }
+            activate(f, ws, gi, h);
+            if (inputForget) {
+                oneMinus(ws, gf, ws, gi, h);
+            } else {
+                if (peep != null) {
+                    fma(ws, gf, peep, peepOff + 2 * hb, ws, cr, h);
+                }
+                activate(f, ws, gf, h);
+            }
+            activate(g, ws, gc, h);
+            cellUpdate(ws, cr, gf, gi, gc, h);
+            if (peep != null) {
+                fma(ws, go, peep, peepOff + hb, ws, cr, h);
+            }
+            activate(f, ws, go, h);
+            MemorySegment.copy(ws, cr, ws, tmp, hb);
+            hAct.applyInPlace(ws, tmp, h);
+            mul(ws, hr, ws, go, ws, tmp, h);
+        }
+
+        /** GRU with linear_before_reset: z, r, h at 0, H, 2H; the recurrent product carries Rb. */
+        private void gruLinearBeforeReset(MemorySegment ws, long xw, long gr, long hr, GateActivation.Bound f,
+                GateActivation.Bound g) {
+            int h = d.hidden;
+            long hb = h * 4L;
+            add(ws, gr, ws, xw, 2 * h);
+            activate(f, ws, gr, 2 * h);
+            // h~ = g(xw_h + r ⊙ (h·R_hᵀ + Rb_h))
+            mul(ws, gr + 2 * hb, ws, gr + hb, ws, gr + 2 * hb, h);
+            add(ws, gr + 2 * hb, ws, xw + 2 * hb, h);
+            activate(g, ws, gr + 2 * hb, h);
+            blend(ws, hr, ws, gr, ws, gr + 2 * hb, h);
+        }
+
+        private void activate(GateActivation.Bound a, MemorySegment s, long off, int n) {
+            if (clip > 0) {
+                clamp(s, off, n, clip);
+            }
+            a.applyInPlace(s, off, n);
+        }
+
+        private boolean active(Tensor[] in, int t, int b) {
+            return !hasLengths || t < in[4].getLong(b);
+        }
+
+        private void initState(Tensor init, boolean present, int dir, int b, MemorySegment ws, long dst) {
+            if (present) {
+                MemorySegment.copy(init.data(), stateOffset(dir, b), ws, dst, d.hidden * 4L);
+            } else {
+                zero(ws, dst, d.hidden);
+            }
+        }
+
+        private long stateOffset(int dir, int b) {
+            long row = d.batchMajor ? (long) b * d.directions + dir : (long) dir * d.batch + b;
+            return row * d.hidden * 4;
+        }
+
+        private long yOffset(int t, int dir, int b) {
+            long row = d.batchMajor ? ((long) b * d.steps + t) * d.directions + dir
+                    : ((long) t * d.directions + dir) * d.batch + b;
+            return row * d.hidden * 4;
+        }
+    }
+
+    // ---- vector loops over n floats (offsets in bytes), each with a scalar tail ------------------
+
+    /** n zeros at dst. */
+    static void zero(MemorySegment s, long dst, int n) {
+        int full = n - n % L;
+        FloatVector z = FloatVector.zero(S);
+        for (int j = 0; j < full; j += L) {
+            z.intoMemorySegment(s, dst + j * 4L, LE);
+        }
+        for (int j = full; j < n; j++) {
+            s.set(Tensor.F32, dst + j * 4L, 0f);
+        }
+    }
+
+    /** dst += src. */
+    static void add(MemorySegment ds, long dst, MemorySegment ss, long src, int n) {
+        int full = n - n % L;
+        for (int j = 0; j < full; j += L) {
+            long o = j * 4L;
+            FloatVector.fromMemorySegment(S, ds, dst + o, LE).add(FloatVector.fromMemorySegment(S, ss, src + o, LE))
+                    .intoMemorySegment(ds, dst + o, LE);
+        }
+        for (int j = full; j < n; j++) {
+            long o = j * 4L;
+            ds.set(Tensor.F32, dst + o, ds.get(Tensor.F32, dst + o) + ss.get(Tensor.F32, src + o));
+        }
+    }
+
+    /** dst = a ⊙ b. */
+    static void mul(MemorySegment ds, long dst, MemorySegment as, long a, MemorySegment bs, long b, int n) {
+        int full = n - n % L;
+        for (int j = 0; j < full; j += L) {
+            long o = j * 4L;
+            FloatVector.fromMemorySegment(S, as, a + o, LE).mul(FloatVector.fromMemorySegment(S, bs, b + o, LE))
+                    .intoMemorySegment(ds, dst + o, LE);
+        }
+        for (int j = full; j < n; j++) {
+            long o = j * 4L;
+            ds.set(Tensor.F32, dst + o, as.get(Tensor.F32, a + o) * bs.get(Tensor.F32, b + o));
+        }
+    }
+
+    /** dst += p ⊙ c (peepholes). */
+    static void fma(MemorySegment ds, long dst, MemorySegment ps, long p, MemorySegment cs, long c, int n) {
+        int full = n - n % L;
+        for (int j = 0; j < full; j += L) {
+            long o = j * 4L;
+            FloatVector.fromMemorySegment(S, ps, p + o, LE).fma(FloatVector.fromMemorySegment(S, cs, c + o, LE),
+                    FloatVector.fromMemorySegment(S, ds, dst + o, LE)).intoMemorySegment(ds, dst + o, LE);
+        }
+        for (int j = full; j < n; j++) {
+            long o = j * 4L;
+            ds.set(Tensor.F32, dst + o, ds.get(Tensor.F32, dst + o) + ps.get(Tensor.F32, p + o) * cs.get(Tensor.F32, c + o));
+        }
+    }
+
+    /** dst = 1 - src (LSTM's input_forget: f = 1 - i). */
+    static void oneMinus(MemorySegment ds, long dst, MemorySegment ss, long src, int n) {
+        int full = n - n % L;
+        for (int j = 0; j < full; j += L) {
+            long o = j * 4L;
+            FloatVector.fromMemorySegment(S, ss, src + o, LE).neg().add(1f).intoMemorySegment(ds, dst + o, LE);
+        }
+        for (int j = full; j < n; j++) {
+            long o = j * 4L;
+            ds.set(Tensor.F32, dst + o, 1f - ss.get(Tensor.F32, src + o));
+        }
+    }
+
+    /** Clip: values bounded to [-threshold, threshold] before an activation. */
+    static void clamp(MemorySegment s, long off, int n, float threshold) {
+        int full = n - n % L;
+        for (int j = 0; j < full; j += L) {
+            long o = off + j * 4L;
+            FloatVector.fromMemorySegment(S, s, o, LE).max(-threshold).min(threshold).intoMemorySegment(s, o, LE);
+        }
+        for (int j = full; j < n; j++) {
+            long o = off + j * 4L;
+            s.set(Tensor.F32, o, Math.min(Math.max(s.get(Tensor.F32, o), -threshold), threshold));
+        }
+    }
+
+    /** LSTM's cell: c = f ⊙ c + i ⊙ c~, all in one segment. */
+    static void cellUpdate(MemorySegment s, long c, long f, long i, long cc, int n) {
+        int full = n - n % L;
+        for (int j = 0; j < full; j += L) {
+            long o = j * 4L;
+            FloatVector iv = FloatVector.fromMemorySegment(S, s, i + o, LE);
+            FloatVector ccv = FloatVector.fromMemorySegment(S, s, cc + o, LE);
+            FloatVector fv = FloatVector.fromMemorySegment(S, s, f + o, LE);
+            fv.fma(FloatVector.fromMemorySegment(S, s, c + o, LE), iv.mul(ccv)).intoMemorySegment(s, c + o, LE);
+        }
+        for (int j = full; j < n; j++) {
+            long o = j * 4L;
+            s.set(Tensor.F32, c + o, s.get(Tensor.F32, f + o) * s.get(Tensor.F32, c + o)
+                    + s.get(Tensor.F32, i + o) * s.get(Tensor.F32, cc + o));
+        }
+    }
+
+    /** GRU's update: h = (1 - z) ⊙ h~ + z ⊙ h = h~ + z ⊙ (h - h~). */
+    static void blend(MemorySegment hs, long h, MemorySegment zs, long z, MemorySegment ns, long hn, int n) {
+        int full = n - n % L;
+        for (int j = 0; j < full; j += L) {
+            long o = j * 4L;
+            FloatVector nv = FloatVector.fromMemorySegment(S, ns, hn + o, LE);
+            FloatVector hv = FloatVector.fromMemorySegment(S, hs, h + o, LE);
+            FloatVector.fromMemorySegment(S, zs, z + o, LE).fma(hv.sub(nv), nv).intoMemorySegment(hs, h + o, LE);
+        }
+        for (int j = full; j < n; j++) {
+            long o = j * 4L;
+            float nv = ns.get(Tensor.F32, hn + o);
+            hs.set(Tensor.F32, h + o, nv + zs.get(Tensor.F32, z + o) * (hs.get(Tensor.F32, h + o) - nv));
+        }
+    }
+
+    private static long align(long v) {
+        return (v + 63) & -64L;
+    }
+}
