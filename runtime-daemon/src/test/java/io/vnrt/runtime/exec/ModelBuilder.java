@@ -86,6 +86,27 @@ public final class ModelBuilder {
         return b.build();
     }
 
+    static AttributeProto stringAttr(String name, String v) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING)
+                .setS(com.google.protobuf.ByteString.copyFromUtf8(v)).build();
+    }
+
+    static AttributeProto stringsAttr(String name, String... v) {
+        AttributeProto.Builder b = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRINGS);
+        for (String x : v) {
+            b.addStrings(com.google.protobuf.ByteString.copyFromUtf8(x));
+        }
+        return b.build();
+    }
+
+    static AttributeProto floatsAttr(String name, float... v) {
+        AttributeProto.Builder b = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOATS);
+        for (float x : v) {
+            b.addFloats(x);
+        }
+        return b.build();
+    }
+
     static AttributeProto tensorAttr(String name, Tensor t) {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.TENSOR)
                 .setT(TensorProtos.encode(null, t)).build();
