@@ -140,6 +140,9 @@ public final class RecurrentOp {
         }
     }
 
+    /** Hidden units per block of the recurrent product. */
+    static final int BLOCK = 32;
+
     /** One compiled node. Offsets and strides are in bytes; every buffer lives in the workspace. */
     static final class RecurrentKernel implements Kernel {
         private final Cell cell;
@@ -168,8 +171,19 @@ public final class RecurrentOp {
         private final long offBias;
         private final long offRBias;
         private final long offState;
+        private final long offRTmp;
         private final long stateBytes;
         private final long workspace;
+        /**
+         * Hidden units in blocks of {@value #BLOCK}: Rᵀ is packed block by block (each block's
+         * gates side by side), so one step's product can visit the blocks in either order. Steps
+         * alternate the order: the blocks the last step read most recently are still in L2 when
+         * Rᵀ (1 MiB for an LSTM of hidden 256) is about as large as the L2 itself.
+         */
+        private final int[] blockStart;
+        /** Per block, offset of its packed Rᵀ within one direction's (and of R_h for a split GRU). */
+        private final long[] rBlockOff;
+        private final long[] rhBlockOff;
 
         RecurrentKernel(NodeContext node, Cell cell, Dims d, boolean[] reverse, GateActivation.Bound[] acts, float clip,
                 boolean linearBeforeReset, boolean inputForget) {
@@ -199,15 +213,32 @@ public final class RecurrentOp {
                 outputs[2] = node.hasOutput(2) ? new TensorType(DType.FLOAT32, stateShape) : null;
             }
             wBytes = Sgemm.packedBytes(d.input, gh);
-            rBytes = splitR() ? Sgemm.packedBytes(d.hidden, 2 * d.hidden) + Sgemm.packedBytes(d.hidden, d.hidden)
-                    : Sgemm.packedBytes(d.hidden, gh);
+            int blocks = (d.hidden + BLOCK - 1) / BLOCK;
+            blockStart = new int[blocks + 1];
+            rBlockOff = new long[blocks];
+            rhBlockOff = new long[blocks];
+            long rb = 0;
+            for (int k = 0; k < blocks; k++) {
+                blockStart[k] = k * BLOCK;
+                int u = Math.min(BLOCK, d.hidden - k * BLOCK);
+                rBlockOff[k] = rb;
+                rb += Sgemm.packedBytes(d.hidden, (splitR() ? 2 : d.gates) * u);
+                rhBlockOff[k] = rb;
+                rb += splitR() ? Sgemm.packedBytes(d.hidden, u) : 0;
+            }
+            blockStart[blocks] = d.hidden;
+            rBytes = rb;
             Tensor w = node.constantInput(1);
             Tensor r = node.constantInput(2);
             Tensor b = node.constantInput(3);
             constW = w == null ? null : node.packedConstant(1, "rnn W panels", wBytes * d.directions,
                     dst -> packW(w.data(), dst, 0));
             constR = r == null ? null : node.packedConstant(2, "rnn R panels" + (splitR() ? " (GRU, split)" : ""),
-                    rBytes * d.directions, dst -> packR(r.data(), dst, 0));
+                    rBytes * d.directions, dst -> {
+                        try (java.lang.foreign.Arena tmp = java.lang.foreign.Arena.ofConfined()) {
+                            packR(r.data(), dst, 0, tmp.allocate((long) d.hidden * d.gates * BLOCK * 4, 64));
+                        }
+                    });
             long biasBytes = (long) d.directions * gh * 4;
             constBias = !hasBias || b == null ? null : node.packedConstant(3, "rnn bias" + (linearBeforeReset ? " (W only)" : ""),
                     biasBytes, dst -> inputBias(b.data(), dst, 0));
@@ -220,6 +251,8 @@ public final class RecurrentOp {
             off += constW == null ? align(wBytes * d.directions) : 0;
             offR = off;
             off += constR == null ? align(rBytes * d.directions) : 0;
+            offRTmp = off;
+            off += constR == null ? align((long) d.hidden * d.gates * BLOCK * 4) : 0;
             offBias = off;
             off += hasBias && constBias == null ? align(biasBytes) : 0;
             offRBias = off;
@@ -245,18 +278,41 @@ public final class RecurrentOp {
             }
         }
 
-        private void packR(MemorySegment r, MemorySegment dst, long dstOff) {
+        /**
+         * Packs Rᵀ block by block: block k's columns are (gate, unit) for its units, gathered
+         * through {@code tmp} (hidden × gates × {@value #BLOCK} floats) into a plain matrix first.
+         */
+        private void packR(MemorySegment r, MemorySegment dst, long dstOff, MemorySegment tmp) {
             int h = d.hidden;
             int gh = d.gateWidth();
             for (int dir = 0; dir < d.directions; dir++) {
                 long src = (long) dir * gh * h * 4;
-                long at = dstOff + dir * rBytes;
-                if (splitR()) {
-                    Sgemm.packB(r, src, 4, h * 4L, h, 2 * h, dst, at, 0, Sgemm.panels(2 * h));
-                    Sgemm.packB(r, src + 2L * h * h * 4, 4, h * 4L, h, h, dst, at + Sgemm.packedBytes(h, 2 * h), 0,
-                            Sgemm.panels(h));
-                } else {
-                    Sgemm.packB(r, src, 4, h * 4L, h, gh, dst, at, 0, Sgemm.panels(gh));
+                for (int k = 0; k + 1 < blockStart.length; k++) {
+                    int u0 = blockStart[k];
+                    int u = blockStart[k + 1] - u0;
+                    int first = splitR() ? 2 : d.gates;
+                    gather(r, src, u0, u, 0, first, tmp);
+                    Sgemm.packB(tmp, 0, first * u * 4L, 4, h, first * u, dst, dstOff + dir * rBytes + rBlockOff[k], 0,
+                            Sgemm.panels(first * u));
+                    if (splitR()) {
+                        gather(r, src, u0, u, 2, 3, tmp);
+                        Sgemm.packB(tmp, 0, u * 4L, 4, h, u, dst, dstOff + dir * rBytes + rhBlockOff[k], 0, Sgemm.panels(u));
+                    }
+                }
+            }
+        }
+
+        /** tmp[k][(g - g0)·u + j] = R[g·H + u0 + j][k] for gates [g0, g1): one block's Rᵀ, row-major. */
+        private void gather(MemorySegment r, long src, int u0, int u, int g0, int g1, MemorySegment tmp) {
+            int h = d.hidden;
+            int width = (g1 - g0) * u;
+            for (int g = g0; g < g1; g++) {
+                for (int j = 0; j < u; j++) {
+                    long row = src + ((long) g * h + u0 + j) * h * 4;
+                    long col = ((long) (g - g0) * u + j) * 4;
+                    for (int k = 0; k < h; k++) {
+                        tmp.set(Tensor.F32, (long) k * width * 4 + col, r.get(Tensor.F32, row + k * 4L));
+                    }
                 }
             }
         }
@@ -273,10 +329,19 @@ public final class RecurrentOp {
             }
         }
 
+        /** Rb in the block order of the recurrent product (GRU with linear_before_reset only). */
         private void recurrentBias(MemorySegment b, MemorySegment dst, long dstOff) {
             int gh = d.gateWidth();
+            int h = d.hidden;
             for (int dir = 0; dir < d.directions; dir++) {
-                MemorySegment.copy(b, ((long) dir * 2 * gh + gh) * 4, dst, dstOff + (long) dir * gh * 4, gh * 4L);
+                for (int k = 0; k + 1 < blockStart.length; k++) {
+                    int u0 = blockStart[k];
+                    int u = blockStart[k + 1] - u0;
+                    for (int g = 0; g < d.gates; g++) {
+                        MemorySegment.copy(b, ((long) dir * 2 * gh + gh + (long) g * h + u0) * 4, dst,
+                                dstOff + ((long) dir * gh + (long) d.gates * u0 + (long) g * u) * 4, u * 4L);
+                    }
+                }
             }
         }
 
@@ -314,7 +379,7 @@ public final class RecurrentOp {
             if (rp == null) {
                 rp = ws;
                 rBase = offR;
-                packR(in[2].data(), ws, offR);
+                packR(in[2].data(), ws, offR, ws.asSlice(offRTmp, (long) d.hidden * d.gates * BLOCK * 4));
             }
             MemorySegment bias = constBias;
             MemorySegment rBias = constRBias;
@@ -369,11 +434,16 @@ public final class RecurrentOp {
             Sgemm.run(p, ep, ctx);
         }
 
-        /** The time loop of one direction. */
+        /**
+         * The time loop of one direction. The recurrent product g = h·Rᵀ lands block by block in
+         * the gate buffer (block k's gates side by side at column gates·u0); the input projection
+         * keeps ONNX's gate order, gate j of unit u at column j·H + u.
+         */
         private void recur(int dir, Tensor[] in, Tensor[] out, MemorySegment ws, MemorySegment rp, long rOff,
                 MemorySegment rBias) {
             int h = d.hidden;
             int gh = d.gateWidth();
+            int blocks = blockStart.length - 1;
             long hb = align((long) d.batch * h * 4);
             long hOff = offState + dir * stateBytes;
             long cOff = hOff + hb;
@@ -387,20 +457,24 @@ public final class RecurrentOp {
                 }
             }
             ExecContext inline = ExecContext.inline(MemorySegment.NULL);
-            Sgemm.Problem rec;
-            Sgemm.Problem recH = null;
-            if (splitR()) {
-                rec = new Sgemm.Problem(1, d.batch, 2 * h, h, ws, new long[] {hOff}, h * 4L, 4, rp, new long[] {rOff},
-                        ws, new long[] {gOff}, gh * 4L);
-                // r⊙h sits where LSTM keeps c
-                recH = new Sgemm.Problem(1, d.batch, h, h, ws, new long[] {cOff}, h * 4L, 4, rp,
-                        new long[] {rOff + Sgemm.packedBytes(h, 2 * h)}, ws, new long[] {gOff + 2L * h * 4}, gh * 4L);
-            } else {
-                rec = new Sgemm.Problem(1, d.batch, gh, h, ws, new long[] {hOff}, h * 4L, 4, rp, new long[] {rOff},
-                        ws, new long[] {gOff}, gh * 4L);
+            Sgemm.Problem[] rec = new Sgemm.Problem[blocks];
+            Sgemm.Problem[] recH = splitR() ? new Sgemm.Problem[blocks] : null;
+            Sgemm.Epilogue[] ep = new Sgemm.Epilogue[blocks];
+            for (int k = 0; k < blocks; k++) {
+                int u0 = blockStart[k];
+                int u = blockStart[k + 1] - u0;
+                long gCol = gOff + (long) d.gates * u0 * 4;
+                int width = (splitR() ? 2 : d.gates) * u;
+                rec[k] = new Sgemm.Problem(1, d.batch, width, h, ws, new long[] {hOff}, h * 4L, 4, rp,
+                        new long[] {rOff + rBlockOff[k]}, ws, new long[] {gCol}, gh * 4L);
+                if (splitR()) {
+                    // r⊙h sits where LSTM keeps c
+                    recH[k] = new Sgemm.Problem(1, d.batch, u, h, ws, new long[] {cOff}, h * 4L, 4, rp,
+                            new long[] {rOff + rhBlockOff[k]}, ws, new long[] {gCol + 2L * u * 4}, gh * 4L);
+                }
+                ep[k] = rBias == null ? Sgemm.Epilogue.PLAIN : new Sgemm.Epilogue(1f, false,
+                        rBias.asSlice(((long) dir * gh + (long) d.gates * u0) * 4, (long) d.gates * u * 4), null, 0, null, 0f);
             }
-            Sgemm.Epilogue ep = rBias == null ? Sgemm.Epilogue.PLAIN
-                    : new Sgemm.Epilogue(1f, false, rBias.asSlice((long) dir * gh * 4, gh * 4L), null, 0, null, 0f);
             int a0 = dir * cell.activations.length;
             GateActivation.Bound f = acts[a0];
             GateActivation.Bound g = cell == Cell.RNN ? null : acts[a0 + 1];
@@ -410,44 +484,65 @@ public final class RecurrentOp {
             long peepOff = (long) dir * 3 * h * 4;
             for (int s = 0; s < d.steps; s++) {
                 int t = reverse[dir] ? d.steps - 1 - s : s;
-                Sgemm.run(rec, ep, inline);
+                boolean backwards = (s & 1) == 1;
+                for (int i = 0; i < blocks; i++) {
+                    int k = backwards ? blocks - 1 - i : i;
+                    Sgemm.run(rec[k], ep[k], inline);
+                }
                 for (int b = 0; b < d.batch; b++) {
+                    if (!active(in, t, b)) {
+                        continue;
+                    }
                     long xw = xwBase + ((long) t * d.batch + b) * gh * 4;
                     long gr = gOff + (long) b * gh * 4;
                     long hr = hOff + (long) b * h * 4;
                     long cr = cOff + (long) b * h * 4;
-                    if (!active(in, t, b)) {
-                        continue;
-                    }
-                    switch (cell) {
-                        case RNN -> {
-                            add(ws, gr, ws, xw, h);
-                            activate(f, ws, gr, h);
-                            MemorySegment.copy(ws, gr, ws, hr, h * 4L);
-                        }
-                        case LSTM -> lstmStep(ws, xw, gr, hr, cr, tmpOff, f, g, act3, peep, peepOff);
-                        case GRU -> {
-                            if (splitR()) {
-                                // z and r now; r⊙h feeds the second product
-                                add(ws, gr, ws, xw, 2 * h);
-                                activate(f, ws, gr, 2 * h);
-                                mul(ws, cr, ws, gr + h * 4L, ws, hr, h);
-                            } else {
-                                gruLinearBeforeReset(ws, xw, gr, hr, f, g);
+                    for (int k = 0; k < blocks; k++) {
+                        int u0 = blockStart[k];
+                        int u = blockStart[k + 1] - u0;
+                        long gk = gr + (long) d.gates * u0 * 4;
+                        long xk = xw + u0 * 4L;
+                        long hk = hr + u0 * 4L;
+                        long ck = cr + u0 * 4L;
+                        switch (cell) {
+                            case RNN -> {
+                                add(ws, gk, ws, xk, u);
+                                activate(f, ws, gk, u);
+                                MemorySegment.copy(ws, gk, ws, hk, u * 4L);
+                            }
+                            case LSTM -> lstmStep(ws, xk, gk, u, hk, ck, tmpOff, f, g, act3, peep, peepOff + u0 * 4L);
+                            case GRU -> {
+                                if (splitR()) {
+                                    // z and r now; r⊙h feeds the second product
+                                    gateSum(ws, gk, xk, u, 0, 2);
+                                    activate(f, ws, gk, 2 * u);
+                                    mul(ws, ck, ws, gk + u * 4L, ws, hk, u);
+                                } else {
+                                    gruLinearBeforeReset(ws, xk, gk, u, hk, f, g);
+                                }
                             }
                         }
                     }
                 }
                 if (recH != null) {
-                    Sgemm.run(recH, Sgemm.Epilogue.PLAIN, inline);
+                    for (int i = 0; i < blocks; i++) {
+                        int k = backwards ? blocks - 1 - i : i;
+                        Sgemm.run(recH[k], Sgemm.Epilogue.PLAIN, inline);
+                    }
                     for (int b = 0; b < d.batch; b++) {
-                        if (active(in, t, b)) {
-                            long xw = xwBase + ((long) t * d.batch + b) * gh * 4;
-                            long gr = gOff + (long) b * gh * 4;
-                            long hh = gr + 2L * h * 4;
-                            add(ws, hh, ws, xw + 2L * h * 4, h);
-                            activate(g, ws, hh, h);
-                            blend(ws, hOff + (long) b * h * 4, ws, gr, ws, hh, h);
+                        if (!active(in, t, b)) {
+                            continue;
+                        }
+                        long xw = xwBase + ((long) t * d.batch + b) * gh * 4;
+                        long gr = gOff + (long) b * gh * 4;
+                        for (int k = 0; k < blocks; k++) {
+                            int u0 = blockStart[k];
+                            int u = blockStart[k + 1] - u0;
+                            long gk = gr + (long) d.gates * u0 * 4;
+                            long hh = gk + 2L * u * 4;
+                            add(ws, hh, ws, xw + (2L * h + u0) * 4, u);
+                            activate(g, ws, hh, u);
+                            blend(ws, hOff + ((long) b * h + u0) * 4, ws, gk, ws, hh, u);
                         }
                     }
                 }
@@ -473,51 +568,57 @@ public final class RecurrentOp {
             }
         }
 
-        /** LSTM: i, o, f, c at 0, H, 2H, 3H of the gate row (ONNX's order). */
-        private void lstmStep(MemorySegment ws, long xw, long gr, long hr, long cr, long tmp, GateActivation.Bound f,
-                GateActivation.Bound g, GateActivation.Bound hAct, MemorySegment peep, long peepOff) {
-            int h = d.hidden;
-            long hb = h * 4L;
-            long gi = gr;
-            long go = gr + hb;
-            long gf = gr + 2 * hb;
-            long gc = gr + 3 * hb;
-            add(ws, gr, ws, xw, 4 * h);
-            if (peep != null) {
-                fma(ws, gi, peep, peepOff, ws, cr, h);
+        /** Gates [g0, g1) of one block: g += xw, the block's gate j at j·u, the projection's at j·H. */
+        private void gateSum(MemorySegment ws, long gk, long xk, int u, int g0, int g1) {
+            for (int j = g0; j < g1; j++) {
+                add(ws, gk + (long) j * u * 4, ws, xk + (long) j * d.hidden * 4, u);
             }
-            activate(f, ws, gi, h);
-            if (inputForget) {
-                oneMinus(ws, gf, ws, gi, h);
-            } else {
-                if (peep != null) {
-                    fma(ws, gf, peep, peepOff + 2 * hb, ws, cr, h);
-                }
-                activate(f, ws, gf, h);
-            }
-            activate(g, ws, gc, h);
-            cellUpdate(ws, cr, gf, gi, gc, h);
-            if (peep != null) {
-                fma(ws, go, peep, peepOff + hb, ws, cr, h);
-            }
-            activate(f, ws, go, h);
-            MemorySegment.copy(ws, cr, ws, tmp, hb);
-            hAct.applyInPlace(ws, tmp, h);
-            mul(ws, hr, ws, go, ws, tmp, h);
         }
 
-        /** GRU with linear_before_reset: z, r, h at 0, H, 2H; the recurrent product carries Rb. */
-        private void gruLinearBeforeReset(MemorySegment ws, long xw, long gr, long hr, GateActivation.Bound f,
+        /** LSTM over one block of u units: gates i, o, f, c at 0, u, 2u, 3u of the block (ONNX's order). */
+        private void lstmStep(MemorySegment ws, long xk, long gk, int u, long hk, long ck, long tmp, GateActivation.Bound f,
+                GateActivation.Bound g, GateActivation.Bound hAct, MemorySegment peep, long peepOff) {
+            long ub = u * 4L;
+            long hb = d.hidden * 4L;
+            long gi = gk;
+            long go = gk + ub;
+            long gf = gk + 2 * ub;
+            long gc = gk + 3 * ub;
+            gateSum(ws, gk, xk, u, 0, 4);
+            if (peep != null) {
+                fma(ws, gi, peep, peepOff, ws, ck, u);
+            }
+            activate(f, ws, gi, u);
+            if (inputForget) {
+                oneMinus(ws, gf, ws, gi, u);
+            } else {
+                if (peep != null) {
+                    fma(ws, gf, peep, peepOff + 2 * hb, ws, ck, u);
+                }
+                activate(f, ws, gf, u);
+            }
+            activate(g, ws, gc, u);
+            cellUpdate(ws, ck, gf, gi, gc, u);
+            if (peep != null) {
+                fma(ws, go, peep, peepOff + hb, ws, ck, u);
+            }
+            activate(f, ws, go, u);
+            MemorySegment.copy(ws, ck, ws, tmp, ub);
+            hAct.applyInPlace(ws, tmp, u);
+            mul(ws, hk, ws, go, ws, tmp, u);
+        }
+
+        /** GRU with linear_before_reset over one block: z, r, h at 0, u, 2u; the product carries Rb. */
+        private void gruLinearBeforeReset(MemorySegment ws, long xk, long gk, int u, long hk, GateActivation.Bound f,
                 GateActivation.Bound g) {
-            int h = d.hidden;
-            long hb = h * 4L;
-            add(ws, gr, ws, xw, 2 * h);
-            activate(f, ws, gr, 2 * h);
+            long ub = u * 4L;
+            gateSum(ws, gk, xk, u, 0, 2);
+            activate(f, ws, gk, 2 * u);
             // h~ = g(xw_h + r ⊙ (h·R_hᵀ + Rb_h))
-            mul(ws, gr + 2 * hb, ws, gr + hb, ws, gr + 2 * hb, h);
-            add(ws, gr + 2 * hb, ws, xw + 2 * hb, h);
-            activate(g, ws, gr + 2 * hb, h);
-            blend(ws, hr, ws, gr, ws, gr + 2 * hb, h);
+            mul(ws, gk + 2 * ub, ws, gk + ub, ws, gk + 2 * ub, u);
+            add(ws, gk + 2 * ub, ws, xk + 2L * d.hidden * 4, u);
+            activate(g, ws, gk + 2 * ub, u);
+            blend(ws, hk, ws, gk, ws, gk + 2 * ub, u);
         }
 
         private void activate(GateActivation.Bound a, MemorySegment s, long off, int n) {
