@@ -12,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * An execution plan bound to a scratch block and a core group: every slot's tensor view, every
@@ -25,16 +26,17 @@ final class BoundPlan {
     }
 
     private final ExecutionPlan plan;
-    private final CoreGroup group;
+    private final Function<MemorySegment, ExecContext> contexts;
     private final Tensor[] slots;
     private final Tensor[][] stepIn;
     private final Tensor[][] stepOut;
-    private final ExecContext[] contexts;
+    private final ExecContext[] stepContexts;
     private final int[] inputRootedAliases;
 
-    BoundPlan(ExecutionPlan plan, MemorySegment scratch, CoreGroup group) {
+    /** {@code contexts} gives each step its context over a slice of the scratch block (a core group's, say). */
+    BoundPlan(ExecutionPlan plan, MemorySegment scratch, Function<MemorySegment, ExecContext> contexts) {
         this.plan = plan;
-        this.group = group;
+        this.contexts = contexts;
         this.stepNanos = PROFILE_EVERY > 0 ? new long[plan.steps().size()] : null;
         int n = plan.slotCount();
         slots = new Tensor[n];
@@ -83,7 +85,7 @@ final class BoundPlan {
         List<ExecutionPlan.Step> steps = plan.steps();
         stepIn = new Tensor[steps.size()][];
         stepOut = new Tensor[steps.size()][];
-        contexts = new ExecContext[steps.size()];
+        stepContexts = new ExecContext[steps.size()];
         for (int i = 0; i < steps.size(); i++) {
             ExecutionPlan.Step st = steps.get(i);
             stepIn[i] = new Tensor[st.inputs().length];
@@ -92,7 +94,7 @@ final class BoundPlan {
                 stepOut[i][o] = st.outputs()[o] < 0 ? null : slots[st.outputs()[o]];
             }
             MemorySegment ws = st.workspaceBytes() > 0 ? scratch.asSlice(st.workspaceOffset(), st.workspaceBytes()) : MemorySegment.NULL;
-            contexts[i] = group.context(ws);
+            stepContexts[i] = contexts.apply(ws);
         }
     }
 
@@ -219,7 +221,7 @@ final class BoundPlan {
             }
             long started = PROFILE_EVERY > 0 ? System.nanoTime() : 0;
             try {
-                st.kernel().run(in, stepOut[i], contexts[i]);
+                st.kernel().run(in, stepOut[i], stepContexts[i]);
                 if (PROFILE_EVERY > 0) {
                     stepNanos[i] += System.nanoTime() - started;
                 }
@@ -247,7 +249,7 @@ final class BoundPlan {
                 for (int k = 0; k < in.length; k++) {
                     in[k] = lookup(node.inputs().get(k), values, compiler);
                 }
-                Tensor[] out = compiler.runNode(node, in, arena, group::context);
+                Tensor[] out = compiler.runNode(node, in, arena, contexts);
                 for (int o = 0; o < node.outputs().size(); o++) {
                     if (out[o] != null && !node.outputs().get(o).isEmpty()) {
                         values.put(node.outputs().get(o), out[o]);

@@ -30,9 +30,16 @@ import java.util.Set;
 public final class Engine {
     private final OpRegistry registry;
 
-    /** An engine with every operator family. */
+    /** An engine with every operator family, control flow included. */
     public Engine() {
-        this(OpRegistry.standard());
+        this(standardRegistry());
+    }
+
+    /** Every operator family of the kernels plus If, Loop and Scan (which need the compiler). */
+    public static OpRegistry standardRegistry() {
+        OpRegistry r = OpRegistry.standard();
+        ControlFlowOps.register(r);
+        return r;
     }
 
     public Engine(OpRegistry registry) {
