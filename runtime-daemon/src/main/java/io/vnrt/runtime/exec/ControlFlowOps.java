@@ -65,22 +65,39 @@ public final class ControlFlowOps {
         return t;
     }
 
-    /** Binds runners to the workspace the kernel is given; rebuilt when the workspace changes. */
-    private abstract static class Bindings<B> {
-        private volatile MemorySegment workspace;
+    /**
+     * A control-flow kernel with fixed output types: its subgraph runners and buffers are bound to
+     * the workspace it is given once, and bound again only when that workspace changes.
+     */
+    private abstract static class WorkspaceKernel<B> implements Kernel {
+        protected TensorType[] outputs;
+        protected long workspace;
+        private volatile MemorySegment boundTo;
         private volatile B bound;
 
-        B get(MemorySegment ws) {
+        /** The runners and buffers over {@code ws}. */
+        abstract B bind(MemorySegment ws);
+
+        final B bound(ExecContext ctx) {
+            MemorySegment ws = ctx.workspace();
             B b = bound;
-            if (b == null || workspace != ws) {
+            if (b == null || boundTo != ws) {
                 b = bind(ws);
                 bound = b;
-                workspace = ws;
+                boundTo = ws;
             }
             return b;
         }
 
-        abstract B bind(MemorySegment ws);
+        @Override
+        public TensorType[] outputTypes() {
+            return outputs.clone();
+        }
+
+        @Override
+        public long workspaceBytes() {
+            return workspace;
+        }
     }
 
     // ---- If -----------------------------------------------------------------------------------
@@ -121,39 +138,29 @@ public final class ControlFlowOps {
     }
 
     /** An If whose outputs have the same types either way: the branch taken runs in the workspace. */
-    static final class IfKernel implements Kernel {
+    static final class IfKernel extends WorkspaceKernel<SubgraphRunner[]> {
         /** [else, then]. */
         private final SubgraphPlan[] branches;
-        private final Bindings<SubgraphRunner[]> runners = new Bindings<>() {
-            @Override
-            SubgraphRunner[] bind(MemorySegment ws) {
-                return new SubgraphRunner[] {new SubgraphRunner(branches[0], ws.asSlice(0, branches[0].plan().scratchBytes())),
-                        branches[1] == branches[0] ? null
-                                : new SubgraphRunner(branches[1], ws.asSlice(0, branches[1].plan().scratchBytes()))};
-            }
-        };
 
         IfKernel(SubgraphPlan[] branches) {
             this.branches = branches;
-        }
-
-        @Override
-        public TensorType[] outputTypes() {
-            TensorType[] t = new TensorType[branches[0].outputNames().length];
-            for (int k = 0; k < t.length; k++) {
-                t[k] = branches[0].outputType(k);
+            outputs = new TensorType[branches[0].outputNames().length];
+            for (int k = 0; k < outputs.length; k++) {
+                outputs[k] = branches[0].outputType(k);
             }
-            return t;
+            workspace = Math.max(branches[0].plan().scratchBytes(), branches[1].plan().scratchBytes());
         }
 
         @Override
-        public long workspaceBytes() {
-            return Math.max(branches[0].plan().scratchBytes(), branches[1].plan().scratchBytes());
+        SubgraphRunner[] bind(MemorySegment ws) {
+            return new SubgraphRunner[] {new SubgraphRunner(branches[0], ws.asSlice(0, branches[0].plan().scratchBytes())),
+                    branches[1] == branches[0] ? null
+                            : new SubgraphRunner(branches[1], ws.asSlice(0, branches[1].plan().scratchBytes()))};
         }
 
         @Override
         public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
-            SubgraphRunner[] r = runners.get(ctx.workspace());
+            SubgraphRunner[] r = bound(ctx);
             SubgraphRunner taken = in[0].getLong(0) != 0 && r[1] != null ? r[1] : r[0];
             taken.bindOuter(in);
             Tensor[] direct = new Tensor[out.length];
@@ -284,13 +291,11 @@ public final class ControlFlowOps {
      * values alternate between two buffers there, scan outputs (only with a known trip count) are
      * written in place. Nothing is allocated per iteration.
      */
-    static final class LoopKernel implements Kernel {
+    static final class LoopKernel extends WorkspaceKernel<LoopKernel.Bound> {
         private final LoopShape shape;
         private final SubgraphPlan body;
-        private final TensorType[] outputs;
         private final long scratch;
         private final long[] stateOff;
-        private final long workspace;
 
         LoopKernel(LoopShape shape, SubgraphPlan body, List<TensorType> carried, long trips) {
             this.shape = shape;
@@ -318,8 +323,13 @@ public final class ControlFlowOps {
             workspace = off;
         }
 
+        @Override
+        Bound bind(MemorySegment ws) {
+            return new Bound(ws);
+        }
+
         /** The runner and the buffers over one workspace, and what the sink needs per iteration. */
-        private final class Bound implements BoundPlan.OutputSink {
+        final class Bound implements BoundPlan.OutputSink {
             final SubgraphRunner runner;
             final Tensor iteration;
             final Tensor condition;
@@ -356,26 +366,9 @@ public final class ControlFlowOps {
             }
         }
 
-        private final Bindings<Bound> bindings = new Bindings<>() {
-            @Override
-            Bound bind(MemorySegment ws) {
-                return new Bound(ws);
-            }
-        };
-
-        @Override
-        public TensorType[] outputTypes() {
-            return outputs.clone();
-        }
-
-        @Override
-        public long workspaceBytes() {
-            return workspace;
-        }
-
         @Override
         public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
-            Bound b = bindings.get(ctx.workspace());
+            Bound b = bound(ctx);
             long max = shape.hasMax ? in[0].getLong(0) : Long.MAX_VALUE;
             b.cond = !shape.hasCond || in[1].getLong(0) != 0;
             b.out = out;
@@ -615,7 +608,7 @@ public final class ControlFlowOps {
     }
 
     /** A Scan: the body runs once per element of the sequence (per batch entry at opset 8) in the workspace. */
-    static final class ScanKernel implements Kernel {
+    static final class ScanKernel extends WorkspaceKernel<ScanKernel.Bound> {
         private final SubgraphPlan body;
         private final boolean batched;
         private final int first;
@@ -627,11 +620,9 @@ public final class ControlFlowOps {
         private final long[] inDirs;
         private final int[] outAxis;
         private final long[] outDirs;
-        private final TensorType[] outputs;
         private final long batch;
         private final long steps;
         private final long[] offsets;
-        private final long workspace;
 
         ScanKernel(SubgraphPlan body, boolean batched, int first, int states, int scanInputs, int scanOutputs,
                 List<TensorType> formal, int[] inAxis, long[] inDirs, int[] outAxis, long[] outDirs, TensorType[] outputs,
@@ -661,7 +652,12 @@ public final class ControlFlowOps {
             workspace = off;
         }
 
-        private final class Bound implements BoundPlan.OutputSink {
+        @Override
+        Bound bind(MemorySegment ws) {
+            return new Bound(ws);
+        }
+
+        final class Bound implements BoundPlan.OutputSink {
             final SubgraphRunner runner;
             final Tensor[][] state = new Tensor[2][];
             final Tensor[] element;
@@ -731,26 +727,9 @@ public final class ControlFlowOps {
             }
         }
 
-        private final Bindings<Bound> bindings = new Bindings<>() {
-            @Override
-            Bound bind(MemorySegment ws) {
-                return new Bound(ws);
-            }
-        };
-
-        @Override
-        public TensorType[] outputTypes() {
-            return outputs.clone();
-        }
-
-        @Override
-        public long workspaceBytes() {
-            return workspace;
-        }
-
         @Override
         public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
-            Bound bd = bindings.get(ctx.workspace());
+            Bound bd = bound(ctx);
             bd.out = out;
             bd.runner.bindOuter(in);
             for (long b = 0; b < batch; b++) {
