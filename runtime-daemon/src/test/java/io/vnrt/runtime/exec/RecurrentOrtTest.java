@@ -215,6 +215,17 @@ class RecurrentOrtTest {
         }
     }
 
+    /** Steps large enough that one direction is split over both cores, which step in lockstep. */
+    @Test
+    void oneDirectionSplitOverTheCoreGroup() throws Exception {
+        check(new Case("LSTM", 13, 11, 8, 12, 96, "forward", false, new int[] {11, 3, 7, 11, 1, 9, 11, 5}, true, false,
+                List.of()), 50);
+        check(new Case("GRU", 13, 7, 16, 9, 80, "reverse", false, null, true, false, List.of()), 51);
+        check(new Case("GRU", 13, 6, 12, 9, 70, "forward", false, null, true, true,
+                List.of(ModelBuilder.intAttr("linear_before_reset", 1))), 52);
+        check(new Case("RNN", 13, 9, 40, 16, 72, "bidirectional", false, null, true, false, List.of()), 53);
+    }
+
     @Test
     void rnnActivationsAndDirections() throws Exception {
         check(new Case("RNN", 13, 12, 2, 5, 31, "bidirectional", false, new int[] {12, 6}, true, false,

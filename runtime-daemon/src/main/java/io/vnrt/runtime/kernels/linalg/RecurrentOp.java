@@ -11,6 +11,7 @@ import io.vnrt.runtime.kernels.VectorShape;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -142,6 +143,8 @@ public final class RecurrentOp {
 
     /** Hidden units per block of the recurrent product. */
     static final int BLOCK = 32;
+    /** Below this many multiply-adds per step, one core per direction: the lockstep costs more than it saves. */
+    static final long MIN_SLICE_MACS = 64 * 1024;
 
     /** One compiled node. Offsets and strides are in bytes; every buffer lives in the workspace. */
     static final class RecurrentKernel implements Kernel {
@@ -260,7 +263,9 @@ public final class RecurrentOp {
             offState = off;
             // per direction: h, c (LSTM) or r⊙h (GRU), the recurrent product and one row of scratch
             long hb = align((long) d.batch * d.hidden * 4);
-            stateBytes = 2 * hb + align((long) d.batch * gh * 4) + align(d.hidden * 4L);
+            // per direction: h of the last step and of this one, c (LSTM) or r⊙h (GRU), the
+            // recurrent product and one row of scratch
+            stateBytes = 3 * hb + align((long) d.batch * gh * 4) + align(d.hidden * 4L);
             off += stateBytes * d.directions;
             workspace = off;
         }
@@ -394,15 +399,24 @@ public final class RecurrentOp {
             for (int dir = 0; dir < d.directions; dir++) {
                 project(in[0].data(), wp, wBase + dir * wBytes, bias, dir, ws, ctx);
             }
-            MemorySegment rpf = rp;
-            long rb = rBase;
-            MemorySegment rbias = rBias;
-            if (d.directions == 2 && ctx.parallelism() > 1) {
-                ctx.parallelFor(2, dir -> recur(dir, in, out, ws, rpf, rb + dir * rBytes, rbias));
-            } else {
-                for (int dir = 0; dir < d.directions; dir++) {
-                    recur(dir, in, out, ws, rp, rBase + dir * rBytes, rBias);
+            int blocks = blockStart.length - 1;
+            long macsPerStep = (long) d.batch * gh * d.hidden;
+            // slices of a direction's hidden units, each a task stepping in lockstep with the others
+            int slices = macsPerStep < MIN_SLICE_MACS ? 1 : Math.max(1, Math.min(blocks, ctx.parallelism() / d.directions));
+            Direction[] dirs = new Direction[d.directions];
+            for (int dir = 0; dir < d.directions; dir++) {
+                dirs[dir] = new Direction(dir, slices, in, out, ws, rp, rBase + dir * rBytes, rBias);
+            }
+            int tasks = d.directions * slices;
+            if (tasks == 1 || ctx.parallelism() == 1) {
+                for (int t = 0; t < tasks; t++) {
+                    dirs[t / slices].task(t % slices);
                 }
+            } else {
+                ctx.parallelFor(tasks, t -> dirs[t / slices].task(t % slices));
+            }
+            for (Direction dr : dirs) {
+                dr.finish();
             }
         }
 
@@ -435,135 +449,220 @@ public final class RecurrentOp {
         }
 
         /**
-         * The time loop of one direction. The recurrent product g = h·Rᵀ lands block by block in
-         * the gate buffer (block k's gates side by side at column gates·u0); the input projection
-         * keeps ONNX's gate order, gate j of unit u at column j·H + u.
+         * The time loop of one direction, its hidden units split into {@code slices} runs of blocks.
+         * The recurrent product g = h·Rᵀ lands block by block in the gate buffer (block k's gates
+         * side by side at column gates·u0); the input projection keeps ONNX's gate order, gate j
+         * of unit u at column j·H + u. Each step (two phases for GRU without linear_before_reset,
+         * whose second product needs all of r⊙h) reads h of the last step from one buffer and
+         * writes the new h into the other. A slice's task waits for every slice to finish the
+         * previous phase before it starts its own, and meanwhile runs any slice's work nobody has
+         * claimed: a core that is late (descheduled on a busy machine) costs its share, not a stall.
          */
-        private void recur(int dir, Tensor[] in, Tensor[] out, MemorySegment ws, MemorySegment rp, long rOff,
-                MemorySegment rBias) {
-            int h = d.hidden;
-            int gh = d.gateWidth();
-            int blocks = blockStart.length - 1;
-            long hb = align((long) d.batch * h * 4);
-            long hOff = offState + dir * stateBytes;
-            long cOff = hOff + hb;
-            long gOff = cOff + hb;
-            long tmpOff = gOff + align((long) d.batch * gh * 4);
-            long xwBase = offXw + (long) dir * d.steps * d.batch * gh * 4;
-            for (int b = 0; b < d.batch; b++) {
-                initState(hasInitialH ? in[5] : null, hasInitialH, dir, b, ws, hOff + (long) b * h * 4);
-                if (cell == Cell.LSTM) {
-                    initState(hasInitialC ? in[6] : null, hasInitialC, dir, b, ws, cOff + (long) b * h * 4);
-                }
-            }
-            ExecContext inline = ExecContext.inline(MemorySegment.NULL);
-            Sgemm.Problem[] rec = new Sgemm.Problem[blocks];
-            Sgemm.Problem[] recH = splitR() ? new Sgemm.Problem[blocks] : null;
-            Sgemm.Epilogue[] ep = new Sgemm.Epilogue[blocks];
-            for (int k = 0; k < blocks; k++) {
-                int u0 = blockStart[k];
-                int u = blockStart[k + 1] - u0;
-                long gCol = gOff + (long) d.gates * u0 * 4;
-                int width = (splitR() ? 2 : d.gates) * u;
-                rec[k] = new Sgemm.Problem(1, d.batch, width, h, ws, new long[] {hOff}, h * 4L, 4, rp,
-                        new long[] {rOff + rBlockOff[k]}, ws, new long[] {gCol}, gh * 4L);
-                if (splitR()) {
-                    // r⊙h sits where LSTM keeps c
-                    recH[k] = new Sgemm.Problem(1, d.batch, u, h, ws, new long[] {cOff}, h * 4L, 4, rp,
-                            new long[] {rOff + rhBlockOff[k]}, ws, new long[] {gCol + 2L * u * 4}, gh * 4L);
-                }
-                ep[k] = rBias == null ? Sgemm.Epilogue.PLAIN : new Sgemm.Epilogue(1f, false,
-                        rBias.asSlice(((long) dir * gh + (long) d.gates * u0) * 4, (long) d.gates * u * 4), null, 0, null, 0f);
-            }
-            int a0 = dir * cell.activations.length;
-            GateActivation.Bound f = acts[a0];
-            GateActivation.Bound g = cell == Cell.RNN ? null : acts[a0 + 1];
-            GateActivation.Bound act3 = cell == Cell.LSTM ? acts[a0 + 2] : null;
-            Tensor y = out[0];
-            MemorySegment peep = hasPeepholes ? in[7].data() : null;
-            long peepOff = (long) dir * 3 * h * 4;
-            for (int s = 0; s < d.steps; s++) {
-                int t = reverse[dir] ? d.steps - 1 - s : s;
-                boolean backwards = (s & 1) == 1;
-                for (int i = 0; i < blocks; i++) {
-                    int k = backwards ? blocks - 1 - i : i;
-                    Sgemm.run(rec[k], ep[k], inline);
-                }
+        private final class Direction {
+            final int dir;
+            final int slices;
+            final int phases;
+            final Tensor[] in;
+            final Tensor[] out;
+            final MemorySegment ws;
+            final long[] hOff = new long[2];
+            final long cOff;
+            final long gOff;
+            final long tmpOff;
+            final long xwBase;
+            /** Per parity of the step: the product of each block, reading that parity's h. */
+            final Sgemm.Problem[][] rec = new Sgemm.Problem[2][];
+            final Sgemm.Problem[] recH;
+            final Sgemm.Epilogue[] ep;
+            final int[] sliceStart;
+            final GateActivation.Bound f;
+            final GateActivation.Bound g;
+            final GateActivation.Bound act3;
+            final MemorySegment peep;
+            final long peepOff;
+            final ExecContext inline = ExecContext.inline(MemorySegment.NULL);
+            /** Per slice: the next phase to claim, and the phases done. */
+            final AtomicIntegerArray claimed;
+            final AtomicIntegerArray done;
+
+            Direction(int dir, int slices, Tensor[] in, Tensor[] out, MemorySegment ws, MemorySegment rp, long rOff,
+                    MemorySegment rBias) {
+                this.dir = dir;
+                this.slices = slices;
+                this.phases = splitR() ? 2 : 1;
+                this.in = in;
+                this.out = out;
+                this.ws = ws;
+                int h = d.hidden;
+                int gh = d.gateWidth();
+                int blocks = blockStart.length - 1;
+                long hb = align((long) d.batch * h * 4);
+                hOff[0] = offState + dir * stateBytes;
+                hOff[1] = hOff[0] + hb;
+                cOff = hOff[1] + hb;
+                gOff = cOff + hb;
+                tmpOff = gOff + align((long) d.batch * gh * 4);
+                xwBase = offXw + (long) dir * d.steps * d.batch * gh * 4;
                 for (int b = 0; b < d.batch; b++) {
-                    if (!active(in, t, b)) {
-                        continue;
+                    initState(hasInitialH ? in[5] : null, hasInitialH, dir, b, ws, hOff[0] + (long) b * h * 4);
+                    if (cell == Cell.LSTM) {
+                        initState(hasInitialC ? in[6] : null, hasInitialC, dir, b, ws, cOff + (long) b * h * 4);
                     }
-                    long xw = xwBase + ((long) t * d.batch + b) * gh * 4;
-                    long gr = gOff + (long) b * gh * 4;
-                    long hr = hOff + (long) b * h * 4;
-                    long cr = cOff + (long) b * h * 4;
-                    for (int k = 0; k < blocks; k++) {
-                        int u0 = blockStart[k];
-                        int u = blockStart[k + 1] - u0;
-                        long gk = gr + (long) d.gates * u0 * 4;
-                        long xk = xw + u0 * 4L;
-                        long hk = hr + u0 * 4L;
-                        long ck = cr + u0 * 4L;
-                        switch (cell) {
-                            case RNN -> {
-                                add(ws, gk, ws, xk, u);
-                                activate(f, ws, gk, u);
-                                MemorySegment.copy(ws, gk, ws, hk, u * 4L);
-                            }
-                            case LSTM -> lstmStep(ws, xk, gk, u, hk, ck, tmpOff, f, g, act3, peep, peepOff + u0 * 4L);
-                            case GRU -> {
-                                if (splitR()) {
-                                    // z and r now; r⊙h feeds the second product
-                                    gateSum(ws, gk, xk, u, 0, 2);
-                                    activate(f, ws, gk, 2 * u);
-                                    mul(ws, ck, ws, gk + u * 4L, ws, hk, u);
-                                } else {
-                                    gruLinearBeforeReset(ws, xk, gk, u, hk, f, g);
+                }
+                recH = splitR() ? new Sgemm.Problem[blocks] : null;
+                ep = new Sgemm.Epilogue[blocks];
+                for (int p = 0; p < 2; p++) {
+                    rec[p] = new Sgemm.Problem[blocks];
+                }
+                for (int k = 0; k < blocks; k++) {
+                    int u0 = blockStart[k];
+                    int u = blockStart[k + 1] - u0;
+                    long gCol = gOff + (long) d.gates * u0 * 4;
+                    int width = (splitR() ? 2 : d.gates) * u;
+                    for (int p = 0; p < 2; p++) {
+                        rec[p][k] = new Sgemm.Problem(1, d.batch, width, h, ws, new long[] {hOff[p]}, h * 4L, 4, rp,
+                                new long[] {rOff + rBlockOff[k]}, ws, new long[] {gCol}, gh * 4L);
+                    }
+                    if (splitR()) {
+                        // r⊙h sits where LSTM keeps c
+                        recH[k] = new Sgemm.Problem(1, d.batch, u, h, ws, new long[] {cOff}, h * 4L, 4, rp,
+                                new long[] {rOff + rhBlockOff[k]}, ws, new long[] {gCol + 2L * u * 4}, gh * 4L);
+                    }
+                    ep[k] = rBias == null ? Sgemm.Epilogue.PLAIN : new Sgemm.Epilogue(1f, false,
+                            rBias.asSlice(((long) dir * gh + (long) d.gates * u0) * 4, (long) d.gates * u * 4), null, 0,
+                            null, 0f);
+                }
+                sliceStart = new int[slices + 1];
+                for (int j = 0; j <= slices; j++) {
+                    sliceStart[j] = (int) ((long) j * blocks / slices);
+                }
+                int a0 = dir * cell.activations.length;
+                f = acts[a0];
+                g = cell == Cell.RNN ? null : acts[a0 + 1];
+                act3 = cell == Cell.LSTM ? acts[a0 + 2] : null;
+                peep = hasPeepholes ? in[7].data() : null;
+                peepOff = (long) dir * 3 * h * 4;
+                claimed = new AtomicIntegerArray(slices);
+                done = new AtomicIntegerArray(slices);
+            }
+
+            /** The task of slice j: every phase of every step, in lockstep with the other slices. */
+            void task(int j) {
+                int phasesTotal = d.steps * phases;
+                for (int q = 0; q < phasesTotal; q++) {
+                    if (q > 0) {
+                        for (int k = 0; k < slices; k++) {
+                            while (done.get(k) < q) {
+                                if (!tryRun(k, q - 1)) {
+                                    Thread.onSpinWait();
                                 }
                             }
                         }
                     }
+                    tryRun(j, q);
                 }
-                if (recH != null) {
-                    for (int i = 0; i < blocks; i++) {
-                        int k = backwards ? blocks - 1 - i : i;
-                        Sgemm.run(recH[k], Sgemm.Epilogue.PLAIN, inline);
-                    }
-                    for (int b = 0; b < d.batch; b++) {
-                        if (!active(in, t, b)) {
-                            continue;
+            }
+
+            private boolean tryRun(int k, int q) {
+                if (claimed.get(k) != q || !claimed.compareAndSet(k, q, q + 1)) {
+                    return false;
+                }
+                work(k, q / phases, q % phases);
+                done.set(k, q + 1);
+                return true;
+            }
+
+            /** Phase {@code phase} of step {@code s} for the blocks of slice k. */
+            private void work(int k, int s, int phase) {
+                int h = d.hidden;
+                int gh = d.gateWidth();
+                int t = reverse[dir] ? d.steps - 1 - s : s;
+                int parity = s & 1;
+                long hPrev = hOff[parity];
+                long hNew = hOff[1 - parity];
+                int k0 = sliceStart[k];
+                int k1 = sliceStart[k + 1];
+                boolean backwards = parity == 1;
+                for (int i = k0; i < k1; i++) {
+                    int blk = backwards ? k1 - 1 - (i - k0) : i;
+                    Sgemm.run(phase == 0 ? rec[parity][blk] : recH[blk], phase == 0 ? ep[blk] : Sgemm.Epilogue.PLAIN, inline);
+                }
+                int u0 = blockStart[k0];
+                int units = blockStart[k1] - u0;
+                for (int b = 0; b < d.batch; b++) {
+                    long hp = hPrev + ((long) b * h + u0) * 4;
+                    long hn = hNew + ((long) b * h + u0) * 4;
+                    boolean active = active(in, t, b);
+                    if (!active) {
+                        if (phase == phases - 1) {
+                            // a finished sequence keeps its state
+                            MemorySegment.copy(ws, hp, ws, hn, units * 4L);
                         }
+                    } else {
                         long xw = xwBase + ((long) t * d.batch + b) * gh * 4;
                         long gr = gOff + (long) b * gh * 4;
-                        for (int k = 0; k < blocks; k++) {
-                            int u0 = blockStart[k];
-                            int u = blockStart[k + 1] - u0;
-                            long gk = gr + (long) d.gates * u0 * 4;
-                            long hh = gk + 2L * u * 4;
-                            add(ws, hh, ws, xw + (2L * h + u0) * 4, u);
-                            activate(g, ws, hh, u);
-                            blend(ws, hOff + ((long) b * h + u0) * 4, ws, gk, ws, hh, u);
+                        for (int blk = k0; blk < k1; blk++) {
+                            step(blk, phase, xw, gr, b, hPrev, hNew);
                         }
                     }
-                }
-                if (y != null) {
-                    for (int b = 0; b < d.batch; b++) {
-                        long yo = yOffset(t, dir, b);
-                        if (active(in, t, b)) {
-                            MemorySegment.copy(ws, hOff + (long) b * h * 4, y.data(), yo, h * 4L);
+                    if (phase == phases - 1 && out[0] != null) {
+                        long yo = yOffset(t, dir, b) + u0 * 4L;
+                        if (active) {
+                            MemorySegment.copy(ws, hn, out[0].data(), yo, units * 4L);
                         } else {
-                            zero(y.data(), yo, h);
+                            zero(out[0].data(), yo, units);
                         }
                     }
                 }
             }
-            for (int b = 0; b < d.batch; b++) {
-                long so = stateOffset(dir, b);
-                if (out[1] != null) {
-                    MemorySegment.copy(ws, hOff + (long) b * h * 4, out[1].data(), so, h * 4L);
+
+            /** One block of one row: the gates of phase {@code phase} and, in the last phase, h. */
+            private void step(int blk, int phase, long xw, long gr, int b, long hPrev, long hNew) {
+                int h = d.hidden;
+                int u0 = blockStart[blk];
+                int u = blockStart[blk + 1] - u0;
+                long gk = gr + (long) d.gates * u0 * 4;
+                long xk = xw + u0 * 4L;
+                long hp = hPrev + ((long) b * h + u0) * 4;
+                long hn = hNew + ((long) b * h + u0) * 4;
+                long ck = cOff + ((long) b * h + u0) * 4;
+                switch (cell) {
+                    case RNN -> {
+                        add(ws, gk, ws, xk, u);
+                        activate(f, ws, gk, u);
+                        MemorySegment.copy(ws, gk, ws, hn, u * 4L);
+                    }
+                    case LSTM -> lstmStep(ws, xk, gk, u, hn, ck, tmpOff + u0 * 4L, f, g, act3, peep, peepOff + u0 * 4L);
+                    case GRU -> {
+                        if (!splitR()) {
+                            gruLinearBeforeReset(ws, xk, gk, u, hp, hn, f, g);
+                        } else if (phase == 0) {
+                            // z and r now; r⊙h feeds the second product
+                            gateSum(ws, gk, xk, u, 0, 2);
+                            activate(f, ws, gk, 2 * u);
+                            mul(ws, ck, ws, gk + u * 4L, ws, hp, u);
+                        } else {
+                            long hh = gk + 2L * u * 4;
+                            add(ws, hh, ws, xw + (2L * h + u0) * 4, u);
+                            activate(g, ws, hh, u);
+                            blend(ws, hn, ws, hp, ws, gk, ws, hh, u);
+                        }
+                    }
                 }
-                if (cell == Cell.LSTM && out[2] != null) {
-                    MemorySegment.copy(ws, cOff + (long) b * h * 4, out[2].data(), so, h * 4L);
+            }
+
+            /** Y_h and Y_c from the buffer the last step wrote. */
+            void finish() {
+                int h = d.hidden;
+                long hLast = hOff[d.steps & 1];
+                for (int b = 0; b < d.batch; b++) {
+                    long so = stateOffset(dir, b);
+                    if (out[1] != null) {
+                        MemorySegment.copy(ws, hLast + (long) b * h * 4, out[1].data(), so, h * 4L);
+                    }
+                    if (cell == Cell.LSTM && out[2] != null) {
+                        MemorySegment.copy(ws, cOff + (long) b * h * 4, out[2].data(), so, h * 4L);
+                    }
                 }
             }
         }
@@ -609,7 +708,7 @@ public final class RecurrentOp {
         }
 
         /** GRU with linear_before_reset over one block: z, r, h at 0, u, 2u; the product carries Rb. */
-        private void gruLinearBeforeReset(MemorySegment ws, long xk, long gk, int u, long hk, GateActivation.Bound f,
+        private void gruLinearBeforeReset(MemorySegment ws, long xk, long gk, int u, long hp, long hn, GateActivation.Bound f,
                 GateActivation.Bound g) {
             long ub = u * 4L;
             gateSum(ws, gk, xk, u, 0, 2);
@@ -618,7 +717,7 @@ public final class RecurrentOp {
             mul(ws, gk + 2 * ub, ws, gk + ub, ws, gk + 2 * ub, u);
             add(ws, gk + 2 * ub, ws, xk + 2L * d.hidden * 4, u);
             activate(g, ws, gk + 2 * ub, u);
-            blend(ws, hk, ws, gk, ws, gk + 2 * ub, u);
+            blend(ws, hn, ws, hp, ws, gk, ws, gk + 2 * ub, u);
         }
 
         private void activate(GateActivation.Bound a, MemorySegment s, long off, int n) {
@@ -751,19 +850,20 @@ public final class RecurrentOp {
         }
     }
 
-    /** GRU's update: h = (1 - z) ⊙ h~ + z ⊙ h = h~ + z ⊙ (h - h~). */
-    static void blend(MemorySegment hs, long h, MemorySegment zs, long z, MemorySegment ns, long hn, int n) {
+    /** GRU's update: out = (1 - z) ⊙ h~ + z ⊙ h = h~ + z ⊙ (h - h~). */
+    static void blend(MemorySegment os, long out, MemorySegment hs, long h, MemorySegment zs, long z, MemorySegment ns,
+            long hn, int n) {
         int full = n - n % L;
         for (int j = 0; j < full; j += L) {
             long o = j * 4L;
             FloatVector nv = FloatVector.fromMemorySegment(S, ns, hn + o, LE);
             FloatVector hv = FloatVector.fromMemorySegment(S, hs, h + o, LE);
-            FloatVector.fromMemorySegment(S, zs, z + o, LE).fma(hv.sub(nv), nv).intoMemorySegment(hs, h + o, LE);
+            FloatVector.fromMemorySegment(S, zs, z + o, LE).fma(hv.sub(nv), nv).intoMemorySegment(os, out + o, LE);
         }
         for (int j = full; j < n; j++) {
             long o = j * 4L;
             float nv = ns.get(Tensor.F32, hn + o);
-            hs.set(Tensor.F32, h + o, nv + zs.get(Tensor.F32, z + o) * (hs.get(Tensor.F32, h + o) - nv));
+            os.set(Tensor.F32, out + o, nv + zs.get(Tensor.F32, z + o) * (hs.get(Tensor.F32, h + o) - nv));
         }
     }
 
