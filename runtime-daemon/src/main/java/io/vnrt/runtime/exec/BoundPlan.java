@@ -32,6 +32,8 @@ final class BoundPlan {
     private final Tensor[][] stepOut;
     private final ExecContext[] stepContexts;
     private final int[] inputRootedAliases;
+    /** Per input-rooted alias slot, the input tensor its current view was made over. */
+    private final Tensor[] aliasSource;
 
     /** {@code contexts} gives each step its context over a slice of the scratch block (a core group's, say). */
     BoundPlan(ExecutionPlan plan, MemorySegment scratch, Function<MemorySegment, ExecContext> contexts) {
@@ -61,6 +63,7 @@ final class BoundPlan {
             }
         }
         inputRootedAliases = java.util.Arrays.copyOf(tmp, rooted);
+        aliasSource = new Tensor[n];
         System.arraycopy(slots, 0, scratchViews, 0, n);
         // graph outputs a kernel can write straight into the caller's tensor: produced by a step
         // that runs, and not viewed by any alias (those views are bound to the scratch block)
@@ -206,7 +209,13 @@ final class BoundPlan {
             }
         }
         for (int s : inputRootedAliases) {
-            slots[s] = view(plan.slotType(s), slots[plan.aliasRoot(s)].data());
+            // a view made for the same input tensor last run still views it (a Loop body's
+            // runner is given the same state tensors iteration after iteration)
+            Tensor root = slots[plan.aliasRoot(s)];
+            if (aliasSource[s] != root) {
+                slots[s] = view(plan.slotType(s), root.data());
+                aliasSource[s] = root;
+            }
         }
         List<ExecutionPlan.Step> steps = plan.steps();
         for (int i = 0; i < steps.size(); i++) {

@@ -328,9 +328,12 @@ public final class ControlFlowOps {
             return new Bound(ws);
         }
 
-        /** The runner and the buffers over one workspace, and what the sink needs per iteration. */
+        /**
+         * The runners and the buffers over one workspace, and what the sink needs per iteration.
+         * One runner per state buffer, so each always sees the same input tensors.
+         */
         final class Bound implements BoundPlan.OutputSink {
-            final SubgraphRunner runner;
+            final SubgraphRunner[] runners = new SubgraphRunner[2];
             final Tensor iteration;
             final Tensor condition;
             final Tensor[][] state = new Tensor[2][];
@@ -340,7 +343,9 @@ public final class ControlFlowOps {
             boolean cond;
 
             Bound(MemorySegment ws) {
-                runner = new SubgraphRunner(body, ws.asSlice(0, body.plan().scratchBytes()));
+                for (int j = 0; j < 2; j++) {
+                    runners[j] = new SubgraphRunner(body, ws.asSlice(0, body.plan().scratchBytes()));
+                }
                 iteration = new Tensor(DType.INT64, new long[0], ws.asSlice(scratch, 8));
                 condition = new Tensor(DType.BOOL, shape.condType.shape(), ws.asSlice(scratch + 64, 1));
                 for (int j = 0; j < 2; j++) {
@@ -375,18 +380,21 @@ public final class ControlFlowOps {
             for (int i = 0; i < shape.carried; i++) {
                 copy(in[2 + i], b.state[0][i]);
             }
-            b.runner.bindOuter(in);
+            for (SubgraphRunner r : b.runners) {
+                r.bindOuter(in);
+            }
             int cur = 0;
             long i = 0;
             for (; i < max && b.cond; i++) {
+                SubgraphRunner r = b.runners[cur];
                 b.index = i;
                 b.iteration.setLong(0, i);
                 b.condition.setLong(0, 1);
-                b.runner.inputs[0] = b.iteration;
-                b.runner.inputs[1] = b.condition;
-                System.arraycopy(b.state[cur], 0, b.runner.inputs, 2, shape.carried);
+                r.inputs[0] = b.iteration;
+                r.inputs[1] = b.condition;
+                System.arraycopy(b.state[cur], 0, r.inputs, 2, shape.carried);
                 b.next = b.state[1 - cur];
-                b.runner.run(ctx, null, b);
+                r.run(ctx, null, b);
                 cur = 1 - cur;
             }
             for (int k = 0; k < shape.carried; k++) {
@@ -657,8 +665,9 @@ public final class ControlFlowOps {
             return new Bound(ws);
         }
 
+        /** One runner per state buffer, so each always sees the same input tensors. */
         final class Bound implements BoundPlan.OutputSink {
-            final SubgraphRunner runner;
+            final SubgraphRunner[] runners = new SubgraphRunner[2];
             final Tensor[][] state = new Tensor[2][];
             final Tensor[] element;
             Tensor[] out;
@@ -668,8 +677,8 @@ public final class ControlFlowOps {
             long length;
 
             Bound(MemorySegment ws) {
-                runner = new SubgraphRunner(body, ws.asSlice(0, body.plan().scratchBytes()));
                 for (int j = 0; j < 2; j++) {
+                    runners[j] = new SubgraphRunner(body, ws.asSlice(0, body.plan().scratchBytes()));
                     state[j] = new Tensor[states];
                     for (int i = 0; i < states; i++) {
                         state[j][i] = view(ws, offsets[j * states + i], formal.get(i));
@@ -731,7 +740,9 @@ public final class ControlFlowOps {
         public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
             Bound bd = bound(ctx);
             bd.out = out;
-            bd.runner.bindOuter(in);
+            for (SubgraphRunner r : bd.runners) {
+                r.bindOuter(in);
+            }
             for (long b = 0; b < batch; b++) {
                 long len = batched && in[0] != null ? in[0].getLong(b) : steps;
                 if (len < 0 || len > steps) {
@@ -751,11 +762,12 @@ public final class ControlFlowOps {
                         long idx = inDirs[m] != 0 ? len - 1 - t : t;
                         slices(x.data(), x.shape(), inAxis[m], x.dtype().byteSize(), b, idx, bd.element[m].data(), true);
                     }
-                    System.arraycopy(bd.state[cur], 0, bd.runner.inputs, 0, states);
-                    System.arraycopy(bd.element, 0, bd.runner.inputs, states, scanInputs);
+                    SubgraphRunner r = bd.runners[cur];
+                    System.arraycopy(bd.state[cur], 0, r.inputs, 0, states);
+                    System.arraycopy(bd.element, 0, r.inputs, states, scanInputs);
                     bd.next = bd.state[1 - cur];
                     bd.position = t;
-                    bd.runner.run(ctx, null, bd);
+                    r.run(ctx, null, bd);
                     cur = 1 - cur;
                 }
                 for (int i = 0; i < states; i++) {

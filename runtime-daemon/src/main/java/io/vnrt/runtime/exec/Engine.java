@@ -132,6 +132,7 @@ public final class Engine {
             }
             weights = memory.allocate(weightsBytes, ModelMemory.Purpose.WEIGHTS, "weights of model '" + name + "'");
             placeWeights(g, weights.segment(), packedOnly, name);
+            compiler.forgetSubgraphPlans();
             model = new LoadedModel(name, g, compiler, memory, group, weights, weightsBytes, packed);
             if (staticInputs(g)) {
                 List<TensorType> sig = staticSignature(g);

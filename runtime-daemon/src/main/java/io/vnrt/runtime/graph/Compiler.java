@@ -112,6 +112,16 @@ public final class Compiler {
         }
     }
 
+    /**
+     * Drops the cached subgraph plans: after the loader has moved the constants to device memory,
+     * plans bound to the host copies would keep those alive and are never used again.
+     */
+    public void forgetSubgraphPlans() {
+        synchronized (subgraphPlans) {
+            subgraphPlans.clear();
+        }
+    }
+
     /** Makes kernels compiled from now on keep their packed constants in {@code store}. */
     public void useConstantStore(ConstantStore store) {
         this.constantStore = store;

@@ -87,9 +87,8 @@ class ControlFlowOrtTest {
         }
     }
 
-    /** A while loop (the body computes its condition from an outer limit) carrying two values, no scan outputs. */
-    @Test
-    void whileLoopWithTwoCarriedValuesIsAPlanStep() throws Exception {
+    /** A while loop: the body computes its condition from an outer limit, carries two values, has no scan outputs. */
+    private static byte[] whileLoop() {
         ModelBuilder body = new ModelBuilder(13)
                 .input("i", INT64).input("c", BOOL).input("acc", FLOAT32, 5L).input("k", INT64)
                 .output("go", BOOL).output("acc2", FLOAT32, 5L).output("k2", INT64)
@@ -97,14 +96,19 @@ class ControlFlowOrtTest {
                 .node("Add", List.of("m", "v"), List.of("acc2"))
                 .node("Add", List.of("k", "one"), List.of("k2"))
                 .node("Less", List.of("k2", "limit"), List.of("go"));
-        Random r = new Random(5);
-        byte[] model = new ModelBuilder(13)
+        return new ModelBuilder(13)
                 .input("v", FLOAT32, 5L).input("limit", INT64).input("start", FLOAT32, 5L)
                 .initializer("scale", Tensor.ofFloats(new long[0], 0.5f)).initializer("one", Tensor.ofLongs(new long[0], 1))
                 .initializer("k0", Tensor.ofLongs(new long[0], 0)).initializer("yes", boolTensor(true))
                 .output("acc_final", FLOAT32, 5L).output("k_final", INT64)
                 .node("Loop", List.of("", "yes", "start", "k0"), List.of("acc_final", "k_final"), body.asGraphAttr("body"))
                 .bytes();
+    }
+
+    @Test
+    void whileLoopWithTwoCarriedValuesIsAPlanStep() throws Exception {
+        byte[] model = whileLoop();
+        Random r = new Random(5);
         for (long limit : new long[] {1, 4, 9}) {
             Map<String, Tensor> in = Map.of("v", gaussian(r, 5), "limit", scalar(limit), "start", gaussian(r, 5));
             Map<String, Tensor> out = OrtComparison.assertMatchesOrt("limit=" + limit, model, in, group, 1e-5, 1e-4);
@@ -114,6 +118,43 @@ class ControlFlowOrtTest {
             ExecutionPlan plan = m.plan(List.of(new TensorType(FLOAT32, new long[] {5}), new TensorType(INT64, new long[0]),
                     new TensorType(FLOAT32, new long[] {5})));
             assertTrue(plan.dynamicNodes().isEmpty(), "carried values keep their shape: the Loop is a step of the plan");
+        }
+    }
+
+    /**
+     * The Loop itself allocates nothing per iteration: with a body whose steps are views (so no
+     * kernel of its own runs), the heap per execution does not grow with the trip count.
+     */
+    @Test
+    void loopIterationsAllocateNothing() throws Exception {
+        ModelBuilder body = new ModelBuilder(13)
+                .input("i", INT64).input("c", BOOL).input("acc", FLOAT32, 5L)
+                .output("go", BOOL).output("acc2", FLOAT32, 5L)
+                .node("Identity", List.of("c"), List.of("go"))
+                .node("Identity", List.of("acc"), List.of("acc2"));
+        byte[] model = new ModelBuilder(13)
+                .input("limit", INT64).input("start", FLOAT32, 5L).output("acc_final", FLOAT32, 5L)
+                .node("Loop", List.of("limit", "", "start"), List.of("acc_final"), body.asGraphAttr("body")).bytes();
+        Random r = new Random(9);
+        try (LoadedModel m = new Engine().load("w", model, null, new HostMemory(), group)) {
+            long[] perRun = new long[2];
+            long[] limits = {4, 260};
+            for (int c = 0; c < 2; c++) {
+                Map<String, Tensor> in = Map.of("limit", scalar(limits[c]), "start", gaussian(r, 5));
+                Map<String, Tensor> out = Map.of("acc_final", Tensor.allocate(FLOAT32, 5));
+                long warmUntil = System.nanoTime() + 1_500_000_000L;
+                for (int i = 0; i < 50 || System.nanoTime() < warmUntil; i++) {
+                    m.execute(in, out);
+                }
+                var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+                long before = threads.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 20; i++) {
+                    m.execute(in, out);
+                }
+                perRun[c] = (threads.getCurrentThreadAllocatedBytes() - before) / 20;
+            }
+            assertTrue(perRun[1] < perRun[0] + 1024, "heap per execution: " + perRun[0] + " bytes for 4 iterations, "
+                    + perRun[1] + " for 260");
         }
     }
 
