@@ -72,21 +72,22 @@ public final class ControlFlowOps {
     private abstract static class WorkspaceKernel<B> implements Kernel {
         protected TensorType[] outputs;
         protected long workspace;
-        private volatile MemorySegment boundTo;
-        private volatile B bound;
+        /** What was bound, and to which workspace: one reference, so the two are always seen together. */
+        private volatile Binding<B> binding;
+
+        private record Binding<B>(MemorySegment workspace, B bound) {}
 
         /** The runners and buffers over {@code ws}. */
         abstract B bind(MemorySegment ws);
 
         final B bound(ExecContext ctx) {
             MemorySegment ws = ctx.workspace();
-            B b = bound;
-            if (b == null || boundTo != ws) {
-                b = bind(ws);
-                bound = b;
-                boundTo = ws;
+            Binding<B> b = binding;
+            if (b == null || b.workspace() != ws) {
+                b = new Binding<>(ws, bind(ws));
+                binding = b;
             }
-            return b;
+            return b.bound();
         }
 
         @Override
