@@ -12,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * An execution plan bound to a scratch block and a core group: every slot's tensor view, every
@@ -25,16 +26,19 @@ final class BoundPlan {
     }
 
     private final ExecutionPlan plan;
-    private final CoreGroup group;
+    private final Function<MemorySegment, ExecContext> contexts;
     private final Tensor[] slots;
     private final Tensor[][] stepIn;
     private final Tensor[][] stepOut;
-    private final ExecContext[] contexts;
+    private final ExecContext[] stepContexts;
     private final int[] inputRootedAliases;
+    /** Per input-rooted alias slot, the input tensor its current view was made over. */
+    private final Tensor[] aliasSource;
 
-    BoundPlan(ExecutionPlan plan, MemorySegment scratch, CoreGroup group) {
+    /** {@code contexts} gives each step its context over a slice of the scratch block (a core group's, say). */
+    BoundPlan(ExecutionPlan plan, MemorySegment scratch, Function<MemorySegment, ExecContext> contexts) {
         this.plan = plan;
-        this.group = group;
+        this.contexts = contexts;
         this.stepNanos = PROFILE_EVERY > 0 ? new long[plan.steps().size()] : null;
         int n = plan.slotCount();
         slots = new Tensor[n];
@@ -59,6 +63,7 @@ final class BoundPlan {
             }
         }
         inputRootedAliases = java.util.Arrays.copyOf(tmp, rooted);
+        aliasSource = new Tensor[n];
         System.arraycopy(slots, 0, scratchViews, 0, n);
         // graph outputs a kernel can write straight into the caller's tensor: produced by a step
         // that runs, and not viewed by any alias (those views are bound to the scratch block)
@@ -83,7 +88,7 @@ final class BoundPlan {
         List<ExecutionPlan.Step> steps = plan.steps();
         stepIn = new Tensor[steps.size()][];
         stepOut = new Tensor[steps.size()][];
-        contexts = new ExecContext[steps.size()];
+        stepContexts = new ExecContext[steps.size()];
         for (int i = 0; i < steps.size(); i++) {
             ExecutionPlan.Step st = steps.get(i);
             stepIn[i] = new Tensor[st.inputs().length];
@@ -92,7 +97,7 @@ final class BoundPlan {
                 stepOut[i][o] = st.outputs()[o] < 0 ? null : slots[st.outputs()[o]];
             }
             MemorySegment ws = st.workspaceBytes() > 0 ? scratch.asSlice(st.workspaceOffset(), st.workspaceBytes()) : MemorySegment.NULL;
-            contexts[i] = group.context(ws);
+            stepContexts[i] = contexts.apply(ws);
         }
     }
 
@@ -204,7 +209,13 @@ final class BoundPlan {
             }
         }
         for (int s : inputRootedAliases) {
-            slots[s] = view(plan.slotType(s), slots[plan.aliasRoot(s)].data());
+            // a view made for the same input tensor last run still views it (a Loop body's
+            // runner is given the same state tensors iteration after iteration)
+            Tensor root = slots[plan.aliasRoot(s)];
+            if (aliasSource[s] != root) {
+                slots[s] = view(plan.slotType(s), root.data());
+                aliasSource[s] = root;
+            }
         }
         List<ExecutionPlan.Step> steps = plan.steps();
         for (int i = 0; i < steps.size(); i++) {
@@ -219,7 +230,7 @@ final class BoundPlan {
             }
             long started = PROFILE_EVERY > 0 ? System.nanoTime() : 0;
             try {
-                st.kernel().run(in, stepOut[i], contexts[i]);
+                st.kernel().run(in, stepOut[i], stepContexts[i]);
                 if (PROFILE_EVERY > 0) {
                     stepNanos[i] += System.nanoTime() - started;
                 }
@@ -247,7 +258,7 @@ final class BoundPlan {
                 for (int k = 0; k < in.length; k++) {
                     in[k] = lookup(node.inputs().get(k), values, compiler);
                 }
-                Tensor[] out = compiler.runNode(node, in, arena, group::context);
+                Tensor[] out = compiler.runNode(node, in, arena, contexts);
                 for (int o = 0; o < node.outputs().size(); o++) {
                     if (out[o] != null && !node.outputs().get(o).isEmpty()) {
                         values.put(node.outputs().get(o), out[o]);

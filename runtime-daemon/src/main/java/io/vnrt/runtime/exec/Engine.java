@@ -32,9 +32,16 @@ import java.util.Set;
 public final class Engine {
     private final OpRegistry registry;
 
-    /** An engine with every operator family. */
+    /** An engine with every operator family, control flow included. */
     public Engine() {
-        this(OpRegistry.standard());
+        this(standardRegistry());
+    }
+
+    /** Every operator family of the kernels plus If, Loop and Scan (which need the compiler). */
+    public static OpRegistry standardRegistry() {
+        OpRegistry r = OpRegistry.standard();
+        ControlFlowOps.register(r);
+        return r;
     }
 
     public Engine(OpRegistry registry) {
@@ -125,6 +132,7 @@ public final class Engine {
             }
             weights = memory.allocate(weightsBytes, ModelMemory.Purpose.WEIGHTS, "weights of model '" + name + "'");
             placeWeights(g, weights.segment(), packedOnly, name);
+            compiler.forgetSubgraphPlans();
             model = new LoadedModel(name, g, compiler, memory, group, weights, weightsBytes, packed, trial.warnings());
             if (staticInputs(g)) {
                 List<TensorType> sig = staticSignature(g);

@@ -260,7 +260,7 @@ public final class LoadedModel implements AutoCloseable {
         }
         BoundPlan b = bound.get(plan);
         if (b == null) {
-            b = new BoundPlan(plan, scratch.segment(), group);
+            b = new BoundPlan(plan, scratch.segment(), group::context);
             b.setOutputNames(outputNames);
             bound.put(plan, b);
         }

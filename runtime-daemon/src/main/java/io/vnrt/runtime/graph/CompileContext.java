@@ -6,12 +6,15 @@ import io.vnrt.runtime.kernels.OpException;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
-/** The compiler's view of one node for its kernel factory: types, constants, attributes. */
-final class CompileContext implements NodeContext {
+/** The compiler's view of one node for its kernel factory: types, constants, attributes, subgraphs. */
+final class CompileContext implements SubgraphContext {
     /** Thrown by requireConstant when the value is only known at execution time. */
     static final class Deferred extends RuntimeException {
         Deferred(String message) {
@@ -28,9 +31,20 @@ final class CompileContext implements NodeContext {
     private final ConstantStore store;
     private final Map<String, Tensor> modelConstants;
     private final BiConsumer<Node, Integer> packedUse;
+    private final Compiler compiler;
+    private final boolean valuesVary;
 
     CompileContext(Node node, int opset, TensorType[] types, Tensor[] constants, boolean[] outputUsed, int parallelism,
             ConstantStore store, Map<String, Tensor> modelConstants, BiConsumer<Node, Integer> packedUse) {
+        this(node, opset, types, constants, outputUsed, parallelism, store, modelConstants, packedUse, null, false);
+    }
+
+    /** {@code valuesVary}: the constants are one execution's values, not to be compiled into subgraph plans. */
+    CompileContext(Node node, int opset, TensorType[] types, Tensor[] constants, boolean[] outputUsed, int parallelism,
+            ConstantStore store, Map<String, Tensor> modelConstants, BiConsumer<Node, Integer> packedUse,
+            Compiler compiler, boolean valuesVary) {
+        this.compiler = compiler;
+        this.valuesVary = valuesVary;
         this.store = store;
         this.packedUse = packedUse;
         this.modelConstants = modelConstants;
@@ -86,7 +100,7 @@ final class CompileContext implements NodeContext {
         // Only the model's own constants are shared across plans: a value the dynamic tail passes
         // in as "constant" changes from one execution to the next.
         if (store == null || constants[input] == null || modelConstants.get(name) != constants[input]) {
-            return NodeContext.super.packedConstant(input, layout, bytes, fill);
+            return SubgraphContext.super.packedConstant(input, layout, bytes, fill);
         }
         MemorySegment seg = store.get(name, layout, bytes, fill);
         packedUse.accept(node, input);
@@ -172,6 +186,62 @@ final class CompileContext implements NodeContext {
     @Override
     public int parallelism() {
         return parallelism;
+    }
+
+    @Override
+    public Graph graphAttribute(String name) {
+        Attribute a = attr(name, Attribute.Kind.GRAPH);
+        return a == null ? null : (Graph) a.value();
+    }
+
+    @Override
+    public int explicitInputCount() {
+        return Subgraphs.explicitInputCount(node);
+    }
+
+    @Override
+    public SubgraphPlan compile(Graph sub, String label, List<TensorType> formalTypes) {
+        if (compiler == null) {
+            throw error("subgraphs need the model's compiler");
+        }
+        if (formalTypes.size() != sub.inputs().size()) {
+            throw error(label + " takes " + sub.inputs().size() + " inputs, the node gives it " + formalTypes.size());
+        }
+        List<ValueInfo> ins = new ArrayList<>();
+        List<TensorType> sig = new ArrayList<>(formalTypes);
+        for (int i = 0; i < formalTypes.size(); i++) {
+            ins.add(new ValueInfo(sub.inputs().get(i).name(), formalTypes.get(i).dtype(), null));
+        }
+        Map<String, Tensor> bound = new LinkedHashMap<>();
+        List<Object> key = new ArrayList<>();
+        key.add(new Compiler.Same(sub));
+        List<Integer> outer = new ArrayList<>();
+        int explicit = explicitInputCount();
+        List<String> names = node.inputs();
+        for (String name : sub.outerNames()) {
+            int i = explicit + names.subList(explicit, names.size()).indexOf(name);
+            Tensor c = constants[i];
+            if (c != null && (!valuesVary || modelConstants.get(name) == c)) {
+                bound.put(name, c);
+                key.add(new Compiler.Same(c));
+            } else {
+                ins.add(new ValueInfo(name, types[i].dtype(), null));
+                sig.add(types[i]);
+                outer.add(i);
+            }
+        }
+        key.add(List.copyOf(sig));
+        int[] outerInputs = outer.stream().mapToInt(Integer::intValue).toArray();
+        return compiler.subgraphPlan(key, () -> {
+            Graph view = new Graph(sub.name(), sub.nodes(), ins, sub.outputs(), bound, sub.valueInfos(), sub.opsets());
+            Compiler child = compiler.child(view);
+            try {
+                return new SubgraphPlan(child, child.compile(sig, null), outerInputs,
+                        sub.outputs().stream().map(ValueInfo::name).toArray(String[]::new));
+            } catch (OpException e) {
+                throw error(label + ": " + e.getMessage());
+            }
+        });
     }
 
     @Override

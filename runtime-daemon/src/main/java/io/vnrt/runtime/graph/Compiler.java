@@ -1,6 +1,7 @@
 package io.vnrt.runtime.graph;
 
 import io.vnrt.runtime.kernels.ConstantStore;
+import io.vnrt.runtime.kernels.DynamicOutputKernel;
 import io.vnrt.runtime.kernels.ExecContext;
 import io.vnrt.runtime.kernels.Kernel;
 import io.vnrt.runtime.kernels.OpException;
@@ -22,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Compiles a validated, sorted {@link Graph} into {@link ExecutionPlan}s: creates each node's
@@ -69,6 +71,55 @@ public final class Compiler {
             }
         });
         return result;
+    }
+
+    /** Subgraph plans by (subgraph, signature, identities of the outer constants bound into it). */
+    private final Map<List<Object>, SubgraphPlan> subgraphPlans = new HashMap<>();
+
+    /** A value compared by identity (a constant bound into a subgraph plan). */
+    record Same(Object value) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Same s && s.value == value;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(value);
+        }
+    }
+
+    /** A compiler for a subgraph's view (its inputs and the constants bound into it), sharing this one's registry and store. */
+    Compiler child(Graph view) {
+        Compiler c = new Compiler(view, registry, parallelism);
+        c.constantStore = constantStore;
+        return c;
+    }
+
+    /** The cached plan of a subgraph for this key, or the one {@code compile} makes (then cached). */
+    SubgraphPlan subgraphPlan(List<Object> key, Supplier<SubgraphPlan> compile) {
+        synchronized (subgraphPlans) {
+            SubgraphPlan p = subgraphPlans.get(key);
+            if (p != null) {
+                return p;
+            }
+        }
+        // compiled outside the lock: a subgraph's own control-flow nodes compile theirs meanwhile
+        SubgraphPlan p = compile.get();
+        synchronized (subgraphPlans) {
+            SubgraphPlan prev = subgraphPlans.putIfAbsent(key, p);
+            return prev != null ? prev : p;
+        }
+    }
+
+    /**
+     * Drops the cached subgraph plans: after the loader has moved the constants to device memory,
+     * plans bound to the host copies would keep those alive and are never used again.
+     */
+    public void forgetSubgraphPlans() {
+        synchronized (subgraphPlans) {
+            subgraphPlans.clear();
+        }
     }
 
     /** Makes kernels compiled from now on keep their packed constants in {@code store}. */
@@ -125,7 +176,7 @@ public final class Compiler {
                     for (int i = 0; i < in.length; i++) {
                         in[i] = n.inputs().get(i).isEmpty() ? null : constants.get(n.inputs().get(i));
                     }
-                    Tensor[] out = runNode(n, in, Arena.ofAuto(), ExecContext::inline);
+                    Tensor[] out = runNode(n, in, Arena.ofAuto(), ExecContext::inline, false);
                     for (int o = 0; o < n.outputs().size(); o++) {
                         if (out[o] != null && !n.outputs().get(o).isEmpty()) {
                             constants.put(n.outputs().get(o), out[o]);
@@ -148,12 +199,25 @@ public final class Compiler {
      * outputs and workspace from {@code memory}: constant folding and the dynamic tail use this.
      */
     public Tensor[] runNode(Node node, Tensor[] inputs, SegmentAllocator memory, Function<MemorySegment, ExecContext> contexts) {
+        return runNode(node, inputs, memory, contexts, true);
+    }
+
+    /**
+     * Like {@link #runNode(Node, Tensor[], SegmentAllocator, Function)}; {@code valuesVary} says the
+     * inputs are one execution's values (the dynamic tail), so subgraph plans must not be
+     * specialised to them, unlike the model's constants at load.
+     */
+    private Tensor[] runNode(Node node, Tensor[] inputs, SegmentAllocator memory, Function<MemorySegment, ExecContext> contexts,
+            boolean valuesVary) {
         TensorType[] types = new TensorType[inputs.length];
         for (int i = 0; i < inputs.length; i++) {
             types[i] = inputs[i] == null ? null : inputs[i].type();
         }
         boolean[] used = outputsUsed(node);
-        Kernel k = create(node, types, inputs, used);
+        Kernel k = create(node, types, inputs, used, valuesVary);
+        if (k instanceof DynamicOutputKernel dk) {
+            return dk.run(inputs, memory, contexts.apply(MemorySegment.NULL));
+        }
         TensorType[] outTypes = checkedOutputs(node, k, used);
         // a kernel may declare more outputs than the node names (e.g. an optional mask): give them buffers too
         Tensor[] out = new Tensor[Math.max(used.length, outTypes.length)];
@@ -174,13 +238,13 @@ public final class Compiler {
         return new Tensor(t.dtype(), t.shape(), seg);
     }
 
-    private Kernel create(Node node, TensorType[] types, Tensor[] constants, boolean[] used) {
+    private Kernel create(Node node, TensorType[] types, Tensor[] constants, boolean[] used, boolean valuesVary) {
         OpFactory f = registry.find(node.domain(), node.opType());
         if (f == null) {
             throw new OpException(node.label() + ": unsupported operator");
         }
         return f.create(new CompileContext(node, graph.opsetOf(node.domain()), types, constants, used, parallelism,
-                constantStore, graph.constants(), this::notePackedUse));
+                constantStore, graph.constants(), this::notePackedUse, this, valuesVary));
     }
 
     private static TensorType[] checkedOutputs(Node node, Kernel k, boolean[] used) {
@@ -248,7 +312,21 @@ public final class Compiler {
             Kernel kernel;
             TensorType[] outTypes;
             try {
-                kernel = create(node, types, consts, used);
+                kernel = create(node, types, consts, used, false);
+                if (kernel instanceof DynamicOutputKernel dk) {
+                    if (!allConstant(node, consts)) {
+                        dynamicNodes.add(node);
+                        dynamicValues.addAll(node.outputs());
+                        continue;
+                    }
+                    Tensor[] out = dk.run(consts, Arena.ofAuto(), ExecContext.inline(MemorySegment.NULL));
+                    for (int o = 0; o < used.length; o++) {
+                        if (used[o]) {
+                            b.addConstant(node.outputs().get(o), out[o]);
+                        }
+                    }
+                    continue;
+                }
                 outTypes = checkedOutputs(node, kernel, used);
             } catch (CompileContext.Deferred d) {
                 dynamicNodes.add(node);
@@ -317,6 +395,15 @@ public final class Compiler {
             }
         }
         return b.finish(inputTypes, pending, outputSlots, liveToEnd, dynamicNodes);
+    }
+
+    private static boolean allConstant(Node node, Tensor[] consts) {
+        for (int i = 0; i < consts.length; i++) {
+            if (!node.inputs().get(i).isEmpty() && consts[i] == null) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void report(List<LoadProblem> problems, Node node, int opset, RuntimeException e) {

@@ -16,10 +16,12 @@ public final class Graph {
     private final String name;
     private List<Node> nodes;
     private final List<ValueInfo> inputs;
-    private final List<ValueInfo> outputs;
+    private List<ValueInfo> outputs;
     private final Map<String, Tensor> constants;
     private final Map<String, ValueInfo> valueInfos;
     private final Map<String, Integer> opsets;
+    /** For a subgraph: the enclosing scopes' values it reads, in first-use order (set by {@link Subgraphs}). */
+    private List<String> outerNames = List.of();
 
     public Graph(String name, List<Node> nodes, List<ValueInfo> inputs, List<ValueInfo> outputs,
             Map<String, Tensor> constants, Map<String, ValueInfo> valueInfos, Map<String, Integer> opsets) {
@@ -51,6 +53,23 @@ public final class Graph {
 
     public List<ValueInfo> outputs() {
         return outputs;
+    }
+
+    /** Replaces the outputs (a subgraph's output may be renamed when its constants are hoisted). */
+    void setOutputs(List<ValueInfo> newOutputs) {
+        outputs = List.copyOf(newOutputs);
+    }
+
+    /**
+     * For a subgraph (a Loop body, an If branch): the values of enclosing scopes it reads, which
+     * its node receives as extra inputs after its own. Empty for the model's graph.
+     */
+    public List<String> outerNames() {
+        return outerNames;
+    }
+
+    void setOuterNames(List<String> names) {
+        outerNames = List.copyOf(names);
     }
 
     /** Constant values by name: initializers, Constant nodes and values folded at load. */

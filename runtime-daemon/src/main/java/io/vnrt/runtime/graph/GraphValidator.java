@@ -18,8 +18,8 @@ import java.util.Set;
 public final class GraphValidator {
     private GraphValidator() {}
 
-    /** Operators that carry subgraphs; the engine does not run them yet. */
-    private static final Set<String> CONTROL_FLOW = Set.of("If", "Loop", "Scan", "SequenceMap");
+    /** The operators with subgraphs the engine runs. */
+    private static final Set<String> CONTROL_FLOW = Set.of("If", "Loop", "Scan");
 
     private static final String CYCLE = "the graph has a cycle through ";
 
@@ -28,9 +28,25 @@ public final class GraphValidator {
         return problems.stream().anyMatch(p -> p.opType() == null && p.message().startsWith(CYCLE));
     }
 
-    /** Validates and sorts {@code g} in place; appends problems. */
+    /**
+     * Validates and sorts {@code g} in place, its subgraphs too (after making their outer-scope
+     * reads explicit, see {@link Subgraphs}); appends problems.
+     */
     public static void validate(Graph g, OpRegistry registry, List<LoadProblem> problems) {
+        Subgraphs.resolve(g);
+        validateScope(g, registry, problems, Set.of());
+    }
+
+    private static void validateScope(Graph g, OpRegistry registry, List<LoadProblem> problems, Set<String> outer) {
+        for (Node n : g.nodes()) {
+            for (Attribute a : n.attributes().values()) {
+                for (Graph sub : a.graphs()) {
+                    validateScope(sub, registry, problems, new HashSet<>(sub.outerNames()));
+                }
+            }
+        }
         Set<String> defined = new HashSet<>(g.constants().keySet());
+        defined.addAll(outer);
         for (ValueInfo in : g.inputs()) {
             if (!defined.add(in.name())) {
                 problems.add(LoadProblem.graph("graph input '" + in.name() + "' is declared twice"));
@@ -39,9 +55,13 @@ public final class GraphValidator {
         Map<String, Node> producer = new HashMap<>();
         for (Node n : g.nodes()) {
             int opset = g.opsetOf(n.domain());
-            if (n.attributes().values().stream().anyMatch(a -> a.kind() == Attribute.Kind.GRAPH || a.kind() == Attribute.Kind.GRAPHS)
-                    || (n.isDefaultDomain() && CONTROL_FLOW.contains(n.opType()))) {
-                problems.add(LoadProblem.of(n, opset, "control flow / subgraphs are not supported yet (tier 2)"));
+            boolean controlFlow = n.isDefaultDomain() && CONTROL_FLOW.contains(n.opType());
+            if (controlFlow) {
+                Subgraphs.checkStructure(n, opset, problems);
+            }
+            if (!controlFlow && Subgraphs.hasSubgraphs(n)) {
+                problems.add(LoadProblem.of(n, opset, n.opType() + " with subgraphs is not supported"
+                        + (n.opType().equals("SequenceMap") ? " (sequence values are not supported)" : "")));
             } else if (registry.find(n.domain(), n.opType()) == null) {
                 String where = n.isDefaultDomain() ? "" : " of domain '" + n.domain() + "'";
                 problems.add(LoadProblem.of(n, opset, "unsupported operator " + n.opType() + where));

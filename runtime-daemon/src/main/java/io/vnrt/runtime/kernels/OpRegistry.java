@@ -2,6 +2,7 @@ package io.vnrt.runtime.kernels;
 
 import io.vnrt.runtime.kernels.elementwise.ElementwiseOps;
 import io.vnrt.runtime.kernels.linalg.LinalgOps;
+import io.vnrt.runtime.kernels.linalg.RecurrentOp;
 import io.vnrt.runtime.kernels.norm.NormOps;
 import io.vnrt.runtime.kernels.reduce.ReduceOps;
 import io.vnrt.runtime.kernels.shape.ShapeOps;
@@ -21,6 +22,8 @@ public final class OpRegistry {
         ShapeOps.register(r);
         ReduceOps.register(r);
         NormOps.register(r);
+        // recurrent operators (issue 11, i11b)
+        RecurrentOp.register(r);
         return r;
     }
 

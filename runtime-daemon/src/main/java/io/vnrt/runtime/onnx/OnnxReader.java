@@ -91,11 +91,29 @@ public final class OnnxReader {
         }
         Set<String> localFunctions = new HashSet<>();
         model.getFunctionsList().forEach(f -> localFunctions.add(f.getDomain() + ":" + f.getName()));
-        return readGraph(model.getGraph(), baseDir, opsets, localFunctions, problems);
+        return readGraph(model.getGraph(), new Scope(baseDir, opsets, localFunctions, problems, ""));
     }
 
-    private static Graph readGraph(GraphProto g, Path baseDir, Map<String, Integer> opsets, Set<String> localFunctions,
-            List<LoadProblem> problems) {
+    /**
+     * What reading one graph needs; {@code prefix} qualifies the node names of a subgraph
+     * ("loop1/body/") so that a problem says where it is.
+     */
+    private record Scope(Path baseDir, Map<String, Integer> opsets, Set<String> localFunctions,
+            List<LoadProblem> problems, String prefix) {
+        Scope nested(String node, String attribute) {
+            return new Scope(baseDir, opsets, localFunctions, problems, node + "/" + attribute + "/");
+        }
+
+        Scope indexed(int i) {
+            return new Scope(baseDir, opsets, localFunctions, problems, prefix + i + "/");
+        }
+    }
+
+    private static Graph readGraph(GraphProto g, Scope scope) {
+        Path baseDir = scope.baseDir();
+        Map<String, Integer> opsets = scope.opsets();
+        Set<String> localFunctions = scope.localFunctions();
+        List<LoadProblem> problems = scope.problems();
         Map<String, Tensor> constants = new LinkedHashMap<>();
         for (TensorProto init : g.getInitializerList()) {
             try {
@@ -127,14 +145,14 @@ public final class OnnxReader {
         List<Node> nodes = new ArrayList<>();
         int index = 0;
         for (NodeProto np : g.getNodeList()) {
-            String name = np.getName().isEmpty() ? np.getOpType() + "_" + index : np.getName();
+            String name = scope.prefix() + (np.getName().isEmpty() ? np.getOpType() + "_" + index : np.getName());
             index++;
             String domain = np.getDomain().equals("ai.onnx") ? "" : np.getDomain();
             int opset = opsets.getOrDefault(domain, -1);
             Map<String, Attribute> attrs = new LinkedHashMap<>();
             for (AttributeProto a : np.getAttributeList()) {
                 try {
-                    attrs.put(a.getName(), attribute(a, baseDir));
+                    attrs.put(a.getName(), attribute(a, scope.nested(name, a.getName())));
                 } catch (IOException | RuntimeException e) {
                     problems.add(new LoadProblem(name, np.getOpType(), opset, "attribute '" + a.getName() + "': " + e.getMessage()));
                 }
@@ -187,7 +205,8 @@ public final class OnnxReader {
         return t;
     }
 
-    private static Attribute attribute(AttributeProto a, Path baseDir) throws IOException {
+    private static Attribute attribute(AttributeProto a, Scope scope) throws IOException {
+        Path baseDir = scope.baseDir();
         AttributeProto.AttributeType type = a.hasType() ? a.getType() : inferType(a);
         return switch (type) {
             case FLOAT -> Attribute.ofFloat(a.getName(), a.getF());
@@ -204,8 +223,14 @@ public final class OnnxReader {
             case INTS -> Attribute.ofInts(a.getName(), a.getIntsList().stream().mapToLong(Long::longValue).toArray());
             case STRINGS -> new Attribute(a.getName(), Attribute.Kind.STRINGS,
                     a.getStringsList().stream().map(s -> s.toStringUtf8()).toArray(String[]::new));
-            case GRAPH -> new Attribute(a.getName(), Attribute.Kind.GRAPH, null);
-            case GRAPHS -> new Attribute(a.getName(), Attribute.Kind.GRAPHS, null);
+            case GRAPH -> Attribute.ofGraph(a.getName(), readGraph(a.getG(), scope));
+            case GRAPHS -> {
+                List<Graph> graphs = new ArrayList<>();
+                for (int i = 0; i < a.getGraphsCount(); i++) {
+                    graphs.add(readGraph(a.getGraphs(i), scope.indexed(i)));
+                }
+                yield new Attribute(a.getName(), Attribute.Kind.GRAPHS, List.copyOf(graphs));
+            }
             case TENSORS -> new Attribute(a.getName(), Attribute.Kind.TENSORS, null);
             case SPARSE_TENSOR, SPARSE_TENSORS -> new Attribute(a.getName(), Attribute.Kind.SPARSE_TENSOR, null);
             default -> new Attribute(a.getName(), Attribute.Kind.OTHER, null);
@@ -229,7 +254,7 @@ public final class OnnxReader {
 
     private static ValueInfo valueInfo(ValueInfoProto v, List<LoadProblem> problems, String what) {
         if (!v.hasType() || !v.getType().hasTensorType()) {
-            if (problems != null && v.hasType()) {
+            if (problems != null && v.hasType() && v.getType().getValueCase() != TypeProto.ValueCase.VALUE_NOT_SET) {
                 problems.add(LoadProblem.graph(what + " '" + v.getName() + "' is not a tensor ("
                         + v.getType().getValueCase().name().toLowerCase() + " values are not supported)"));
             }

@@ -50,6 +50,25 @@ public final class ModelBuilder {
         return this;
     }
 
+    /** A graph output with a dtype and no shape (one whose shape depends on values, say). */
+    public ModelBuilder outputAnyShape(String name, DType dtype) {
+        graph.addOutput(ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
+                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(dtype.onnxCode()))).build());
+        return this;
+    }
+
+    /** A graph output with neither type nor shape (subgraph outputs often are). */
+    public ModelBuilder outputUntyped(String name) {
+        graph.addOutput(ValueInfoProto.newBuilder().setName(name).build());
+        return this;
+    }
+
+    /** This builder's graph as a GRAPH attribute of another node (a Loop body, an If branch). */
+    public AttributeProto asGraphAttr(String name) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.GRAPH)
+                .setG(graph.build()).build();
+    }
+
     public ModelBuilder initializer(String name, Tensor t) {
         graph.addInitializer(TensorProtos.encode(name, t));
         return this;
@@ -82,6 +101,27 @@ public final class ModelBuilder {
         AttributeProto.Builder b = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
         for (long x : v) {
             b.addInts(x);
+        }
+        return b.build();
+    }
+
+    static AttributeProto stringAttr(String name, String v) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING)
+                .setS(com.google.protobuf.ByteString.copyFromUtf8(v)).build();
+    }
+
+    static AttributeProto stringsAttr(String name, String... v) {
+        AttributeProto.Builder b = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRINGS);
+        for (String x : v) {
+            b.addStrings(com.google.protobuf.ByteString.copyFromUtf8(x));
+        }
+        return b.build();
+    }
+
+    static AttributeProto floatsAttr(String name, float... v) {
+        AttributeProto.Builder b = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOATS);
+        for (float x : v) {
+            b.addFloats(x);
         }
         return b.build();
     }
