@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.Descriptors.EnumValueDescriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.MessageOrBuilder;
+import io.vnrt.runtime.logging.JsonText;
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -95,7 +96,7 @@ final class Json {
         if (inner != null) {
           out.append(inner);
         }
-        string(String.valueOf(e.getKey()), out);
+        JsonText.quote(out, String.valueOf(e.getKey()));
         out.append(newline == null ? ":" : ": ");
         write(e.getValue(), out, inner);
       }
@@ -124,29 +125,7 @@ final class Json {
     } else if (v == null) {
       out.append("null");
     } else {
-      string(v.toString(), out);
+      JsonText.quote(out, v.toString());
     }
-  }
-
-  private static void string(String s, StringBuilder out) {
-    out.append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> out.append("\\\"");
-        case '\\' -> out.append("\\\\");
-        case '\n' -> out.append("\\n");
-        case '\r' -> out.append("\\r");
-        case '\t' -> out.append("\\t");
-        default -> {
-          if (c < 0x20) {
-            out.append(String.format("\\u%04x", (int) c));
-          } else {
-            out.append(c);
-          }
-        }
-      }
-    }
-    out.append('"');
   }
 }

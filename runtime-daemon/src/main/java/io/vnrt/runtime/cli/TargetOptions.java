@@ -178,7 +178,7 @@ final class TargetOptions {
     return switch (e.code()) {
       case UNAVAILABLE -> unavailable(e, at);
       case UNAUTHENTICATED, PERMISSION_DENIED -> refusedCredentials(e, at);
-      case DEADLINE_EXCEEDED -> "the daemon" + at + " did not answer in time (" + e.getMessage() + ")";
+      case DEADLINE_EXCEEDED -> "the daemon" + at + " did not answer in time";
       default -> "the daemon" + at + " refused: " + e.code() + ": " + e.getMessage();
     };
   }
