@@ -15,6 +15,11 @@ done
   || { echo "run.sh: python3-grpcio / python3-protobuf are missing; apt-get install -y python3-grpcio python3-protobuf" >&2; exit 2; }
 gen="$(mktemp -d)"
 trap 'rm -rf "$gen"' EXIT
-(cd "$protos" && protoc --python_out="$gen" vnrt/v1/*.proto inference/grpc_service.proto onnx/onnx.proto)
+# protoc's warnings (unused imports in the contract) are noise here: shown only if it fails
+if ! protoc_log="$(cd "$protos" && protoc --python_out="$gen" vnrt/v1/*.proto inference/grpc_service.proto \
+    onnx/onnx.proto 2>&1)"; then
+  echo "$protoc_log" >&2
+  exit 1
+fi
 for d in "$gen"/vnrt "$gen"/vnrt/v1 "$gen"/inference "$gen"/onnx; do touch "$d/__init__.py"; done
 PYTHONPATH="$gen" exec "$py" "$here/quickstart.py" "$@"

@@ -1,11 +1,13 @@
 package io.vnrt.examples;
 
+import io.grpc.Status;
 import io.vnrt.client.HostTensor;
 import io.vnrt.client.LoadOptions;
 import io.vnrt.client.Model;
 import io.vnrt.client.ModelDescription;
 import io.vnrt.client.Session;
 import io.vnrt.client.VnrtClient;
+import io.vnrt.client.VnrtException;
 import io.vnrt.proto.onnx.GraphProto;
 import io.vnrt.proto.onnx.ModelProto;
 import io.vnrt.proto.onnx.NodeProto;
@@ -28,9 +30,12 @@ import java.util.Map;
  * The vnrt quickstart: load a model, execute it with named host tensors, print the results.
  *
  * <pre>
- *   java io.vnrt.examples.Quickstart --embedded            # the runtime inside this JVM
- *   java io.vnrt.examples.Quickstart --target 127.0.0.1:50051 [--model mlp.onnx]
+ *   examples/quickstart --embedded                              # the runtime inside this JVM
+ *   examples/quickstart --target 127.0.0.1:50051 [--model mlp.onnx]
  * </pre>
+ *
+ * (The script builds the examples and runs this class with {@code --add-modules
+ * jdk.incubator.vector --enable-native-access=ALL-UNNAMED}, which the embedded runtime needs.)
  *
  * Without --model it builds a small dense layer, y = relu(x · W + b) with x of shape [N, 4], so
  * it needs no file; with --model it feeds every float input with a ramp, binding symbolic dims to 1.
@@ -57,7 +62,7 @@ public final class Quickstart {
         case "--target" -> target = args[++i];
         case "--model" -> modelFile = Path.of(args[++i]);
         default -> {
-          System.err.println("usage: Quickstart (--embedded | --target HOST:PORT) [--model FILE.onnx]");
+          System.err.println("usage: examples/quickstart (--embedded | --target HOST:PORT) [--model FILE.onnx]");
           System.exit(2);
         }
       }
@@ -70,6 +75,11 @@ public final class Quickstart {
     } else {
       try (VnrtClient client = VnrtClient.connect(target == null ? "127.0.0.1:50051" : target)) {
         run(client, onnx, System.out);
+      } catch (VnrtException e) {
+        // every SDK failure carries the gRPC status and the runtime's own code
+        System.err.println("quickstart: " + e.code() + " from " + (target == null ? "127.0.0.1:50051" : target) + ": "
+            + e.getMessage() + (e.code() == Status.Code.UNAVAILABLE ? " (is a daemon running? bin/vnrt daemon)" : ""));
+        System.exit(1);
       }
     }
   }

@@ -19,6 +19,7 @@ import io.vnrt.runtime.session.QuotaLimits;
 import java.nio.file.Files;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -202,7 +203,7 @@ final class DaemonCommand implements Callable<Integer> {
           plan.repositoryWarmup());
     } catch (IOException | IllegalArgumentException e) {
       runtime.close();
-      spec.commandLine().getErr().println("vnrt daemon: cannot listen: " + e.getMessage());
+      spec.commandLine().getErr().println("vnrt daemon: " + listenFailure(e, null));
       return 1;
     }
     MetricsHttpServer metricsServer = null;
@@ -212,7 +213,7 @@ final class DaemonCommand implements Callable<Integer> {
       } catch (IOException e) {
         server.close();
         runtime.close();
-        spec.commandLine().getErr().println("vnrt daemon: cannot serve metrics on " + metricsListen + ": " + e);
+        spec.commandLine().getErr().println("vnrt daemon: " + listenFailure(e, metricsAddress.get()) + " (metrics)");
         return 1;
       }
     }
@@ -254,6 +255,37 @@ final class DaemonCommand implements Callable<Integer> {
     server.awaitTermination();
     stopped.await();
     return 0;
+  }
+
+  /**
+   * Why a listener could not start, for a user: an address in use is named with how to find who
+   * holds it, an address that is not this machine's says so. {@code address} is the one tried,
+   * when the failure does not name it (gRPC's says "Failed to bind to address /127.0.0.1:50051").
+   */
+  static String listenFailure(Exception e, InetSocketAddress address) {
+    // Netty's epoll transport reports bind(2) failures as its own IOException, not BindException
+    String reason = null;
+    for (Throwable t = e; t != null && reason == null; t = t.getCause()) {
+      String m = String.valueOf(t.getMessage());
+      reason = t instanceof BindException || m.contains("already in use") || m.contains("assign requested address")
+          ? m : null;
+    }
+    if (reason == null) {
+      return "cannot listen: " + e.getMessage();
+    }
+    String where = address != null ? address.getAddress().getHostAddress() + ":" + address.getPort()
+        : String.valueOf(e.getMessage()).replaceFirst("^Failed to bind to address /?", "");
+    String port = where.substring(where.lastIndexOf(':') + 1);
+    if (reason.contains("in use")) {
+      return "cannot listen on " + where + ": the address is already in use by another process (`ss -ltnp "
+          + "'sport = :" + port + "'` shows which, perhaps another vnrt daemon); stop it, or pick a free port "
+          + "(port 0 picks one)";
+    }
+    if (reason.contains("assign requested address")) {
+      return "cannot listen on " + where + ": that is not an address of this machine; use 127.0.0.1, 0.0.0.0 or "
+          + "one of its own addresses";
+    }
+    return "cannot listen on " + where + ": " + reason;
   }
 
   private Map<String, String> flags() {

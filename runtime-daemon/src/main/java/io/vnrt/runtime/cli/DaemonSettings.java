@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -119,7 +120,7 @@ final class DaemonSettings {
     try {
       lines = Files.readAllLines(file, StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new SettingsException("cannot read config file " + file + ": " + e, e);
+      throw new SettingsException("cannot read config file " + file + ": " + Failures.reason(e), e);
     }
     Map<String, Value> out = new LinkedHashMap<>();
     for (int i = 0; i < lines.size(); i++) {
@@ -185,10 +186,13 @@ final class DaemonSettings {
   /** A SettingsException for {@code key}'s value, with {@code cause}'s explanation. */
   SettingsException invalid(String key, Exception cause) {
     Value v = value(key);
+    String text = v.value().orElse("");
     Setting s = ALL.stream().filter(x -> x.key().equals(key)).findFirst().orElseThrow();
-    return new SettingsException("invalid " + key + " '" + v.value().orElse("") + "' (from " + v.source() + "): "
-        + (cause.getMessage() == null ? cause.toString() : cause.getMessage()) + "; expected " + s.expected(),
-        cause);
+    // a parser's own "invalid size '12XB': expected ..." would repeat what this message starts with
+    String detail = (cause.getMessage() == null ? cause.toString() : cause.getMessage())
+        .replaceFirst("^invalid [^']*'" + Pattern.quote(text.strip()) + "': ", "");
+    return new SettingsException("invalid " + key + " '" + text + "' (from " + v.source() + "): " + detail
+        + (detail.contains("expected") ? "" : "; expected " + s.expected()), cause);
   }
 
   /** Parses a whole number at least {@code min}. */

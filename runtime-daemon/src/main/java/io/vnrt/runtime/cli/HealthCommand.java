@@ -1,7 +1,6 @@
 package io.vnrt.runtime.cli;
 
 import io.grpc.ManagedChannel;
-import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
@@ -10,15 +9,15 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code vnrt health}: asks grpc.health.v1 whether the daemon serves; exit 0 only if it does (container HEALTHCHECK). */
 @Command(name = "health", mixinStandardHelpOptions = true,
     description = "Check the daemon through grpc.health.v1: prints the status, exits 0 when SERVING, 1 otherwise.")
 final class HealthCommand implements Callable<Integer> {
-  @Option(names = "--target", paramLabel = "TARGET", defaultValue = TargetOptions.DEFAULT_TARGET,
-      description = "Daemon address: host:port or unix:/path (default: ${DEFAULT-VALUE}).")
-  private String target;
+  @Mixin
+  private TargetOptions target;
 
   @Option(names = "--service", paramLabel = "NAME", defaultValue = "",
       description = "A service to check, e.g. vnrt.v1.Memory (default: the daemon as a whole).")
@@ -33,12 +32,7 @@ final class HealthCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    Transports.OwnedChannel connection;
-    try {
-      connection = Transports.open(target);
-    } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
-    }
+    Transports.OwnedChannel connection = target.open();
     ManagedChannel channel = connection.channel();
     try {
       HealthCheckResponse.ServingStatus status = HealthGrpc.newBlockingStub(channel)
@@ -48,9 +42,6 @@ final class HealthCommand implements Callable<Integer> {
       spec.commandLine().getOut().println(status);
       spec.commandLine().getOut().flush();
       return status == HealthCheckResponse.ServingStatus.SERVING ? 0 : 1;
-    } catch (StatusRuntimeException e) {
-      spec.commandLine().getErr().println("vnrt health: " + target + ": " + e.getStatus());
-      return 1;
     } finally {
       connection.shutdown();
     }

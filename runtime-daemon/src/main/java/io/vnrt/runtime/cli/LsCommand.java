@@ -1,9 +1,6 @@
 package io.vnrt.runtime.cli;
 
-import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.util.JsonFormat;
 import io.vnrt.client.VnrtClient;
-import io.vnrt.client.VnrtException;
 import io.vnrt.proto.v1.CoreInfo;
 import io.vnrt.proto.v1.DeviceInfo;
 import io.vnrt.proto.v1.GetRuntimeInfoResponse;
@@ -16,6 +13,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code vnrt ls}: the daemon's devices, cores and HBM use, like neuron-ls. */
 @Command(name = "ls", mixinStandardHelpOptions = true,
@@ -24,24 +22,26 @@ final class LsCommand implements Callable<Integer> {
   @Mixin
   private TargetOptions target;
 
+  @Option(names = "--json", description = "Print JSON (protobuf's mapping of GetRuntimeInfoResponse, with numbers as "
+      + "numbers) instead of a table.")
+  private boolean json;
+
   @CommandLine.Spec
   private CommandLine.Model.CommandSpec spec;
 
   @Override
-  public Integer call() throws InvalidProtocolBufferException {
+  public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     GetRuntimeInfoResponse info;
-    try (VnrtClient client = Clients.connect(spec, target)) {
+    try (VnrtClient client = target.connect()) {
       info = client.runtimeInfo();
-    } catch (VnrtException e) {
-      spec.commandLine().getErr().println(target.explain(e));
-      return 1;
     }
-    if (target.json) {
-      out.println(JsonFormat.printer().alwaysPrintFieldsWithNoPresence().print(info));
+    if (json) {
+      out.println(Json.pretty(info));
+      out.flush();
       return 0;
     }
-    out.printf("vnrt %s at %s, up %s, %d open session(s)%n", info.getVersion(), target.target,
+    out.printf("vnrt %s at %s, up %s, %d open session(s)%n", info.getVersion(), target.target(),
         uptime(info.getUptimeMs()), info.getOpenSessions());
     TextTable table = new TextTable("DEVICE", "PROFILE", "CORES", "CORE IDS", "HBM USED", "HBM TOTAL", "USE");
     for (DeviceInfo d : info.getDevicesList()) {

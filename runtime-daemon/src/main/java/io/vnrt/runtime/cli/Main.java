@@ -27,6 +27,7 @@ public final class Main implements Runnable {
 
   /** Runs the command line and exits with its status. */
   public static void main(String[] args) {
+    StandardError.reclaim();
     System.exit(commandLine().execute(args));
   }
 
@@ -35,22 +36,34 @@ public final class Main implements Runnable {
     return commandLine(System.getenv());
   }
 
-  /** The command line with every subcommand registered; the daemon reads its VNRT_* settings from {@code env}. */
+  /**
+   * The command line with every subcommand registered; the daemon's settings and the client
+   * commands' connection defaults (VNRT_*) come from {@code env}. Usage errors exit 2 and
+   * failures 1, each with a line or two on stderr and no stack trace (VNRT_DEBUG=1 adds it).
+   */
   static CommandLine commandLine(Map<String, String> env) {
     CommandLine cl = new CommandLine(new Main(), new CommandLine.IFactory() {
       @Override
       public <K> K create(Class<K> type) throws Exception {
-        return type == DaemonCommand.class ? type.cast(new DaemonCommand(env)) : CommandLine.defaultFactory()
-            .create(type);
+        if (type == DaemonCommand.class) {
+          return type.cast(new DaemonCommand(env));
+        }
+        if (type == TargetOptions.class) {
+          return type.cast(new TargetOptions(env));
+        }
+        return CommandLine.defaultFactory().create(type);
       }
     });
     // the conformance runner parses its own flags: hand them over in order
     cl.getSubcommands().get("conformance").setUnmatchedOptionsArePositionalParams(true);
+    boolean debug = "1".equals(env.get("VNRT_DEBUG"));
+    cl.setParameterExceptionHandler(Failures::usageError);
+    cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> Failures.failure(e, commandLine, debug));
     return cl;
   }
 
   @Override
   public void run() {
-    spec.commandLine().usage(System.out);
+    spec.commandLine().usage(spec.commandLine().getOut());
   }
 }

@@ -1,10 +1,7 @@
 package io.vnrt.runtime.cli;
 
-import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.util.JsonFormat;
 import io.vnrt.client.Session;
 import io.vnrt.client.VnrtClient;
-import io.vnrt.client.VnrtException;
 import io.vnrt.proto.v1.CategoryUsage;
 import io.vnrt.proto.v1.CoreUsage;
 import io.vnrt.proto.v1.DeviceMemoryStats;
@@ -17,6 +14,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code vnrt mem}: HBM use per device by category, session and core. */
 @Command(name = "mem", mixinStandardHelpOptions = true,
@@ -25,22 +23,24 @@ final class MemCommand implements Callable<Integer> {
   @Mixin
   private TargetOptions target;
 
+  @Option(names = "--json", description = "Print JSON (protobuf's mapping of GetMemoryStatsResponse, with numbers as "
+      + "numbers) instead of text.")
+  private boolean json;
+
   @CommandLine.Spec
   private CommandLine.Model.CommandSpec spec;
 
   @Override
-  public Integer call() throws InvalidProtocolBufferException {
+  public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     GetMemoryStatsResponse stats;
-    try (VnrtClient client = Clients.connect(spec, target);
+    try (VnrtClient client = target.connect();
         Session session = client.openSession("vnrt mem")) {
       stats = session.memoryStats();
-    } catch (VnrtException e) {
-      spec.commandLine().getErr().println(target.explain(e));
-      return 1;
     }
-    if (target.json) {
-      out.println(JsonFormat.printer().alwaysPrintFieldsWithNoPresence().print(stats));
+    if (json) {
+      out.println(Json.pretty(stats));
+      out.flush();
       return 0;
     }
     for (DeviceMemoryStats d : stats.getDevicesList()) {

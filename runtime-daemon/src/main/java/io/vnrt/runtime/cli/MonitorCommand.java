@@ -1,9 +1,6 @@
 package io.vnrt.runtime.cli;
 
-import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.util.JsonFormat;
 import io.grpc.Context;
-import io.grpc.StatusRuntimeException;
 import io.vnrt.client.internal.Transports;
 import io.vnrt.proto.v1.MetricsSnapshot;
 import io.vnrt.proto.v1.MonitorGrpc;
@@ -13,6 +10,7 @@ import java.util.Iterator;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code vnrt monitor}: one JSON report per period on stdout, in the spirit of neuron-monitor. */
@@ -20,9 +18,8 @@ import picocli.CommandLine.Option;
     description = "Print one JSON report per period (cores, executions with latency percentiles, errors, memory, "
         + "models) from the daemon's WatchMetrics stream, one object per line.")
 final class MonitorCommand implements Callable<Integer> {
-  @Option(names = "--target", paramLabel = "TARGET", defaultValue = TargetOptions.DEFAULT_TARGET,
-      description = "Daemon address: host:port or unix:/path (default: ${DEFAULT-VALUE}).")
-  private String target;
+  @Mixin
+  private TargetOptions target;
 
   @Option(names = "--period-ms", paramLabel = "MS", defaultValue = "1000",
       description = "Period between reports, 100..3600000 ms. Default: ${DEFAULT-VALUE}.")
@@ -35,21 +32,21 @@ final class MonitorCommand implements Callable<Integer> {
   @CommandLine.Spec
   private CommandLine.Model.CommandSpec spec;
 
-  /** One report a line: no insignificant whitespace, zero-valued fields included so every report has every key. */
-  static final JsonFormat.Printer JSON = JsonFormat.printer().omittingInsignificantWhitespace()
-      .alwaysPrintFieldsWithNoPresence();
+  /** The daemon's WatchMetrics accepts 100 ms to an hour: say so before asking it. */
+  static void checkPeriod(CommandLine.Model.CommandSpec spec, long periodMs) {
+    if (periodMs < 100 || periodMs > 3_600_000) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--period-ms must be 100..3600000, got "
+          + periodMs);
+    }
+  }
 
   @Override
-  public Integer call() throws InvalidProtocolBufferException {
+  public Integer call() {
     if (count < 0) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--count must be 0 or more, got " + count);
     }
-    Transports.OwnedChannel connection;
-    try {
-      connection = Transports.open(target);
-    } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
-    }
+    checkPeriod(spec, periodMs);
+    Transports.OwnedChannel connection = target.open();
     PrintWriter out = spec.commandLine().getOut();
     Context.CancellableContext stream = Context.current().withCancellation();
     Context previous = stream.attach();
@@ -57,14 +54,11 @@ final class MonitorCommand implements Callable<Integer> {
       Iterator<MetricsSnapshot> reports = MonitorGrpc.newBlockingStub(connection.channel())
           .watchMetrics(WatchMetricsRequest.newBuilder().setPeriodMs(periodMs).build());
       for (long n = 0; (count == 0 || n < count) && reports.hasNext(); n++) {
-        out.println(JSON.print(reports.next()));
+        // one report a line, zero-valued fields included so that every report has every key
+        out.println(Json.compact(reports.next()));
         out.flush();
       }
       return 0;
-    } catch (StatusRuntimeException e) {
-      spec.commandLine().getErr().println("vnrt monitor: " + target + ": " + e.getStatus().getCode() + ": "
-          + e.getStatus().getDescription());
-      return 1;
     } finally {
       stream.detach(previous);
       stream.cancel(null);

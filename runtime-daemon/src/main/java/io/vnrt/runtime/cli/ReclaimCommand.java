@@ -1,6 +1,5 @@
 package io.vnrt.runtime.cli;
 
-import io.grpc.StatusRuntimeException;
 import io.vnrt.client.VnrtClient;
 import io.vnrt.proto.v1.AdminGrpc;
 import io.vnrt.proto.v1.ReclaimSessionRequest;
@@ -28,12 +27,9 @@ final class ReclaimCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     ReclaimSessionResponse freed;
-    try (VnrtClient client = Clients.connect(spec, target)) {
+    try (VnrtClient client = target.forAdmin().connect()) {
       freed = AdminGrpc.newBlockingStub(client.channel())
           .reclaimSession(ReclaimSessionRequest.newBuilder().setSessionId(session).build());
-    } catch (StatusRuntimeException e) {
-      spec.commandLine().getErr().println(Clients.explain(target, e));
-      return 1;
     }
     spec.commandLine().getOut().printf("reclaimed session %s: freed %d tensor(s), %s%n", session,
         freed.getTensorsFreed(), ByteSize.format(freed.getBytesFreed()));

@@ -9,12 +9,14 @@ import io.vnrt.client.ModelDescription;
 import io.vnrt.client.Session;
 import io.vnrt.client.SharedMemory;
 import io.vnrt.client.VnrtClient;
-import io.vnrt.client.VnrtException;
+import io.vnrt.runtime.ByteSize;
 import io.vnrt.runtime.exec.CoreGroup;
 import io.vnrt.runtime.exec.Engine;
 import io.vnrt.runtime.exec.HostMemory;
 import io.vnrt.runtime.exec.LoadedModel;
+import io.vnrt.runtime.exec.OutOfDeviceMemoryException;
 import io.vnrt.runtime.graph.Dim;
+import io.vnrt.runtime.graph.ModelLoadException;
 import io.vnrt.runtime.graph.ValueInfo;
 import io.vnrt.runtime.kernels.DType;
 import io.vnrt.runtime.kernels.Tensor;
@@ -29,9 +31,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
@@ -68,16 +72,19 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--input", paramLabel = "NAME=FILE.pb", description = "An input from a TensorProto file.")
   private Map<String, Path> inputFiles = new LinkedHashMap<>();
 
-  @Option(names = "--cores", defaultValue = "1", description = "Cores of the model's group. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--cores", defaultValue = "1", paramLabel = "N",
+      description = "Cores of the model's group. Default: ${DEFAULT-VALUE}.")
   private int cores;
 
-  @Option(names = "--iterations", defaultValue = "100", description = "Measured executions. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--iterations", defaultValue = "100", paramLabel = "N",
+      description = "Measured executions. Default: ${DEFAULT-VALUE}.")
   private int iterations;
 
-  @Option(names = "--warmup", defaultValue = "10", description = "Executions before measuring. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--warmup", defaultValue = "10", paramLabel = "N",
+      description = "Executions before measuring. Default: ${DEFAULT-VALUE}.")
   private int warmup;
 
-  @Option(names = "--concurrency", defaultValue = "1",
+  @Option(names = "--concurrency", defaultValue = "1", paramLabel = "N",
       description = "Remote only: executions in flight at once. Default: ${DEFAULT-VALUE}.")
   private int concurrency;
 
@@ -90,8 +97,12 @@ final class RunCommand implements Callable<Integer> {
           + " generated inputs). Default: ${DEFAULT-VALUE}.")
   private int loadWarmupMs;
 
-  @Option(names = "--seed", defaultValue = "42", description = "Seed of the random inputs. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--seed", defaultValue = "42", paramLabel = "N",
+      description = "Seed of the random inputs. Default: ${DEFAULT-VALUE}.")
   private long seed;
+
+  @Option(names = "--json", description = "Print one JSON object (the load and the latency figures) instead of text.")
+  private boolean json;
 
   @Option(names = "--output-dir", paramLabel = "DIR",
       description = "Writes the last execution's outputs there as TensorProto files (NAME.pb).")
@@ -100,41 +111,59 @@ final class RunCommand implements Callable<Integer> {
   @CommandLine.Spec
   private CommandLine.Model.CommandSpec spec;
 
+  /** What the load line (and the JSON object) says about the loaded model. */
+  private final Map<String, Object> loadFacts = new LinkedHashMap<>();
+
   @Override
   public Integer call() throws Exception {
-    if (iterations < 1 || warmup < 0 || cores < 1 || concurrency < 1) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--iterations, --cores and --concurrency must be"
-          + " >= 1 and --warmup >= 0 (got " + iterations + ", " + cores + ", " + concurrency + ", " + warmup + ")");
+    atLeast("--iterations", iterations, 1);
+    atLeast("--warmup", warmup, 0);
+    atLeast("--cores", cores, 1);
+    atLeast("--concurrency", concurrency, 1);
+    atLeast("--load-warmup-ms", loadWarmupMs, 0);
+    if (Files.isDirectory(model)) {
+      throw usage("--model " + model + " is a directory; give the model's .onnx file");
     }
     if (!Files.isRegularFile(model)) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "model file " + model + " does not exist");
+      throw usage("--model " + model + ": no such file");
     }
     PrintWriter out = spec.commandLine().getOut();
-    try {
-      int code = embedded ? runEmbedded(out) : runRemote(out);
-      out.flush();
-      return code;
-    } catch (IllegalArgumentException e) {
-      spec.commandLine().getErr().println("vnrt run: " + e.getMessage());
-      return 2;
-    } catch (VnrtException e) {
-      spec.commandLine().getErr().println("vnrt run: " + where.explain(e));
-      return 1;
+    int code = embedded ? runEmbedded(out) : runRemote(out);
+    out.flush();
+    return code;
+  }
+
+  private void atLeast(String option, long value, long min) {
+    if (value < min) {
+      throw usage(option + " must be at least " + min + ", got " + value);
     }
   }
 
+  private CommandLine.ParameterException usage(String message) {
+    return new CommandLine.ParameterException(spec.commandLine(), message);
+  }
+
+  /** The model's name as the daemon gives it: the file name without .onnx. */
+  private String modelName() {
+    return model.getFileName().toString().replaceFirst("\\.onnx$", "");
+  }
+
   private int runEmbedded(PrintWriter out) throws Exception {
-    if (concurrency != 1 || shm) {
-      throw new IllegalArgumentException("--concurrency and --shm need a daemon (--target); the embedded run is "
+    if (concurrency != 1 || shm || loadWarmupMs != 0) {
+      throw usage("--concurrency, --shm and --load-warmup-ms need a daemon (--target); the embedded run is "
           + "sequential and in-process");
     }
     long t0 = System.nanoTime();
     try (CoreGroup group = new CoreGroup("run", cores);
-        LoadedModel loaded = new Engine().load(model, new HostMemory(), group)) {
+        LoadedModel loaded = load(group)) {
       double loadMs = (System.nanoTime() - t0) / 1e6;
       Map<String, Tensor> inputs = inputs(loaded.inputs());
-      out.printf("model %s: loaded in %.1f ms on %d core(s); weights %d bytes%n", model.getFileName(), loadMs, cores,
-          loaded.weightsBytes());
+      printLoad(out, loadMs, "in this process", Map.of(), loaded.weightsBytes(), loaded.scratchBytes());
+      try {
+        loaded.checkInputs(inputs);
+      } catch (IllegalArgumentException e) {
+        throw usage("the inputs do not fit the model: " + e.getMessage());
+      }
       for (int i = 0; i < warmup; i++) {
         loaded.execute(inputs);
       }
@@ -146,24 +175,52 @@ final class RunCommand implements Callable<Integer> {
         last = loaded.execute(inputs);
         latencies[i] = System.nanoTime() - s;
       }
-      report(out, latencies, System.nanoTime() - start);
+      long wall = System.nanoTime() - start;
       if (outputDir != null) {
         writeOutputs(last);
       }
+      report(out, latencies, wall);
     }
     return 0;
   }
 
+  private LoadedModel load(CoreGroup group) throws IOException {
+    try {
+      return new Engine().load(model, new HostMemory(), group);
+    } catch (ModelLoadException | OutOfDeviceMemoryException e) {
+      throw new Failures.CommandFailure("cannot load " + model + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The load line, worded the same in both modes: {@code model mlp: loaded in 12.3 ms on 1 core
+   * (device 0, cores [0]); weights 2.6 MiB, scratch 4.0 KiB}.
+   */
+  private void printLoad(PrintWriter out, double loadMs, String where, Map<String, Object> placement, long weights,
+      long scratch) {
+    loadFacts.put("model", modelName());
+    loadFacts.put("mode", embedded ? "embedded" : "remote");
+    loadFacts.putAll(placement);
+    loadFacts.put("cores", cores);
+    loadFacts.put("loadMs", round(loadMs));
+    loadFacts.put("weightsBytes", weights);
+    loadFacts.put("scratchBytes", scratch);
+    if (!json) {
+      out.printf(Locale.ROOT, "model %s: loaded in %.1f ms on %d core%s (%s); weights %s, scratch %s%n", modelName(),
+          loadMs, cores, cores == 1 ? "" : "s", where, ByteSize.format(weights), ByteSize.format(scratch));
+    }
+  }
+
+  private static double round(double ms) {
+    return Math.round(ms * 1000) / 1000.0;
+  }
+
   private int runRemote(PrintWriter out) throws Exception {
-    try (VnrtClient client = Clients.connect(spec, where);
+    try (VnrtClient client = where.connect();
         Session session = client.openSession("vnrt-run");
         Model loaded = session.loadModel(model, LoadOptions.defaults().onAnyCores(cores)
             .withWarmup(0, Duration.ofMillis(loadWarmupMs), dims))) {
       ModelDescription d = loaded.description();
-      out.printf("model %s: loaded in %.1f ms on cores %s of device %d; weights %d bytes, scratch %d bytes%s%n",
-          d.name(), d.loadTime().toNanos() / 1e6, d.cores(), d.deviceId(), d.weightsBytes(), d.scratchBytes(),
-          d.warmupTime().isZero() ? "" : String.format(Locale.ROOT, "; warmed up in %.1f ms",
-              d.warmupTime().toNanos() / 1e6));
       List<ValueInfo> specs = new ArrayList<>();
       for (ModelDescription.Port p : d.inputs()) {
         List<Dim> shape = p.shape().stream()
@@ -172,6 +229,18 @@ final class RunCommand implements Callable<Integer> {
       }
       Map<String, HostTensor> inputs = new LinkedHashMap<>();
       inputs(specs).forEach((name, t) -> inputs.put(name, toHost(t)));
+      Map<String, Object> placement = new LinkedHashMap<>();
+      placement.put("target", where.target());
+      placement.put("deviceId", d.deviceId());
+      placement.put("coreIds", d.cores());
+      printLoad(out, d.loadTime().toNanos() / 1e6, "device " + d.deviceId() + ", cores " + d.cores(), placement,
+          d.weightsBytes(), d.scratchBytes());
+      if (!d.warmupTime().isZero()) {
+        loadFacts.put("loadWarmupMs", round(d.warmupTime().toNanos() / 1e6));
+        if (!json) {
+          out.printf(Locale.ROOT, "warmed up at load in %.1f ms%n", d.warmupTime().toNanos() / 1e6);
+        }
+      }
       SharedMemory region = shm ? session.createSharedMemory("vnrt-run-inputs", regionBytes(inputs)) : null;
       ExecutionRequest request = region == null ? ExecutionRequest.of(inputs) : shmRequest(inputs, region);
       try {
@@ -205,12 +274,13 @@ final class RunCommand implements Callable<Integer> {
             }
           }
         }
-        report(out, latencies, System.nanoTime() - start);
+        long wall = System.nanoTime() - start;
         if (outputDir != null) {
           Map<String, Tensor> outputs = new LinkedHashMap<>();
           last.get().forEach((name, h) -> outputs.put(name, fromHost(h)));
           writeOutputs(outputs);
         }
+        report(out, latencies, wall);
       } finally {
         if (region != null) {
           region.close();
@@ -249,23 +319,29 @@ final class RunCommand implements Callable<Integer> {
   private Map<String, Tensor> inputs(List<ValueInfo> specs) throws IOException {
     for (String name : inputFiles.keySet()) {
       if (specs.stream().noneMatch(s -> s.name().equals(name))) {
-        throw new IllegalArgumentException("--input " + name + ": the model has no such input; its inputs are "
+        throw usage("--input " + name + ": the model has no such input; its inputs are "
             + specs.stream().map(ValueInfo::name).toList());
       }
     }
+    checkDims(specs);
     SplittableRandom random = new SplittableRandom(seed);
     Map<String, Tensor> out = new LinkedHashMap<>();
     for (ValueInfo s : specs) {
       Path file = inputFiles.get(s.name());
       if (file != null) {
-        out.put(s.name(), TensorProtos.decode(TensorProtos.read(file), file.getParent()));
+        try {
+          out.put(s.name(), TensorProtos.decode(TensorProtos.read(file), file.getParent()));
+        } catch (IOException | IllegalArgumentException e) {
+          throw new Failures.CommandFailure("--input " + s.name() + "=" + file + ": cannot read a TensorProto: "
+              + (e instanceof IOException io ? Failures.reason(io) : e.getMessage()), e);
+        }
         continue;
       }
       long[] shape = s.shape(symbol -> {
         Long size = dims.get(symbol);
         if (size == null) {
-          throw new IllegalArgumentException("input " + s.name() + " has symbolic dimension '" + symbol
-              + "': bind it with --dim " + symbol + "=VALUE");
+          throw usage("input " + s.name() + " has symbolic dimension '" + symbol + "': bind it with --dim " + symbol
+              + "=VALUE");
         }
         return size;
       });
@@ -284,12 +360,44 @@ final class RunCommand implements Callable<Integer> {
     return out;
   }
 
+  /** Every --dim must name a symbolic dimension of the model: a misspelt one would otherwise be ignored. */
+  private void checkDims(List<ValueInfo> specs) {
+    Set<String> symbols = new LinkedHashSet<>();
+    for (ValueInfo s : specs) {
+      s.dims().stream().filter(d -> !d.isFixed()).forEach(d -> symbols.add(d.symbol()));
+    }
+    for (String name : dims.keySet()) {
+      if (!symbols.contains(name)) {
+        throw usage("--dim " + name + ": the model has no symbolic dimension " + name + "; "
+            + (symbols.isEmpty() ? "its inputs have fixed shapes" : "its symbolic dimensions are " + symbols));
+      }
+    }
+  }
+
   private void report(PrintWriter out, long[] latencies, long wallNanos) {
     long[] sorted = latencies.clone();
     Arrays.sort(sorted);
-    out.printf("%d executions (after %d warm-up), concurrency %d: p50 %.3f ms, p90 %.3f ms, p99 %.3f ms;"
-            + " throughput %.1f inferences/s%n", iterations, warmup, concurrency, percentile(sorted, 50) / 1e6,
-        percentile(sorted, 90) / 1e6, percentile(sorted, 99) / 1e6, iterations / (wallNanos / 1e9));
+    double p50 = percentile(sorted, 50) / 1e6;
+    double p90 = percentile(sorted, 90) / 1e6;
+    double p99 = percentile(sorted, 99) / 1e6;
+    double throughput = iterations / (wallNanos / 1e9);
+    if (json) {
+      Map<String, Object> report = new LinkedHashMap<>(loadFacts);
+      report.put("executions", iterations);
+      report.put("warmupExecutions", warmup);
+      report.put("concurrency", concurrency);
+      report.put("p50Ms", round(p50));
+      report.put("p90Ms", round(p90));
+      report.put("p99Ms", round(p99));
+      report.put("throughputPerSecond", Math.round(throughput * 10) / 10.0);
+      if (outputDir != null) {
+        report.put("outputDir", outputDir.toString());
+      }
+      out.println(Json.pretty(report));
+      return;
+    }
+    out.printf(Locale.ROOT, "%d executions (after %d warm-up), concurrency %d: p50 %.3f ms, p90 %.3f ms, p99 %.3f ms;"
+        + " throughput %.1f inferences/s%n", iterations, warmup, concurrency, p50, p90, p99, throughput);
   }
 
   /** Nearest-rank percentile of sorted values. */
@@ -304,7 +412,9 @@ final class RunCommand implements Callable<Integer> {
       String file = e.getKey().replaceAll("[^A-Za-z0-9_.-]", "_") + ".pb";
       Files.write(outputDir.resolve(file), TensorProtos.encode(e.getKey(), e.getValue()).toByteArray());
     }
-    spec.commandLine().getOut().println("outputs written to " + outputDir + ": " + outputs.keySet());
+    if (!json) {
+      spec.commandLine().getOut().println("outputs written to " + outputDir + ": " + outputs.keySet());
+    }
   }
 
   private static HostTensor toHost(Tensor t) {

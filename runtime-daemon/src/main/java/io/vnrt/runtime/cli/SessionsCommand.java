@@ -1,8 +1,5 @@
 package io.vnrt.runtime.cli;
 
-import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.util.JsonFormat;
-import io.grpc.StatusRuntimeException;
 import io.vnrt.client.VnrtClient;
 import io.vnrt.proto.v1.AdminGrpc;
 import io.vnrt.proto.v1.ListSessionsRequest;
@@ -15,6 +12,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code vnrt sessions}: every open session with its quota use (Admin.ListSessions, needs the admin token). */
 @Command(name = "sessions", mixinStandardHelpOptions = true,
@@ -23,21 +21,23 @@ final class SessionsCommand implements Callable<Integer> {
   @Mixin
   private TargetOptions target;
 
+  @Option(names = "--json", description = "Print JSON (protobuf's mapping of ListSessionsResponse, with numbers as "
+      + "numbers) instead of a table.")
+  private boolean json;
+
   @CommandLine.Spec
   private CommandLine.Model.CommandSpec spec;
 
   @Override
-  public Integer call() throws InvalidProtocolBufferException {
+  public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     ListSessionsResponse sessions;
-    try (VnrtClient client = Clients.connect(spec, target)) {
+    try (VnrtClient client = target.forAdmin().connect()) {
       sessions = AdminGrpc.newBlockingStub(client.channel()).listSessions(ListSessionsRequest.getDefaultInstance());
-    } catch (StatusRuntimeException e) {
-      spec.commandLine().getErr().println(Clients.explain(target, e));
-      return 1;
     }
-    if (target.json) {
-      out.println(JsonFormat.printer().alwaysPrintFieldsWithNoPresence().print(sessions));
+    if (json) {
+      out.println(Json.pretty(sessions));
+      out.flush();
       return 0;
     }
     TextTable table = new TextTable("SESSION", "CLIENT", "TENSORS", "CALLS", "IDLE", "HBM", "MODELS", "EXECUTIONS");

@@ -1,6 +1,5 @@
 package io.vnrt.runtime.cli;
 
-import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.vnrt.client.internal.Transports;
@@ -22,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -38,9 +38,8 @@ final class TopCommand implements Callable<Integer> {
   private static final String ALTERNATE_SCREEN = "\033[?1049h\033[?25l";
   private static final String MAIN_SCREEN = "\033[?25h\033[?1049l";
 
-  @Option(names = "--target", paramLabel = "TARGET", defaultValue = TargetOptions.DEFAULT_TARGET,
-      description = "Daemon address: host:port or unix:/path (default: ${DEFAULT-VALUE}).")
-  private String target;
+  @Mixin
+  private TargetOptions target;
 
   @Option(names = "--period-ms", paramLabel = "MS", defaultValue = "1000",
       description = "Refresh period, 100..3600000 ms. Default: ${DEFAULT-VALUE}.")
@@ -66,26 +65,18 @@ final class TopCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Transports.OwnedChannel connection;
-    try {
-      connection = Transports.open(target);
-    } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
-    }
+    MonitorCommand.checkPeriod(spec, periodMs);
+    Transports.OwnedChannel connection = target.open();
     try {
       MetricsSnapshot first = MonitorGrpc.newBlockingStub(connection.channel())
           .withDeadlineAfter(10, TimeUnit.SECONDS).getMetrics(GetMetricsRequest.getDefaultInstance());
       boolean terminal = System.console() != null && System.console().isTerminal();
       if (once || !terminal) {
-        spec.commandLine().getOut().print(String.join("\n", TopView.render(target, first)) + "\n");
+        spec.commandLine().getOut().print(String.join("\n", TopView.render(target.target(), first)) + "\n");
         spec.commandLine().getOut().flush();
         return 0;
       }
       return live(connection, first);
-    } catch (StatusRuntimeException e) {
-      spec.commandLine().getErr().println("vnrt top: " + target + ": " + e.getStatus().getCode() + ": "
-          + e.getStatus().getDescription());
-      return 1;
     } finally {
       connection.shutdown();
     }
@@ -145,8 +136,8 @@ final class TopCommand implements Callable<Integer> {
           status = 1;
           out.print(MAIN_SCREEN);
           out.flush();
-          spec.commandLine().getErr().println("vnrt top: the stream from " + target + " ended"
-              + (failure == null ? "" : ": " + failure.getMessage()));
+          spec.commandLine().getErr().println("vnrt top: the stream from " + target.target() + " ended"
+              + (failure == null ? "" : ": " + target.explain(failure)));
           break;
         }
       }
@@ -161,7 +152,7 @@ final class TopCommand implements Callable<Integer> {
 
   private void draw(PrintStream out, MetricsSnapshot snapshot) {
     StringBuilder frame = new StringBuilder(HOME);
-    List<String> lines = TopView.render(target, snapshot);
+    List<String> lines = TopView.render(target.target(), snapshot);
     for (String line : lines) {
       frame.append(line).append(CLEAR_LINE).append("\r\n");
     }

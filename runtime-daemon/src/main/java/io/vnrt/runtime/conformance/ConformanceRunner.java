@@ -86,9 +86,9 @@ public final class ConformanceRunner {
                 String a = args[i];
                 switch (a) {
                     case "--list" -> list = Path.of(need(args, ++i, a));
-                    case "--filter" -> filter = Pattern.compile(need(args, ++i, a));
-                    case "--cores" -> cores = Integer.parseInt(need(args, ++i, a));
-                    case "--timeout" -> timeout = Long.parseLong(need(args, ++i, a));
+                    case "--filter" -> filter = regex(need(args, ++i, a));
+                    case "--cores" -> cores = (int) atLeastOne(a, need(args, ++i, a), "cores");
+                    case "--timeout" -> timeout = atLeastOne(a, need(args, ++i, a), "seconds");
                     case "-h", "--help" -> {
                         usage(out);
                         return 0;
@@ -105,8 +105,8 @@ public final class ConformanceRunner {
                 throw new IllegalArgumentException("no test directory given");
             }
         } catch (IllegalArgumentException e) {
-            err.println("error: " + e.getMessage());
-            usage(err);
+            err.println("vnrt conformance: " + e.getMessage());
+            err.println(USAGE);
             return 2;
         }
         try {
@@ -122,7 +122,8 @@ public final class ConformanceRunner {
             out.flush();
             return results.stream().allMatch(x -> x.status() == Status.PASS) ? 0 : 1;
         } catch (IOException e) {
-            err.println("error: " + e.getMessage());
+            err.println("vnrt conformance: " + (e instanceof java.nio.file.NoSuchFileException f
+                    ? "no such file or directory: " + f.getFile() : e.getMessage()));
             return 2;
         }
     }
@@ -134,9 +135,35 @@ public final class ConformanceRunner {
         return args[i];
     }
 
+    private static final String USAGE =
+            "usage: vnrt conformance DIR... [--list FILE] [--filter REGEX] [--cores N] [--timeout SECONDS]";
+
     private static void usage(PrintStream out) {
-        out.println("usage: ConformanceRunner DIR... [--list FILE] [--filter REGEX] [--cores N] [--timeout SECONDS]");
+        out.println(USAGE);
         out.println("  DIR is a test directory (with model.onnx) or a directory of test directories.");
+    }
+
+    /** A whole number of at least 1 for {@code option}, or an error naming the option and the value. */
+    private static long atLeastOne(String option, String text, String unit) {
+        long n;
+        try {
+            n = Long.parseLong(text.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + " needs a whole number of " + unit + ", got '" + text + "'");
+        }
+        if (n < 1 || (unit.equals("cores") && n > Integer.MAX_VALUE)) {
+            throw new IllegalArgumentException(option + " needs at least 1 " + unit.replaceFirst("s$", "") + ", got " + n);
+        }
+        return n;
+    }
+
+    private static Pattern regex(String text) {
+        try {
+            return Pattern.compile(text);
+        } catch (java.util.regex.PatternSyntaxException e) {
+            throw new IllegalArgumentException("--filter '" + text + "' is not a regular expression: "
+                    + e.getDescription() + " near index " + e.getIndex());
+        }
     }
 
     /** Test names in a list file: one per line; blank lines and '#' comments ignored; extra columns ignored. */

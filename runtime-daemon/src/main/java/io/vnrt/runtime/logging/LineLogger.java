@@ -92,35 +92,9 @@ final class LineLogger extends LegacyAbstractLogger {
   }
 
   private static void field(StringBuilder line, String key, String value) {
-    quote(line, key);
+    JsonText.quote(line, key);
     line.append(':');
-    quote(line, value);
-  }
-
-  /** Appends a JSON string literal (RFC 8259 escaping). */
-  static void quote(StringBuilder out, String s) {
-    out.append('"');
-    if (s == null) {
-      s = "null";
-    }
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> out.append("\\\"");
-        case '\\' -> out.append("\\\\");
-        case '\n' -> out.append("\\n");
-        case '\r' -> out.append("\\r");
-        case '\t' -> out.append("\\t");
-        default -> {
-          if (c < 0x20) {
-            out.append(String.format("\\u%04x", (int) c));
-          } else {
-            out.append(c);
-          }
-        }
-      }
-    }
-    out.append('"');
+    JsonText.quote(line, value);
   }
 
   private static String stackTrace(Throwable throwable) {

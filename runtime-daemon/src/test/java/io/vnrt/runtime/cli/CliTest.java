@@ -118,7 +118,8 @@ class CliTest {
   void daemonFlagsAreValidatedBeforeAnythingStarts() {
     Run badSize = run("daemon", "--hbm", "lots", "--listen", "none", "--uds", "/nonexistent/x.sock");
     assertEquals(2, badSize.exitCode());
-    assertTrue(badSize.err().contains("invalid size 'lots'"), badSize.err());
+    assertTrue(badSize.err().contains("invalid hbm 'lots' (from flag --hbm): expected a number with an optional unit"),
+        badSize.err());
     Run badCores = run("daemon", "--profile", "trn1", "--visible-cores", "7", "--listen", "none");
     assertEquals(2, badCores.exitCode());
     assertTrue(badCores.err().contains("visible cores 7 name core 7, but the topology has cores 0-1"), badCores.err());

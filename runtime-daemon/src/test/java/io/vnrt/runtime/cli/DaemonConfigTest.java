@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,7 +68,7 @@ class DaemonConfigTest {
   @Test
   void malformedValuesNameTheKeyTheValueTheSourceAndWhatWasExpected() throws Exception {
     assertRefused(run(Map.of("VNRT_HBM", "lots"), "daemon", "--print-config"),
-        "invalid hbm 'lots' (from env VNRT_HBM)", "expected a size such as 512MiB");
+        "invalid hbm 'lots' (from env VNRT_HBM)", "expected a number with an optional unit, e.g. 512MiB");
     assertRefused(run(Map.of(), "daemon", "--devices", "two", "--print-config"),
         "invalid devices 'two' (from flag --devices)", "expected a whole number of devices");
     assertRefused(run(Map.of("VNRT_MAX_SESSIONS", "-1"), "daemon", "--print-config"),
@@ -109,6 +110,8 @@ class DaemonConfigTest {
 
   private static void assertRefused(CliTest.Run run, String... fragments) {
     assertEquals(2, run.exitCode(), "a usage error: " + run.out() + run.err());
+    assertEquals(List.of("see `vnrt daemon --help`"), run.err().lines().skip(1).toList(),
+        "the message, then where the help is, and no usage dump: " + run.err());
     for (String f : fragments) {
       assertTrue(run.err().contains(f), "expected '" + f + "' in: " + run.err());
     }

@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
  * CAs, and server and client certificates signed by the first, one of each already expired.
  * Tests are skipped, saying why, where openssl is missing.
  */
-final class TestCertificates {
+public final class TestCertificates {
   final Path dir;
 
   private TestCertificates(Path dir) {
@@ -23,7 +23,7 @@ final class TestCertificates {
   }
 
   /** Makes every certificate in {@code dir}. */
-  static TestCertificates create(Path dir) throws IOException, InterruptedException {
+  public static TestCertificates create(Path dir) throws IOException, InterruptedException {
     assumeTrue(Files.isExecutable(Path.of("/usr/bin/openssl")) || Files.isExecutable(Path.of("/bin/openssl")),
         "these tests need the openssl command to make certificates");
     TestCertificates c = new TestCertificates(dir);
@@ -41,12 +41,12 @@ final class TestCertificates {
   }
 
   /** The PEM certificate of {@code name}. */
-  Path cert(String name) {
+  public Path cert(String name) {
     return dir.resolve(name + ".pem");
   }
 
   /** The PKCS#8 PEM key of {@code name}. */
-  Path key(String name) {
+  public Path key(String name) {
     return dir.resolve(name + ".key");
   }
 

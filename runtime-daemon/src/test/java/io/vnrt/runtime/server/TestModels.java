@@ -11,7 +11,7 @@ import io.vnrt.proto.onnx.ValueInfoProto;
 import java.util.List;
 
 /** Small ONNX models for the serving tests, with their reference results computed in plain Java. */
-final class TestModels {
+public final class TestModels {
   /** W of the dense model, 4×3 row-major. */
   static final float[] W = {0.5f, -1f, 0.25f, 1.5f, 0f, -0.5f, -2f, 1f, 0.75f, 0.125f, 0.5f, -0.25f};
   /** b of the dense model. */
@@ -21,7 +21,7 @@ final class TestModels {
   }
 
   /** "dense": x FP32 [N, 4] → xw = x·W [N, 3] and y = relu(xw + b) [N, 3]. */
-  static byte[] dense() {
+  public static byte[] dense() {
     GraphProto g = GraphProto.newBuilder().setName("dense")
         .addNode(node("MatMul", List.of("x", "W"), "xw"))
         .addNode(node("Add", List.of("xw", "b"), "pre"))
