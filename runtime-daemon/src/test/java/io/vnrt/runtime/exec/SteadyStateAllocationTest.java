@@ -47,11 +47,21 @@ class SteadyStateAllocationTest {
             for (int i = 0; i < 50 || System.nanoTime() < warmUntil; i++) {
                 model.execute(in, out);
             }
-            while (heapPerRun(model, in, out, 10) >= HEAP_LIMIT && System.nanoTime() < giveUpAt) {
-                model.execute(in, out);
+            // Edge tiles and other rarely called paths reach C2 later than the main loops, and until
+            // then allocate a little per run: warm up until two windows in a row allocate the same
+            // (steady state), for at most a minute. A kernel that boxes on every run stays steady at
+            // its boxed rate, which the assertions below catch.
+            long perRun = heapPerRun(model, in, out, 20);
+            while (System.nanoTime() < giveUpAt) {
+                long next = heapPerRun(model, in, out, 20);
+                if (Math.abs(next - perRun) <= 64 && next < HEAP_LIMIT) {
+                    perRun = Math.min(perRun, next);
+                    break;
+                }
+                perRun = next;
             }
             long used = pool.usedBytes();
-            long perRun = heapPerRun(model, in, out, 20);
+            model.execute(in, out);
             assertEquals(used, pool.usedBytes(), "executions take no device memory");
             return perRun;
         }
