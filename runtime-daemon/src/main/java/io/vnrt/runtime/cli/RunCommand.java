@@ -1,5 +1,6 @@
 package io.vnrt.runtime.cli;
 
+import io.vnrt.runtime.DeviceMemoryExhaustedException;
 import io.vnrt.client.ExecutionRequest;
 import io.vnrt.client.ExecutionResult;
 import io.vnrt.client.HostTensor;
@@ -14,7 +15,6 @@ import io.vnrt.runtime.exec.CoreGroup;
 import io.vnrt.runtime.exec.Engine;
 import io.vnrt.runtime.exec.HostMemory;
 import io.vnrt.runtime.exec.LoadedModel;
-import io.vnrt.runtime.exec.OutOfDeviceMemoryException;
 import io.vnrt.runtime.graph.Dim;
 import io.vnrt.runtime.graph.ModelLoadException;
 import io.vnrt.runtime.graph.ValueInfo;
@@ -187,7 +187,7 @@ final class RunCommand implements Callable<Integer> {
   private LoadedModel load(CoreGroup group) throws IOException {
     try {
       return new Engine().load(model, new HostMemory(), group);
-    } catch (ModelLoadException | OutOfDeviceMemoryException e) {
+    } catch (ModelLoadException | DeviceMemoryExhaustedException e) {
       throw new Failures.CommandFailure("cannot load " + model + ": " + e.getMessage(), e);
     }
   }

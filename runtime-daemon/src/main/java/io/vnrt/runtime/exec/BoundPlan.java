@@ -1,5 +1,6 @@
 package io.vnrt.runtime.exec;
 
+import io.vnrt.runtime.DeviceMemoryExhaustedException;
 import io.vnrt.runtime.graph.Compiler;
 import io.vnrt.runtime.graph.ExecutionPlan;
 import io.vnrt.runtime.graph.Node;
@@ -234,8 +235,15 @@ final class BoundPlan {
                 if (PROFILE_EVERY > 0) {
                     stepNanos[i] += System.nanoTime() - started;
                 }
+            } catch (InputMismatchException | DeviceMemoryExhaustedException e) {
+                throw e;
+            } catch (OpException e) {
+                // a kernel's own check refused these inputs' values (an index out of range, say)
+                throw new InputMismatchException(List.of(st.node().label() + " cannot run on these inputs: "
+                        + e.getMessage()), "");
             } catch (RuntimeException e) {
-                throw new OpException(st.node().label() + " failed while running: " + e.getMessage(), e);
+                // anything else out of a kernel is a bug in it: kept apart from the caller's faults
+                throw new IllegalStateException(st.node().label() + " failed while running", e);
             }
         }
         if (PROFILE_EVERY > 0 && ++profiledRuns % PROFILE_EVERY == 0) {

@@ -10,7 +10,6 @@ import io.vnrt.runtime.graph.ModelLoadException;
 import io.vnrt.runtime.graph.ValueInfo;
 import io.vnrt.runtime.kernels.ConstantStore;
 import io.vnrt.runtime.kernels.OpRegistry;
-import io.vnrt.runtime.memory.HbmExhaustedException;
 import io.vnrt.runtime.memory.HbmPool;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
@@ -54,7 +53,7 @@ public final class Engine {
 
     /** Loads a model file (external data is resolved next to it). */
     public LoadedModel load(Path modelFile, ModelMemory memory, CoreGroup group)
-            throws ModelLoadException, OutOfDeviceMemoryException {
+            throws ModelLoadException {
         List<LoadProblem> problems = new ArrayList<>();
         Graph g = OnnxReader.read(modelFile, problems);
         String name = modelFile.getFileName().toString().replaceFirst("\\.onnx$", "");
@@ -63,46 +62,31 @@ public final class Engine {
 
     /**
      * Loads a model file into a device's HBM pool: weights (category WEIGHTS) and scratch
-     * (SCRATCH) are charged to {@code ownerId} on {@code coreId} for {@code modelId}. Throws the
-     * pool's HbmExhaustedException, before any work, when they do not fit; a failed load leaves
+     * (SCRATCH) are charged to {@code ownerId} on {@code coreId} for {@code modelId}. Throws
+     * DeviceMemoryExhaustedException, before any work, when they do not fit; a failed load leaves
      * nothing in the pool.
      */
     public LoadedModel load(Path modelFile, HbmPool pool, CoreGroup group, String ownerId, String ownerLabel, int coreId,
-            String modelId) throws ModelLoadException, HbmExhaustedException {
-        try {
-            return load(modelFile, new HbmModelMemory(pool, ownerId, ownerLabel, coreId, modelId), group);
-        } catch (OutOfDeviceMemoryException e) {
-            throw unwrap(e);
-        }
+            String modelId) throws ModelLoadException {
+        return load(modelFile, new HbmModelMemory(pool, ownerId, ownerLabel, coreId, modelId), group);
     }
 
     /** Like {@link #load(Path, HbmPool, CoreGroup, String, String, int, String)} for serialized bytes. */
     public LoadedModel load(String name, byte[] model, Path baseDir, HbmPool pool, CoreGroup group, String ownerId,
-            String ownerLabel, int coreId, String modelId) throws ModelLoadException, HbmExhaustedException {
-        try {
-            return load(name, model, baseDir, new HbmModelMemory(pool, ownerId, ownerLabel, coreId, modelId), group);
-        } catch (OutOfDeviceMemoryException e) {
-            throw unwrap(e);
-        }
-    }
-
-    private static HbmExhaustedException unwrap(OutOfDeviceMemoryException e) {
-        if (e.getCause() instanceof HbmExhaustedException h) {
-            return h;
-        }
-        throw new IllegalStateException(e.getMessage(), e);
+            String ownerLabel, int coreId, String modelId) throws ModelLoadException {
+        return load(name, model, baseDir, new HbmModelMemory(pool, ownerId, ownerLabel, coreId, modelId), group);
     }
 
     /** Loads a serialized model; {@code baseDir} (may be null) resolves external data. */
     public LoadedModel load(String name, byte[] model, Path baseDir, ModelMemory memory, CoreGroup group)
-            throws ModelLoadException, OutOfDeviceMemoryException {
+            throws ModelLoadException {
         List<LoadProblem> problems = new ArrayList<>();
         Graph g = OnnxReader.read(model, baseDir, problems);
         return load(name, g, problems, memory, group);
     }
 
     private LoadedModel load(String name, Graph g, List<LoadProblem> problems, ModelMemory memory, CoreGroup group)
-            throws ModelLoadException, OutOfDeviceMemoryException {
+            throws ModelLoadException {
         GraphValidator.validate(g, registry, problems);
         if (!problems.isEmpty()) {
             // find what else is wrong (attribute types, shapes) in the nodes that can be compiled
@@ -143,7 +127,7 @@ public final class Engine {
                 model.preparePlan(sig, plan);
             }
             return model;
-        } catch (ModelLoadException | OutOfDeviceMemoryException | RuntimeException | Error e) {
+        } catch (ModelLoadException | RuntimeException | Error e) {
             if (model != null) {
                 model.close();
             } else {
@@ -151,9 +135,6 @@ public final class Engine {
                 if (weights != null) {
                     weights.close();
                 }
-            }
-            if (e instanceof ConstantStore.Exhausted x && x.getCause() instanceof OutOfDeviceMemoryException o) {
-                throw o;
             }
             throw e;
         }

@@ -1,5 +1,6 @@
 package io.vnrt.runtime.exec;
 
+import io.vnrt.runtime.DeviceMemoryExhaustedException;
 import io.vnrt.runtime.memory.HbmBlock;
 import io.vnrt.runtime.memory.HbmExhaustedException;
 import io.vnrt.runtime.memory.HbmPool;
@@ -9,8 +10,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A model's memory in a device's HBM pool, charged to one owner (session), core and model id.
- * Exhaustion surfaces as {@link OutOfDeviceMemoryException} whose cause is the pool's
- * {@link HbmExhaustedException} (with its explanation of who holds what).
+ * Exhaustion surfaces as {@link DeviceMemoryExhaustedException} carrying the pool's explanation
+ * of who holds what.
  */
 public final class HbmModelMemory implements ModelMemory {
     private final HbmPool pool;
@@ -33,7 +34,7 @@ public final class HbmModelMemory implements ModelMemory {
     }
 
     @Override
-    public Allocation allocate(long bytes, Purpose purpose, String what) throws OutOfDeviceMemoryException {
+    public Allocation allocate(long bytes, Purpose purpose, String what) {
         if (bytes == 0) {
             // the pool refuses empty blocks; a model without weights (or scratch) needs none
             return new Allocation() {
@@ -52,7 +53,7 @@ public final class HbmModelMemory implements ModelMemory {
         try {
             block = pool.allocate(bytes, category, ownerId, ownerLabel, coreId, modelId, what);
         } catch (HbmExhaustedException e) {
-            throw new OutOfDeviceMemoryException(e.getMessage(), e);
+            throw DeviceMemoryExhaustedException.of(e);
         }
         used.addAndGet(bytes);
         return new Allocation() {

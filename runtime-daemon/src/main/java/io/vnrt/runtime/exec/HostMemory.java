@@ -1,5 +1,6 @@
 package io.vnrt.runtime.exec;
 
+import io.vnrt.runtime.DeviceMemoryExhaustedException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicLong;
@@ -19,12 +20,12 @@ public final class HostMemory implements ModelMemory {
     }
 
     @Override
-    public Allocation allocate(long bytes, Purpose purpose, String what) throws OutOfDeviceMemoryException {
+    public Allocation allocate(long bytes, Purpose purpose, String what) {
         long now = used.addAndGet(bytes);
         if (now > limit || now < 0) {
             used.addAndGet(-bytes);
-            throw new OutOfDeviceMemoryException("cannot allocate " + bytes + " bytes of " + purpose.name().toLowerCase()
-                    + " for " + what + ": " + (now - bytes) + " of " + limit + " bytes in use", null);
+            throw DeviceMemoryExhaustedException.host(purpose.name().toLowerCase() + " for " + what, bytes, now - bytes,
+                    limit, null);
         }
         Arena arena = Arena.ofShared();
         MemorySegment seg;
@@ -33,7 +34,7 @@ public final class HostMemory implements ModelMemory {
         } catch (OutOfMemoryError e) {
             arena.close();
             used.addAndGet(-bytes);
-            throw new OutOfDeviceMemoryException("host memory exhausted allocating " + bytes + " bytes for " + what, e);
+            throw DeviceMemoryExhaustedException.host(what, bytes, -1, -1, e);
         }
         return new Allocation() {
             private boolean closed;

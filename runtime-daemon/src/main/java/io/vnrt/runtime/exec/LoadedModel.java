@@ -126,19 +126,19 @@ public final class LoadedModel implements AutoCloseable {
 
     /**
      * Checks input names, dtypes, ranks and dims (fixed dims, one value per symbol) without
-     * running; IllegalArgumentException listing every problem and what the model expects.
+     * running; InputMismatchException listing every problem and what the model expects.
      */
     public void checkInputs(Map<String, Tensor> inputs) {
         validate(inputs);
     }
 
     /** Runs the model handing each output to {@code sink} (no copy is made for the caller). */
-    public void execute(Map<String, Tensor> inputs, OutputSink sink) throws OutOfDeviceMemoryException {
+    public void execute(Map<String, Tensor> inputs, OutputSink sink) {
         run(inputs, null, (k, value) -> sink.accept(outputNames[k], value));
     }
 
     /** Runs the model and returns its outputs in new host tensors, by output name. */
-    public Map<String, Tensor> execute(Map<String, Tensor> inputs) throws OutOfDeviceMemoryException {
+    public Map<String, Tensor> execute(Map<String, Tensor> inputs) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         run(inputs, null, (k, value) -> {
             Tensor copy = Tensor.allocate(value.dtype(), value.shape());
@@ -152,10 +152,10 @@ public final class LoadedModel implements AutoCloseable {
      * Runs the model writing into caller-provided output tensors (each of the exact dtype and shape
      * the model produces for these inputs): no allocation of output memory.
      */
-    public void execute(Map<String, Tensor> inputs, Map<String, Tensor> outputs) throws OutOfDeviceMemoryException {
+    public void execute(Map<String, Tensor> inputs, Map<String, Tensor> outputs) {
         for (String k : outputs.keySet()) {
             if (!Arrays.asList(outputNames).contains(k)) {
-                throw new IllegalArgumentException("unknown output '" + k + "'; the model's outputs are " + Arrays.toString(outputNames));
+                throw new InputMismatchException(List.of("unknown output '" + k + "'"), "outputs " + Arrays.toString(outputNames));
             }
         }
         run(inputs, outputs, (k, value) -> {
@@ -164,15 +164,15 @@ public final class LoadedModel implements AutoCloseable {
                 return;
             }
             if (dst.dtype() != value.dtype() || !Arrays.equals(dst.shape(), value.shape())) {
-                throw new IllegalArgumentException("output '" + outputNames[k] + "' is " + value.type()
-                        + ", the provided tensor is " + dst.type());
+                throw new InputMismatchException(List.of("output '" + outputNames[k] + "' is " + value.type()
+                        + ", the provided tensor is " + dst.type()), "");
             }
             MemorySegment.copy(value.data(), 0, dst.data(), 0, value.byteSize());
         });
     }
 
     /** The plan for these input types (compiling and caching it if new): for tools and tests. */
-    public ExecutionPlan plan(List<TensorType> signature) throws OutOfDeviceMemoryException {
+    public ExecutionPlan plan(List<TensorType> signature) {
         lock.lock();
         try {
             return bind(signature).plan();
@@ -181,8 +181,7 @@ public final class LoadedModel implements AutoCloseable {
         }
     }
 
-    private void run(Map<String, Tensor> inputs, Map<String, Tensor> provided, BoundPlan.OutputSink sink)
-            throws OutOfDeviceMemoryException {
+    private void run(Map<String, Tensor> inputs, Map<String, Tensor> provided, BoundPlan.OutputSink sink) {
         Tensor[] ordered = validate(inputs);
         lock.lock();
         try {
@@ -235,17 +234,15 @@ public final class LoadedModel implements AutoCloseable {
     }
 
     /** Compiles (or finds) the plan and binds it to a scratch block large enough for it. */
-    private BoundPlan bind(List<TensorType> sig) throws OutOfDeviceMemoryException {
+    private BoundPlan bind(List<TensorType> sig) {
         ExecutionPlan plan = plans.get(sig);
         if (plan == null) {
             try {
                 plan = compiler.compile(sig, null);
-            } catch (ConstantStore.Exhausted e) {
-                throw (OutOfDeviceMemoryException) e.getCause();
             } catch (OpException e) {
                 // the load-time check passed at some binding of the symbolic dims: this one cannot run
-                throw new IllegalArgumentException("cannot run with these input shapes: " + e.getMessage() + " ("
-                        + describeBinding(sig) + ")", e);
+                throw new InputMismatchException(List.of("cannot run with these input shapes: " + e.getMessage()),
+                        describeBinding(sig));
             }
             plans.put(List.copyOf(sig), plan);
         }
@@ -290,7 +287,7 @@ public final class LoadedModel implements AutoCloseable {
     }
 
     /** Adds a plan compiled at load (its scratch is allocated now, before any execution). */
-    void preparePlan(List<TensorType> sig, ExecutionPlan plan) throws OutOfDeviceMemoryException {
+    void preparePlan(List<TensorType> sig, ExecutionPlan plan) {
         plans.put(List.copyOf(sig), plan);
         last = bind(sig);
     }
@@ -346,7 +343,7 @@ public final class LoadedModel implements AutoCloseable {
         }
         if (!problems.isEmpty()) {
             String expected = declared.stream().map(ValueInfo::toString).collect(Collectors.joining(", "));
-            throw new IllegalArgumentException(String.join("; ", problems) + " (the model expects: " + expected + ")");
+            throw new InputMismatchException(problems, expected);
         }
         return ordered;
     }

@@ -11,7 +11,7 @@ public interface ModelMemory {
     enum Purpose { WEIGHTS, SCRATCH }
 
     /** Allocates {@code bytes} (64-byte aligned); throws when the device cannot hold them. */
-    Allocation allocate(long bytes, Purpose purpose, String what) throws OutOfDeviceMemoryException;
+    Allocation allocate(long bytes, Purpose purpose, String what);
 
     /** Bytes currently allocated through this memory (for leak checks). */
     long usedBytes();

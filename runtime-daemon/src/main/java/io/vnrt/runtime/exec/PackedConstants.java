@@ -50,13 +50,8 @@ final class PackedConstants implements ConstantStore, AutoCloseable {
                     + "' is held only as " + String.join(", ", layouts.keySet()) + ", but a kernel asked for it as "
                     + layout);
         }
-        ModelMemory.Allocation a;
-        try {
-            a = memory.allocate(Math.max(size, 1), ModelMemory.Purpose.WEIGHTS,
-                    "packed weights " + constant + " as " + layout + " of model '" + modelName + "'");
-        } catch (OutOfDeviceMemoryException e) {
-            throw new Exhausted(e);
-        }
+        ModelMemory.Allocation a = memory.allocate(Math.max(size, 1), ModelMemory.Purpose.WEIGHTS,
+                "packed weights " + constant + " as " + layout + " of model '" + modelName + "'");
         seg = a.segment().asSlice(0, size);
         try {
             fill.accept(seg);

@@ -1,5 +1,6 @@
 package io.vnrt.runtime.graph;
 
+import io.vnrt.runtime.DeviceMemoryExhaustedException;
 import io.vnrt.runtime.kernels.ConstantStore;
 import io.vnrt.runtime.kernels.DynamicOutputKernel;
 import io.vnrt.runtime.kernels.ExecContext;
@@ -332,7 +333,7 @@ public final class Compiler {
                 dynamicNodes.add(node);
                 dynamicValues.addAll(node.outputs());
                 continue;
-            } catch (ConstantStore.Exhausted e) {
+            } catch (DeviceMemoryExhaustedException e) {
                 throw e;
             } catch (RuntimeException e) {
                 report(problems, node, opset, e);

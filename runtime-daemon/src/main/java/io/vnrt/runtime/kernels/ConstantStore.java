@@ -10,14 +10,8 @@ import java.util.function.Consumer;
 public interface ConstantStore {
     /**
      * The copy of model constant {@code constant} in {@code layout}, or a new one of
-     * {@code bytes} filled by {@code fill}. Throws {@link Exhausted} when the device cannot hold it.
+     * {@code bytes} filled by {@code fill}. Throws DeviceMemoryExhaustedException when the device
+     * cannot hold it.
      */
     MemorySegment get(String constant, String layout, long bytes, Consumer<MemorySegment> fill);
-
-    /** The device has no room for a packed constant; carries the allocator's explanation. */
-    final class Exhausted extends RuntimeException {
-        public Exhausted(Exception cause) {
-            super(cause.getMessage(), cause);
-        }
-    }
 }

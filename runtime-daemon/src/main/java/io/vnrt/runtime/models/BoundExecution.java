@@ -2,6 +2,7 @@ package io.vnrt.runtime.models;
 
 import io.vnrt.runtime.VnrtRuntimeException;
 import io.vnrt.runtime.VnrtRuntimeException.Kind;
+import io.vnrt.runtime.exec.InputMismatchException;
 import io.vnrt.runtime.graph.ValueInfo;
 import io.vnrt.runtime.kernels.DType;
 import io.vnrt.runtime.kernels.Tensor;
@@ -47,7 +48,7 @@ final class BoundExecution implements AutoCloseable {
       }
       try {
         model.model().checkInputs(inputs);
-      } catch (IllegalArgumentException e) {
+      } catch (InputMismatchException e) {
         throw VnrtRuntimeException.of(Kind.EXEC_BAD_INPUT, "model '" + model.name() + "': " + e.getMessage(),
             "model", model.name(), "expected_inputs", describe(model.inputs()));
       }

@@ -3,7 +3,9 @@ package io.vnrt.runtime.models;
 import io.vnrt.runtime.VnrtRuntimeException;
 import io.vnrt.runtime.VnrtRuntimeException.Kind;
 import io.vnrt.runtime.exec.CoreGroup;
-import io.vnrt.runtime.exec.OutOfDeviceMemoryException;
+import io.vnrt.runtime.DeviceMemoryExhaustedException;
+import io.vnrt.runtime.exec.InputMismatchException;
+import io.vnrt.runtime.kernels.OpException;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.metrics.ExecutionOutcome;
 import io.vnrt.runtime.metrics.RuntimeMetrics;
@@ -367,15 +369,9 @@ public final class CoreGroupScheduler implements AutoCloseable {
       } else {
         runMerged(model, live, start);
       }
-    } catch (RuntimeException | OutOfDeviceMemoryException e) {
+    } catch (RuntimeException e) {
       failed = true;
-      RuntimeException failure = e instanceof OutOfDeviceMemoryException oom
-          ? VnrtRuntimeException.exhausted("model '" + model.name() + "' needs more scratch for these input shapes "
-              + "than device " + deviceId + " has free: " + oom.getMessage(), Map.of("model", model.name()), oom)
-          : e instanceof IllegalArgumentException iae
-              ? VnrtRuntimeException.of(Kind.EXEC_BAD_INPUT, "model '" + model.name() + "': " + iae.getMessage(),
-                  "model", model.name())
-              : (RuntimeException) e;
+      RuntimeException failure = explain(model, e);
       for (Job j : live) {
         j.fail(failure);
       }
@@ -388,11 +384,32 @@ public final class CoreGroupScheduler implements AutoCloseable {
     }
   }
 
+  /**
+   * What the client is told of a failed run: inputs the model cannot take are its fault
+   * (EXEC_BAD_INPUT), memory the device lacks is RESOURCE_EXHAUSTED with the allocator's facts,
+   * and anything else is the daemon's (passed on as it is, to be answered INTERNAL and logged).
+   */
+  static RuntimeException explain(ModelEntry model, RuntimeException e) {
+    return switch (e) {
+      case InputMismatchException m -> VnrtRuntimeException.of(Kind.EXEC_BAD_INPUT, "model '" + model.name() + "': "
+          + m.getMessage(), "model", model.name());
+      case DeviceMemoryExhaustedException x -> {
+        Map<String, String> facts = new LinkedHashMap<>(x.facts());
+        facts.put("model", model.name());
+        yield VnrtRuntimeException.exhausted("model '" + model.name() + "' needs more memory for these input shapes "
+            + "than is free: " + x.getMessage(), facts, x);
+      }
+      case OpException o -> VnrtRuntimeException.of(Kind.EXEC_BAD_INPUT, "model '" + model.name() + "' cannot run on "
+          + "these inputs: " + o.getMessage(), "model", model.name());
+      default -> e;
+    };
+  }
+
   private static long micros(long nanos) {
     return TimeUnit.NANOSECONDS.toMicros(Math.max(0, nanos));
   }
 
-  private void runSingle(Job job, long start) throws OutOfDeviceMemoryException {
+  private void runSingle(Job job, long start) {
     List<ExecutionResult.OutputValue> out = new ArrayList<>();
     Map<String, BoundExecution.Destination> wanted = new LinkedHashMap<>();
     for (BoundExecution.Destination d : job.bound.destinations()) {
@@ -412,7 +429,7 @@ public final class CoreGroupScheduler implements AutoCloseable {
         micros(end - start), 1)));
   }
 
-  private void runMerged(ModelEntry model, List<Job> jobs, long start) throws OutOfDeviceMemoryException {
+  private void runMerged(ModelEntry model, List<Job> jobs, long start) {
     long rows = 0;
     for (Job j : jobs) {
       rows += j.rows();

@@ -7,12 +7,11 @@ import io.vnrt.runtime.exec.DeviceSet;
 import io.vnrt.runtime.exec.DeviceSpec;
 import io.vnrt.runtime.exec.Engine;
 import io.vnrt.runtime.exec.LoadedModel;
-import io.vnrt.runtime.exec.OutOfDeviceMemoryException;
+import io.vnrt.runtime.DeviceMemoryExhaustedException;
 import io.vnrt.runtime.graph.LoadProblem;
 import io.vnrt.runtime.graph.ModelLoadException;
 import io.vnrt.runtime.graph.ValueInfo;
 import io.vnrt.runtime.kernels.Tensor;
-import io.vnrt.runtime.memory.HbmExhaustedException;
 import io.vnrt.runtime.metrics.RuntimeMetrics;
 import io.vnrt.runtime.session.ReclaimReport;
 import io.vnrt.runtime.session.Session;
@@ -138,7 +137,7 @@ public final class ModelRegistry implements AutoCloseable {
             session.clientName(), cores.getFirst(), id);
       } catch (ModelLoadException e) {
         throw loadFailure(s.name(), e);
-      } catch (HbmExhaustedException e) {
+      } catch (DeviceMemoryExhaustedException e) {
         throw VnrtRuntimeException.exhausted("model '" + s.name() + "' does not fit on device " + device.id() + ": "
             + e.getMessage(), e.facts(), e);
       }
@@ -204,7 +203,7 @@ public final class ModelRegistry implements AutoCloseable {
         while (done[0] < Math.max(1, w.runs()) || System.nanoTime() < until) {
           try {
             model.execute(inputs);
-          } catch (OutOfDeviceMemoryException e) {
+          } catch (DeviceMemoryExhaustedException e) {
             throw VnrtRuntimeException.exhausted("the warm-up of model '" + s.name() + "' needs more device memory"
                 + " for its activations than is free: " + e.getMessage(), Map.of("model", s.name()), e);
           }

@@ -12,7 +12,7 @@ final class Calls {
     R result;
     try {
       result = body.get();
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | OutOfMemoryError e) {
       response.onError(Statuses.toStatus(e));
       return;
     }

@@ -31,7 +31,7 @@ abstract class ClientUpload<Q, R> implements StreamObserver<Q> {
     }
     try {
       accept(message);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | OutOfMemoryError e) {
       fail(e);
     }
   }
@@ -54,12 +54,12 @@ abstract class ClientUpload<Q, R> implements StreamObserver<Q> {
       release();
       response.onNext(answer);
       response.onCompleted();
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | OutOfMemoryError e) {
       fail(e);
     }
   }
 
-  private void fail(RuntimeException e) {
+  private void fail(Throwable e) {
     done = true;
     release();
     response.onError(Statuses.toStatus(e));

@@ -7,7 +7,11 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import io.vnrt.proto.v1.ErrorDetail;
 import io.vnrt.proto.v1.NrtCode;
+import io.vnrt.runtime.DeviceMemoryExhaustedException;
 import io.vnrt.runtime.VnrtRuntimeException;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,11 +22,22 @@ import org.slf4j.LoggerFactory;
  */
 public final class Statuses {
   private static final Logger log = LoggerFactory.getLogger(Statuses.class);
+  /** Longest status message, in characters: enough for any explanation, never a tensor's values. */
+  public static final int MAX_MESSAGE_CHARS = 4096;
+  /** Longest value of one ErrorDetail context entry, in characters. */
+  public static final int MAX_CONTEXT_VALUE_CHARS = 1024;
+  /** Most ErrorDetail context entries kept. */
+  public static final int MAX_CONTEXT_ENTRIES = 32;
+  private static final SecureRandom incidents = new SecureRandom();
 
   private Statuses() {
   }
 
-  /** The status for any failure: runtime refusals by kind, gRPC statuses as they are, anything else INTERNAL. */
+  /**
+   * The status for any failure: runtime refusals by kind, device memory and heap exhaustion
+   * RESOURCE_EXHAUSTED, gRPC statuses as they are, anything else INTERNAL with an incident id
+   * (logged with its stack) and never the exception's class or text.
+   */
   public static StatusRuntimeException toStatus(Throwable failure) {
     if (failure instanceof VnrtRuntimeException e) {
       return switch (e.kind()) {
@@ -46,28 +61,82 @@ public final class Statuses {
         case CANCELLED -> status(Status.Code.CANCELLED, NrtCode.NRT_CODE_UNSPECIFIED, e.getMessage(), e.context());
       };
     }
+    if (failure instanceof DeviceMemoryExhaustedException e) {
+      return status(Status.Code.RESOURCE_EXHAUSTED, NrtCode.NRT_RESOURCE, e.getMessage(), e.facts());
+    }
     if (failure instanceof StatusRuntimeException e) {
       return e;
     }
     if (failure instanceof StatusException e) {
       return new StatusRuntimeException(e.getStatus(), e.getTrailers());
     }
-    log.error("internal error", failure);
-    return status(Status.Code.INTERNAL, NrtCode.NRT_FAILURE, "internal error in the daemon: " + failure,
-        Map.of());
+    String incident = HexFormat.of().toHexDigits(incidents.nextInt());
+    if (failure instanceof OutOfMemoryError) {
+      log.warn("incident {}: the daemon's heap ran out answering a request: {}", incident,
+          bounded(String.valueOf(failure.getMessage())));
+      return status(Status.Code.RESOURCE_EXHAUSTED, NrtCode.NRT_RESOURCE, "the daemon ran out of heap memory for this "
+          + "request (incident " + incident + "); retry later, or send less at once", Map.of("incident", incident));
+    }
+    log.error("incident {}: internal error: {}", incident, bounded(failure.toString()), trace(failure));
+    return status(Status.Code.INTERNAL, NrtCode.NRT_FAILURE, "internal error in the daemon (incident " + incident
+        + "); the request was not completed and the daemon keeps serving; its log has the details under this "
+        + "incident", Map.of("incident", incident));
   }
 
-  /** A status with an ErrorDetail attached. */
+  /**
+   * {@code text} cut to {@link #MAX_MESSAGE_CHARS} with a note of how much was cut: a message
+   * never carries a huge constant or tensor, however it was built.
+   */
+  public static String bounded(String text) {
+    return bounded(text, MAX_MESSAGE_CHARS);
+  }
+
+  private static String bounded(String text, int max) {
+    if (text.length() <= max) {
+      return text;
+    }
+    int keep = max - 64;
+    if (Character.isHighSurrogate(text.charAt(keep - 1))) {
+      keep--;
+    }
+    return text.substring(0, keep) + "… (" + (text.length() - keep) + " more characters cut)";
+  }
+
+  /** The stack of {@code failure} under a bounded message, for the log (the message may be huge). */
+  private static Throwable trace(Throwable failure) {
+    Throwable t = new Throwable("stack of incident");
+    t.setStackTrace(failure.getStackTrace());
+    if (failure.getCause() != null && failure.getCause() != failure) {
+      Throwable cause = new Throwable("caused by " + bounded(failure.getCause().toString(), 512));
+      cause.setStackTrace(failure.getCause().getStackTrace());
+      t.initCause(cause);
+    }
+    return t;
+  }
+
+  private static Map<String, String> bounded(Map<String, String> context) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : context.entrySet()) {
+      if (out.size() == MAX_CONTEXT_ENTRIES) {
+        break;
+      }
+      out.put(bounded(e.getKey(), 128), bounded(e.getValue(), MAX_CONTEXT_VALUE_CHARS));
+    }
+    return out;
+  }
+
+  /** A status with an ErrorDetail attached; the message and context are bounded. */
   public static StatusRuntimeException status(Status.Code code, NrtCode nrtCode, String message,
       Map<String, String> context) {
+    String text = bounded(message);
     ErrorDetail detail = ErrorDetail.newBuilder()
         .setCode(nrtCode)
-        .setMessage(message)
-        .putAllContext(context)
+        .setMessage(text)
+        .putAllContext(bounded(context))
         .build();
     com.google.rpc.Status status = com.google.rpc.Status.newBuilder()
         .setCode(code.value())
-        .setMessage(message)
+        .setMessage(text)
         .addDetails(Any.pack(detail))
         .build();
     return StatusProto.toStatusRuntimeException(status);

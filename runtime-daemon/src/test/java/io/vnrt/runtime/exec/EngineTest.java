@@ -15,7 +15,7 @@ import io.vnrt.runtime.graph.ModelLoadException;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
 import io.vnrt.runtime.memory.HbmBacking;
-import io.vnrt.runtime.memory.HbmExhaustedException;
+import io.vnrt.runtime.DeviceMemoryExhaustedException;
 import io.vnrt.runtime.memory.HbmPool;
 import java.util.List;
 import java.util.Map;
@@ -269,7 +269,7 @@ class EngineTest {
                     .node("TAdd", List.of("x", "w"), List.of("a"))
                     .node("TRelu", List.of("a"), List.of("y")).bytes();
             int runs = TestKernels.RUNS.get();
-            assertThrows(HbmExhaustedException.class, () -> engine.load("big", m, null, tiny, group, "test", null, 0, "big"));
+            assertThrows(DeviceMemoryExhaustedException.class, () -> engine.load("big", m, null, tiny, group, "test", null, 0, "big"));
             assertEquals(0, tiny.usedBytes());
             assertEquals(runs, TestKernels.RUNS.get(), "no kernel ran");
         } finally {

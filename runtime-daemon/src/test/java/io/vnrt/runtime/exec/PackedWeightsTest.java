@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.memory.HbmBacking;
-import io.vnrt.runtime.memory.HbmExhaustedException;
+import io.vnrt.runtime.DeviceMemoryExhaustedException;
 import io.vnrt.runtime.memory.HbmPool;
 import io.vnrt.runtime.memory.MemoryCategory;
 import java.util.List;
@@ -61,7 +61,7 @@ class PackedWeightsTest {
                 .initializer("w", w).node("MatMul", List.of("x", "w"), List.of("y")).bytes();
         // no room for the 256 KiB of packed panels
         try (HbmPool pool = new HbmPool(0, HbmBacking.anonymous(192 << 10)); CoreGroup group = new CoreGroup("pw", 1)) {
-            HbmExhaustedException e = assertThrows(HbmExhaustedException.class,
+            DeviceMemoryExhaustedException e = assertThrows(DeviceMemoryExhaustedException.class,
                     () -> new Engine().load("mm", m, null, pool, group, "test", null, 0, "mm"));
             assertTrue(e.getMessage().contains("packed weights"), e.getMessage());
             assertEquals(0, pool.usedBytes());
