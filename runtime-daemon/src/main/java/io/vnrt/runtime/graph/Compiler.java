@@ -33,6 +33,7 @@ import java.util.function.Supplier;
  * to a dynamic tail, and lays out intermediates and workspaces in one scratch block by liveness.
  */
 public final class Compiler {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Compiler.class);
     /** Operators with no deterministic value: never folded. */
     private static final Set<String> NON_DETERMINISTIC =
             Set.of("RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Bernoulli", "Multinomial");
@@ -380,7 +381,17 @@ public final class Compiler {
         int[] outputSlots = new int[graph.outputs().size()];
         for (int i = 0; i < outputSlots.length; i++) {
             String name = graph.outputs().get(i).name();
-            outputSlots[i] = dynamicValues.contains(name) ? -1 : b.slot(name);
+            try {
+                outputSlots[i] = dynamicValues.contains(name) ? -1 : b.slot(name);
+            } catch (OpException e) {
+                if (problems == null) {
+                    throw e;
+                }
+                // a graph output no node produces (found here when other problems were reported first)
+                problems.add(LoadProblem.graph("graph output '" + name + "' is not produced by any node, input or "
+                        + "initializer"));
+                return null;
+            }
         }
         Set<Integer> liveToEnd = new HashSet<>();
         for (int s : outputSlots) {
@@ -409,9 +420,15 @@ public final class Compiler {
 
     private static void report(List<LoadProblem> problems, Node node, int opset, RuntimeException e) {
         if (problems == null) {
-            throw e instanceof OpException oe ? oe : new OpException(node.label() + ": " + e, e);
+            throw e instanceof OpException oe ? oe : new IllegalStateException(node.label() + " failed to compile", e);
         }
-        String msg = e instanceof OpException ? e.getMessage() : "internal error: " + e;
+        // an exception other than OpException is a bug in a kernel's checks: its Java text is for the log only
+        if (!(e instanceof OpException)) {
+            log.warn("{}: the compiler failed on this node", node.label(), e);
+        }
+        String msg = e instanceof OpException ? e.getMessage()
+                : "the daemon could not check this node (a bug, logged); its attributes or input shapes are likely "
+                        + "out of range";
         String prefix = node.opType() + " '" + node.name() + "' (opset " + opset + "): ";
         if (msg != null && msg.startsWith(prefix)) {
             msg = msg.substring(prefix.length());
