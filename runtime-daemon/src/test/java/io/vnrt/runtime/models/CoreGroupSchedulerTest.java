@@ -169,6 +169,10 @@ class CoreGroupSchedulerTest {
     ExecutionException e = assertThrows(ExecutionException.class, () -> result(run));
     assertFalse(e.getCause() instanceof VnrtRuntimeException v && v.kind() == Kind.EXEC_BAD_INPUT,
         "a kernel's IllegalArgumentException is a bug in the daemon, not bad input: " + e.getCause());
+    io.grpc.Status status = io.vnrt.runtime.server.Statuses.toStatus(e.getCause()).getStatus();
+    assertEquals(io.grpc.Status.Code.INTERNAL, status.getCode());
+    assertFalse(status.getDescription().contains("Exception") || status.getDescription().contains("out of bounds"),
+        "the client sees no Java text: " + status.getDescription());
     assertEquals(1, m.failures());
     // the group is free again
     ModelEntry g = f.model("Gate", Batching.NONE, 4);
