@@ -83,10 +83,7 @@ final class ExecutionService extends ExecutionGrpc.ExecutionImplBase {
   public StreamObserver<ExecuteRequest> executeStream(StreamObserver<ExecuteResponse> response) {
     ServerCallStreamObserver<ExecuteResponse> call = (ServerCallStreamObserver<ExecuteResponse>) response;
     ExecutionStream stream = new ExecutionStream(SessionInterceptor.current(), call);
-    call.disableAutoRequest();
     call.setOnCancelHandler(stream::cancelAll);
-    call.setOnReadyHandler(stream::onReady);
-    call.request(MAX_IN_FLIGHT);
     return stream;
   }
 
@@ -101,14 +98,15 @@ final class ExecutionService extends ExecutionGrpc.ExecutionImplBase {
     private final Map<String, CompletableFuture<ExecutionResult>> inFlight = new ConcurrentHashMap<>();
     /** Serialises writes to the call (responses come from several threads) and guards the fields below. */
     private final ReentrantLock writeLock = new ReentrantLock();
-    /** Requests owed to the client: slots freed while the transport was not ready. */
-    private int owed;
+    /** Reads ahead at most {@link #MAX_IN_FLIGHT} requests; guarded by {@link #writeLock}. */
+    private final StreamCredit credit;
     private boolean halfClosed;
     private boolean finished;
 
     ExecutionStream(Session session, ServerCallStreamObserver<ExecuteResponse> call) {
       this.session = session;
       this.call = call;
+      this.credit = new StreamCredit(call, MAX_IN_FLIGHT, this::onReady);
     }
 
     @Override
@@ -178,11 +176,7 @@ final class ExecutionService extends ExecutionGrpc.ExecutionImplBase {
           return;
         }
         call.onNext(r);
-        if (call.isReady()) {
-          call.request(1);
-        } else {
-          owed++;
-        }
+        credit.answered();
         maybeFinish();
       } finally {
         writeLock.unlock();
@@ -192,9 +186,8 @@ final class ExecutionService extends ExecutionGrpc.ExecutionImplBase {
     void onReady() {
       writeLock.lock();
       try {
-        if (owed > 0 && !finished && !call.isCancelled()) {
-          call.request(owed);
-          owed = 0;
+        if (!finished) {
+          credit.ready();
         }
       } finally {
         writeLock.unlock();

@@ -195,7 +195,8 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
 
   /**
    * Many ModelInfer requests on one stream: at most {@link #STREAM_IN_FLIGHT} are read ahead of their
-   * responses (the client is not asked for more until one completes), each answered with its
+   * responses (the client is not asked for more until one completes and the transport takes its
+   * response, as on ExecuteStream: a client that stops reading holds the daemon to that), each answered with its
    * response or with error_message (the stream stays open). Cancelling the stream cancels what is queued.
    */
   @Override
@@ -210,12 +211,19 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
     /** Guards the response stream, which is not thread-safe, and {@link #halfClosed}. */
     private final Object sendLock = new Object();
     private boolean halfClosed;
+    /** Guarded by {@link #sendLock}. */
+    private final StreamCredit credit;
 
     InferStream(ServerCallStreamObserver<ModelStreamInferResponse> call) {
       this.call = call;
-      call.disableAutoRequest();
       call.setOnCancelHandler(() -> running.forEach(f -> f.cancel(false)));
-      call.request(STREAM_IN_FLIGHT);
+      this.credit = new StreamCredit(call, STREAM_IN_FLIGHT, this::onReady);
+    }
+
+    private void onReady() {
+      synchronized (sendLock) {
+        credit.ready();
+      }
     }
 
     @Override
@@ -263,7 +271,7 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
           return;
         }
         call.onNext(response);
-        call.request(1);
+        credit.answered();
         finishIfDone();
       }
     }
