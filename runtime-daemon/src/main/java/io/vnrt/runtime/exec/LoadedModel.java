@@ -241,8 +241,8 @@ public final class LoadedModel implements AutoCloseable {
                 plan = compiler.compile(sig, null);
             } catch (OpException e) {
                 // the load-time check passed at some binding of the symbolic dims: this one cannot run
-                throw new InputMismatchException(List.of("cannot run with these input shapes: " + e.getMessage()),
-                        describeBinding(sig));
+                throw new InputMismatchException(List.of("cannot run with these input shapes: " + e.getMessage()
+                        + " (" + describeBinding(sig) + ")"), "");
             }
             plans.put(List.copyOf(sig), plan);
         }
