@@ -302,11 +302,12 @@ public final class ExecuteBench {
 
   // ---- helpers ----------------------------------------------------------------------------------
 
-  private static LoadModelHeader.Builder header(String name, int cores) {
+  static LoadModelHeader.Builder header(String name, int cores) {
     return LoadModelHeader.newBuilder().setName(name).setAutoPlace(true).setCoreCount(cores);
   }
 
-  private static ModelInfo load(ModelGrpc.ModelStub models, LoadModelHeader.Builder header, byte[] onnx)
+  /** Streams {@code onnx} on LoadModel in 1 MiB chunks and waits for the answer (a failure's cause is its status). */
+  static ModelInfo load(ModelGrpc.ModelStub models, LoadModelHeader.Builder header, byte[] onnx)
       throws Exception {
     CompletableFuture<ModelInfo> done = new CompletableFuture<>();
     var up = models.loadModel(new io.grpc.stub.StreamObserver<>() {

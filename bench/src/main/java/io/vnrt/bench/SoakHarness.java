@@ -6,7 +6,6 @@ import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
-import io.grpc.stub.StreamObserver;
 import io.vnrt.client.Session;
 import io.vnrt.client.VnrtClient;
 import io.vnrt.proto.v1.BatchingOptions;
@@ -15,8 +14,6 @@ import io.vnrt.proto.v1.ExecuteInput;
 import io.vnrt.proto.v1.ExecuteRequest;
 import io.vnrt.proto.v1.ExecutionGrpc;
 import io.vnrt.proto.v1.InlineTensor;
-import io.vnrt.proto.v1.LoadModelHeader;
-import io.vnrt.proto.v1.LoadModelRequest;
 import io.vnrt.proto.v1.ModelGrpc;
 import io.vnrt.proto.v1.ModelInfo;
 import io.vnrt.proto.v1.UnloadModelRequest;
@@ -38,7 +35,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -127,8 +123,8 @@ public final class SoakHarness {
       var withSession = MetadataUtils.newAttachHeadersInterceptor(h);
       ModelGrpc.ModelStub models = ModelGrpc.newStub(channel).withInterceptors(withSession);
       ExecutionGrpc.ExecutionBlockingStub exec = ExecutionGrpc.newBlockingStub(channel).withInterceptors(withSession);
-      ModelInfo plain = load(models, header("mlp", 1), mlp);
-      ModelInfo batched = load(models, header("mlp-batched", 1).setBatching(BatchingOptions.newBuilder()
+      ModelInfo plain = ExecuteBench.load(models, ExecuteBench.header("mlp", 1), mlp);
+      ModelInfo batched = ExecuteBench.load(models, ExecuteBench.header("mlp-batched", 1).setBatching(BatchingOptions.newBuilder()
           .setEnabled(true).setMaxBatchSize(8).setMaxQueueDelayUs(500)), mlp);
       ByteString x = floats(784, 0.01f * id);
       String input = plain.getInputs(0).getName();
@@ -140,7 +136,7 @@ public final class SoakHarness {
         String status;
         try {
           if (n % 64 == 63) {
-            ModelInfo m = load(models, header("churn", 1), mlp);
+            ModelInfo m = ExecuteBench.load(models, ExecuteBench.header("churn", 1), mlp);
             exec.withDeadlineAfter(30, TimeUnit.SECONDS).execute(request(m, input, x));
             ModelGrpc.newBlockingStub(channel).withInterceptors(withSession)
                 .unloadModel(UnloadModelRequest.newBuilder().setModelId(m.getModelId()).build());
@@ -183,7 +179,7 @@ public final class SoakHarness {
         }
         String status;
         try {
-          ModelInfo info = load(models, header("bad-" + i, 1), m);
+          ModelInfo info = ExecuteBench.load(models, ExecuteBench.header("bad-" + i, 1), m);
           ModelGrpc.newBlockingStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(h))
               .unloadModel(UnloadModelRequest.newBuilder().setModelId(info.getModelId()).build());
           status = "OK";
@@ -219,41 +215,6 @@ public final class SoakHarness {
     return ExecuteRequest.newBuilder().setModelId(m.getModelId()).addInputs(ExecuteInput.newBuilder().setName(input)
         .setInline(InlineTensor.newBuilder().setDtype(DataType.DATA_TYPE_FLOAT32).setData(x).addShape(1).addShape(784)))
         .build();
-  }
-
-  private static LoadModelHeader.Builder header(String name, int cores) {
-    return LoadModelHeader.newBuilder().setName(name).setAutoPlace(true).setCoreCount(cores);
-  }
-
-  private static ModelInfo load(ModelGrpc.ModelStub models, LoadModelHeader.Builder header, byte[] onnx)
-      throws Exception {
-    CompletableFuture<ModelInfo> done = new CompletableFuture<>();
-    StreamObserver<LoadModelRequest> up = models.loadModel(new StreamObserver<>() {
-      @Override
-      public void onNext(ModelInfo value) {
-        done.complete(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        done.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {
-      }
-    });
-    up.onNext(LoadModelRequest.newBuilder().setHeader(header.setModelSizeBytes(onnx.length)).build());
-    for (int i = 0; i < onnx.length; i += 1 << 20) {
-      up.onNext(LoadModelRequest.newBuilder().setChunk(ByteString.copyFrom(onnx, i, Math.min(1 << 20,
-          onnx.length - i))).build());
-    }
-    up.onCompleted();
-    try {
-      return done.get(60, TimeUnit.SECONDS);
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw e.getCause() instanceof Exception x ? x : e;
-    }
   }
 
   private static ByteString floats(int n, float v) {
