@@ -214,7 +214,8 @@ public final class DaemonServer implements AutoCloseable {
     // outermost first: the request id is in the MDC for everything below, the status counted last
     CallMetricsInterceptor callMetrics = new CallMetricsInterceptor(runtime.metrics());
     RequestIdInterceptor requestIds = new RequestIdInterceptor();
-    return services.stream().map(s -> ServerInterceptors.intercept(s, callMetrics, requestIds)).toList();
+    return services.stream().map(s -> ParseGuard.guard(ServerInterceptors.intercept(s, callMetrics, requestIds)))
+        .toList();
   }
 
   /** {@code interceptors} run in list order, each before the services' own. */
