@@ -5,7 +5,6 @@ import static io.vnrt.runtime.kernels.DType.INT64;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.protobuf.ByteString;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -142,13 +141,7 @@ class MalformedModelFuzzTest {
   }
 
   private static List<LoadModelRequest> messages(LoadModelHeader header, byte[] model) {
-    List<LoadModelRequest> out = new ArrayList<>();
-    out.add(LoadModelRequest.newBuilder().setHeader(header).build());
-    for (int i = 0; i < model.length; i += CHUNK) {
-      out.add(LoadModelRequest.newBuilder().setChunk(ByteString.copyFrom(model, i, Math.min(CHUNK, model.length - i)))
-          .build());
-    }
-    return out;
+    return AbstractModelEndToEndTest.messages(header, model, CHUNK);
   }
 
   /** One of: byte flips, a truncation, a range copied elsewhere, garbage inserted. */
