@@ -53,8 +53,14 @@ public final class LogSettings {
     }
   }
 
-  static LogFormat format() {
+  /** The format lines are written in now. */
+  public static LogFormat format() {
     return format;
+  }
+
+  /** The least severe level written now. */
+  public static Level threshold() {
+    return threshold;
   }
 
   static PrintStream out() {

@@ -192,7 +192,9 @@ public final class CoreGroupScheduler implements AutoCloseable {
         throw VnrtRuntimeException.notFound("model '" + model.name() + "' is no longer loaded", "model",
             model.name());
       }
-      if (!running && holds == 0 && queue.isEmpty() && !model.batching().enabled()) {
+      // with no delay to wait out, a batch of one is all an idle group could run anyway
+      if (!running && holds == 0 && queue.isEmpty()
+          && (!model.batching().enabled() || model.batching().maxQueueDelay().isZero())) {
         running = true;
         runNow = true;
       } else {
@@ -234,6 +236,9 @@ public final class CoreGroupScheduler implements AutoCloseable {
 
   /** Tells the metrics how a queued or started job ended. */
   private void report(Job job, ExecutionResult result, Throwable failure) {
+    if (result == null) {
+      job.model.stats().failed(clock.nanos() - job.enqueuedNanos);
+    }
     if (result != null) {
       metrics.executionCompleted(job.model.id(), ExecutionOutcome.OK,
           TimeUnit.MICROSECONDS.toNanos(result.timing().queueMicros()),
@@ -327,16 +332,30 @@ public final class CoreGroupScheduler implements AutoCloseable {
           rows += j.rows();
         }
       }
+      int ready = rows >= b.maxBatchSize() ? mates.size() : preferredPrefix(mates, b.preferredBatchSizes());
       long waitNanos = head.enqueuedNanos + b.maxQueueDelay().toNanos() - clock.nanos();
-      if (rows < b.maxBatchSize() && waitNanos > 0) {
+      if (ready == 0 && waitNanos > 0) {
         changed.awaitNanos(waitNanos);
         continue;
       }
-      for (Job j : mates) {
+      for (Job j : mates.subList(0, ready == 0 ? mates.size() : ready)) {
         take(j, batch);
       }
       return true;
     }
+  }
+
+  /** How many leading jobs add up to the largest preferred batch size they can form exactly (0: none). */
+  private static int preferredPrefix(List<Job> jobs, List<Integer> preferred) {
+    int best = 0;
+    long rows = 0;
+    for (int i = 0; i < jobs.size(); i++) {
+      rows += jobs.get(i).rows();
+      if (preferred.contains((int) Math.min(Integer.MAX_VALUE, rows))) {
+        best = i + 1;
+      }
+    }
+    return best;
   }
 
   private void take(Job j, List<Job> batch) {
@@ -417,19 +436,40 @@ public final class CoreGroupScheduler implements AutoCloseable {
     }
     ExecutionResult.OutputValue[] ordered = new ExecutionResult.OutputValue[wanted.size()];
     List<String> names = new ArrayList<>(wanted.keySet());
+    long[] outputNanos = {0};
+    long modelStart = clock.nanos();
     job.model.model().execute(job.bound.inputs(), (name, value) -> {
       BoundExecution.Destination d = wanted.get(name);
       if (d != null) {
+        long t0 = clock.nanos();
         ordered[names.indexOf(name)] = BoundExecution.deliver(d, value.dtype(), value.shape(), value.data());
+        outputNanos[0] += clock.nanos() - t0;
       }
     });
     long end = clock.nanos();
     out.addAll(Arrays.asList(ordered));
-    job.future.complete(new ExecutionResult(out, new ExecutionResult.Timing(micros(start - job.enqueuedNanos),
-        micros(end - start), 1)));
+    ExecutionSplit split = new ExecutionSplit(modelStart - start, end - modelStart - outputNanos[0], outputNanos[0]);
+    job.model.stats().executed(job.statRows(), split.input(), split.infer(), split.output());
+    complete(job, out, start, end, 1, split);
+  }
+
+  /** Where the time of one model execution went: preparing inputs, running the model, delivering outputs. */
+  private record ExecutionSplit(long input, long infer, long output) {
+  }
+
+  /** Answers a job that ran and counts it in its model's statistics (unless it was cancelled meanwhile). */
+  private static void complete(Job job, List<ExecutionResult.OutputValue> outputs, long start, long end, int batch,
+      ExecutionSplit split) {
+    ExecutionResult result = new ExecutionResult(outputs, new ExecutionResult.Timing(micros(start - job.enqueuedNanos),
+        micros(end - start), batch));
+    if (job.future.complete(result)) {
+      job.model.stats().succeeded(job.statRows(), end - job.enqueuedNanos, start - job.enqueuedNanos, split.input(),
+          split.infer(), split.output());
+    }
   }
 
   private void runMerged(ModelEntry model, List<Job> jobs, long start) {
+    long[] outputNanos = {0};
     long rows = 0;
     for (Job j : jobs) {
       rows += j.rows();
@@ -456,7 +496,9 @@ public final class CoreGroupScheduler implements AutoCloseable {
     }
     RuntimeException[] perJob = new RuntimeException[n];
     long totalRows = rows;
+    long modelStart = clock.nanos();
     model.model().execute(merged, (name, value) -> {
+      long t0 = clock.nanos();
       if (value.rank() == 0 || value.dim(0) != totalRows) {
         throw new IllegalStateException("batched output '" + name + "' has shape " + Arrays.toString(value.shape())
             + ", not " + totalRows + " rows; load the model without batching");
@@ -480,8 +522,11 @@ public final class CoreGroupScheduler implements AutoCloseable {
         }
         offset += rowBytes * jobRows;
       }
+      outputNanos[0] += clock.nanos() - t0;
     });
     long end = clock.nanos();
+    ExecutionSplit split = new ExecutionSplit(modelStart - start, end - modelStart - outputNanos[0], outputNanos[0]);
+    model.stats().executed(totalRows, split.input(), split.infer(), split.output());
     for (int i = 0; i < n; i++) {
       Job j = jobs.get(i);
       if (perJob[i] != null) {
@@ -492,8 +537,7 @@ public final class CoreGroupScheduler implements AutoCloseable {
       for (BoundExecution.Destination d : j.bound.destinations()) {
         outs[i].stream().filter(o -> o.name().equals(d.name())).findFirst().ifPresent(ordered::add);
       }
-      j.future.complete(new ExecutionResult(ordered, new ExecutionResult.Timing(micros(start - j.enqueuedNanos),
-          micros(end - start), n)));
+      complete(j, ordered, start, end, n, split);
     }
   }
 
@@ -534,6 +578,11 @@ public final class CoreGroupScheduler implements AutoCloseable {
 
     long rows() {
       return bound.rows();
+    }
+
+    /** The rows statistics count: dimension 0 of the first input, 1 without one. */
+    long statRows() {
+      return batchable() ? rows() : 1;
     }
 
     /** True when every input has a dimension 0 to merge along. */

@@ -26,6 +26,7 @@ public final class ModelEntry {
   private final CoreGroupScheduler scheduler;
   private final AtomicLong executions = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
+  private final InferenceStats stats = new InferenceStats();
 
   ModelEntry(String id, String name, Session owner, int deviceId, List<Integer> cores, LoadedModel model,
       Duration loadTime, Duration warmupTime, int opset, Batching batching, int queueDepth,
@@ -122,6 +123,15 @@ public final class ModelEntry {
   /** Executions that failed after being accepted. */
   public long failures() {
     return failures.get();
+  }
+
+  /** Requests and executions as the scheduler measured them (Triton's model statistics). */
+  public InferenceStats.Snapshot statistics() {
+    return stats.snapshot();
+  }
+
+  InferenceStats stats() {
+    return stats;
   }
 
   /** False once unloaded. */

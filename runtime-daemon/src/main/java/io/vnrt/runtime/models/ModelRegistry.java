@@ -483,12 +483,19 @@ public final class ModelRegistry implements AutoCloseable {
 
   /** Like {@link #submit(Session, ExecutionRequest)} for a model already looked up (e.g. by name). */
   public CompletableFuture<ExecutionResult> submit(Session session, ModelEntry model, ExecutionRequest request) {
-    session.quota().acquireExecution();
+    try {
+      session.quota().acquireExecution();
+    } catch (RuntimeException e) {
+      model.stats().failed(0);
+      throw e;
+    }
     CompletableFuture<ExecutionResult> f;
     try {
       BoundExecution bound = BoundExecution.bind(session, model, request);
       f = model.scheduler().submit(model, bound, request.deadlineNanos());
     } catch (RuntimeException | Error e) {
+      // refused before it was queued (bad input, queue full, unloaded): a failed request all the same
+      model.stats().failed(0);
       session.quota().releaseExecution();
       throw e;
     }

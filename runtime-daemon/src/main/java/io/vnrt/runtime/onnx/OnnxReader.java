@@ -1,5 +1,6 @@
 package io.vnrt.runtime.onnx;
 
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.vnrt.proto.onnx.AttributeProto;
 import io.vnrt.proto.onnx.GraphProto;
@@ -92,6 +93,52 @@ public final class OnnxReader {
         Set<String> localFunctions = new HashSet<>();
         model.getFunctionsList().forEach(f -> localFunctions.add(f.getDomain() + ":" + f.getName()));
         return readGraph(model.getGraph(), new Scope(baseDir, opsets, localFunctions, problems, ""));
+    }
+
+    /**
+     * The declared inputs (initializers left out) and outputs of a serialized model, read without
+     * decoding its weights (the parse aliases {@code bytes}): what a configuration is checked
+     * against before the model is loaded. Problems (string tensors, non-tensor values) are not
+     * reported here; the load reports them.
+     */
+    public static Interface readInterface(byte[] bytes) throws ModelLoadException {
+        ModelProto model;
+        try {
+            CodedInputStream in = CodedInputStream.newInstance(bytes);
+            in.enableAliasing(true);
+            in.setSizeLimit(Integer.MAX_VALUE);
+            model = ModelProto.parseFrom(in);
+        } catch (IOException e) {
+            throw new ModelLoadException("not an ONNX model (protobuf parse failed: " + e.getMessage() + ")");
+        }
+        GraphProto g = model.getGraph();
+        Set<String> initNames = new HashSet<>();
+        g.getInitializerList().forEach(t -> initNames.add(t.getName()));
+        List<ValueInfo> inputs = new ArrayList<>();
+        for (ValueInfoProto v : g.getInputList()) {
+            if (!initNames.contains(v.getName())) {
+                inputs.add(valueInfo(v, null, "graph input"));
+            }
+        }
+        List<ValueInfo> outputs = new ArrayList<>();
+        for (ValueInfoProto v : g.getOutputList()) {
+            outputs.add(valueInfo(v, null, "graph output"));
+        }
+        return new Interface(inputs, outputs);
+    }
+
+    /**
+     * A model's declared inputs and outputs.
+     *
+     * @param inputs graph inputs that are not initializers, in order
+     * @param outputs graph outputs, in order
+     */
+    public record Interface(List<ValueInfo> inputs, List<ValueInfo> outputs) {
+        /** Copies the lists. */
+        public Interface {
+            inputs = List.copyOf(inputs);
+            outputs = List.copyOf(outputs);
+        }
     }
 
     /**

@@ -136,7 +136,7 @@ public final class DaemonServer implements AutoCloseable {
     HealthStatusManager health = new HealthStatusManager();
     SessionInterceptor sessions = new SessionInterceptor(runtime.sessions(), RuntimeService.NO_SESSION);
     MonitorService monitor = new MonitorService(runtime);
-    KServeService kserve = new KServeService(runtime, modelRepository, repositoryWarmup);
+    KServeService kserve = new KServeService(new KServeFrontEnd(runtime, modelRepository, repositoryWarmup));
     List<ServerServiceDefinition> services = services(runtime, sessions, monitor, health, kserve, true);
     DrainGate gate = new DrainGate();
     // credentials first: a refused caller never counts as work in progress

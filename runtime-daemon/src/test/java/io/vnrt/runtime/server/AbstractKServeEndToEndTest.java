@@ -189,7 +189,8 @@ abstract class AbstractKServeEndToEndTest {
     ServerMetadataResponse meta = stub().serverMetadata(ServerMetadataRequest.getDefaultInstance());
     assertEquals("vnrt", meta.getName());
     assertEquals(VnrtRuntime.VERSION, meta.getVersion());
-    assertEquals(List.of("model_repository", "system_shared_memory"), meta.getExtensionsList());
+    assertEquals(List.of("model_repository", "model_configuration", "system_shared_memory", "binary_tensor_data",
+        "statistics", "trace", "logging"), meta.getExtensionsList());
   }
 
   @Test
@@ -476,8 +477,10 @@ abstract class AbstractKServeEndToEndTest {
 
   @Test
   void badRequestsAreExplainedAndLeaveNothingBehind() {
-    fails(Status.Code.NOT_FOUND, "no model named 'dense'", () -> stub().modelInfer(denseRequest(X, 2).build()));
-    fails(Status.Code.NOT_FOUND, "no model named 'nope'", () -> stub().modelMetadata(
+    // Triton's words, which clients match on (simple_grpc_health_metadata.py), then vnrt's detail
+    fails(Status.Code.NOT_FOUND, "Request for unknown model: 'dense' is not found; loaded: ",
+        () -> stub().modelInfer(denseRequest(X, 2).build()));
+    fails(Status.Code.NOT_FOUND, "Request for unknown model: 'nope' is not found", () -> stub().modelMetadata(
         ModelMetadataRequest.newBuilder().setName("nope").build()));
     fails(Status.Code.NOT_FOUND, "not in the repository", () -> load("nope"));
     fails(Status.Code.INVALID_ARGUMENT, "not a repository name", () -> load("../dense"));
