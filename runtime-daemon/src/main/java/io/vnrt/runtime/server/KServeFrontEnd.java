@@ -539,15 +539,16 @@ final class KServeFrontEnd {
       throw VnrtRuntimeException.invalid("model '" + name + "' cannot be loaded: " + e.getMessage(), "model", name);
     }
     refuseStrings(name, declared);
-    ModelConfigs.Serving serving;
+    ModelConfigs.Serving serving = new ModelConfigs.Serving(1, 1, Batching.NONE, 0, 0);
     if (config.isPresent()) {
       serving = ModelConfigs.serving(config.get(), name, where);
       ModelConfigs.checkAgainstModel(config.get(), name, where, declared.inputs(), declared.outputs());
-    } else {
-      // as Triton's ONNX backend completes a missing configuration: a batch of up to 4, dynamic batching
+    }
+    if (config.isEmpty() || ModelConfigs.leavesBatchingOpen(config.get())) {
+      // as Triton's ONNX backend completes a configuration silent on batching: up to 4, dynamically batched
       int maxBatch = ModelConfigs.autoMaxBatchSize(declared.inputs(), declared.outputs());
-      serving = new ModelConfigs.Serving(1, 1, maxBatch > 1 ? new Batching(maxBatch, Duration.ZERO) : Batching.NONE, 0,
-          maxBatch);
+      serving = new ModelConfigs.Serving(serving.instances(), serving.coresPerInstance(),
+          maxBatch > 1 ? new Batching(maxBatch, Duration.ZERO) : Batching.NONE, serving.queueDepth(), maxBatch);
     }
     ModelConfig completed = ModelConfigs.complete(config, name, declared.inputs(), declared.outputs(),
         serving.maxBatchSize(), serving.batching(), serving.coresPerInstance());

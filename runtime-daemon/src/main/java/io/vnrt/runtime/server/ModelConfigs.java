@@ -77,7 +77,9 @@ final class ModelConfigs {
     try {
       JsonFormat.parser().merge(json, b);
     } catch (InvalidProtocolBufferException | RuntimeException e) {
-      throw VnrtRuntimeException.invalid("Invalid config override: " + e.getMessage()
+      // the parser's message, without the Java class name of its cause
+      String why = String.valueOf(e.getMessage()).replaceFirst("^([a-z]+\\.)+[A-Za-z]+: ", "");
+      throw VnrtRuntimeException.invalid("Invalid config override: " + why
           + " (expected the JSON of an inference.ModelConfig, e.g. {\"max_batch_size\": 8})", "config", "override");
     }
     return b.build();
@@ -326,6 +328,14 @@ final class ModelConfigs {
           .build());
     }
     return b.build();
+  }
+
+  /**
+   * True when a configuration says nothing of batching or tensors (e.g. the "{}" override
+   * tritonclient sends with a model's bytes): batching is then decided from the model, as without one.
+   */
+  static boolean leavesBatchingOpen(ModelConfig c) {
+    return c.getMaxBatchSize() == 0 && c.getInputCount() == 0 && c.getOutputCount() == 0 && !c.hasDynamicBatching();
   }
 
   /** Triton's choice for a model without configuration: batching up to 4 when every input and output batches. */
