@@ -105,7 +105,7 @@ public final class ExecuteBench {
           .build().start();
       String target = daemon.targets().getFirst();
       ManagedChannel channel = NettyChannelBuilder.forTarget(target).usePlaintext()
-          .maxInboundMessageSize(DaemonServer.MAX_INBOUND_MESSAGE_BYTES).build();
+          .maxInboundMessageSize((int) DaemonServer.DEFAULT_MAX_MESSAGE_BYTES).build();
       ManagedChannel echoChannel = NettyChannelBuilder.forAddress("127.0.0.1", echo.getPort()).usePlaintext().build();
       try (VnrtClient client = VnrtClient.connect(target); Session session = client.openSession("execute-bench")) {
         Metadata h = new Metadata();

@@ -52,7 +52,7 @@ public final class TransferBench {
       DaemonServer server = DaemonServer.start(runtime, new DaemonServer.Listeners(
           Optional.of(new InetSocketAddress("127.0.0.1", 0)), Optional.empty(), Optional.of(inProcess)));
       ManagedChannel channel = InProcessChannelBuilder.forName(inProcess).directExecutor()
-          .maxInboundMessageSize(DaemonServer.MAX_INBOUND_MESSAGE_BYTES).build();
+          .maxInboundMessageSize((int) DaemonServer.DEFAULT_MAX_MESSAGE_BYTES).build();
       try (VnrtClient tcp = VnrtClient.connect(server.targets().getFirst());
           VnrtClient local = VnrtClient.of(channel)) {
         Result overTcp = measure("loopback TCP", tcp, src, dst, rounds);

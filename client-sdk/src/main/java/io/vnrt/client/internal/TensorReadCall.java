@@ -1,7 +1,9 @@
 package io.vnrt.client.internal;
 
+import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
 import io.vnrt.client.VnrtException;
 import io.vnrt.proto.v1.MemoryGrpc;
@@ -9,21 +11,26 @@ import io.vnrt.proto.v1.NrtCode;
 import io.vnrt.proto.v1.ReadTensorRequest;
 import io.vnrt.proto.v1.ReadTensorResponse;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 
 /**
- * One ReadTensor stream. Asynchronous reads copy each chunk into the destination on gRPC's
- * thread as it arrives; blocking reads hand chunks to the caller's thread (so a confined
- * destination works) and ask for the next only when one is consumed. Either way at most a few
- * chunks are in flight.
+ * One ReadTensor stream. Reads into a destination usable from any thread copy each chunk into it
+ * on gRPC's thread as it arrives, straight from the transport's buffers (the chunks are parsed by
+ * an {@link AliasingMarshaller}); blocking reads into a thread-confined destination hand chunks
+ * to the caller's thread, parsed the ordinary way, and ask for the next only when one is
+ * consumed. Either way at most a few chunks are in flight.
  */
 public final class TensorReadCall implements ClientResponseObserver<ReadTensorRequest, ReadTensorResponse> {
   /** Chunks a blocking reader lets the daemon send ahead. */
   private static final int AHEAD = 2;
   private static final Object END = new Object();
+  /** ReadTensor with its chunks aliasing the transport's buffers while onNext runs. */
+  private static final MethodDescriptor<ReadTensorRequest, ReadTensorResponse> ALIASED_READ =
+      AliasingMarshaller.aliasingResponses(MemoryGrpc.getReadTensorMethod(), ReadTensorResponse.getDefaultInstance());
 
   private final long offset;
   private final MemorySegment destination;
@@ -64,7 +71,8 @@ public final class TensorReadCall implements ClientResponseObserver<ReadTensorRe
       return CompletableFuture.completedFuture(0L);
     }
     TensorReadCall read = new TensorReadCall(offset, destination, format, false);
-    stub.readTensor(request(handle, offset, destination.byteSize(), format, chunkBytes), read);
+    ClientCalls.asyncServerStreamingCall(stub.getChannel().newCall(ALIASED_READ, stub.getCallOptions()),
+        request(handle, offset, destination.byteSize(), format, chunkBytes), read);
     return read.result;
   }
 
@@ -73,6 +81,10 @@ public final class TensorReadCall implements ClientResponseObserver<ReadTensorRe
       WireFormat format, int chunkBytes) {
     if (destination.byteSize() == 0) {
       return 0;
+    }
+    if (WireFormat.isShared(destination)) {
+      // nothing ties the copy to this thread: let gRPC's do it as chunks arrive
+      return Errors.await(start(stub, handle, offset, destination, format, chunkBytes));
     }
     TensorReadCall read = new TensorReadCall(offset, destination, format, true);
     stub.readTensor(request(handle, offset, destination.byteSize(), format, chunkBytes), read);
@@ -135,7 +147,16 @@ public final class TensorReadCall implements ClientResponseObserver<ReadTensorRe
           + "whole elements of " + format.elementBytes() + " bytes");
       return;
     }
-    format.fromWire(MemorySegment.ofBuffer(chunk.getData().asReadOnlyByteBuffer()), destination, received, n);
+    if (format.isByteCopy()) {
+      // a rope of the transport's buffers, whose ends need not fall between elements: copy each piece
+      long to = received;
+      for (ByteBuffer piece : chunk.getData().asReadOnlyByteBufferList()) {
+        MemorySegment.copy(MemorySegment.ofBuffer(piece), 0, destination, to, piece.remaining());
+        to += piece.remaining();
+      }
+    } else {
+      format.fromWire(MemorySegment.ofArray(chunk.getData().toByteArray()), destination, received, n);
+    }
     received += n;
   }
 

@@ -24,8 +24,8 @@ public final class Transports {
   private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization",
       Metadata.ASCII_STRING_MARSHALLER);
 
-  /** Largest message the SDK accepts: the daemon's 16 MiB limit plus room for the envelope. */
-  public static final int MAX_INBOUND_MESSAGE_BYTES = 16 * 1024 * 1024 + 64 * 1024;
+  /** Largest message the SDK accepts: the daemon's default message limit (1 GiB), so large inline outputs arrive. */
+  public static final int MAX_INBOUND_MESSAGE_BYTES = 1 << 30;
 
   /** Initial HTTP/2 window: several 1 MiB chunks in flight before the first acknowledgement (auto-tuned beyond). */
   public static final int FLOW_CONTROL_WINDOW_BYTES = 8 << 20;

@@ -24,9 +24,14 @@ public record WireFormat(ValueLayout host, ValueLayout wire) {
   /** A thread that never runs: a segment it may access is accessible from every thread (not confined). */
   private static final Thread ANY_OTHER_THREAD = Thread.ofPlatform().unstarted(() -> { });
 
+  /** True when {@code segment} may be used from gRPC's threads. */
+  public static boolean isShared(MemorySegment segment) {
+    return segment.isAccessibleBy(ANY_OTHER_THREAD);
+  }
+
   /** Fails unless {@code segment} may be used from gRPC's threads, as asynchronous calls do. */
   public static void requireShared(MemorySegment segment, String operation) {
-    if (!segment.isAccessibleBy(ANY_OTHER_THREAD)) {
+    if (!isShared(segment)) {
       throw new IllegalArgumentException("an asynchronous " + operation + " needs a segment usable from any thread "
           + "(a heap segment, Arena.ofShared(), Arena.ofAuto() or Arena.global()); this one is confined to its "
           + "thread: use the blocking " + operation + " instead");
@@ -39,9 +44,14 @@ public record WireFormat(ValueLayout host, ValueLayout wire) {
    * and it can be viewed as a ByteBuffer (native, or a heap byte[]).
    */
   public boolean canAlias(MemorySegment segment) {
-    boolean sameBytes = this == BYTES || ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+    boolean sameBytes = isByteCopy();
     boolean bufferable = segment.isNative() || segment.heapBase().map(base -> base instanceof byte[]).orElse(false);
     return sameBytes && bufferable && segment.isAccessibleBy(ANY_OTHER_THREAD);
+  }
+
+  /** True when host and wire bytes are the same (bytes, or elements on a little-endian host): a byte copy converts. */
+  public boolean isByteCopy() {
+    return this == BYTES || ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
   }
 
   /** Bytes per element. */

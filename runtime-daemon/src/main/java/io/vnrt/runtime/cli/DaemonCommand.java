@@ -10,6 +10,7 @@ import io.vnrt.runtime.exec.Topology;
 import io.vnrt.runtime.exec.VisibleCores;
 import io.vnrt.runtime.kernels.VectorShape;
 import io.vnrt.runtime.kernels.linalg.LinalgOps;
+import io.vnrt.runtime.logging.JavaUtilLogging;
 import io.vnrt.runtime.logging.LogFormat;
 import io.vnrt.runtime.logging.LogSettings;
 import io.vnrt.runtime.metrics.MetricsHttpServer;
@@ -155,6 +156,11 @@ final class DaemonCommand implements Callable<Integer> {
           + " load answers (default 0s: none).")
   private String repositoryWarmup;
 
+  @Option(names = "--max-message-size", paramLabel = "SIZE",
+      description = "Largest message a client may send, e.g. 64MiB (at most 2GiB-1); a larger one is refused with "
+          + "RESOURCE_EXHAUSTED. Default: 1GiB, or half the JVM's memory when that is less.")
+  private String maxMessageSize;
+
   @CommandLine.Spec
   private CommandLine.Model.CommandSpec spec;
 
@@ -168,7 +174,7 @@ final class DaemonCommand implements Callable<Integer> {
   /** What the daemon is started with, all settings parsed. */
   private record Plan(RuntimeConfig runtime, DaemonServer.Listeners listeners, Security security,
       Duration drainTimeout, Optional<InetSocketAddress> metrics, LogFormat logFormat, org.slf4j.event.Level logLevel,
-      Optional<Path> modelRepository, Duration repositoryWarmup) {
+      Optional<Path> modelRepository, Duration repositoryWarmup, long maxMessageBytes, Optional<String> notice) {
   }
 
   @Override
@@ -189,6 +195,7 @@ final class DaemonCommand implements Callable<Integer> {
     }
     RuntimeConfig config = plan.runtime();
     LogSettings.configure(plan.logFormat(), plan.logLevel());
+    JavaUtilLogging.route();
     Optional<InetSocketAddress> metricsAddress = plan.metrics();
     VnrtRuntime runtime;
     try {
@@ -199,8 +206,8 @@ final class DaemonCommand implements Callable<Integer> {
     }
     DaemonServer server;
     try {
-      server = DaemonServer.start(runtime, plan.listeners(), plan.security(), plan.modelRepository(),
-          plan.repositoryWarmup());
+      server = DaemonServer.start(runtime, plan.listeners(), plan.security(), new DaemonServer.Options(
+          plan.modelRepository(), plan.repositoryWarmup(), plan.maxMessageBytes()));
     } catch (IOException | IllegalArgumentException e) {
       runtime.close();
       spec.commandLine().getErr().println("vnrt daemon: " + listenFailure(e, null));
@@ -251,6 +258,8 @@ final class DaemonCommand implements Callable<Integer> {
     if (VectorShape.WARNING != null) {
       out.printf("WARNING: %s%n", VectorShape.WARNING);
     }
+    out.printf("messages up to %s%n", ByteSize.format(plan.maxMessageBytes()));
+    plan.notice().ifPresent(n -> log.warn("{}", n));
     out.flush();
     server.awaitTermination();
     stopped.await();
@@ -316,6 +325,7 @@ final class DaemonCommand implements Callable<Integer> {
     flags.put("model-repository", modelRepository);
     flags.put("repository-warmup", repositoryWarmup);
     flags.put("health-listen", healthListen);
+    flags.put("max-message-size", maxMessageSize);
     return flags;
   }
 
@@ -368,9 +378,28 @@ final class DaemonCommand implements Callable<Integer> {
     }
     Optional<InetSocketAddress> healthTcp = s.parsed("health-listen", t -> parseListen(t, "--health-listen"))
         .orElseThrow();
+    long maxMessage = s.parsed("max-message-size", ByteSize::parse).orElseThrow();
+    if (maxMessage < 1 || maxMessage > DaemonServer.MAX_MESSAGE_BYTES) {
+      throw s.invalid("max-message-size", new IllegalArgumentException("gRPC messages have 32-bit lengths"));
+    }
+    // a message is held whole while it is read, in direct buffers bounded (by default) by the max heap
+    long memory = Runtime.getRuntime().maxMemory();
+    Optional<String> notice = Optional.empty();
+    if (maxMessage > memory) {
+      if (!s.isDefault("max-message-size")) {
+        throw s.invalid("max-message-size", new IllegalArgumentException("more than this JVM can hold ("
+            + ByteSize.format(memory) + ", its max heap, which also bounds direct buffers): a message is held whole "
+            + "while it is read; raise -Xmx (JDK_JAVA_OPTIONS) or lower max-message-size"));
+      }
+      long lowered = memory / 2;
+      notice = Optional.of("max-message-size: the default of " + ByteSize.format(maxMessage) + " is more than this "
+          + "JVM can hold (" + ByteSize.format(memory) + ", its max heap): messages are limited to "
+          + ByteSize.format(lowered) + "; raise -Xmx (JDK_JAVA_OPTIONS) or set max-message-size");
+      maxMessage = lowered;
+    }
     return new Plan(config, new DaemonServer.Listeners(tcp, uds, Optional.empty(), healthTcp),
         security(s, tcp.isPresent()),
-        drain, metrics, logFormat, logLevel, modelRepository, repositoryWarmup);
+        drain, metrics, logFormat, logLevel, modelRepository, repositoryWarmup, maxMessage, notice);
   }
 
   private static Security security(DaemonSettings s, boolean tcp) throws DaemonSettings.SettingsException {

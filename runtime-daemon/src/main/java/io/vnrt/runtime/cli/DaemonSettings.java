@@ -80,7 +80,8 @@ final class DaemonSettings {
       new Setting("log-level", "info", "one of trace, debug, info, warn, error"),
       new Setting("model-repository", null, "a directory in Triton's layout, NAME/VERSION/model.onnx"),
       new Setting("health-listen", "none", "HOST:PORT for a plaintext health-only listener such as 0.0.0.0:50052, "
-          + "or 'none'"));
+          + "or 'none'"),
+      new Setting("max-message-size", "1GiB", "a size from 1 byte to 2GiB-1 such as 64MiB or 1GiB"));
 
   private final Map<String, Value> values;
 
@@ -152,6 +153,11 @@ final class DaemonSettings {
       out.put(key, new Value(Optional.of(value), "file " + where));
     }
     return out;
+  }
+
+  /** True when {@code key} has its default value (no flag, environment variable or file set it). */
+  boolean isDefault(String key) {
+    return value(key).source().equals("default");
   }
 
   /** The raw value of {@code key}, if set. */

@@ -17,7 +17,10 @@ import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChanne
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
-import io.vnrt.runtime.RuntimeConfig;
+import io.vnrt.proto.inference.GRPCInferenceServiceGrpc;
+import io.vnrt.proto.v1.ExecutionGrpc;
+import io.vnrt.proto.v1.MemoryGrpc;
+import io.vnrt.proto.v1.ModelGrpc;
 import io.vnrt.runtime.VnrtRuntime;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -36,6 +39,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -47,8 +51,10 @@ import org.slf4j.LoggerFactory;
  * grpc.health.v1 and server reflection.
  */
 public final class DaemonServer implements AutoCloseable {
-  /** Largest inbound message: a 16 MiB chunk plus room for its envelope. */
-  public static final int MAX_INBOUND_MESSAGE_BYTES = RuntimeConfig.MAX_CHUNK_BYTES + (64 << 10);
+  /** The message size limit when none is given (--max-message-size): 1 GiB. */
+  public static final long DEFAULT_MAX_MESSAGE_BYTES = 1L << 30;
+  /** The largest limit gRPC can take: its messages have 32-bit lengths. */
+  public static final long MAX_MESSAGE_BYTES = Integer.MAX_VALUE;
 
   /** Initial HTTP/2 window: several 1 MiB chunks in flight before the first acknowledgement (auto-tuned beyond). */
   static final int FLOW_CONTROL_WINDOW_BYTES = 8 << 20;
@@ -76,6 +82,31 @@ public final class DaemonServer implements AutoCloseable {
     /** The listeners without a separate health port. */
     public Listeners(Optional<InetSocketAddress> tcp, Optional<Path> unixSocket, Optional<String> inProcessName) {
       this(tcp, unixSocket, inProcessName, Optional.empty());
+    }
+  }
+
+  /**
+   * How the daemon serves, besides where and how securely.
+   *
+   * @param modelRepository what KServe's RepositoryModelLoad reads (Triton's layout, DIR/name/version/model.onnx)
+   * @param repositoryWarmup how long RepositoryModelLoad warms a model up before it answers
+   * @param maxMessageBytes the largest message a client may send, 1 byte to {@link #MAX_MESSAGE_BYTES}
+   */
+  public record Options(Optional<Path> modelRepository, Duration repositoryWarmup, long maxMessageBytes) {
+    /** No repository, no warm-up, the default message limit. */
+    public static final Options DEFAULT = new Options(Optional.empty(), Duration.ZERO, DEFAULT_MAX_MESSAGE_BYTES);
+
+    /** Checks the limit. */
+    public Options {
+      if (maxMessageBytes < 1 || maxMessageBytes > MAX_MESSAGE_BYTES) {
+        throw new IllegalArgumentException("the message size limit must be 1 byte to " + MAX_MESSAGE_BYTES
+            + " (2 GiB - 1, gRPC's largest), got " + maxMessageBytes);
+      }
+    }
+
+    /** The same options with another message limit. */
+    public Options withMaxMessageBytes(long bytes) {
+      return new Options(modelRepository, repositoryWarmup, bytes);
     }
   }
 
@@ -129,6 +160,14 @@ public final class DaemonServer implements AutoCloseable {
   /** As above; models RepositoryModelLoad loads are warmed up for {@code repositoryWarmup} before it answers. */
   public static DaemonServer start(VnrtRuntime runtime, Listeners listeners, Security security,
       Optional<Path> modelRepository, Duration repositoryWarmup) throws IOException {
+    return start(runtime, listeners, security, new Options(modelRepository, repositoryWarmup,
+        DEFAULT_MAX_MESSAGE_BYTES));
+  }
+
+  /** Starts a server per listener with {@code security} and {@code options}; on failure, stops those already started. */
+  public static DaemonServer start(VnrtRuntime runtime, Listeners listeners, Security security, Options options)
+      throws IOException {
+    Optional<Path> modelRepository = options.modelRepository();
     if (modelRepository.isPresent() && !Files.isDirectory(modelRepository.get())) {
       throw new IOException("model repository " + modelRepository.get() + " is not a directory; create it (with "
           + "NAME/VERSION/model.onnx inside) or drop --model-repository");
@@ -136,8 +175,11 @@ public final class DaemonServer implements AutoCloseable {
     HealthStatusManager health = new HealthStatusManager();
     SessionInterceptor sessions = new SessionInterceptor(runtime.sessions(), RuntimeService.NO_SESSION);
     MonitorService monitor = new MonitorService(runtime);
-    KServeService kserve = new KServeService(new KServeFrontEnd(runtime, modelRepository, repositoryWarmup));
-    List<ServerServiceDefinition> services = services(runtime, sessions, monitor, health, kserve, true);
+    KServeService kserve = new KServeService(new KServeFrontEnd(runtime, modelRepository,
+        options.repositoryWarmup()));
+    MessageSizeLimit sizeLimit = new MessageSizeLimit(options.maxMessageBytes());
+    List<ServerServiceDefinition> services = services(runtime, sessions, monitor, health, kserve, sizeLimit,
+        options.maxMessageBytes(), true);
     DrainGate gate = new DrainGate();
     // credentials first: a refused caller never counts as work in progress
     List<ServerInterceptor> network = List.of(new AuthInterceptor(security.authToken(), security.adminToken()), gate);
@@ -150,7 +192,7 @@ public final class DaemonServer implements AutoCloseable {
         NettyServerBuilder builder = security.tls().isPresent()
             ? NettyServerBuilder.forAddress(listeners.tcp().get(), security.tls().get().credentials())
             : NettyServerBuilder.forAddress(listeners.tcp().get());
-        Server server = configure(builder, services, network).build().start();
+        Server server = configure(builder, services, network, options.maxMessageBytes()).build().start();
         started.add(server);
         bound = Optional.of((InetSocketAddress) server.getListenSockets().getFirst());
       }
@@ -162,7 +204,7 @@ public final class DaemonServer implements AutoCloseable {
         }
         replaceStaleSocket(path);
         unixLoops = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
-        started.add(startOwnerOnlySocket(path, unixLoops, services, network));
+        started.add(startOwnerOnlySocket(path, unixLoops, services, network, options.maxMessageBytes()));
       }
       Optional<InetSocketAddress> healthBound = Optional.empty();
       if (listeners.healthTcp().isPresent()) {
@@ -175,7 +217,8 @@ public final class DaemonServer implements AutoCloseable {
       if (listeners.inProcessName().isPresent()) {
         // handlers never block on I/O, so they may run on the caller's thread
         started.add(configure(InProcessServerBuilder.forName(listeners.inProcessName().get()).directExecutor(),
-            services(runtime, sessions, monitor, health, kserve, false), List.of(gate)).build().start());
+            services(runtime, sessions, monitor, health, kserve, sizeLimit, options.maxMessageBytes(), false),
+            List.of(gate), options.maxMessageBytes()).build().start());
       }
       List<String> names = new ArrayList<>();
       for (ServerServiceDefinition s : services) {
@@ -200,16 +243,17 @@ public final class DaemonServer implements AutoCloseable {
    * the message object itself to the client, which must then get a copy.
    */
   private static List<ServerServiceDefinition> services(VnrtRuntime runtime, SessionInterceptor sessions,
-      MonitorService monitor, HealthStatusManager health, KServeService kserve, boolean serializing) {
+      MonitorService monitor, HealthStatusManager health, KServeService kserve, MessageSizeLimit sizeLimit,
+      long maxMessageBytes, boolean serializing) {
     List<ServerServiceDefinition> services = new ArrayList<>();
-    services.add(ServerInterceptors.intercept(new RuntimeService(runtime, MAX_INBOUND_MESSAGE_BYTES), sessions));
-    services.add(ServerInterceptors.intercept(new MemoryService(runtime, serializing), sessions));
-    services.add(ServerInterceptors.intercept(new ModelService(runtime.models()), sessions));
-    services.add(ServerInterceptors.intercept(new ExecutionService(runtime.models()), sessions));
-    services.add(monitor.bindService());
-    services.add(new AdminService(runtime.sessions(), runtime.config().ticker()).bindService());
+    services.add(withSession(new RuntimeService(runtime, maxMessageBytes), sessions, sizeLimit));
+    services.add(withSession(new MemoryService(runtime, serializing), sessions, sizeLimit));
+    services.add(withSession(new ModelService(runtime.models()), sessions, sizeLimit));
+    services.add(withSession(new ExecutionService(runtime.models()), sessions, sizeLimit));
+    services.add(limited(monitor.bindService(), sizeLimit));
+    services.add(limited(new AdminService(runtime.sessions(), runtime.config().ticker()).bindService(), sizeLimit));
     // KServe calls carry no vnrt session: they act in the daemon's own "kserve" session
-    services.add(kserve.bindService());
+    services.add(limited(kserve.bindService(), sizeLimit));
     services.add(health.getHealthService().bindService());
     // outermost first: the request id is in the MDC for everything below, the status counted last
     CallMetricsInterceptor callMetrics = new CallMetricsInterceptor(runtime.metrics());
@@ -218,15 +262,44 @@ public final class DaemonServer implements AutoCloseable {
         .toList();
   }
 
+  private static ServerServiceDefinition withSession(BindableService service, SessionInterceptor sessions,
+      MessageSizeLimit sizeLimit) {
+    return ServerInterceptors.intercept(limited(service.bindService(), sizeLimit), sessions);
+  }
+
+  /**
+   * The service with its bulk requests parsed aliasing the transport's buffers, and every request
+   * checked against the message limit before it is parsed.
+   */
+  private static ServerServiceDefinition limited(ServerServiceDefinition service, MessageSizeLimit sizeLimit) {
+    return ServerInterceptors.intercept(ServerInterceptors.useInputStreamMessages(
+        Marshalling.aliasingRequests(service, ALIASED_REQUESTS)), sizeLimit);
+  }
+
+  /**
+   * Methods whose requests carry tensors or model bytes, parsed by an AliasingMarshaller: their
+   * handlers copy those bytes (into HBM, the upload, an execution's input) before onMessage returns.
+   */
+  private static final Set<String> ALIASED_REQUESTS = Set.of(
+      MemoryGrpc.getWriteTensorMethod().getFullMethodName(),
+      ModelGrpc.getLoadModelMethod().getFullMethodName(),
+      ExecutionGrpc.getExecuteMethod().getFullMethodName(),
+      ExecutionGrpc.getExecuteStreamMethod().getFullMethodName(),
+      GRPCInferenceServiceGrpc.getModelInferMethod().getFullMethodName(),
+      GRPCInferenceServiceGrpc.getModelStreamInferMethod().getFullMethodName(),
+      GRPCInferenceServiceGrpc.getRepositoryModelLoadMethod().getFullMethodName());
+
   /** {@code interceptors} run in list order, each before the services' own. */
   private static <T extends ServerBuilder<T>> T configure(T builder, List<ServerServiceDefinition> services,
-      List<ServerInterceptor> interceptors) {
+      List<ServerInterceptor> interceptors, long maxMessageBytes) {
     services.forEach(builder::addService);
     // the interceptor added last runs first
     interceptors.reversed().forEach(builder::intercept);
     BindableService reflection = ProtoReflectionServiceV1.newInstance();
     builder.addService(reflection);
-    builder.maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES);
+    // the transport reads a little past the limit, so that MessageSizeLimit refuses such messages as requests
+    builder.maxInboundMessageSize(MessageSizeLimit.transportLimit(maxMessageBytes));
+    builder.decompressorRegistry(Compression.decompressors()).compressorRegistry(Compression.compressors());
     if (builder instanceof NettyServerBuilder netty) {
       // notice vanished clients (their streams are cancelled, their sessions then expire)
       netty.initialFlowControlWindow(FLOW_CONTROL_WINDOW_BYTES);
@@ -241,7 +314,7 @@ public final class DaemonServer implements AutoCloseable {
    * owner-only (0600), then moves it into place: no other user can connect between bind and chmod.
    */
   private static Server startOwnerOnlySocket(Path path, EventLoopGroup loops, List<ServerServiceDefinition> services,
-      List<ServerInterceptor> interceptors) throws IOException {
+      List<ServerInterceptor> interceptors, long maxMessageBytes) throws IOException {
     Path parent = path.getParent();
     Path staging = Files.createTempDirectory(parent, ".vnrt-sock-",
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -252,7 +325,7 @@ public final class DaemonServer implements AutoCloseable {
           .channelType(EpollServerDomainSocketChannel.class)
           .bossEventLoopGroup(loops)
           .workerEventLoopGroup(loops);
-      server = configure(builder, services, interceptors).build().start();
+      server = configure(builder, services, interceptors, maxMessageBytes).build().start();
       Files.setPosixFilePermissions(bound, PosixFilePermissions.fromString("rw-------"));
       Files.move(bound, path, StandardCopyOption.ATOMIC_MOVE);
       return server;

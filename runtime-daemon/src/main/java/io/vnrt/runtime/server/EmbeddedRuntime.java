@@ -42,7 +42,7 @@ public final class EmbeddedRuntime implements AutoCloseable {
           new DaemonServer.Listeners(Optional.empty(), Optional.empty(), Optional.of(name)));
       ManagedChannel channel = InProcessChannelBuilder.forName(name)
           .directExecutor()
-          .maxInboundMessageSize(DaemonServer.MAX_INBOUND_MESSAGE_BYTES)
+          .maxInboundMessageSize((int) DaemonServer.DEFAULT_MAX_MESSAGE_BYTES)
           .build();
       return new EmbeddedRuntime(runtime, server, channel);
     } catch (IOException | RuntimeException e) {

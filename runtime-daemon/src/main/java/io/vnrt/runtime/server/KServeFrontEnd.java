@@ -39,7 +39,6 @@ import io.vnrt.runtime.models.Warmup;
 import io.vnrt.runtime.onnx.OnnxReader;
 import io.vnrt.runtime.session.Session;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -327,7 +326,7 @@ final class KServeFrontEnd {
             + in.getDatatype() + Arrays.toString(shape) + " takes " + expected + " bytes, raw_input_contents has "
             + data.size(), "input", in.getName(), "expected_bytes", expected, "given_bytes", data.size());
       }
-      inputs.put(in.getName(), new TensorSource.Inline(dtype, shape, MemorySegment.ofBuffer(data.asReadOnlyByteBuffer())));
+      inputs.put(in.getName(), new TensorSource.Inline(dtype, shape, TransportBytes.stable(data)));
     }
     Map<String, OutputTarget> outputs = new LinkedHashMap<>();
     for (ModelInferRequest.InferRequestedOutputTensor out : request.getOutputsList()) {

@@ -141,7 +141,8 @@ final class MemoryService extends MemoryGrpc.MemoryImplBase {
             + Long.toUnsignedString(chunk.getTotalBytes()) + " but the first said " + write.totalBytes()
             + "; leave it 0 after the first message", "total_bytes", Long.toUnsignedString(chunk.getTotalBytes()));
       }
-      write.chunk(chunk.getOffsetBytes(), chunk.getData().asReadOnlyByteBuffer());
+      // a rope of the transport's buffers: copied into HBM piece by piece, never flattened first
+      write.chunk(chunk.getOffsetBytes(), chunk.getData().asReadOnlyByteBufferList());
     }
 
     @Override

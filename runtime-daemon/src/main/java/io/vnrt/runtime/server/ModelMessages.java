@@ -140,7 +140,7 @@ final class ModelMessages {
     return switch (in.getSourceCase()) {
       case INLINE -> {
         ByteString data = in.getInline().getData();
-        MemorySegment seg = MemorySegment.ofBuffer(data.asReadOnlyByteBuffer());
+        MemorySegment seg = TransportBytes.stable(data);
         yield new TensorSource.Inline(engineType(in.getInline().getDtype(), in.getInline().getDtypeValue(), name),
             toArray(in.getInline().getShapeList()), seg);
       }

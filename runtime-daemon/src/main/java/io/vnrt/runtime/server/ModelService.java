@@ -52,7 +52,8 @@ final class ModelService extends ModelGrpc.ModelImplBase {
             throw VnrtRuntimeException.invalid("a LoadModel stream must start with its header; a chunk of "
                 + message.getChunk().size() + " bytes came first");
           }
-          upload.write(message.getChunk().asReadOnlyByteBuffer());
+          // a rope of the transport's buffers: each piece copied on its own, none flattened first
+          message.getChunk().asReadOnlyByteBufferList().forEach(upload::write);
         }
         case PART_NOT_SET -> throw VnrtRuntimeException.invalid("a LoadModel message carries neither a header nor "
             + "a chunk");

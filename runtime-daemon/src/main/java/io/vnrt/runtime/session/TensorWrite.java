@@ -3,6 +3,7 @@ package io.vnrt.runtime.session;
 import io.vnrt.runtime.VnrtRuntimeException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.util.List;
 
 /**
  * One streamed write into a tensor: chunks must arrive contiguous and in order, inside the
@@ -29,6 +30,11 @@ public final class TensorWrite implements AutoCloseable {
 
   /** Copies one chunk at {@code offset}; INVALID_ARGUMENT if out of order or out of bounds. */
   public void chunk(long offset, ByteBuffer data) {
+    chunk(offset, List.of(data));
+  }
+
+  /** Writes one chunk given as consecutive pieces (a message's bytes as the transport received them). */
+  public void chunk(long offset, List<ByteBuffer> pieces) {
     Tensor t = pin.tensor();
     if (!t.isLive()) {
       throw VnrtRuntimeException.notFound("tensor " + Session.shortHandle(t.handle())
@@ -42,7 +48,10 @@ public final class TensorWrite implements AutoCloseable {
           + ": the next chunk must start at offset " + next + "; chunks must be contiguous and in order",
           "offset_bytes", Long.toUnsignedString(offset), "expected_offset_bytes", next);
     }
-    long length = data.remaining();
+    long length = 0;
+    for (ByteBuffer piece : pieces) {
+      length += piece.remaining();
+    }
     if (length > t.sizeBytes() - offset) {
       throw VnrtRuntimeException.invalid("write of " + length + " bytes at offset " + offset
           + " goes past the end of " + t.describe() + " of " + t.sizeBytes() + " bytes", "offset_bytes", offset,
@@ -52,7 +61,12 @@ public final class TensorWrite implements AutoCloseable {
       throw VnrtRuntimeException.invalid("the stream announced total_bytes " + totalBytes + " but sends more: "
           + (offset + length - start) + " bytes so far", "total_bytes", totalBytes);
     }
-    MemorySegment.copy(MemorySegment.ofBuffer(data), 0, pin.segment(), offset, length);
+    long at = offset;
+    for (ByteBuffer piece : pieces) {
+      long n = piece.remaining();
+      MemorySegment.copy(MemorySegment.ofBuffer(piece), 0, pin.segment(), at, n);
+      at += n;
+    }
     next += length;
   }
 

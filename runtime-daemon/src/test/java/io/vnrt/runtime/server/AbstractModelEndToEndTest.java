@@ -627,7 +627,7 @@ abstract class AbstractModelEndToEndTest {
   }
 
   @Test
-  void aModelFarBeyondTheMessageLimitStreamsInChunks() throws Exception {
+  void aModelOfManyChunksStreamsInChunks() throws Exception {
     int n = 6 << 20;
     float[] w = new float[n];
     for (int i = 0; i < n; i++) {
@@ -635,7 +635,7 @@ abstract class AbstractModelEndToEndTest {
     }
     byte[] m = new ModelBuilder(13).input("x", FLOAT32, (long) n).output("y", FLOAT32, (long) n)
         .initializer("w", Tensor.ofFloats(new long[] {n}, w)).node("Add", List.of("x", "w"), List.of("y")).bytes();
-    assertTrue(m.length > DaemonServer.MAX_INBOUND_MESSAGE_BYTES, "the model is larger than one message");
+    assertTrue(m.length > io.vnrt.runtime.RuntimeConfig.MAX_CHUNK_BYTES, "the model is larger than the largest chunk");
     ModelInfo info = loadStream(messages(header("wide", m.length).build(), m, 1 << 20), true)
         .get(60, TimeUnit.SECONDS);
     assertEquals((long) n * 4, info.getWeightsBytes());
