@@ -156,6 +156,11 @@ final class DaemonCommand implements Callable<Integer> {
           + " load answers (default 0s: none).")
   private String repositoryWarmup;
 
+  @Option(names = "--http-listen", paramLabel = "HOST:PORT",
+      description = "Also serve KServe v2's REST binding (Triton's HTTP API, binary tensors included) on this "
+          + "address, with the TCP listener's TLS and tokens (port 0 picks one). Default: none.")
+  private String httpListen;
+
   @Option(names = "--max-message-size", paramLabel = "SIZE",
       description = "Largest message a client may send, e.g. 64MiB (at most 2GiB-1); a larger one is refused with "
           + "RESOURCE_EXHAUSTED. Default: 1GiB, or half the JVM's memory when that is less.")
@@ -246,6 +251,8 @@ final class DaemonCommand implements Callable<Integer> {
             ? " (TCP with mutual TLS)" : " (TCP with TLS)");
     server.healthAddress().ifPresent(a -> out.printf("health (plaintext, health only) on %s:%d%n",
         a.getAddress().getHostAddress(), a.getPort()));
+    server.httpAddress().ifPresent(a -> out.printf("KServe v2 REST on %s://%s:%d/v2%n",
+        plan.security().tls().isPresent() ? "https" : "http", a.getAddress().getHostAddress(), a.getPort()));
     if (metricsServer != null) {
       InetSocketAddress bound = metricsServer.address();
       out.printf("metrics at http://%s:%d/metrics%n", bound.getAddress().getHostAddress(), bound.getPort());
@@ -326,6 +333,7 @@ final class DaemonCommand implements Callable<Integer> {
     flags.put("repository-warmup", repositoryWarmup);
     flags.put("health-listen", healthListen);
     flags.put("max-message-size", maxMessageSize);
+    flags.put("http-listen", httpListen);
     return flags;
   }
 
@@ -378,28 +386,45 @@ final class DaemonCommand implements Callable<Integer> {
     }
     Optional<InetSocketAddress> healthTcp = s.parsed("health-listen", t -> parseListen(t, "--health-listen"))
         .orElseThrow();
+    MessageLimit limit = messageLimit(s, Runtime.getRuntime().maxMemory());
+    Optional<InetSocketAddress> http = s.parsed("http-listen", t -> parseListen(t, "--http-listen")).orElseThrow();
+    DaemonServer.Listeners listeners = new DaemonServer.Listeners(tcp, uds, Optional.empty(), healthTcp, http);
+    return new Plan(config, listeners,
+        security(s, tcp.isPresent()),
+        drain, metrics, logFormat, logLevel, modelRepository, repositoryWarmup, limit.bytes(), limit.notice());
+  }
+
+  /**
+   * The message size limit and, when it had to be lowered, why.
+   *
+   * @param bytes the limit
+   * @param notice a warning to log at start, when the default did not fit the JVM
+   */
+  record MessageLimit(long bytes, Optional<String> notice) {
+  }
+
+  /**
+   * --max-message-size checked against gRPC's 32-bit lengths and {@code jvmMemory} (a message is
+   * held whole while it is read, in direct buffers bounded by default by the max heap): a value
+   * asked for above it is refused, the default above it is lowered to half of it with a notice.
+   */
+  static MessageLimit messageLimit(DaemonSettings s, long jvmMemory) throws DaemonSettings.SettingsException {
     long maxMessage = s.parsed("max-message-size", ByteSize::parse).orElseThrow();
     if (maxMessage < 1 || maxMessage > DaemonServer.MAX_MESSAGE_BYTES) {
       throw s.invalid("max-message-size", new IllegalArgumentException("gRPC messages have 32-bit lengths"));
     }
-    // a message is held whole while it is read, in direct buffers bounded (by default) by the max heap
-    long memory = Runtime.getRuntime().maxMemory();
-    Optional<String> notice = Optional.empty();
-    if (maxMessage > memory) {
-      if (!s.isDefault("max-message-size")) {
-        throw s.invalid("max-message-size", new IllegalArgumentException("more than this JVM can hold ("
-            + ByteSize.format(memory) + ", its max heap, which also bounds direct buffers): a message is held whole "
-            + "while it is read; raise -Xmx (JDK_JAVA_OPTIONS) or lower max-message-size"));
-      }
-      long lowered = memory / 2;
-      notice = Optional.of("max-message-size: the default of " + ByteSize.format(maxMessage) + " is more than this "
-          + "JVM can hold (" + ByteSize.format(memory) + ", its max heap): messages are limited to "
-          + ByteSize.format(lowered) + "; raise -Xmx (JDK_JAVA_OPTIONS) or set max-message-size");
-      maxMessage = lowered;
+    if (maxMessage <= jvmMemory) {
+      return new MessageLimit(maxMessage, Optional.empty());
     }
-    return new Plan(config, new DaemonServer.Listeners(tcp, uds, Optional.empty(), healthTcp),
-        security(s, tcp.isPresent()),
-        drain, metrics, logFormat, logLevel, modelRepository, repositoryWarmup, maxMessage, notice);
+    if (!s.isDefault("max-message-size")) {
+      throw s.invalid("max-message-size", new IllegalArgumentException("more than this JVM can hold ("
+          + ByteSize.format(jvmMemory) + ", its max heap, which also bounds direct buffers): a message is held whole "
+          + "while it is read; raise -Xmx (JDK_JAVA_OPTIONS) or lower max-message-size"));
+    }
+    long lowered = jvmMemory / 2;
+    return new MessageLimit(lowered, Optional.of("max-message-size: the default of " + ByteSize.format(maxMessage)
+        + " is more than this JVM can hold (" + ByteSize.format(jvmMemory) + ", its max heap): messages are limited to "
+        + ByteSize.format(lowered) + "; raise -Xmx (JDK_JAVA_OPTIONS) or set max-message-size"));
   }
 
   private static Security security(DaemonSettings s, boolean tcp) throws DaemonSettings.SettingsException {

@@ -81,6 +81,7 @@ final class DaemonSettings {
       new Setting("model-repository", null, "a directory in Triton's layout, NAME/VERSION/model.onnx"),
       new Setting("health-listen", "none", "HOST:PORT for a plaintext health-only listener such as 0.0.0.0:50052, "
           + "or 'none'"),
+      new Setting("http-listen", "none", "HOST:PORT for KServe v2's REST binding such as 0.0.0.0:8000, or 'none'"),
       new Setting("max-message-size", "1GiB", "a size from 1 byte to 2GiB-1 such as 64MiB or 1GiB"));
 
   private final Map<String, Value> values;

@@ -164,6 +164,14 @@ public final class RuntimeMetrics {
     }
   }
 
+  /** A REST request to {@code route} (its template, e.g. "/v2/models/{model}/infer") ended with HTTP {@code status}. */
+  public void httpRequestCompleted(String method, String route, int status) {
+    String code = String.valueOf(status);
+    callCounters.computeIfAbsent("HTTP " + method + ' ' + route + ' ' + code, k -> Counter.builder("vnrt.http.requests")
+        .description("REST (KServe v2 HTTP) requests by method, route and status code")
+        .tags("method", method, "route", route, "code", code).register(registry)).increment();
+  }
+
   /** The cumulative counters now. */
   public MetricsSample sample() {
     List<MetricsSample.CoreSample> coreSamples = new ArrayList<>();

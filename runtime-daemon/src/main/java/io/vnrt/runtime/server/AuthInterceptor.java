@@ -59,7 +59,8 @@ final class AuthInterceptor implements ServerInterceptor {
     };
   }
 
-  private Optional<String> checkUser(String header) {
+  /** Why a vnrt or KServe call with this authorization header is refused; empty when it may go on. */
+  Optional<String> checkUser(String header) {
     if (userDigest.isEmpty()) {
       return Optional.empty();
     }
@@ -89,7 +90,8 @@ final class AuthInterceptor implements ServerInterceptor {
     return Optional.of("the bearer token is not the admin token; Admin calls need the token of --admin-token-file");
   }
 
-  private static Optional<String> bearer(String header) {
+  /** The bearer token of an authorization header, if it has one. */
+  static Optional<String> bearer(String header) {
     if (header == null || header.length() <= BEARER.length()
         || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
       return Optional.empty();

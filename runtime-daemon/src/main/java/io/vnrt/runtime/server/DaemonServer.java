@@ -17,6 +17,7 @@ import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChanne
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.netty.handler.ssl.SslContext;
 import io.vnrt.proto.inference.GRPCInferenceServiceGrpc;
 import io.vnrt.proto.v1.ExecutionGrpc;
 import io.vnrt.proto.v1.MemoryGrpc;
@@ -69,9 +70,10 @@ public final class DaemonServer implements AutoCloseable {
    * @param inProcessName the name of an in-process server
    * @param healthTcp a plaintext TCP address serving only grpc.health.v1, for probes that cannot
    *     speak TLS or send tokens (kubelet's gRPC probes, the container HEALTHCHECK)
+   * @param http a TCP address serving KServe v2's REST binding (with the TCP listener's TLS and tokens)
    */
   public record Listeners(Optional<InetSocketAddress> tcp, Optional<Path> unixSocket, Optional<String> inProcessName,
-      Optional<InetSocketAddress> healthTcp) {
+      Optional<InetSocketAddress> healthTcp, Optional<InetSocketAddress> http) {
     /** Checks that something listens. */
     public Listeners {
       if (tcp.isEmpty() && unixSocket.isEmpty() && inProcessName.isEmpty()) {
@@ -79,9 +81,20 @@ public final class DaemonServer implements AutoCloseable {
       }
     }
 
-    /** The listeners without a separate health port. */
+    /** The listeners without a REST listener. */
+    public Listeners(Optional<InetSocketAddress> tcp, Optional<Path> unixSocket, Optional<String> inProcessName,
+        Optional<InetSocketAddress> healthTcp) {
+      this(tcp, unixSocket, inProcessName, healthTcp, Optional.empty());
+    }
+
+    /** The listeners without a separate health port or a REST listener. */
     public Listeners(Optional<InetSocketAddress> tcp, Optional<Path> unixSocket, Optional<String> inProcessName) {
-      this(tcp, unixSocket, inProcessName, Optional.empty());
+      this(tcp, unixSocket, inProcessName, Optional.empty(), Optional.empty());
+    }
+
+    /** The same listeners with a REST listener on {@code address}. */
+    public Listeners withHttp(InetSocketAddress address) {
+      return new Listeners(tcp, unixSocket, inProcessName, healthTcp, Optional.of(address));
     }
   }
 
@@ -90,23 +103,35 @@ public final class DaemonServer implements AutoCloseable {
    *
    * @param modelRepository what KServe's RepositoryModelLoad reads (Triton's layout, DIR/name/version/model.onnx)
    * @param repositoryWarmup how long RepositoryModelLoad warms a model up before it answers
-   * @param maxMessageBytes the largest message a client may send, 1 byte to {@link #MAX_MESSAGE_BYTES}
+   * @param maxMessageBytes the largest message (or REST body) a client may send, 1 byte to {@link #MAX_MESSAGE_BYTES}
+   * @param httpReadTimeout how long a REST request's body may stop arriving before it is answered 408
    */
-  public record Options(Optional<Path> modelRepository, Duration repositoryWarmup, long maxMessageBytes) {
+  public record Options(Optional<Path> modelRepository, Duration repositoryWarmup, long maxMessageBytes,
+      Duration httpReadTimeout) {
+    /** How long a REST body may stall by default. */
+    public static final Duration DEFAULT_HTTP_READ_TIMEOUT = Duration.ofSeconds(30);
     /** No repository, no warm-up, the default message limit. */
     public static final Options DEFAULT = new Options(Optional.empty(), Duration.ZERO, DEFAULT_MAX_MESSAGE_BYTES);
 
-    /** Checks the limit. */
+    /** Checks the limit and the timeout. */
     public Options {
       if (maxMessageBytes < 1 || maxMessageBytes > MAX_MESSAGE_BYTES) {
         throw new IllegalArgumentException("the message size limit must be 1 byte to " + MAX_MESSAGE_BYTES
             + " (2 GiB - 1, gRPC's largest), got " + maxMessageBytes);
       }
+      if (httpReadTimeout.isNegative() || httpReadTimeout.isZero()) {
+        throw new IllegalArgumentException("the REST read timeout must be positive, got " + httpReadTimeout);
+      }
     }
 
-    /** The same options with another message limit. */
-    public Options withMaxMessageBytes(long bytes) {
-      return new Options(modelRepository, repositoryWarmup, bytes);
+    /** With the default REST read timeout. */
+    public Options(Optional<Path> modelRepository, Duration repositoryWarmup, long maxMessageBytes) {
+      this(modelRepository, repositoryWarmup, maxMessageBytes, DEFAULT_HTTP_READ_TIMEOUT);
+    }
+
+    /** The same options with another REST read timeout. */
+    public Options withHttpReadTimeout(Duration timeout) {
+      return new Options(modelRepository, repositoryWarmup, maxMessageBytes, timeout);
     }
   }
 
@@ -121,11 +146,14 @@ public final class DaemonServer implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final MonitorService monitor;
   private final Optional<InetSocketAddress> healthAddress;
+  private final HttpFrontEnd http;
 
   private DaemonServer(HealthStatusManager health, List<String> serviceNames, DrainGate gate, List<Server> servers,
       Optional<InetSocketAddress> tcpAddress, Optional<Path> unixSocket, Optional<String> inProcessName,
-      EventLoopGroup unixEventLoops, MonitorService monitor, Optional<InetSocketAddress> healthAddress) {
+      EventLoopGroup unixEventLoops, MonitorService monitor, Optional<InetSocketAddress> healthAddress,
+      HttpFrontEnd http) {
     this.healthAddress = healthAddress;
+    this.http = http;
     this.health = health;
     this.serviceNames = serviceNames;
     this.gate = gate;
@@ -175,17 +203,19 @@ public final class DaemonServer implements AutoCloseable {
     HealthStatusManager health = new HealthStatusManager();
     SessionInterceptor sessions = new SessionInterceptor(runtime.sessions(), RuntimeService.NO_SESSION);
     MonitorService monitor = new MonitorService(runtime);
-    KServeService kserve = new KServeService(new KServeFrontEnd(runtime, modelRepository,
-        options.repositoryWarmup()));
+    KServeFrontEnd front = new KServeFrontEnd(runtime, modelRepository, options.repositoryWarmup());
+    KServeService kserve = new KServeService(front);
     MessageSizeLimit sizeLimit = new MessageSizeLimit(options.maxMessageBytes());
     List<ServerServiceDefinition> services = services(runtime, sessions, monitor, health, kserve, sizeLimit,
         options.maxMessageBytes(), true);
     DrainGate gate = new DrainGate();
     // credentials first: a refused caller never counts as work in progress
-    List<ServerInterceptor> network = List.of(new AuthInterceptor(security.authToken(), security.adminToken()), gate);
+    AuthInterceptor auth = new AuthInterceptor(security.authToken(), security.adminToken());
+    List<ServerInterceptor> network = List.of(auth, gate);
 
     List<Server> started = new ArrayList<>();
     EventLoopGroup unixLoops = null;
+    HttpFrontEnd rest = null;
     try {
       Optional<InetSocketAddress> bound = Optional.empty();
       if (listeners.tcp().isPresent()) {
@@ -220,15 +250,32 @@ public final class DaemonServer implements AutoCloseable {
             services(runtime, sessions, monitor, health, kserve, sizeLimit, options.maxMessageBytes(), false),
             List.of(gate), options.maxMessageBytes()).build().start());
       }
+      if (listeners.http().isPresent()) {
+        Optional<SslContext> tls = security.tls().isPresent()
+            ? Optional.of(security.tls().get().httpContext()) : Optional.empty();
+        try {
+          rest = HttpFrontEnd.start(listeners.http().get(), tls, new HttpFrontEnd.Context(front, auth, gate,
+              runtime.metrics(), options.maxMessageBytes(), options.httpReadTimeout()));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted while binding the REST listener", e);
+        } catch (RuntimeException e) {
+          throw new IOException("cannot listen for REST on " + listeners.http().get() + ": " + e.getMessage(), e);
+        }
+      }
       List<String> names = new ArrayList<>();
       for (ServerServiceDefinition s : services) {
         names.add(s.getServiceDescriptor().getName());
         health.setStatus(s.getServiceDescriptor().getName(), ServingStatus.SERVING);
       }
       return new DaemonServer(health, List.copyOf(names), gate, List.copyOf(started), bound,
-          listeners.unixSocket().map(Path::toAbsolutePath), listeners.inProcessName(), unixLoops, monitor, healthBound);
+          listeners.unixSocket().map(Path::toAbsolutePath), listeners.inProcessName(), unixLoops, monitor, healthBound,
+          rest);
     } catch (IOException | RuntimeException e) {
       started.forEach(Server::shutdownNow);
+      if (rest != null) {
+        rest.close();
+      }
       monitor.close();
       if (unixLoops != null) {
         unixLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
@@ -367,6 +414,11 @@ public final class DaemonServer implements AutoCloseable {
     return healthAddress;
   }
 
+  /** The bound address of the REST listener, if one was asked for. */
+  public Optional<InetSocketAddress> httpAddress() {
+    return Optional.ofNullable(http).map(HttpFrontEnd::address);
+  }
+
   /** The Unix socket path. */
   public Optional<Path> unixSocket() {
     return unixSocket;
@@ -452,6 +504,9 @@ public final class DaemonServer implements AutoCloseable {
     }
     health.enterTerminalState();
     monitor.close();
+    if (http != null) {
+      http.close();
+    }
     servers.forEach(Server::shutdown);
     long deadline = System.nanoTime() + grace.toNanos();
     try {

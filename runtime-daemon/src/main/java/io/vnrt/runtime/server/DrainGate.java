@@ -56,6 +56,22 @@ final class DrainGate implements ServerInterceptor {
     return CallEnd.runOnce(delegate, this::finished);
   }
 
+  /** Counts a call of another transport (REST) as in progress; false, counting nothing, once draining. */
+  boolean tryEnter() {
+    synchronized (lock) {
+      if (draining) {
+        return false;
+      }
+      inFlight++;
+      return true;
+    }
+  }
+
+  /** Ends a call {@link #tryEnter()} counted. */
+  void exit() {
+    finished();
+  }
+
   private void finished() {
     synchronized (lock) {
       inFlight--;

@@ -2,11 +2,16 @@ package io.vnrt.runtime.server;
 
 import io.grpc.ServerCredentials;
 import io.grpc.TlsServerCredentials;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import javax.net.ssl.SSLException;
 
 /**
  * How the network listeners authenticate clients: TLS (mutual when a client CA is given) on the
@@ -48,6 +53,24 @@ public record Security(Optional<Tls> tls, Optional<String> authToken, Optional<S
         builder.clientAuth(TlsServerCredentials.ClientAuth.REQUIRE);
       }
       return builder.build();
+    }
+
+    /** The same certificate, key and client CA for the REST listener (Netty's TLS, the JDK's provider). */
+    SslContext httpContext() throws IOException {
+      SslContextBuilder b;
+      try {
+        b = SslContextBuilder.forServer(certChain.toFile(), privateKey.toFile());
+        if (clientCa.isPresent()) {
+          b.trustManager(clientCa.get().toFile()).clientAuth(ClientAuth.REQUIRE);
+        }
+        return b.applicationProtocolConfig(new ApplicationProtocolConfig(
+            ApplicationProtocolConfig.Protocol.ALPN,
+            ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+            ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, "http/1.1")).build();
+      } catch (IllegalArgumentException | SSLException e) {
+        throw new IOException("cannot use --tls-cert " + certChain + " / --tls-key " + privateKey
+            + " for the REST listener: " + e.getMessage(), e);
+      }
     }
   }
 

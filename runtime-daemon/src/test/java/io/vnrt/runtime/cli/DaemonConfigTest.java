@@ -1,6 +1,7 @@
 package io.vnrt.runtime.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
@@ -9,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -91,6 +93,29 @@ class DaemonConfigTest {
         "invalid auth-token-file", "at least 16 printable");
     assertRefused(run(Map.of(), "daemon", "--tls-cert", shortToken.toString(), "--print-config"),
         "tls-cert and tls-key go together: tls-key is missing");
+    assertRefused(run(Map.of(), "daemon", "--max-message-size", "3GiB", "--print-config"),
+        "invalid max-message-size '3GiB' (from flag --max-message-size): gRPC messages have 32-bit lengths",
+        "expected a size from 1 byte to 2GiB-1");
+    assertRefused(run(Map.of("VNRT_HTTP_LISTEN", "nowhere"), "daemon", "--print-config"),
+        "invalid http-listen 'nowhere' (from env VNRT_HTTP_LISTEN)", "expected HOST:PORT");
+  }
+
+  @Test
+  void aMessageLimitAboveWhatTheJvmCanHoldIsRefusedWhenAskedForAndLoweredWhenDefaulted() throws Exception {
+    long jvm = 512L << 20;
+    DaemonSettings asked = DaemonSettings.resolve(Map.of("max-message-size", "1GiB"), Map.of(), Optional.empty());
+    DaemonSettings.SettingsException e = assertThrows(DaemonSettings.SettingsException.class,
+        () -> DaemonCommand.messageLimit(asked, jvm));
+    assertTrue(e.getMessage().contains("invalid max-message-size '1GiB' (from flag --max-message-size): more than "
+        + "this JVM can hold (512.0 MiB"), e.getMessage());
+    DaemonSettings defaulted = DaemonSettings.resolve(Map.of(), Map.of(), Optional.empty());
+    DaemonCommand.MessageLimit lowered = DaemonCommand.messageLimit(defaulted, jvm);
+    assertEquals(256L << 20, lowered.bytes());
+    assertTrue(lowered.notice().orElseThrow().contains("messages are limited to 256.0 MiB"), lowered.notice().get());
+    assertEquals(1L << 30, DaemonCommand.messageLimit(defaulted, 4L << 30).bytes());
+    CliTest.Run defaults = run(Map.of(), "daemon", "--print-config");
+    assertTrue(line(defaults.out(), "max-message-size").contains("1GiB"), defaults.out());
+    assertTrue(line(defaults.out(), "http-listen").contains("none"), defaults.out());
   }
 
   @Test
