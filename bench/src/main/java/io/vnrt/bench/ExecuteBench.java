@@ -350,7 +350,7 @@ public final class ExecuteBench {
     return ExecuteInput.newBuilder().setName(name).setInline(t).build();
   }
 
-  private static ValueInfoProto info(String name, long... dims) {
+  static ValueInfoProto info(String name, long... dims) {
     TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
     for (long d : dims) {
       shape.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d));
@@ -359,12 +359,12 @@ public final class ExecuteBench {
         .newBuilder().setElemType(1).setShape(shape))).build();
   }
 
-  private static NodeProto node(String op, List<String> in, List<String> out, AttributeProto... attrs) {
+  static NodeProto node(String op, List<String> in, List<String> out, AttributeProto... attrs) {
     return NodeProto.newBuilder().setOpType(op).setName(op).addAllInput(in).addAllOutput(out)
         .addAllAttribute(List.of(attrs)).build();
   }
 
-  private static AttributeProto ints(String name, long... v) {
+  static AttributeProto ints(String name, long... v) {
     AttributeProto.Builder b = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
     for (long x : v) {
       b.addInts(x);
@@ -372,7 +372,7 @@ public final class ExecuteBench {
     return b.build();
   }
 
-  private static byte[] onnx(int opset, List<ValueInfoProto> inputs, List<ValueInfoProto> outputs, NodeProto node) {
+  static byte[] onnx(int opset, List<ValueInfoProto> inputs, List<ValueInfoProto> outputs, NodeProto node) {
     return ModelProto.newBuilder().setIrVersion(7).addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(opset))
         .setGraph(GraphProto.newBuilder().setName("bench").addAllInput(inputs).addAllOutput(outputs).addNode(node))
         .build().toByteArray();

@@ -319,13 +319,15 @@ public final class DaemonServer implements AutoCloseable {
    * checked against the message limit before it is parsed.
    */
   private static ServerServiceDefinition limited(ServerServiceDefinition service, MessageSizeLimit sizeLimit) {
+    // the size limit sees a request first; a unary request's buffers are then held until its call ends
     return ServerInterceptors.intercept(ServerInterceptors.useInputStreamMessages(
-        Marshalling.aliasingRequests(service, ALIASED_REQUESTS)), sizeLimit);
+        Marshalling.aliasingRequests(service, ALIASED_REQUESTS)), HELD_REQUESTS, sizeLimit);
   }
 
   /**
    * Methods whose requests carry tensors or model bytes, parsed by an AliasingMarshaller: their
-   * handlers copy those bytes (into HBM, the upload, an execution's input) before onMessage returns.
+   * handlers copy those bytes (into HBM, the upload, an execution's input) before onMessage returns, or,
+   * for unary calls, whose handlers run later, while {@link HeldRequestBuffers} holds them.
    */
   private static final Set<String> ALIASED_REQUESTS = Set.of(
       MemoryGrpc.getWriteTensorMethod().getFullMethodName(),
@@ -335,6 +337,8 @@ public final class DaemonServer implements AutoCloseable {
       GRPCInferenceServiceGrpc.getModelInferMethod().getFullMethodName(),
       GRPCInferenceServiceGrpc.getModelStreamInferMethod().getFullMethodName(),
       GRPCInferenceServiceGrpc.getRepositoryModelLoadMethod().getFullMethodName());
+
+  private static final HeldRequestBuffers HELD_REQUESTS = new HeldRequestBuffers(ALIASED_REQUESTS);
 
   /** {@code interceptors} run in list order, each before the services' own. */
   private static <T extends ServerBuilder<T>> T configure(T builder, List<ServerServiceDefinition> services,

@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * The bytes fields of requests parsed by {@link io.vnrt.client.internal.AliasingMarshaller}: ropes
- * of slices of the transport's buffers, valid only until the handler's onMessage returns.
+ * of slices of the transport's buffers, valid until the handler's onMessage returns (streams) or
+ * until the call ends (unary calls, whose buffers {@link HeldRequestBuffers} holds).
  */
 final class TransportBytes {
   private TransportBytes() {

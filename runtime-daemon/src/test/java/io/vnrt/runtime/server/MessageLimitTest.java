@@ -123,6 +123,32 @@ class MessageLimitTest {
     return r.addRawInputContents(ByteString.copyFrom(b.array())).build();
   }
 
+  /** A unary request's bytes alias the transport's buffers; they must still be there when its handler runs. */
+  @Test
+  void aLargeUnaryRequestIsReadWholeAfterTheTransportHandsItOver() {
+    int rows = 200_000;
+    // without batching, so that the rows are one tensor and not a batch over max_batch_size
+    kserve.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder().setModelName("unbatched")
+        .putParameters("config", ModelRepositoryParameter.newBuilder().setStringParam(
+            "{\"max_batch_size\": 0, \"input\": [{\"name\": \"x\", "
+            + "\"data_type\": \"TYPE_FP32\", \"dims\": [-1, 4]}]}").build())
+        .putParameters("file:1/model.onnx", ModelRepositoryParameter.newBuilder()
+            .setBytesParam(ByteString.copyFrom(TestModels.dense())).build()).build());
+    ModelInferRequest request = good(rows).toBuilder().setModelName("unbatched").build();
+    ModelInferResponse r = kserve.modelInfer(request);
+    float[] x = new float[rows * 4];
+    ByteBuffer in = request.getRawInputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < x.length; i++) {
+      x[i] = in.getFloat();
+    }
+    float[] expected = TestModels.denseReference(x, rows)[0];
+    ByteBuffer y = r.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+    assertEquals(expected.length * 4, y.remaining());
+    for (int i = 0; i < expected.length; i++) {
+      assertEquals(expected[i], y.getFloat(), 1e-3f * Math.max(1, Math.abs(expected[i])), "element " + i);
+    }
+  }
+
   @Test
   void aRequestOneByteOverTheLimitIsRefusedAndTheDaemonServesOn() {
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
