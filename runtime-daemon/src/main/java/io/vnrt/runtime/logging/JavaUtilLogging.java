@@ -15,22 +15,25 @@ import org.slf4j.LoggerFactory;
  * and description, without a stack trace.
  */
 public final class JavaUtilLogging {
-  private static boolean routed;
-
   private JavaUtilLogging() {
   }
 
-  /** Replaces the root JUL logger's handlers with one writing through the daemon's logging. Idempotent. */
+  /**
+   * Replaces the root JUL logger's handlers with one writing through the daemon's logging.
+   * Idempotent, and routes again when something (a LogManager reset or re-read configuration in
+   * the same JVM) has since replaced the handlers.
+   */
   public static synchronized void route() {
-    if (routed) {
-      return;
-    }
     java.util.logging.Logger root = LogManager.getLogManager().getLogger("");
+    for (Handler h : root.getHandlers()) {
+      if (h instanceof Bridge) {
+        return;
+      }
+    }
     for (Handler h : root.getHandlers()) {
       root.removeHandler(h);
     }
     root.addHandler(new Bridge());
-    routed = true;
   }
 
   /** Formats each record once and hands it to the SLF4J logger of the same name. */

@@ -66,10 +66,15 @@ class MessageLimitTest {
   GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub kserve;
   ByteArrayOutputStream log = new ByteArrayOutputStream();
   PrintStream previousLog;
+  static final java.util.logging.Logger GRPC_LOG = java.util.logging.Logger.getLogger("io.grpc");
+  java.util.logging.Level grpcLevel;
 
   @BeforeAll
   void start() throws Exception {
     JavaUtilLogging.route();
+    // the client commands (TargetOptions) silence gRPC's log in their JVM, which tests share; a daemon's is on
+    grpcLevel = GRPC_LOG.getLevel();
+    GRPC_LOG.setLevel(null);
     previousLog = LogSettings.redirect(new PrintStream(log, true, StandardCharsets.UTF_8));
     runtime = VnrtRuntime.start(RuntimeConfig.defaults().withTopology(Topology.of(Profile.TRN1, Optional.of(1),
         Optional.empty(), Optional.of(64L << 20), Optional.empty())));
@@ -92,6 +97,7 @@ class MessageLimitTest {
     server.close();
     runtime.close();
     LogSettings.redirect(previousLog);
+    GRPC_LOG.setLevel(grpcLevel);
   }
 
   /** A ModelInfer request whose serialized size is exactly {@code size} bytes. */
