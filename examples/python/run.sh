@@ -16,7 +16,7 @@ done
 gen="$(mktemp -d)"
 trap 'rm -rf "$gen"' EXIT
 # protoc's warnings (unused imports in the contract) are noise here: shown only if it fails
-if ! protoc_log="$(cd "$protos" && protoc --python_out="$gen" vnrt/v1/*.proto inference/grpc_service.proto \
+if ! protoc_log="$(cd "$protos" && protoc --python_out="$gen" vnrt/v1/*.proto inference/grpc_service.proto inference/model_config.proto \
     onnx/onnx.proto 2>&1)"; then
   echo "$protoc_log" >&2
   exit 1
