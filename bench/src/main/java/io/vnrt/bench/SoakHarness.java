@@ -68,7 +68,7 @@ public final class SoakHarness {
           Optional.of(new InetSocketAddress("127.0.0.1", 0)), Optional.empty(), Optional.empty()));
       String target = daemon.targets().getFirst();
       ManagedChannel channel = NettyChannelBuilder.forTarget(target).usePlaintext()
-          .maxInboundMessageSize(DaemonServer.MAX_INBOUND_MESSAGE_BYTES).build();
+          .maxInboundMessageSize((int) DaemonServer.DEFAULT_MAX_MESSAGE_BYTES).build();
       try (VnrtClient client = VnrtClient.connect(target)) {
         report("start", runtime);
         Map<String, AtomicLong> statuses = new ConcurrentHashMap<>();

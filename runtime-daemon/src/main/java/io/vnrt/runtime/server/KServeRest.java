@@ -475,8 +475,9 @@ final class KServeRest {
     return new Response(status, JSON_TYPE, alloc.buffer(0), -1, null);
   }
 
-  /** KServe's error body: {"error": message}. */
-  Response error(int status, String message) {
+  /** KServe's error body: {"error": message}, the message bounded as a gRPC status's is. */
+  Response error(int status, String text) {
+    String message = Statuses.bounded(text);
     try {
       Response r = json(status, g -> {
         g.writeStartObject();

@@ -15,6 +15,7 @@ import io.vnrt.runtime.exec.Profile;
 import io.vnrt.runtime.exec.Topology;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -96,7 +97,7 @@ class KServeStreamBackpressureTest {
     Files.write(repository.resolve("dense/1/model.onnx"), TestModels.dense());
     try (VnrtRuntime runtime = VnrtRuntime.start(RuntimeConfig.defaults().withTopology(Topology.of(Profile.TRN1,
         Optional.of(1), Optional.empty(), Optional.of(64L << 20), Optional.empty())))) {
-      KServeService kserve = new KServeService(runtime, Optional.of(repository));
+      KServeService kserve = new KServeService(new KServeFrontEnd(runtime, Optional.of(repository), Duration.ZERO));
       CompletableFuture<RepositoryModelLoadResponse> loaded = new CompletableFuture<>();
       kserve.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder().setModelName("dense").build(),
           AbstractEndToEndTest.observer(loaded));

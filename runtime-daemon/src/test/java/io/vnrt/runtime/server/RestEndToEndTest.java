@@ -1,6 +1,7 @@
 package io.vnrt.runtime.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -307,6 +308,23 @@ class RestEndToEndTest {
     byte[] big = new byte[(int) LIMIT + 1];
     error(send(HttpRequest.newBuilder(URI.create(base + "/v2/models/dense/infer"))
         .POST(HttpRequest.BodyPublishers.ofByteArray(big))), 413, "over the daemon's message size limit of " + LIMIT);
+    stillServing();
+  }
+
+  @Test
+  void errorsAreBoundedAndCarryNoJavaNames() throws Exception {
+    String name = "n".repeat(3 * Statuses.MAX_MESSAGE_CHARS);
+    HttpResponse<byte[]> r = post("/v2/models/dense/infer", "{\"inputs\":[{\"name\":\"" + name
+        + "\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[1,2,3,4]}]}");
+    String message = error(r, 400, "more characters cut");
+    assertTrue(message.length() <= Statuses.MAX_MESSAGE_CHARS, message.length() + " characters");
+    for (HttpResponse<byte[]> bad : List.of(r, post("/v2/models/dense/infer", "{\"inputs\":[{\"name\":\"x\","
+        + "\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[1,2,\"three\",4]}]}"),
+        post("/v2/repository/models/dense/load", "{\"parameters\":{\"file:1/model.onnx\":\"@@\"}}"))) {
+      String body = new String(bad.body(), StandardCharsets.UTF_8);
+      assertTrue(bad.statusCode() >= 400 && bad.statusCode() < 500, bad.statusCode() + ": " + body);
+      assertFalse(body.matches("(?s).*(Exception|java\\.|io\\.vnrt|com\\.fasterxml|io\\.netty).*"), body);
+    }
     stillServing();
   }
 
