@@ -19,6 +19,7 @@ import io.vnrt.proto.v1.InlineTensor;
 import io.vnrt.runtime.RuntimeConfig;
 import io.vnrt.runtime.exec.Profile;
 import io.vnrt.runtime.exec.Topology;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -28,10 +29,14 @@ import org.junit.jupiter.api.Test;
  * refused with RESOURCE_EXHAUSTED (not grpc-java's UNKNOWN), and the daemon keeps serving.
  */
 class CompressionBombTest {
+  /** The daemon's --max-message-size here: the bomb inflates to 16 times it. */
+  private static final long LIMIT = 4L << 20;
+
   @Test
   void aMessageThatInflatesPastTheLimitIsResourceExhausted() throws Exception {
     try (AbstractEndToEndTest.Fixture f = TcpEndToEndTest.tcp(RuntimeConfig.defaults().withTopology(Topology.of(
-        Profile.TRN1, Optional.of(1), Optional.empty(), Optional.of(64L << 20), Optional.empty())))) {
+        Profile.TRN1, Optional.of(1), Optional.empty(), Optional.of(64L << 20), Optional.empty())),
+        new DaemonServer.Options(Optional.empty(), Duration.ZERO, LIMIT))) {
       Session session = f.client().openSession("bomb");
       Metadata h = new Metadata();
       h.put(Session.SESSION_ID_KEY, session.id());

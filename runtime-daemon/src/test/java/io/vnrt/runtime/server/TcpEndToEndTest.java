@@ -18,9 +18,15 @@ class TcpEndToEndTest extends AbstractEndToEndTest {
 
   /** A daemon on a free loopback port. */
   static Fixture tcp(RuntimeConfig config) throws Exception {
+    return tcp(config, DaemonServer.Options.DEFAULT);
+  }
+
+  /** A daemon on a free loopback port with {@code options} (a message size limit, a repository). */
+  static Fixture tcp(RuntimeConfig config, DaemonServer.Options options) throws Exception {
     VnrtRuntime runtime = VnrtRuntime.start(config);
     DaemonServer server = DaemonServer.start(runtime, new DaemonServer.Listeners(
-        Optional.of(new InetSocketAddress("127.0.0.1", 0)), Optional.empty(), Optional.empty()));
+        Optional.of(new InetSocketAddress("127.0.0.1", 0)), Optional.empty(), Optional.empty()), Security.NONE,
+        options);
     return new NettyFixture(runtime, server, server.targets().getFirst());
   }
 
