@@ -19,7 +19,7 @@ public final class ModelEntry {
   private final List<Integer> cores;
   private final LoadedModel model;
   private final Duration loadTime;
-  private final Duration warmupTime;
+  private final WarmupOutcome warmup;
   private final int opset;
   private final Batching batching;
   private final int queueDepth;
@@ -28,9 +28,9 @@ public final class ModelEntry {
   private final AtomicLong failures = new AtomicLong();
 
   ModelEntry(String id, String name, Session owner, int deviceId, List<Integer> cores, LoadedModel model,
-      Duration loadTime, Duration warmupTime, int opset, Batching batching, int queueDepth,
+      Duration loadTime, WarmupOutcome warmup, int opset, Batching batching, int queueDepth,
       CoreGroupScheduler scheduler) {
-    this.warmupTime = warmupTime;
+    this.warmup = warmup;
     this.id = id;
     this.name = name;
     this.owner = owner;
@@ -96,7 +96,12 @@ public final class ModelEntry {
 
   /** Wall time of the warm-up executions at load (zero when none ran). */
   public Duration warmupTime() {
-    return warmupTime;
+    return warmup.time();
+  }
+
+  /** What the warm-up at load did. */
+  public WarmupOutcome warmup() {
+    return warmup;
   }
 
   /** Highest opset of the default ONNX domain. */

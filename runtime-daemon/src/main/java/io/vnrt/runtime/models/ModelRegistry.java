@@ -6,6 +6,7 @@ import io.vnrt.runtime.exec.Device;
 import io.vnrt.runtime.exec.DeviceSet;
 import io.vnrt.runtime.exec.DeviceSpec;
 import io.vnrt.runtime.exec.Engine;
+import io.vnrt.runtime.exec.GeneratedInputs;
 import io.vnrt.runtime.exec.LoadedModel;
 import io.vnrt.runtime.DeviceMemoryExhaustedException;
 import io.vnrt.runtime.graph.LoadProblem;
@@ -24,7 +25,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -61,21 +61,32 @@ public final class ModelRegistry implements AutoCloseable {
   private final SecureRandom random = new SecureRandom();
   private final Map<String, ModelEntry> byId = new ConcurrentHashMap<>();
   private final RuntimeMetrics metrics;
+  /** Executions of the default warm-up of a load that asks for none (0: none). */
+  private final int defaultWarmupRuns;
   /** Core groups in use, by device and cores; guarded by itself. */
   private final Map<List<Integer>, CoreGroupScheduler> schedulers = new LinkedHashMap<>();
   /** Models placed on each core (for auto-placement), guarded by {@link #schedulers}. */
   private final Map<Integer, Integer> modelsPerCore = new ConcurrentHashMap<>();
+  /** Loads and executions in progress (what background work such as the kernel warm-up waits for). */
+  private final java.util.concurrent.atomic.AtomicInteger inProgress = new java.util.concurrent.atomic.AtomicInteger();
   /** Heap bytes held by streamed loads in progress, at most {@link #maxModelBytes()} in all. */
   private final java.util.concurrent.atomic.AtomicLong uploadBytes = new java.util.concurrent.atomic.AtomicLong();
 
   /**
    * A registry over {@code devices}; models of a session are unloaded when {@code sessions} ends it.
-   * Loads, unloads and executions are reported to {@code metrics}.
+   * Loads, unloads and executions are reported to {@code metrics}; a load that asks for no
+   * warm-up gets {@code defaultWarmupRuns} executions (best effort).
    */
-  public ModelRegistry(DeviceSet devices, SessionRegistry sessions, Engine engine, RuntimeMetrics metrics) {
+  public ModelRegistry(DeviceSet devices, SessionRegistry sessions, Engine engine, RuntimeMetrics metrics,
+      int defaultWarmupRuns) {
+    if (defaultWarmupRuns < 0 || defaultWarmupRuns > Warmup.MAX_RUNS) {
+      throw new IllegalArgumentException("the default warm-up must be 0 to " + Warmup.MAX_RUNS + " runs, got "
+          + defaultWarmupRuns);
+    }
     this.devices = devices;
     this.engine = engine;
     this.metrics = metrics;
+    this.defaultWarmupRuns = defaultWarmupRuns;
     sessions.onEnd(this::unloadAll);
   }
 
@@ -113,6 +124,29 @@ public final class ModelRegistry implements AutoCloseable {
 
   /** Loads a whole model held in memory ({@code onnx.length} must equal the spec's size, or the size be 0). */
   public ModelEntry load(Session session, LoadSpec spec, byte[] onnx) {
+    return load(session, spec, onnx, LoadWatch.NONE);
+  }
+
+  /**
+   * Like {@link #load(Session, LoadSpec, byte[])} for a caller that may give up: the load fails
+   * with CANCELLED or DEADLINE_EXCEEDED, and leaves nothing behind, when {@code watch} says so
+   * between warm-up runs or before the model is registered.
+   */
+  public ModelEntry load(Session session, LoadSpec spec, byte[] onnx, LoadWatch watch) {
+    inProgress.incrementAndGet();
+    try {
+      return loadNow(session, spec, onnx, watch);
+    } finally {
+      inProgress.decrementAndGet();
+    }
+  }
+
+  /** True while a load or an execution is in progress. */
+  public boolean busy() {
+    return inProgress.get() > 0;
+  }
+
+  private ModelEntry loadNow(Session session, LoadSpec spec, byte[] onnx, LoadWatch watch) {
     LoadSpec s = spec.sizeBytes() == 0 ? spec.withSize(onnx.length) : spec;
     if (s.sizeBytes() != onnx.length) {
       throw VnrtRuntimeException.invalid("model '" + s.name() + "' is " + onnx.length + " bytes, not the "
@@ -146,9 +180,10 @@ public final class ModelRegistry implements AutoCloseable {
         log.warn("model '{}': {}; executions whose input shapes hit this are refused with INVALID_ARGUMENT", s.name(), w);
       }
       Duration loadTime = Duration.ofNanos(System.nanoTime() - t0);
-      Duration warmupTime = warmUp(s, loaded, scheduler);
+      WarmupOutcome warmup = warmUp(s, loaded, scheduler, watch);
+      checkWatch(s, watch, "after its warm-up");
       int depth = s.queueDepth() == 0 ? DEFAULT_QUEUE_DEPTH : s.queueDepth();
-      ModelEntry entry = new ModelEntry(id, s.name(), session, device.id(), cores, loaded, loadTime, warmupTime,
+      ModelEntry entry = new ModelEntry(id, s.name(), session, device.id(), cores, loaded, loadTime, warmup,
           loaded.opset(), s.batching(), depth, scheduler);
       synchronized (session) {
         if (session.isClosed()) {
@@ -176,31 +211,22 @@ public final class ModelRegistry implements AutoCloseable {
 
   /**
    * Runs the load's warm-up executions on the model's core group, which it has to itself
-   * meanwhile; generated inputs: seeded Gaussian floats, zero integers and false booleans (zero
-   * is a valid index for any gather), symbolic dims from the spec or 1.
+   * meanwhile, on {@link GeneratedInputs}. An explicit warm-up that fails fails the load; the
+   * default one is best effort and says in the outcome's note why it did not run.
    */
-  private static Duration warmUp(LoadSpec s, LoadedModel model, CoreGroupScheduler scheduler) {
-    Warmup w = s.warmup();
+  private WarmupOutcome warmUp(LoadSpec s, LoadedModel model, CoreGroupScheduler scheduler, LoadWatch watch) {
+    Warmup w = s.warmup().resolve(defaultWarmupRuns);
     if (w.none()) {
-      return Duration.ZERO;
+      return WarmupOutcome.NONE;
     }
-    Map<String, Tensor> inputs = new LinkedHashMap<>();
-    Random rnd = new Random(0x5eedL);
-    for (ValueInfo in : model.inputs()) {
-      Tensor t = Tensor.allocate(in.dtype(), in.shape(symbol -> w.dims().getOrDefault(symbol, 1L)));
-      if (in.dtype().isFloatingPoint()) {
-        for (long i = 0; i < t.elementCount(); i++) {
-          t.setDouble(i, rnd.nextGaussian());
-        }
-      }
-      inputs.put(in.name(), t);
-    }
+    Map<String, Tensor> inputs = GeneratedInputs.of(model.inputs(), w.dims());
     long t0 = System.nanoTime();
     long until = t0 + w.time().toNanos();
     int[] done = {0};
     try {
       scheduler.runExclusive(() -> {
         while (done[0] < Math.max(1, w.runs()) || System.nanoTime() < until) {
+          checkWatch(s, watch, "during its warm-up, after " + done[0] + " execution(s)");
           try {
             model.execute(inputs);
           } catch (DeviceMemoryExhaustedException e) {
@@ -215,15 +241,39 @@ public final class ModelRegistry implements AutoCloseable {
       throw VnrtRuntimeException.of(Kind.CANCELLED, "the load of model '" + s.name() + "' was interrupted during"
           + " its warm-up");
     } catch (VnrtRuntimeException e) {
+      if (w.byDefault() && e.kind() == Kind.RESOURCE_EXHAUSTED) {
+        return skipped(s, "the default warm-up needs more device memory than is free (" + e.getMessage() + ")");
+      }
       throw e;
     } catch (RuntimeException e) {
       Map<String, String> shapes = new LinkedHashMap<>();
       inputs.forEach((k, v) -> shapes.put(k, v.type().toString()));
+      if (w.byDefault()) {
+        return skipped(s, "the default warm-up could not run the model on generated inputs " + shapes + " ("
+            + e.getMessage() + "); give warmup_dims the sizes of real requests");
+      }
       throw VnrtRuntimeException.invalid("warm-up execution " + (done[0] + 1) + " of model '" + s.name()
           + "' failed with generated inputs " + shapes + ": " + e.getMessage() + "; give its symbolic dims"
           + " values with warmup_dims, or load it without warm-up", "model", s.name(), "inputs", shapes.toString());
     }
-    return Duration.ofNanos(System.nanoTime() - t0);
+    return new WarmupOutcome(Duration.ofNanos(System.nanoTime() - t0), done[0], "");
+  }
+
+  private static WarmupOutcome skipped(LoadSpec s, String why) {
+    log.info("model '{}': {}; its first request will compile the plan", s.name(), why);
+    return new WarmupOutcome(Duration.ZERO, 0, why);
+  }
+
+  /** Fails the load (CANCELLED or DEADLINE_EXCEEDED) when its caller has given up. */
+  private static void checkWatch(LoadSpec s, LoadWatch watch, String when) {
+    if (watch.cancelled().getAsBoolean()) {
+      throw VnrtRuntimeException.of(Kind.CANCELLED, "the load of model '" + s.name() + "' was cancelled by the "
+          + "client " + when + "; nothing was kept");
+    }
+    if (watch.expired()) {
+      throw VnrtRuntimeException.of(Kind.DEADLINE_EXCEEDED, "the load of model '" + s.name() + "' passed its "
+          + "deadline " + when + "; nothing was kept (allow more time, or a shorter warm-up)");
+    }
   }
 
   private byte[] randomBytes() {
@@ -484,16 +534,21 @@ public final class ModelRegistry implements AutoCloseable {
   /** Like {@link #submit(Session, ExecutionRequest)} for a model already looked up (e.g. by name). */
   public CompletableFuture<ExecutionResult> submit(Session session, ModelEntry model, ExecutionRequest request) {
     session.quota().acquireExecution();
+    inProgress.incrementAndGet();
     CompletableFuture<ExecutionResult> f;
     try {
       BoundExecution bound = BoundExecution.bind(session, model, request);
       f = model.scheduler().submit(model, bound, request.deadlineNanos());
     } catch (RuntimeException | Error e) {
+      inProgress.decrementAndGet();
       session.quota().releaseExecution();
       throw e;
     }
     // completion, failure and cancellation all end the execution's hold on the quota
-    f.whenComplete((r, e) -> session.quota().releaseExecution());
+    f.whenComplete((r, e) -> {
+      inProgress.decrementAndGet();
+      session.quota().releaseExecution();
+    });
     return f;
   }
 

@@ -53,6 +53,11 @@ public final class ModelUpload implements AutoCloseable {
 
   /** Loads the model once every announced byte arrived; INVALID_ARGUMENT if some are missing. */
   public ModelEntry finish() {
+    return finish(LoadWatch.NONE);
+  }
+
+  /** Like {@link #finish()} for a caller that may cancel or have a deadline ({@link ModelRegistry#load(io.vnrt.runtime.session.Session, LoadSpec, byte[], LoadWatch)}). */
+  public ModelEntry finish(LoadWatch watch) {
     if (buffer == null) {
       throw new IllegalStateException("the upload is finished or closed");
     }
@@ -64,7 +69,7 @@ public final class ModelUpload implements AutoCloseable {
             + " bytes, but its header announced " + spec.sizeBytes(), "model_size_bytes", spec.sizeBytes(),
             "received_bytes", received);
       }
-      return registry.load(session, spec, model);
+      return registry.load(session, spec, model, watch);
     } finally {
       release.run();
     }

@@ -106,8 +106,7 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
   }
 
   KServeService(VnrtRuntime runtime, Optional<Path> repository, Duration repositoryWarmup) {
-    this.repositoryWarmup = repositoryWarmup.isZero() ? Warmup.NONE
-        : new Warmup(0, repositoryWarmup, Map.of());
+    this.repositoryWarmup = repositoryWarmup.isZero() ? Warmup.DEFAULT : new Warmup(0, repositoryWarmup, Map.of());
     this.runtime = runtime;
     this.repository = repository.map(p -> p.toAbsolutePath().normalize());
     this.session = runtime.sessions().openDaemonSession("kserve");
@@ -523,7 +522,7 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
           versions.remove(previous.id());
         }
         ModelEntry loaded = runtime.models().load(session,
-            LoadSpec.auto(name, 0, 1, onnx.length).withWarmup(repositoryWarmup), onnx);
+            LoadSpec.auto(name, 0, 1, onnx.length).withWarmup(repositoryWarmup), onnx, Calls.loadWatch());
         versions.put(loaded.id(), version);
       } finally {
         repositoryLock.unlock();

@@ -10,6 +10,7 @@ import io.vnrt.proto.v1.ModelInfo;
 import io.vnrt.proto.v1.UnloadModelRequest;
 import io.vnrt.proto.v1.UnloadModelResponse;
 import io.vnrt.runtime.VnrtRuntimeException;
+import io.vnrt.runtime.models.LoadWatch;
 import io.vnrt.runtime.models.ModelRegistry;
 import io.vnrt.runtime.models.ModelUpload;
 import io.vnrt.runtime.session.Session;
@@ -27,14 +28,19 @@ final class ModelService extends ModelGrpc.ModelImplBase {
     return new LoadStream(SessionInterceptor.current(), response);
   }
 
-  /** One LoadModel stream: a header, then chunks copied into a buffer of the announced size. */
+  /**
+   * One LoadModel stream: a header, then chunks copied into a buffer of the announced size. The
+   * load watches the call: a client that cancels, or a deadline that passes, ends it.
+   */
   private final class LoadStream extends ClientUpload<LoadModelRequest, ModelInfo> {
     private final Session session;
+    private final LoadWatch watch;
     private ModelUpload upload;
 
     LoadStream(Session session, StreamObserver<ModelInfo> response) {
       super(response);
       this.session = session;
+      this.watch = Calls.loadWatch();
     }
 
     @Override
@@ -68,7 +74,7 @@ final class ModelService extends ModelGrpc.ModelImplBase {
       // the upload hands its bytes to the load: from here the load owns them, loaded or not
       ModelUpload u = upload;
       upload = null;
-      return ModelMessages.info(u.finish());
+      return ModelMessages.info(u.finish(watch));
     }
 
     @Override
