@@ -8,12 +8,11 @@ import io.vnrt.runtime.exec.DeviceSpec;
 import io.vnrt.runtime.exec.Profile;
 import io.vnrt.runtime.exec.Topology;
 import io.vnrt.runtime.exec.VisibleCores;
-import io.vnrt.runtime.kernels.VectorShape;
-import io.vnrt.runtime.kernels.linalg.LinalgOps;
 import io.vnrt.runtime.logging.LogFormat;
 import io.vnrt.runtime.logging.LogSettings;
 import io.vnrt.runtime.metrics.MetricsHttpServer;
 import io.vnrt.runtime.server.DaemonServer;
+import io.vnrt.runtime.server.EngineInfos;
 import io.vnrt.runtime.server.Security;
 import io.vnrt.runtime.session.QuotaLimits;
 import java.nio.file.Files;
@@ -155,6 +154,18 @@ final class DaemonCommand implements Callable<Integer> {
           + " load answers (default 0s: none).")
   private String repositoryWarmup;
 
+  @Option(names = "--kernel-warmup", paramLabel = "DURATION",
+      description = "At start, compile the kernels in the background on small models, for at most this long: the "
+          + "first models loaded then run compiled code at once. It runs at the lowest OS priority and waits while "
+          + "loads or executions run (default 60s; 0s: none).")
+  private String kernelWarmup;
+
+  @Option(names = "--load-warmup", paramLabel = "RUNS",
+      description = "Run each model this many times on generated inputs at load, before the load answers, when the "
+          + "load asks for no warm-up of its own: the plan is compiled and the memory touched before the first "
+          + "request (default 1; 0: none; a load can also skip it).")
+  private String loadWarmup;
+
   @CommandLine.Spec
   private CommandLine.Model.CommandSpec spec;
 
@@ -168,7 +179,7 @@ final class DaemonCommand implements Callable<Integer> {
   /** What the daemon is started with, all settings parsed. */
   private record Plan(RuntimeConfig runtime, DaemonServer.Listeners listeners, Security security,
       Duration drainTimeout, Optional<InetSocketAddress> metrics, LogFormat logFormat, org.slf4j.event.Level logLevel,
-      Optional<Path> modelRepository, Duration repositoryWarmup) {
+      Optional<Path> modelRepository, Duration repositoryWarmup, Duration kernelWarmup) {
   }
 
   @Override
@@ -247,9 +258,14 @@ final class DaemonCommand implements Callable<Integer> {
     for (DeviceSpec d : config.topology().devices()) {
       out.printf("  device %d: cores %s, %s HBM%n", d.deviceId(), d.coreIds(), ByteSize.format(d.hbmBytes()));
     }
-    out.printf("GEMM: %s%n", LinalgOps.gemmKernels());
-    if (VectorShape.WARNING != null) {
-      out.printf("WARNING: %s%n", VectorShape.WARNING);
+    EngineLines.machine(EngineInfos.current(Optional.empty())).forEach(out::println);
+    if (plan.kernelWarmup().isZero()) {
+      out.println("kernel warm-up: off (--kernel-warmup 0s): the first executions run before the JIT has compiled"
+          + " the kernels");
+    } else {
+      runtime.startKernelWarmup(plan.kernelWarmup());
+      out.printf("kernel warm-up: compiling the kernels in the background, at most %d s (logged when done)%n",
+          plan.kernelWarmup().toSeconds());
     }
     out.flush();
     server.awaitTermination();
@@ -315,6 +331,8 @@ final class DaemonCommand implements Callable<Integer> {
     flags.put("log-level", logLevel);
     flags.put("model-repository", modelRepository);
     flags.put("repository-warmup", repositoryWarmup);
+    flags.put("kernel-warmup", kernelWarmup);
+    flags.put("load-warmup", loadWarmup);
     flags.put("health-listen", healthListen);
     return flags;
   }
@@ -344,6 +362,15 @@ final class DaemonCommand implements Callable<Integer> {
       throw new DaemonSettings.SettingsException("repository-warmup must be at most 1m, got " + repositoryWarmup, null);
     }
     org.slf4j.event.Level logLevel = s.parsed("log-level", LogSettings::parseLevel).orElseThrow();
+    Duration kernelWarmup = s.parsed("kernel-warmup", DaemonSettings::duration).orElseThrow();
+    int loadWarmupRuns = s.parsed("load-warmup", DaemonSettings.atLeast(0)).orElseThrow();
+    if (loadWarmupRuns > RuntimeConfig.MAX_LOAD_WARMUP_RUNS) {
+      throw new DaemonSettings.SettingsException("load-warmup must be at most " + RuntimeConfig.MAX_LOAD_WARMUP_RUNS
+          + " executions, got " + loadWarmupRuns, null);
+    }
+    if (kernelWarmup.compareTo(Duration.ofMinutes(10)) > 0) {
+      throw new DaemonSettings.SettingsException("kernel-warmup must be at most 10m, got " + kernelWarmup, null);
+    }
 
     Topology topology;
     try {
@@ -358,7 +385,8 @@ final class DaemonCommand implements Callable<Integer> {
     try {
       config = defaults.withTopology(topology).withBacking(backing).withHostMemoryBytes(hostMemory)
           .withLeases(lease, maxLease)
-          .withQuotas(new QuotaLimits(hbmQuota, modelQuota, executionQuota), maxSessions);
+          .withQuotas(new QuotaLimits(hbmQuota, modelQuota, executionQuota), maxSessions)
+          .withLoadWarmupRuns(loadWarmupRuns);
     } catch (IllegalArgumentException e) {
       throw new DaemonSettings.SettingsException(e.getMessage(), e);
     }
@@ -370,7 +398,7 @@ final class DaemonCommand implements Callable<Integer> {
         .orElseThrow();
     return new Plan(config, new DaemonServer.Listeners(tcp, uds, Optional.empty(), healthTcp),
         security(s, tcp.isPresent()),
-        drain, metrics, logFormat, logLevel, modelRepository, repositoryWarmup);
+        drain, metrics, logFormat, logLevel, modelRepository, repositoryWarmup, kernelWarmup);
   }
 
   private static Security security(DaemonSettings s, boolean tcp) throws DaemonSettings.SettingsException {

@@ -75,6 +75,8 @@ final class DaemonSettings {
       new Setting("session-execution-quota", "0", "a whole number of executions, 0 for unlimited"),
       new Setting("drain-timeout", "30s", "a duration such as 500ms, 30s or 2m"),
       new Setting("repository-warmup", "0s", "a duration such as 500ms, 2s or 1m"),
+      new Setting("kernel-warmup", "60s", "a duration such as 30s or 2m, 0s for none"),
+      new Setting("load-warmup", "1", "a whole number of executions, 0 for none"),
       new Setting("metrics-listen", "none", "HOST:PORT for the Prometheus endpoint such as 127.0.0.1:9464, or 'none'"),
       new Setting("log-format", "text", "'text' or 'json'"),
       new Setting("log-level", "info", "one of trace, debug, info, warn, error"),
