@@ -171,8 +171,8 @@ final class RunCommand implements Callable<Integer> {
         LoadedModel loaded = load(group)) {
       double loadMs = (System.nanoTime() - t0) / 1e6;
       Map<String, Tensor> inputs = inputs(loaded.inputs());
-      printEngine(out, EngineInfos.current(Optional.empty()), "");
       printLoad(out, loadMs, "in this process", Map.of(), loaded.weightsBytes(), loaded.scratchBytes());
+      printEngine(out, EngineInfos.current(Optional.empty()), "");
       try {
         loaded.checkInputs(inputs);
       } catch (IllegalArgumentException e) {
@@ -283,7 +283,6 @@ final class RunCommand implements Callable<Integer> {
         Model loaded = session.loadModel(model, LoadOptions.defaults().onAnyCores(cores)
             .withWarmup(0, Duration.ofMillis(loadWarmupMs), dims))) {
       ModelDescription d = loaded.description();
-      printEngine(out, client.runtimeInfo().getEngine(), "daemon ");
       List<ValueInfo> specs = new ArrayList<>();
       for (ModelDescription.Port p : d.inputs()) {
         List<Dim> shape = p.shape().stream()
@@ -312,6 +311,7 @@ final class RunCommand implements Callable<Integer> {
           out.println("load warm-up skipped: " + d.warmupNote());
         }
       }
+      printEngine(out, client.runtimeInfo().getEngine(), "daemon ");
       SharedMemory region = shm ? session.createSharedMemory("vnrt-run-inputs", regionBytes(inputs)) : null;
       ExecutionRequest request = region == null ? ExecutionRequest.of(inputs) : shmRequest(inputs, region);
       try {

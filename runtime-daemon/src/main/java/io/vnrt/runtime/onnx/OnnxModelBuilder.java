@@ -58,6 +58,12 @@ public final class OnnxModelBuilder {
         return this;
     }
 
+    /** Adds a graph output described by hand (no shape, or no type at all, as subgraph outputs often are). */
+    public OnnxModelBuilder output(ValueInfoProto info) {
+        graph.addOutput(info);
+        return this;
+    }
+
     /** Adds a constant the graph reads by name (a weight). */
     public OnnxModelBuilder initializer(String name, Tensor t) {
         return initializer(TensorProtos.encode(name, t));
@@ -103,6 +109,11 @@ public final class OnnxModelBuilder {
     public static AttributeProto tensorAttr(String name, Tensor t) {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.TENSOR)
                 .setT(TensorProtos.encode(null, t)).build();
+    }
+
+    /** The graph so far (a Loop body or an If branch, when this builder writes a subgraph). */
+    public GraphProto graph() {
+        return graph.build();
     }
 
     /** The serialized model. */

@@ -9,8 +9,6 @@ import java.util.Optional;
 
 /** The engine's facts as GetRuntimeInfo reports them, and as the daemon and {@code vnrt run} print them. */
 public final class EngineInfos {
-  private static final String[] JVM_FLAGS = {"UseAVX", "MaxVectorSize"};
-
   private EngineInfos() {}
 
   /** This process's engine, with the kernel warm-up if one was started. */
@@ -24,11 +22,10 @@ public final class EngineInfos {
         .setWarning(VectorShape.WARNING == null ? "" : VectorShape.WARNING)
         .setKernelWarmup(warmup.map(w -> warmupInfo(w.report())).orElse(KernelWarmupInfo.newBuilder()
             .setState(KernelWarmupInfo.State.STATE_OFF).setSummary("off").build()));
-    for (String flag : JVM_FLAGS) {
-      String value = VectorShape.jvmFlag(flag);
-      if (value != null) {
-        b.putJvmFlags(flag, value);
-      }
+    b.setJvmUseAvx(VectorShape.useAvx());
+    String maxVectorSize = VectorShape.jvmFlag("MaxVectorSize");
+    if (maxVectorSize != null && maxVectorSize.matches("\\d+")) {
+      b.setJvmMaxVectorSize(Integer.parseInt(maxVectorSize));
     }
     return b.build();
   }

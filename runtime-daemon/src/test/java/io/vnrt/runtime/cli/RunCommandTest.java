@@ -51,7 +51,7 @@ class RunCommandTest {
     assertTrue(r.out().matches("(?s).*5 executions \\(after 1 warm-up\\).*p50 .* ms, p90 .* ms, p99 .* ms.*"), r.out());
     assertTrue(r.out().contains("vectors: " + VectorShape.BITS + "-bit"), r.out());
     assertTrue(r.out().contains("GEMM: " + LinalgOps.gemmKernels()), r.out());
-    assertInOrder(r.out(), "loaded in", "first execution (cold): ", "(compiles the plan for these inputs",
+    assertInOrder(r.out(), "loaded in", "vectors: ", "first execution (cold): ", "(compiles the plan for these inputs",
         "warm-up: 1 executions in", "5 executions (after 1 warm-up)");
     try (var files = Files.list(dir)) {
       Path pb = files.filter(f -> f.toString().endsWith(".pb")).findFirst().orElseThrow();
@@ -146,8 +146,8 @@ class RunCommandTest {
         assertEquals(0, inline.exitCode(), inline.err());
         assertTrue(inline.out().matches("(?s).*40 executions \\(after 2 warm-up\\), concurrency 4: p50 .* ms, "
             + "p90 .* ms, p99 .* ms; throughput .* inferences/s.*"), inline.out());
-        assertInOrder(inline.out(), "daemon vectors: " + VectorShape.BITS + "-bit", "daemon GEMM: ",
-            "daemon kernel warm-up: off", "loaded in", "warmed up at load in", "(1 execution)",
+        assertInOrder(inline.out(), "loaded in", "warmed up at load in", "(1 execution)",
+            "daemon vectors: " + VectorShape.BITS + "-bit", "daemon GEMM: ", "daemon kernel warm-up: off",
             "first execution (cold): ", " ms (in the daemon: queue ", "warm-up: 2 executions in",
             "40 executions (after 2 warm-up)");
         Run shm = run("run", "--target", target, "--model", mlp().toString(), "--dim", "N=1", "--iterations", "10",

@@ -2,6 +2,7 @@ package io.vnrt.runtime.exec;
 
 import io.vnrt.proto.onnx.AttributeProto;
 import io.vnrt.proto.onnx.TensorProto;
+import io.vnrt.proto.onnx.TypeProto;
 import io.vnrt.proto.onnx.ValueInfoProto;
 import io.vnrt.runtime.kernels.DType;
 import io.vnrt.runtime.kernels.Tensor;
@@ -33,21 +34,21 @@ public final class ModelBuilder {
 
     /** A graph output with a dtype and no shape (one whose shape depends on values, say). */
     public ModelBuilder outputAnyShape(String name, DType dtype) {
-        graph.addOutput(ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
+        model.output(ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
                 .setTensorType(TypeProto.Tensor.newBuilder().setElemType(dtype.onnxCode()))).build());
         return this;
     }
 
     /** A graph output with neither type nor shape (subgraph outputs often are). */
     public ModelBuilder outputUntyped(String name) {
-        graph.addOutput(ValueInfoProto.newBuilder().setName(name).build());
+        model.output(ValueInfoProto.newBuilder().setName(name).build());
         return this;
     }
 
     /** This builder's graph as a GRAPH attribute of another node (a Loop body, an If branch). */
     public AttributeProto asGraphAttr(String name) {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.GRAPH)
-                .setG(graph.build()).build();
+                .setG(model.graph()).build();
     }
 
     public ModelBuilder initializer(String name, Tensor t) {

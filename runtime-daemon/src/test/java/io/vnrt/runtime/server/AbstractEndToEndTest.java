@@ -187,9 +187,8 @@ abstract class AbstractEndToEndTest {
     assertEquals(LinalgOps.gemmKernels(), engine.getGemmKernels());
     assertFalse(engine.getGemmKernels().isEmpty());
     assertEquals(VectorShape.WARNING == null ? "" : VectorShape.WARNING, engine.getWarning());
-    if (VectorShape.jvmFlag("UseAVX") != null) {
-      assertEquals(VectorShape.jvmFlag("UseAVX"), engine.getJvmFlagsOrThrow("UseAVX"));
-    }
+    assertEquals(VectorShape.useAvx(), engine.getJvmUseAvx());
+    assertEquals(String.valueOf(engine.getJvmMaxVectorSize()), VectorShape.jvmFlag("MaxVectorSize"));
     assertEquals(KernelWarmupInfo.State.STATE_OFF, engine.getKernelWarmup().getState(),
         "this daemon was started without a kernel warm-up");
   }
