@@ -184,11 +184,7 @@ final class RunCommand implements Callable<Integer> {
           " (compiles the plan for these inputs; the kernels are not yet JIT-compiled)");
       RunWarmup.Outcome warm = warmup.run(() -> {
         long w0 = System.nanoTime();
-        try {
-          loaded.execute(inputs);
-        } catch (OutOfDeviceMemoryException e) {
-          throw new IllegalStateException(e);
-        }
+        loaded.execute(inputs);
         return System.nanoTime() - w0;
       });
       printWarmup(out, warm, warmup);

@@ -166,14 +166,14 @@ public final class KernelWarmup implements AutoCloseable {
         long bestAtRun;
         long settledAt;
 
-        Subject(String name, LoadedModel model, ModelMemory memory, long now) throws OutOfDeviceMemoryException {
+        Subject(String name, LoadedModel model, ModelMemory memory, long now) {
             this.name = name;
             this.model = model;
             Map<String, Tensor> heap = GeneratedInputs.of(model.inputs(), Map.of());
             Map<String, Tensor> pooled = new LinkedHashMap<>();
             try {
                 copyInto(memory, heap, pooled);
-            } catch (OutOfDeviceMemoryException | RuntimeException e) {
+            } catch (RuntimeException e) {
                 held.forEach(ModelMemory.Allocation::close);
                 throw e;
             }
@@ -181,8 +181,7 @@ public final class KernelWarmup implements AutoCloseable {
             this.bestAtNanos = now;
         }
 
-        private void copyInto(ModelMemory memory, Map<String, Tensor> heap, Map<String, Tensor> pooled)
-                throws OutOfDeviceMemoryException {
+        private void copyInto(ModelMemory memory, Map<String, Tensor> heap, Map<String, Tensor> pooled) {
             for (Map.Entry<String, Tensor> e : heap.entrySet()) {
                 Tensor t = e.getValue();
                 ModelMemory.Allocation a = memory.allocate(Math.max(1, t.byteSize()), ModelMemory.Purpose.SCRATCH,
@@ -276,7 +275,7 @@ public final class KernelWarmup implements AutoCloseable {
                 loaded = null;
                 // the first run compiles the plan; the runs timed are the ones after it
                 s.outputs = s.model.execute(s.inputs.getFirst());
-            } catch (ModelLoadException | OutOfDeviceMemoryException | RuntimeException e) {
+            } catch (ModelLoadException | RuntimeException e) {
                 tally.failed.add(m.name() + " (" + e.getMessage() + ")");
                 if (loaded != null) {
                     loaded.close();
@@ -299,7 +298,7 @@ public final class KernelWarmup implements AutoCloseable {
                 long t0 = clock.getAsLong();
                 try {
                     s.model.execute(s.nextInputs(), s.outputs);
-                } catch (OutOfDeviceMemoryException | RuntimeException e) {
+                } catch (RuntimeException e) {
                     tally.failed.add(s.name + " (" + e.getMessage() + ")");
                     active.remove(i--);
                     continue;
