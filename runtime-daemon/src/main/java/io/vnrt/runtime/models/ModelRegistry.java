@@ -219,7 +219,29 @@ public final class ModelRegistry implements AutoCloseable {
     if (w.none()) {
       return WarmupOutcome.NONE;
     }
-    Map<String, Tensor> inputs = GeneratedInputs.of(model.inputs(), w.dims());
+    // A fuzzed or hand-written model can declare an input of unknown rank or of a size no heap holds;
+    // generated inputs cannot stand for real requests then.
+    String unsized = model.inputs().stream().filter(in -> in.rank() < 0).map(in -> in.name()).findFirst()
+        .orElse(null);
+    if (unsized != null) {
+      String why = "input '" + unsized + "' has no declared rank, so no warm-up input can be generated";
+      if (w.byDefault()) {
+        return skipped(s, "the default warm-up did not run: " + why);
+      }
+      throw VnrtRuntimeException.invalid("model '" + s.name() + "' cannot be warmed up: " + why
+          + "; load it without warm-up", "model", s.name());
+    }
+    Map<String, Tensor> inputs;
+    try {
+      inputs = GeneratedInputs.of(model.inputs(), w.dims());
+    } catch (ArithmeticException e) {
+      String why = "its inputs at the warm-up's dims " + w.dims() + " are too large to generate";
+      if (w.byDefault()) {
+        return skipped(s, "the default warm-up did not run: " + why);
+      }
+      throw VnrtRuntimeException.invalid("model '" + s.name() + "' cannot be warmed up: " + why
+          + "; give warmup_dims smaller sizes", "model", s.name());
+    }
     long t0 = System.nanoTime();
     long until = t0 + w.time().toNanos();
     int[] done = {0};
