@@ -137,7 +137,8 @@ public final class DaemonServer implements AutoCloseable {
     SessionInterceptor sessions = new SessionInterceptor(runtime.sessions(), RuntimeService.NO_SESSION);
     MonitorService monitor = new MonitorService(runtime);
     KServeService kserve = new KServeService(runtime, modelRepository, repositoryWarmup);
-    List<ServerServiceDefinition> services = services(runtime, sessions, monitor, health, kserve, true);
+    CallerIdentity callers = new CallerIdentity(security.shmAllow());
+    List<ServerServiceDefinition> services = services(runtime, sessions, monitor, health, kserve, callers, true);
     DrainGate gate = new DrainGate();
     // credentials first: a refused caller never counts as work in progress
     List<ServerInterceptor> network = List.of(new AuthInterceptor(security.authToken(), security.adminToken()), gate);
@@ -175,7 +176,7 @@ public final class DaemonServer implements AutoCloseable {
       if (listeners.inProcessName().isPresent()) {
         // handlers never block on I/O, so they may run on the caller's thread
         started.add(configure(InProcessServerBuilder.forName(listeners.inProcessName().get()).directExecutor(),
-            services(runtime, sessions, monitor, health, kserve, false), List.of(gate)).build().start());
+            services(runtime, sessions, monitor, health, kserve, callers, false), List.of(gate)).build().start());
       }
       List<String> names = new ArrayList<>();
       for (ServerServiceDefinition s : services) {
@@ -200,7 +201,8 @@ public final class DaemonServer implements AutoCloseable {
    * the message object itself to the client, which must then get a copy.
    */
   private static List<ServerServiceDefinition> services(VnrtRuntime runtime, SessionInterceptor sessions,
-      MonitorService monitor, HealthStatusManager health, KServeService kserve, boolean serializing) {
+      MonitorService monitor, HealthStatusManager health, KServeService kserve, CallerIdentity callers,
+      boolean serializing) {
     List<ServerServiceDefinition> services = new ArrayList<>();
     services.add(ServerInterceptors.intercept(new RuntimeService(runtime, MAX_INBOUND_MESSAGE_BYTES), sessions));
     services.add(ServerInterceptors.intercept(new MemoryService(runtime, serializing), sessions));
@@ -214,7 +216,8 @@ public final class DaemonServer implements AutoCloseable {
     // outermost first: the request id is in the MDC for everything below, the status counted last
     CallMetricsInterceptor callMetrics = new CallMetricsInterceptor(runtime.metrics());
     RequestIdInterceptor requestIds = new RequestIdInterceptor();
-    return services.stream().map(s -> ParseGuard.guard(ServerInterceptors.intercept(s, callMetrics, requestIds)))
+    return services.stream()
+        .map(s -> ParseGuard.guard(ServerInterceptors.intercept(s, callers, callMetrics, requestIds)))
         .toList();
   }
 

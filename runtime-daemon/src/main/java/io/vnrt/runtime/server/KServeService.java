@@ -580,7 +580,8 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
   public void systemSharedMemoryRegister(SystemSharedMemoryRegisterRequest request,
       StreamObserver<SystemSharedMemoryRegisterResponse> response) {
     Calls.unary(response, () -> {
-      session.sharedMemory().register(request.getName(), request.getKey(), request.getOffset(), request.getByteSize());
+      session.sharedMemory().register(request.getName(), request.getKey(), request.getOffset(), request.getByteSize(),
+          CallerIdentity.sharedMemoryAccess());
       return SystemSharedMemoryRegisterResponse.getDefaultInstance();
     });
   }

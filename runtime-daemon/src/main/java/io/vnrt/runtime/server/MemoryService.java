@@ -286,7 +286,7 @@ final class MemoryService extends MemoryGrpc.MemoryImplBase {
   @Override
   public void registerSharedMemory(RegisterSharedMemoryRequest request, StreamObserver<SharedMemoryRegion> response) {
     Calls.unary(response, () -> region(SessionInterceptor.current().sharedMemory().register(request.getName(),
-        request.getKey(), request.getOffsetBytes(), request.getSizeBytes())));
+        request.getKey(), request.getOffsetBytes(), request.getSizeBytes(), CallerIdentity.sharedMemoryAccess())));
   }
 
   @Override
