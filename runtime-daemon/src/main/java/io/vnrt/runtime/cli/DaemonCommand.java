@@ -114,7 +114,7 @@ final class DaemonCommand implements Callable<Integer> {
   private String maxSessions;
 
   @Option(names = "--session-hbm-quota", paramLabel = "SIZE",
-      description = "Device HBM one session's tensors may hold (default 0: unlimited).")
+      description = "Device HBM one session's tensors and models (weights, scratch) may hold (default 0: unlimited).")
   private String sessionHbmQuota;
 
   @Option(names = "--session-model-quota", paramLabel = "N",

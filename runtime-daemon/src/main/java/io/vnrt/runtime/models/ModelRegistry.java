@@ -134,7 +134,7 @@ public final class ModelRegistry implements AutoCloseable {
       long t0 = System.nanoTime();
       try {
         loaded = engine.load(s.name(), onnx, null, device.pool(), scheduler.group(), session.publicId(),
-            session.clientName(), cores.getFirst(), id);
+            session.clientName(), cores.getFirst(), id, session.quota());
       } catch (ModelLoadException e) {
         throw loadFailure(s.name(), e);
       } catch (DeviceMemoryExhaustedException e) {

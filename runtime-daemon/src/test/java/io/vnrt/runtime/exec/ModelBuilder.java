@@ -74,7 +74,7 @@ public final class ModelBuilder {
         return this;
     }
 
-    ModelBuilder initializer(TensorProto t) {
+    public ModelBuilder initializer(TensorProto t) {
         graph.addInitializer(t);
         return this;
     }
