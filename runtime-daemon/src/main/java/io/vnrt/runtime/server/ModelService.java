@@ -17,9 +17,11 @@ import io.vnrt.runtime.session.Session;
 /** The Model service over the runtime's {@link ModelRegistry}: models owned by the calling session. */
 final class ModelService extends ModelGrpc.ModelImplBase {
   private final ModelRegistry models;
+  private final StreamIdleWatch idleStreams;
 
-  ModelService(ModelRegistry models) {
+  ModelService(ModelRegistry models, StreamIdleWatch idleStreams) {
     this.models = models;
+    this.idleStreams = idleStreams;
   }
 
   @Override
@@ -33,7 +35,7 @@ final class ModelService extends ModelGrpc.ModelImplBase {
     private ModelUpload upload;
 
     LoadStream(Session session, StreamObserver<ModelInfo> response) {
-      super(response);
+      super(response, idleStreams);
       this.session = session;
     }
 
