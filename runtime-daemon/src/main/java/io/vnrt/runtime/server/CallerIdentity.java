@@ -59,6 +59,13 @@ final class CallerIdentity implements ServerInterceptor {
         attributes.get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR)), allowed);
   }
 
+  /** The current call's connection ({@link Connections#ID}), or -1 outside a call that passed this interceptor. */
+  static long connection() {
+    Attributes attributes = TRANSPORT.get();
+    Long id = attributes == null ? null : attributes.get(Connections.ID);
+    return id == null ? -1 : id;
+  }
+
   static OptionalInt peerUid(SocketAddress remote, SocketAddress local) {
     if (remote instanceof InProcessSocketAddress || remote instanceof DomainSocketAddress) {
       return OptionalInt.of(SharedMemoryAccess.daemonUid());

@@ -146,7 +146,9 @@ public final class DaemonServer implements AutoCloseable {
     HealthStatusManager health = new HealthStatusManager();
     SessionInterceptor sessions = new SessionInterceptor(runtime.sessions(), RuntimeService.NO_SESSION);
     MonitorService monitor = new MonitorService(runtime);
+    Connections connections = new Connections();
     KServeService kserve = new KServeService(runtime, modelRepository, repositoryWarmup);
+    connections.onClose(kserve::connectionClosed);
     CallerIdentity callers = new CallerIdentity(security.shmAllow());
     StreamIdleWatch idleStreams = new StreamIdleWatch(runtime.config().ticker(), limits.streamIdleTimeout(), true);
     List<ServerServiceDefinition> services = services(runtime, sessions, monitor, health, kserve, callers, idleStreams,
@@ -170,7 +172,7 @@ public final class DaemonServer implements AutoCloseable {
           builder.channelFactory(() -> new PeerLimitedServerChannel(max))
               .bossEventLoopGroup(tcpLoops).workerEventLoopGroup(tcpLoops);
         }
-        Server server = configure(builder, services, network, limits).build().start();
+        Server server = configure(builder, services, network, limits, connections).build().start();
         started.add(server);
         bound = Optional.of((InetSocketAddress) server.getListenSockets().getFirst());
       }
@@ -182,7 +184,7 @@ public final class DaemonServer implements AutoCloseable {
         }
         replaceStaleSocket(path);
         unixLoops = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
-        started.add(startOwnerOnlySocket(path, unixLoops, services, network, limits));
+        started.add(startOwnerOnlySocket(path, unixLoops, services, network, limits, connections));
       }
       Optional<InetSocketAddress> healthBound = Optional.empty();
       if (listeners.healthTcp().isPresent()) {
@@ -195,8 +197,8 @@ public final class DaemonServer implements AutoCloseable {
       if (listeners.inProcessName().isPresent()) {
         // handlers never block on I/O, so they may run on the caller's thread
         started.add(configure(InProcessServerBuilder.forName(listeners.inProcessName().get()).directExecutor(),
-            services(runtime, sessions, monitor, health, kserve, callers, idleStreams, false), List.of(gate), limits)
-            .build().start());
+            services(runtime, sessions, monitor, health, kserve, callers, idleStreams, false), List.of(gate), limits,
+            connections).build().start());
       }
       List<String> names = new ArrayList<>();
       for (ServerServiceDefinition s : services) {
@@ -254,8 +256,9 @@ public final class DaemonServer implements AutoCloseable {
 
   /** {@code interceptors} run in list order, each before the services' own. */
   private static <T extends ServerBuilder<T>> T configure(T builder, List<ServerServiceDefinition> services,
-      List<ServerInterceptor> interceptors, ServerLimits limits) {
+      List<ServerInterceptor> interceptors, ServerLimits limits, Connections connections) {
     services.forEach(builder::addService);
+    builder.addTransportFilter(connections);
     // the interceptor added last runs first
     interceptors.reversed().forEach(builder::intercept);
     BindableService reflection = ProtoReflectionServiceV1.newInstance();
@@ -279,7 +282,7 @@ public final class DaemonServer implements AutoCloseable {
    * owner-only (0600), then moves it into place: no other user can connect between bind and chmod.
    */
   private static Server startOwnerOnlySocket(Path path, EventLoopGroup loops, List<ServerServiceDefinition> services,
-      List<ServerInterceptor> interceptors, ServerLimits limits) throws IOException {
+      List<ServerInterceptor> interceptors, ServerLimits limits, Connections connections) throws IOException {
     Path parent = path.getParent();
     Path staging = Files.createTempDirectory(parent, ".vnrt-sock-",
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -290,7 +293,7 @@ public final class DaemonServer implements AutoCloseable {
           .channelType(EpollServerDomainSocketChannel.class)
           .bossEventLoopGroup(loops)
           .workerEventLoopGroup(loops);
-      server = configure(builder, services, interceptors, limits).build().start();
+      server = configure(builder, services, interceptors, limits, connections).build().start();
       Files.setPosixFilePermissions(bound, PosixFilePermissions.fromString("rw-------"));
       Files.move(bound, path, StandardCopyOption.ATOMIC_MOVE);
       return server;

@@ -10,6 +10,7 @@ import io.vnrt.proto.v1.ModelInfo;
 import io.vnrt.proto.v1.UnloadModelRequest;
 import io.vnrt.proto.v1.UnloadModelResponse;
 import io.vnrt.runtime.VnrtRuntimeException;
+import io.vnrt.runtime.models.ModelEntry;
 import io.vnrt.runtime.models.ModelRegistry;
 import io.vnrt.runtime.models.ModelUpload;
 import io.vnrt.runtime.session.Session;
@@ -33,6 +34,7 @@ final class ModelService extends ModelGrpc.ModelImplBase {
   private final class LoadStream extends ClientUpload<LoadModelRequest, ModelInfo> {
     private final Session session;
     private ModelUpload upload;
+    private boolean shared;
 
     LoadStream(Session session, StreamObserver<ModelInfo> response) {
       super(response, idleStreams);
@@ -48,6 +50,7 @@ final class ModelService extends ModelGrpc.ModelImplBase {
                 + "after " + upload.receivedBytes() + " bytes");
           }
           upload = models.beginLoad(session, ModelMessages.spec(message.getHeader()));
+          shared = message.getHeader().getShared();
         }
         case CHUNK -> {
           if (upload == null) {
@@ -70,7 +73,11 @@ final class ModelService extends ModelGrpc.ModelImplBase {
       // the upload hands its bytes to the load: from here the load owns them, loaded or not
       ModelUpload u = upload;
       upload = null;
-      return ModelMessages.info(u.finish());
+      ModelEntry entry = u.finish();
+      if (shared) {
+        entry.share();
+      }
+      return ModelMessages.info(entry);
     }
 
     @Override
