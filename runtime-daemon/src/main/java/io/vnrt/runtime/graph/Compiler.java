@@ -757,10 +757,11 @@ public final class Compiler {
             Node n = nodes.get(i);
             boolean live = n.outputs().stream().anyMatch(needed::contains);
             if (live) {
-                kept.add(0, n);
+                kept.add(n);
                 n.inputs().forEach(needed::add);
             }
         }
+        java.util.Collections.reverse(kept); // gathered from the end: inserting at the front would be quadratic
         graph.setNodes(kept);
         refreshUses();
         for (Iterator<String> it = graph.constants().keySet().iterator(); it.hasNext(); ) {
