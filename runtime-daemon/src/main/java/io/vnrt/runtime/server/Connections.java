@@ -30,7 +30,8 @@ final class Connections extends ServerTransportFilter {
 
   @Override
   public void transportTerminated(Attributes attributes) {
-    Long id = attributes.get(ID);
+    // a connection that ended before it was ready (a refused or failed handshake) has no attributes
+    Long id = attributes == null ? null : attributes.get(ID);
     if (id != null) {
       onClose.forEach(l -> l.accept(id));
     }
