@@ -154,6 +154,12 @@ class ClientLimitsTest {
       }
       calls.add(result);
       streams.add(up);
+      // streams are served concurrently: the next starts once this one's half is charged, so the third is the one refused
+      long charged = (i + 1) * (max / 2);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (i < 2 && runtime.models().uploadingBytes() < charged && System.nanoTime() < deadline) {
+        Thread.onSpinWait();
+      }
     }
     // two halves fit the session's share; the third is refused while the others go on
     assertEquals(Status.Code.RESOURCE_EXHAUSTED, code(calls.get(2)));
