@@ -14,6 +14,7 @@ import io.vnrt.runtime.metrics.MetricsHttpServer;
 import io.vnrt.runtime.server.DaemonServer;
 import io.vnrt.runtime.server.EngineInfos;
 import io.vnrt.runtime.server.Security;
+import io.vnrt.runtime.server.ServerLimits;
 import io.vnrt.runtime.session.QuotaLimits;
 import java.nio.file.Files;
 import java.io.IOException;
@@ -22,7 +23,9 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -113,7 +116,7 @@ final class DaemonCommand implements Callable<Integer> {
   private String maxSessions;
 
   @Option(names = "--session-hbm-quota", paramLabel = "SIZE",
-      description = "Device HBM one session's tensors may hold (default 0: unlimited).")
+      description = "Device HBM one session's tensors and models (weights, scratch) may hold (default 0: unlimited).")
   private String sessionHbmQuota;
 
   @Option(names = "--session-model-quota", paramLabel = "N",
@@ -123,6 +126,23 @@ final class DaemonCommand implements Callable<Integer> {
   @Option(names = "--session-execution-quota", paramLabel = "N",
       description = "Executions one session may have in flight (default 0: unlimited).")
   private String sessionExecutionQuota;
+
+  @Option(names = "--shm-allow", paramLabel = "PATTERNS",
+      description = "Glob patterns (comma-separated) of /dev/shm file names any client may register as shared "
+          + "memory; other files only for a client whose user owns them. Default: none.")
+  private String shmAllow;
+
+  @Option(names = "--stream-idle-timeout", paramLabel = "DURATION",
+      description = "End a LoadModel or WriteTensor stream that sends nothing for this long (default 30s; 0s: never).")
+  private String streamIdleTimeout;
+
+  @Option(names = "--max-connection-idle", paramLabel = "DURATION",
+      description = "Close a TCP connection with no call for this long (default 5m; 0s: never).")
+  private String maxConnectionIdle;
+
+  @Option(names = "--max-connections-per-peer", paramLabel = "N",
+      description = "TCP connections one peer address may hold at once (default 64; 0: unlimited).")
+  private String maxConnectionsPerPeer;
 
   @Option(names = "--drain-timeout", paramLabel = "DURATION",
       description = "On SIGTERM, how long calls in progress may take to finish, e.g. 30s (default 30s).")
@@ -177,7 +197,7 @@ final class DaemonCommand implements Callable<Integer> {
   }
 
   /** What the daemon is started with, all settings parsed. */
-  private record Plan(RuntimeConfig runtime, DaemonServer.Listeners listeners, Security security,
+  private record Plan(RuntimeConfig runtime, DaemonServer.Listeners listeners, Security security, ServerLimits limits,
       Duration drainTimeout, Optional<InetSocketAddress> metrics, LogFormat logFormat, org.slf4j.event.Level logLevel,
       Optional<Path> modelRepository, Duration repositoryWarmup, Duration kernelWarmup) {
   }
@@ -211,7 +231,7 @@ final class DaemonCommand implements Callable<Integer> {
     DaemonServer server;
     try {
       server = DaemonServer.start(runtime, plan.listeners(), plan.security(), plan.modelRepository(),
-          plan.repositoryWarmup());
+          plan.repositoryWarmup(), plan.limits());
     } catch (IOException | IllegalArgumentException e) {
       runtime.close();
       spec.commandLine().getErr().println("vnrt daemon: " + listenFailure(e, null));
@@ -220,7 +240,10 @@ final class DaemonCommand implements Callable<Integer> {
     MetricsHttpServer metricsServer = null;
     if (metricsAddress.isPresent()) {
       try {
-        metricsServer = MetricsHttpServer.start(metricsAddress.get(), runtime.metrics());
+        List<String> tokens = new ArrayList<>();
+        plan.security().authToken().ifPresent(tokens::add);
+        plan.security().adminToken().ifPresent(tokens::add);
+        metricsServer = MetricsHttpServer.start(metricsAddress.get(), runtime.metrics(), tokens);
       } catch (IOException e) {
         server.close();
         runtime.close();
@@ -334,6 +357,10 @@ final class DaemonCommand implements Callable<Integer> {
     flags.put("kernel-warmup", kernelWarmup);
     flags.put("load-warmup", loadWarmup);
     flags.put("health-listen", healthListen);
+    flags.put("shm-allow", shmAllow);
+    flags.put("stream-idle-timeout", streamIdleTimeout);
+    flags.put("max-connection-idle", maxConnectionIdle);
+    flags.put("max-connections-per-peer", maxConnectionsPerPeer);
     return flags;
   }
 
@@ -396,8 +423,18 @@ final class DaemonCommand implements Callable<Integer> {
     }
     Optional<InetSocketAddress> healthTcp = s.parsed("health-listen", t -> parseListen(t, "--health-listen"))
         .orElseThrow();
-    return new Plan(config, new DaemonServer.Listeners(tcp, uds, Optional.empty(), healthTcp),
-        security(s, tcp.isPresent()),
+    ServerLimits limits = new ServerLimits(s.parsed("stream-idle-timeout", DaemonSettings::duration).orElseThrow(),
+        s.parsed("max-connection-idle", DaemonSettings::duration).orElseThrow(),
+        s.parsed("max-connections-per-peer", DaemonSettings.atLeast(0)).orElseThrow());
+    Security security = security(s, tcp.isPresent());
+    if (metrics.isPresent() && !metrics.get().getAddress().isLoopbackAddress() && security.authToken().isEmpty()
+        && security.adminToken().isEmpty()) {
+      throw new DaemonSettings.SettingsException("metrics-listen " + metricsListenText(metrics.get()) + " is not a"
+          + " loopback address and no token is set: anyone who reaches it would read every model's and client's"
+          + " name. Listen on 127.0.0.1, or set auth-token-file (scrapes then send the token as a bearer token)",
+          null);
+    }
+    return new Plan(config, new DaemonServer.Listeners(tcp, uds, Optional.empty(), healthTcp), security, limits,
         drain, metrics, logFormat, logLevel, modelRepository, repositoryWarmup, kernelWarmup);
   }
 
@@ -418,7 +455,30 @@ final class DaemonCommand implements Callable<Integer> {
           + "listener (the Unix socket is protected by its permissions)", null);
     }
     Optional<Security.Tls> tls = cert.map(c -> new Security.Tls(c, key.orElseThrow(), clientCa));
-    return new Security(tls, token(s, "auth-token-file"), token(s, "admin-token-file"));
+    List<String> shmAllow = s.parsed("shm-allow", DaemonCommand::patterns).orElse(List.of());
+    return new Security(tls, token(s, "auth-token-file"), token(s, "admin-token-file"), shmAllow);
+  }
+
+  /** "triton_*,app-*" as its patterns; each must be a valid glob of a file name (no '/'). */
+  private static List<String> patterns(String text) {
+    List<String> out = new ArrayList<>();
+    for (String p : text.split(",")) {
+      String pattern = p.strip();
+      if (pattern.isEmpty()) {
+        continue;
+      }
+      if (pattern.contains("/")) {
+        throw new IllegalArgumentException("'" + pattern + "' contains '/'; patterns match file names directly "
+            + "under /dev/shm");
+      }
+      java.nio.file.FileSystems.getDefault().getPathMatcher("glob:" + pattern);
+      out.add(pattern);
+    }
+    return List.copyOf(out);
+  }
+
+  private static String metricsListenText(InetSocketAddress a) {
+    return a.getAddress().getHostAddress() + ":" + a.getPort();
   }
 
   private static Optional<String> token(DaemonSettings s, String key) throws DaemonSettings.SettingsException {

@@ -82,7 +82,12 @@ final class DaemonSettings {
       new Setting("log-level", "info", "one of trace, debug, info, warn, error"),
       new Setting("model-repository", null, "a directory in Triton's layout, NAME/VERSION/model.onnx"),
       new Setting("health-listen", "none", "HOST:PORT for a plaintext health-only listener such as 0.0.0.0:50052, "
-          + "or 'none'"));
+          + "or 'none'"),
+      new Setting("shm-allow", null, "comma-separated glob patterns of /dev/shm file names any client may map, "
+          + "such as 'triton_*'"),
+      new Setting("stream-idle-timeout", "30s", "a duration such as 30s or 2m, 0s for never"),
+      new Setting("max-connection-idle", "5m", "a duration such as 30s or 5m, 0s for never"),
+      new Setting("max-connections-per-peer", "64", "a whole number of connections, 0 for unlimited"));
 
   private final Map<String, Value> values;
 

@@ -26,6 +26,8 @@ public final class ModelEntry {
   private final CoreGroupScheduler scheduler;
   private final AtomicLong executions = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
+  /** Set once the load asked for it: KServe clients may then find and run the model by name. */
+  private volatile boolean shared;
 
   ModelEntry(String id, String name, Session owner, int deviceId, List<Integer> cores, LoadedModel model,
       Duration loadTime, WarmupOutcome warmup, int opset, Batching batching, int queueDepth,
@@ -152,5 +154,15 @@ public final class ModelEntry {
   @Override
   public String toString() {
     return "model '" + name + "' (" + id.substring(0, Math.min(10, id.length())) + "…) on cores " + cores;
+  }
+
+  /** Makes the model visible by name through KServe (a load with {@code shared}). */
+  public void share() {
+    shared = true;
+  }
+
+  /** True when KServe clients may find and run the model by name. */
+  public boolean isShared() {
+    return shared;
   }
 }

@@ -69,8 +69,15 @@ public final class ModelRegistry implements AutoCloseable {
   private final Map<Integer, Integer> modelsPerCore = new ConcurrentHashMap<>();
   /** Loads and executions in progress (what background work such as the kernel warm-up waits for). */
   private final java.util.concurrent.atomic.AtomicInteger inProgress = new java.util.concurrent.atomic.AtomicInteger();
-  /** Heap bytes held by streamed loads in progress, at most {@link #maxModelBytes()} in all. */
+  /**
+   * How many sessions' worth of uploads the daemon holds at once: one session's stalled or slow uploads never
+   * take all of it, so another session can always stream a model of the largest size.
+   */
+  static final int UPLOAD_SESSIONS = 2;
+  /** Heap bytes held by streamed loads in progress; guards {@link #uploadBytesBySession} too. */
   private final java.util.concurrent.atomic.AtomicLong uploadBytes = new java.util.concurrent.atomic.AtomicLong();
+  /** The same by session id. */
+  private final Map<String, Long> uploadBytesBySession = new java.util.HashMap<>();
 
   /**
    * A registry over {@code devices}; models of a session are unloaded when {@code sessions} ends it.
@@ -98,28 +105,53 @@ public final class ModelRegistry implements AutoCloseable {
 
   /**
    * Starts a streamed load after checking the header: name, size (at most {@link #maxModelBytes()}
-   * and the device's capacity), batching, queue depth and placement. Nothing is held but the
-   * buffer for the announced bytes.
+   * and the device's capacity), batching, queue depth and placement. Nothing is held until bytes
+   * arrive: the buffer grows with them, charged to the upload budgets ({@link #chargeUpload}).
    */
   public ModelUpload beginLoad(Session session, LoadSpec spec) {
     check(session, spec);
-    long size = spec.sizeBytes();
-    long limit = maxModelBytes();
-    long held = uploadBytes.addAndGet(size);
-    if (held > limit) {
-      uploadBytes.addAndGet(-size);
-      throw VnrtRuntimeException.exhausted("model '" + spec.name() + "': loads in progress already hold "
-          + (held - size) + " bytes; another " + size + " would pass the daemon's " + limit + " for all loads "
-          + "streaming at once; retry when they finish", Map.of("model_size_bytes", String.valueOf(size),
-              "uploading_bytes", String.valueOf(held - size), "limit_bytes", String.valueOf(limit)), null);
+    return new ModelUpload(this, session, spec);
+  }
+
+  /**
+   * Takes {@code bytes} more of the heap held by streamed loads for {@code session}'s upload of {@code model}:
+   * RESOURCE_EXHAUSTED when they would pass the session's share ({@link #maxModelBytes()}: one session's uploads
+   * in progress never hold more than the largest model) or the daemon's ({@link #maxModelBytes()} times
+   * {@link #UPLOAD_SESSIONS}, within half the heap). Uploads charge what they have received, never what their headers announce, so a
+   * stalled stream holds only the bytes it sent.
+   */
+  void chargeUpload(Session session, String model, long bytes) {
+    long perSession = maxModelBytes();
+    long total = Math.max(perSession, Math.min(perSession * UPLOAD_SESSIONS, Runtime.getRuntime().maxMemory() / 2));
+    synchronized (uploadBytes) {
+      long mine = uploadBytesBySession.getOrDefault(session.id(), 0L);
+      long all = uploadBytes.get();
+      if (bytes > perSession - mine || bytes > total - all) {
+        boolean own = bytes > perSession - mine;
+        throw VnrtRuntimeException.exhausted("model '" + model + "': " + (own
+            ? "this session's loads in progress already hold " + mine + " bytes; another " + bytes + " would pass its "
+                + perSession + " for all its loads streaming at once; finish or cancel one first"
+            : "loads in progress already hold " + all + " bytes; another " + bytes + " would pass the daemon's "
+                + total + " for all loads streaming at once; retry when they finish"),
+            Map.of("requested_bytes", String.valueOf(bytes), "uploading_bytes", String.valueOf(own ? mine : all),
+                "limit_bytes", String.valueOf(own ? perSession : total)), null);
+      }
+      uploadBytes.addAndGet(bytes);
+      uploadBytesBySession.merge(session.id(), bytes, Long::sum);
     }
-    try {
-      return new ModelUpload(this, session, spec, () -> uploadBytes.addAndGet(-size));
-    } catch (OutOfMemoryError e) {
-      uploadBytes.addAndGet(-size);
-      throw VnrtRuntimeException.exhausted("model '" + spec.name() + "': the daemon's heap cannot hold a buffer of "
-          + size + " bytes for it now", Map.of("model_size_bytes", String.valueOf(size)), null);
+  }
+
+  /** Gives back bytes taken by {@link #chargeUpload}. */
+  void releaseUpload(Session session, long bytes) {
+    synchronized (uploadBytes) {
+      uploadBytes.addAndGet(-bytes);
+      uploadBytesBySession.computeIfPresent(session.id(), (id, held) -> held - bytes == 0 ? null : held - bytes);
     }
+  }
+
+  /** Heap bytes held by streamed loads in progress, daemon-wide. */
+  public long uploadingBytes() {
+    return uploadBytes.get();
   }
 
   /** Loads a whole model held in memory ({@code onnx.length} must equal the spec's size, or the size be 0). */
@@ -168,7 +200,7 @@ public final class ModelRegistry implements AutoCloseable {
       long t0 = System.nanoTime();
       try {
         loaded = engine.load(s.name(), onnx, null, device.pool(), scheduler.group(), session.publicId(),
-            session.clientName(), cores.getFirst(), id);
+            session.clientName(), cores.getFirst(), id, session.quota());
       } catch (ModelLoadException e) {
         throw loadFailure(s.name(), e);
       } catch (DeviceMemoryExhaustedException e) {

@@ -14,6 +14,7 @@ import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
@@ -86,14 +87,17 @@ public final class DaemonServer implements AutoCloseable {
   private final Optional<InetSocketAddress> tcpAddress;
   private final Optional<Path> unixSocket;
   private final Optional<String> inProcessName;
-  private final EventLoopGroup unixEventLoops;
+  private final List<EventLoopGroup> eventLoops;
+  private final StreamIdleWatch idleStreams;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final MonitorService monitor;
   private final Optional<InetSocketAddress> healthAddress;
 
   private DaemonServer(HealthStatusManager health, List<String> serviceNames, DrainGate gate, List<Server> servers,
       Optional<InetSocketAddress> tcpAddress, Optional<Path> unixSocket, Optional<String> inProcessName,
-      EventLoopGroup unixEventLoops, MonitorService monitor, Optional<InetSocketAddress> healthAddress) {
+      List<EventLoopGroup> eventLoops, MonitorService monitor, Optional<InetSocketAddress> healthAddress,
+      StreamIdleWatch idleStreams) {
+    this.idleStreams = idleStreams;
     this.healthAddress = healthAddress;
     this.health = health;
     this.serviceNames = serviceNames;
@@ -102,7 +106,7 @@ public final class DaemonServer implements AutoCloseable {
     this.tcpAddress = tcpAddress;
     this.unixSocket = unixSocket;
     this.inProcessName = inProcessName;
-    this.unixEventLoops = unixEventLoops;
+    this.eventLoops = eventLoops;
     this.monitor = monitor;
   }
 
@@ -129,6 +133,12 @@ public final class DaemonServer implements AutoCloseable {
   /** As above; models RepositoryModelLoad loads are warmed up for {@code repositoryWarmup} before it answers. */
   public static DaemonServer start(VnrtRuntime runtime, Listeners listeners, Security security,
       Optional<Path> modelRepository, Duration repositoryWarmup) throws IOException {
+    return start(runtime, listeners, security, modelRepository, repositoryWarmup, ServerLimits.DEFAULTS);
+  }
+
+  /** As above, with {@code limits} on idle streams and connections. */
+  public static DaemonServer start(VnrtRuntime runtime, Listeners listeners, Security security,
+      Optional<Path> modelRepository, Duration repositoryWarmup, ServerLimits limits) throws IOException {
     if (modelRepository.isPresent() && !Files.isDirectory(modelRepository.get())) {
       throw new IOException("model repository " + modelRepository.get() + " is not a directory; create it (with "
           + "NAME/VERSION/model.onnx inside) or drop --model-repository");
@@ -136,21 +146,33 @@ public final class DaemonServer implements AutoCloseable {
     HealthStatusManager health = new HealthStatusManager();
     SessionInterceptor sessions = new SessionInterceptor(runtime.sessions(), RuntimeService.NO_SESSION);
     MonitorService monitor = new MonitorService(runtime);
+    Connections connections = new Connections();
     KServeService kserve = new KServeService(runtime, modelRepository, repositoryWarmup);
-    List<ServerServiceDefinition> services = services(runtime, sessions, monitor, health, kserve, true);
+    connections.onClose(kserve::connectionClosed);
+    CallerIdentity callers = new CallerIdentity(security.shmAllow());
+    StreamIdleWatch idleStreams = new StreamIdleWatch(runtime.config().ticker(), limits.streamIdleTimeout(), true);
+    List<ServerServiceDefinition> services = services(runtime, sessions, monitor, health, kserve, callers, idleStreams,
+        true);
     DrainGate gate = new DrainGate();
     // credentials first: a refused caller never counts as work in progress
     List<ServerInterceptor> network = List.of(new AuthInterceptor(security.authToken(), security.adminToken()), gate);
 
     List<Server> started = new ArrayList<>();
     EventLoopGroup unixLoops = null;
+    EventLoopGroup tcpLoops = null;
     try {
       Optional<InetSocketAddress> bound = Optional.empty();
       if (listeners.tcp().isPresent()) {
         NettyServerBuilder builder = security.tls().isPresent()
             ? NettyServerBuilder.forAddress(listeners.tcp().get(), security.tls().get().credentials())
             : NettyServerBuilder.forAddress(listeners.tcp().get());
-        Server server = configure(builder, services, network).build().start();
+        if (limits.maxConnectionsPerPeer() > 0) {
+          int max = limits.maxConnectionsPerPeer();
+          tcpLoops = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+          builder.channelFactory(() -> new PeerLimitedServerChannel(max))
+              .bossEventLoopGroup(tcpLoops).workerEventLoopGroup(tcpLoops);
+        }
+        Server server = configure(builder, services, network, limits, connections).build().start();
         started.add(server);
         bound = Optional.of((InetSocketAddress) server.getListenSockets().getFirst());
       }
@@ -162,7 +184,7 @@ public final class DaemonServer implements AutoCloseable {
         }
         replaceStaleSocket(path);
         unixLoops = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
-        started.add(startOwnerOnlySocket(path, unixLoops, services, network));
+        started.add(startOwnerOnlySocket(path, unixLoops, services, network, limits, connections));
       }
       Optional<InetSocketAddress> healthBound = Optional.empty();
       if (listeners.healthTcp().isPresent()) {
@@ -175,20 +197,32 @@ public final class DaemonServer implements AutoCloseable {
       if (listeners.inProcessName().isPresent()) {
         // handlers never block on I/O, so they may run on the caller's thread
         started.add(configure(InProcessServerBuilder.forName(listeners.inProcessName().get()).directExecutor(),
-            services(runtime, sessions, monitor, health, kserve, false), List.of(gate)).build().start());
+            services(runtime, sessions, monitor, health, kserve, callers, idleStreams, false), List.of(gate), limits,
+            connections).build().start());
       }
       List<String> names = new ArrayList<>();
       for (ServerServiceDefinition s : services) {
         names.add(s.getServiceDescriptor().getName());
         health.setStatus(s.getServiceDescriptor().getName(), ServingStatus.SERVING);
       }
+      List<EventLoopGroup> loops = new ArrayList<>();
+      if (unixLoops != null) {
+        loops.add(unixLoops);
+      }
+      if (tcpLoops != null) {
+        loops.add(tcpLoops);
+      }
       return new DaemonServer(health, List.copyOf(names), gate, List.copyOf(started), bound,
-          listeners.unixSocket().map(Path::toAbsolutePath), listeners.inProcessName(), unixLoops, monitor, healthBound);
+          listeners.unixSocket().map(Path::toAbsolutePath), listeners.inProcessName(), List.copyOf(loops), monitor,
+          healthBound, idleStreams);
     } catch (IOException | RuntimeException e) {
       started.forEach(Server::shutdownNow);
       monitor.close();
-      if (unixLoops != null) {
-        unixLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      idleStreams.close();
+      for (EventLoopGroup group : new EventLoopGroup[] {unixLoops, tcpLoops}) {
+        if (group != null) {
+          group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
       }
       throw e;
     }
@@ -200,11 +234,12 @@ public final class DaemonServer implements AutoCloseable {
    * the message object itself to the client, which must then get a copy.
    */
   private static List<ServerServiceDefinition> services(VnrtRuntime runtime, SessionInterceptor sessions,
-      MonitorService monitor, HealthStatusManager health, KServeService kserve, boolean serializing) {
+      MonitorService monitor, HealthStatusManager health, KServeService kserve, CallerIdentity callers,
+      StreamIdleWatch idleStreams, boolean serializing) {
     List<ServerServiceDefinition> services = new ArrayList<>();
     services.add(ServerInterceptors.intercept(new RuntimeService(runtime, MAX_INBOUND_MESSAGE_BYTES), sessions));
-    services.add(ServerInterceptors.intercept(new MemoryService(runtime, serializing), sessions));
-    services.add(ServerInterceptors.intercept(new ModelService(runtime.models()), sessions));
+    services.add(ServerInterceptors.intercept(new MemoryService(runtime, serializing, idleStreams), sessions));
+    services.add(ServerInterceptors.intercept(new ModelService(runtime.models(), idleStreams), sessions));
     services.add(ServerInterceptors.intercept(new ExecutionService(runtime.models()), sessions));
     services.add(monitor.bindService());
     services.add(new AdminService(runtime.sessions(), runtime.config().ticker()).bindService());
@@ -214,14 +249,16 @@ public final class DaemonServer implements AutoCloseable {
     // outermost first: the request id is in the MDC for everything below, the status counted last
     CallMetricsInterceptor callMetrics = new CallMetricsInterceptor(runtime.metrics());
     RequestIdInterceptor requestIds = new RequestIdInterceptor();
-    return services.stream().map(s -> ParseGuard.guard(ServerInterceptors.intercept(s, callMetrics, requestIds)))
+    return services.stream()
+        .map(s -> ParseGuard.guard(ServerInterceptors.intercept(s, callers, callMetrics, requestIds)))
         .toList();
   }
 
   /** {@code interceptors} run in list order, each before the services' own. */
   private static <T extends ServerBuilder<T>> T configure(T builder, List<ServerServiceDefinition> services,
-      List<ServerInterceptor> interceptors) {
+      List<ServerInterceptor> interceptors, ServerLimits limits, Connections connections) {
     services.forEach(builder::addService);
+    builder.addTransportFilter(connections);
     // the interceptor added last runs first
     interceptors.reversed().forEach(builder::intercept);
     BindableService reflection = ProtoReflectionServiceV1.newInstance();
@@ -232,6 +269,10 @@ public final class DaemonServer implements AutoCloseable {
       netty.initialFlowControlWindow(FLOW_CONTROL_WINDOW_BYTES);
       netty.keepAliveTime(30, TimeUnit.SECONDS).keepAliveTimeout(10, TimeUnit.SECONDS)
           .permitKeepAliveTime(10, TimeUnit.SECONDS).permitKeepAliveWithoutCalls(true);
+      if (!limits.maxConnectionIdle().isZero()) {
+        // a connection with no call for this long gets a GOAWAY: held-open idle connections do not pile up
+        netty.maxConnectionIdle(limits.maxConnectionIdle().toNanos(), TimeUnit.NANOSECONDS);
+      }
     }
     return builder;
   }
@@ -241,7 +282,7 @@ public final class DaemonServer implements AutoCloseable {
    * owner-only (0600), then moves it into place: no other user can connect between bind and chmod.
    */
   private static Server startOwnerOnlySocket(Path path, EventLoopGroup loops, List<ServerServiceDefinition> services,
-      List<ServerInterceptor> interceptors) throws IOException {
+      List<ServerInterceptor> interceptors, ServerLimits limits, Connections connections) throws IOException {
     Path parent = path.getParent();
     Path staging = Files.createTempDirectory(parent, ".vnrt-sock-",
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -252,7 +293,7 @@ public final class DaemonServer implements AutoCloseable {
           .channelType(EpollServerDomainSocketChannel.class)
           .bossEventLoopGroup(loops)
           .workerEventLoopGroup(loops);
-      server = configure(builder, services, interceptors).build().start();
+      server = configure(builder, services, interceptors, limits, connections).build().start();
       Files.setPosixFilePermissions(bound, PosixFilePermissions.fromString("rw-------"));
       Files.move(bound, path, StandardCopyOption.ATOMIC_MOVE);
       return server;
@@ -358,6 +399,11 @@ public final class DaemonServer implements AutoCloseable {
     return awaitDrained(timeout);
   }
 
+  /** Ends the client streams idle past the stream idle timeout now (the watch also does once a second); how many. */
+  int expireIdleStreams() {
+    return idleStreams.sweep();
+  }
+
   /** Calls in progress (health and reflection not counted). */
   public int callsInProgress() {
     return gate.inFlight();
@@ -392,8 +438,9 @@ public final class DaemonServer implements AutoCloseable {
       servers.forEach(Server::shutdownNow);
       Thread.currentThread().interrupt();
     }
-    if (unixEventLoops != null) {
-      unixEventLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+    idleStreams.close();
+    for (EventLoopGroup group : eventLoops) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
     unixSocket.ifPresent(p -> {
       try {

@@ -72,10 +72,12 @@ import io.vnrt.runtime.models.Warmup;
 
 /**
  * KServe v2 / Triton's {@code inference.GRPCInferenceService} over the model registry. Its calls
- * need no vnrt session: models it loads, and shared-memory regions it registers, belong to one
- * daemon-owned "kserve" session that never expires. Models are found by name in every session,
- * so a model loaded through vnrt.v1 is ready, described and executable here too (the kserve
- * session's own model wins when names clash). Repository loads read
+ * need no vnrt session: models it loads belong to one daemon-owned "kserve" session that never
+ * expires; shared-memory regions belong to the connection that registered them (a daemon session
+ * per connection, closed with it), so one KServe client neither sees nor uses another's. A model a
+ * vnrt.v1 session loaded is visible here only if it was loaded {@code shared} (the kserve
+ * session's own model wins when names clash); KServe never finds, nor names in an error, a
+ * session's private model. Repository loads read
  * {@code <repository>/<name>/<version>/model.onnx} (the highest numeric version), or Triton's
  * override convention: a "config" parameter together with "file:<version>/model.onnx" bytes.
  */
@@ -93,6 +95,8 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
   private final VnrtRuntime runtime;
   private final Session session;
   private final Optional<Path> repository;
+  /** The session holding each KServe connection's shared-memory regions, by connection id. */
+  private final Map<Long, Session> connectionSessions = new ConcurrentHashMap<>();
   /** Version each kserve-loaded model came from, by model id. */
   private final Map<String, String> versions = new ConcurrentHashMap<>();
   /** Serialises repository loads and unloads (never held across an execution). */
@@ -110,6 +114,33 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
     this.runtime = runtime;
     this.repository = repository.map(p -> p.toAbsolutePath().normalize());
     this.session = runtime.sessions().openDaemonSession("kserve");
+  }
+
+  /** Closes the session of a connection that ended, unmapping its regions. */
+  void connectionClosed(long connection) {
+    Session regions = connectionSessions.remove(connection);
+    if (regions != null) {
+      runtime.sessions().close(regions);
+    }
+  }
+
+  /**
+   * The session of the calling connection's shared-memory regions; created on first use when {@code create}, else
+   * the kserve session when the connection has none (it then references no region).
+   */
+  private Session regions(boolean create) {
+    long connection = CallerIdentity.connection();
+    if (!create) {
+      Session existing = connectionSessions.get(connection);
+      return existing == null ? session : existing;
+    }
+    return connectionSessions.computeIfAbsent(connection,
+        c -> runtime.sessions().openDaemonSession("kserve-connection-" + c));
+  }
+
+  /** Models KServe may see: its own and those loaded shared. */
+  private boolean visible(ModelEntry m) {
+    return m.isLoaded() && (m.owner() == session || m.isShared());
   }
 
   @Override
@@ -165,7 +196,7 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
     ModelEntry model;
     try {
       model = require(request.getModelName(), request.getModelVersion());
-      future = runtime.models().submit(session, model, executionRequest(model, request));
+      future = runtime.models().submit(regions(false), model, executionRequest(model, request));
     } catch (RuntimeException e) {
       response.onError(Statuses.toStatus(e));
       return;
@@ -213,6 +244,9 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
     /** Guarded by {@link #sendLock}. */
     private final StreamCredit credit;
 
+    /** The connection's regions, looked up while the call's context is current. */
+    private final Session callerRegions = regions(false);
+
     InferStream(ServerCallStreamObserver<ModelStreamInferResponse> call) {
       this.call = call;
       call.setOnCancelHandler(() -> running.forEach(f -> f.cancel(false)));
@@ -231,7 +265,7 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
       ModelEntry model;
       try {
         model = require(request.getModelName(), request.getModelVersion());
-        future = runtime.models().submit(session, model, executionRequest(model, request));
+        future = runtime.models().submit(callerRegions, model, executionRequest(model, request));
       } catch (RuntimeException e) {
         answer(ModelStreamInferResponse.newBuilder().setErrorMessage(describe(e)).setInferResponse(
             ModelInferResponse.newBuilder().setId(request.getId()).setModelName(request.getModelName())).build(),
@@ -465,7 +499,7 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
             .setState("UNAVAILABLE").setReason(v.isPresent() ? "unloaded" : "no <version>/model.onnx").build());
       }
       for (ModelEntry m : runtime.models().all()) {
-        if (m.isLoaded()) {
+        if (visible(m)) {
           index.put(m.name(), RepositoryIndexResponse.ModelIndex.newBuilder().setName(m.name())
               .setVersion(version(m)).setState("READY").build());
         }
@@ -541,7 +575,7 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
       try {
         ModelEntry m = own(name);
         if (m == null) {
-          if (runtime.models().byName(name).stream().anyMatch(ModelEntry::isLoaded)) {
+          if (runtime.models().byName(name).stream().anyMatch(this::visible)) {
             throw failedPrecondition("model '" + name + "' was loaded through the vnrt.v1 API by a session; "
                 + "it unloads with that session (Model.UnloadModel), not through KServe");
           }
@@ -561,7 +595,7 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
       StreamObserver<SystemSharedMemoryStatusResponse> response) {
     Calls.unary(response, () -> {
       SystemSharedMemoryStatusResponse.Builder b = SystemSharedMemoryStatusResponse.newBuilder();
-      for (SharedMemoryRegion r : session.sharedMemory().list()) {
+      for (SharedMemoryRegion r : regions(false).sharedMemory().list()) {
         if (request.getName().isEmpty() || request.getName().equals(r.name())) {
           b.putRegions(r.name(), SystemSharedMemoryStatusResponse.RegionStatus.newBuilder().setName(r.name())
               .setKey(r.key()).setOffset(r.offsetBytes()).setByteSize(r.sizeBytes()).build());
@@ -579,7 +613,8 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
   public void systemSharedMemoryRegister(SystemSharedMemoryRegisterRequest request,
       StreamObserver<SystemSharedMemoryRegisterResponse> response) {
     Calls.unary(response, () -> {
-      session.sharedMemory().register(request.getName(), request.getKey(), request.getOffset(), request.getByteSize());
+      regions(true).sharedMemory().register(request.getName(), request.getKey(), request.getOffset(),
+          request.getByteSize(), CallerIdentity.sharedMemoryAccess());
       return SystemSharedMemoryRegisterResponse.getDefaultInstance();
     });
   }
@@ -588,20 +623,21 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
   public void systemSharedMemoryUnregister(SystemSharedMemoryUnregisterRequest request,
       StreamObserver<SystemSharedMemoryUnregisterResponse> response) {
     Calls.unary(response, () -> {
+      Session regions = regions(false);
       if (request.getName().isEmpty()) {
-        for (SharedMemoryRegion r : session.sharedMemory().list()) {
-          session.sharedMemory().unregister(r.name());
+        for (SharedMemoryRegion r : regions.sharedMemory().list()) {
+          regions.sharedMemory().unregister(r.name());
         }
       } else {
-        session.sharedMemory().unregister(request.getName());
+        regions.sharedMemory().unregister(request.getName());
       }
       return SystemSharedMemoryUnregisterResponse.getDefaultInstance();
     });
   }
 
-  /** The model KServe means by a name: the kserve session's own, else the first loaded one by another session. */
+  /** The model KServe means by a name: the kserve session's own, else the first one another session shared. */
   private Optional<ModelEntry> find(String name, String version) {
-    List<ModelEntry> named = runtime.models().byName(name).stream().filter(ModelEntry::isLoaded)
+    List<ModelEntry> named = runtime.models().byName(name).stream().filter(this::visible)
         .sorted(Comparator.comparing((ModelEntry m) -> m.owner() != session)).toList();
     return named.stream().filter(m -> version.isEmpty() || version.equals(version(m))).findFirst();
   }
@@ -609,7 +645,7 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
   private ModelEntry require(String name, String version) {
     return find(name, version).orElseThrow(() -> VnrtRuntimeException.notFound("no model named '" + name + "'"
         + (version.isEmpty() ? "" : " with version '" + version + "'") + " is loaded; loaded: "
-        + runtime.models().all().stream().filter(ModelEntry::isLoaded).map(m -> m.name() + "@" + version(m)).toList(),
+        + runtime.models().all().stream().filter(this::visible).map(m -> m.name() + "@" + version(m)).toList(),
         "model", name));
   }
 

@@ -91,6 +91,12 @@ class DaemonConfigTest {
         "invalid auth-token-file", "at least 16 printable");
     assertRefused(run(Map.of(), "daemon", "--tls-cert", shortToken.toString(), "--print-config"),
         "tls-cert and tls-key go together: tls-key is missing");
+    assertRefused(run(Map.of(), "daemon", "--metrics-listen", "0.0.0.0:9464", "--print-config"),
+        "metrics-listen 0.0.0.0:9464 is not a loopback address and no token is set");
+    assertRefused(run(Map.of(), "daemon", "--shm-allow", "sub/dir*", "--print-config"),
+        "invalid shm-allow 'sub/dir*'", "contains '/'");
+    assertRefused(run(Map.of("VNRT_STREAM_IDLE_TIMEOUT", "-1s"), "daemon", "--print-config"),
+        "invalid stream-idle-timeout '-1s'");
   }
 
   @Test

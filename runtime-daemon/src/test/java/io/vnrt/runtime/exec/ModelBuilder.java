@@ -56,7 +56,7 @@ public final class ModelBuilder {
         return this;
     }
 
-    ModelBuilder initializer(TensorProto t) {
+    public ModelBuilder initializer(TensorProto t) {
         model.initializer(t);
         return this;
     }
