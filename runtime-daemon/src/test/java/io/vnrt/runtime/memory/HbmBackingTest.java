@@ -22,10 +22,7 @@ class HbmBackingTest {
   /** Under /dev/shm where there is one, as in production, so MADV_REMOVE is exercised on tmpfs. */
   @BeforeEach
   void createDir() throws IOException {
-    Path shm = Path.of("/dev/shm");
-    dir = Files.isDirectory(shm) && Files.isWritable(shm)
-        ? Files.createTempDirectory(shm, "vnrt-test-")
-        : Files.createTempDirectory("vnrt-test-");
+    dir = ShmTestDirs.create();
   }
 
   @AfterEach

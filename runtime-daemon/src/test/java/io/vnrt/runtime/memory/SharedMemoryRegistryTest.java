@@ -29,10 +29,7 @@ class SharedMemoryRegistryTest {
 
   @BeforeEach
   void createDir() throws IOException {
-    Path shm = Path.of("/dev/shm");
-    dir = Files.isDirectory(shm) && Files.isWritable(shm)
-        ? Files.createTempDirectory(shm, "vnrt-test-")
-        : Files.createTempDirectory("vnrt-test-");
+    dir = ShmTestDirs.create();
     registry = new SharedMemoryRegistry(dir);
   }
 
