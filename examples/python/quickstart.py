@@ -75,7 +75,7 @@ def native(channel, onnx_bytes, x, n, want, kserve_too):
     try:
         def chunks():
             yield model_pb2.LoadModelRequest(header=model_pb2.LoadModelHeader(
-                name="py_dense", auto_place=True, core_count=1, model_size_bytes=len(onnx_bytes)))
+                name="py_dense", auto_place=True, core_count=1, model_size_bytes=len(onnx_bytes), shared=kserve_too))
             for i in range(0, len(onnx_bytes), CHUNK_BYTES):
                 yield model_pb2.LoadModelRequest(chunk=onnx_bytes[i:i + CHUNK_BYTES])
         load = channel.stream_unary("/vnrt.v1.Model/LoadModel", request_serializer=lambda m: m.SerializeToString(),
@@ -93,7 +93,7 @@ def native(channel, onnx_bytes, x, n, want, kserve_too):
         ok = list(out.shape) == [n, 3] and close_enough(got, want, "vnrt.v1 Execute y")
         print(f"     timing: queue {response.timing.queue_us} us, compute {response.timing.compute_us} us")
         if kserve_too:
-            # a model loaded through vnrt.v1 is visible by name through KServe, without a session
+            # a model loaded through vnrt.v1 with shared=True is visible by name through KServe, without a session
             ok = kserve_api(channel, info.name, x, n, want) and ok
         return ok
     finally:

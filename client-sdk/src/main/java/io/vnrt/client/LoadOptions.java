@@ -7,7 +7,8 @@ import java.util.Map;
 
 /**
  * Where and how to load a model: name, device, core group (a start core and count, or the first
- * free group), optional dynamic batching and queue depth. Immutable; start from {@link #defaults()}.
+ * free group), optional dynamic batching and queue depth, and the warm-up at load (by default the
+ * daemon's: one execution on generated inputs). Immutable; start from {@link #defaults()}.
  *
  * @param name model name, unique in the session ("" takes the file name, or "model")
  * @param deviceId device to load onto
@@ -19,9 +20,11 @@ import java.util.Map;
  * @param warmupRuns executions with generated inputs the daemon runs before the load returns
  * @param warmupTime and the daemon keeps warming up until this much time has passed
  * @param warmupDims sizes of symbolic dims for the warm-up inputs (others are 1)
+ * @param skipWarmup no warm-up at all, not even the daemon's default one
  */
 public record LoadOptions(String name, int deviceId, int startCore, int coreCount, int maxBatchSize,
-    Duration maxQueueDelay, int queueDepth, int warmupRuns, Duration warmupTime, Map<String, Long> warmupDims) {
+    Duration maxQueueDelay, int queueDepth, int warmupRuns, Duration warmupTime, Map<String, Long> warmupDims,
+    boolean skipWarmup) {
 
   /** Checks the values. */
   public LoadOptions {
@@ -37,22 +40,34 @@ public record LoadOptions(String name, int deviceId, int startCore, int coreCoun
       throw new IllegalArgumentException("warm-up of " + warmupRuns + " runs and " + warmupTime
           + ": both must be >= 0");
     }
+    if (skipWarmup && (warmupRuns > 0 || !warmupTime.isZero())) {
+      throw new IllegalArgumentException("a load cannot both skip its warm-up and ask for " + warmupRuns + " runs and "
+          + warmupTime);
+    }
   }
 
-  /** Without warm-up. */
+  /** With the daemon's default warm-up. */
   public LoadOptions(String name, int deviceId, int startCore, int coreCount, int maxBatchSize,
       Duration maxQueueDelay, int queueDepth) {
-    this(name, deviceId, startCore, coreCount, maxBatchSize, maxQueueDelay, queueDepth, 0, Duration.ZERO, Map.of());
+    this(name, deviceId, startCore, coreCount, maxBatchSize, maxQueueDelay, queueDepth, 0, Duration.ZERO, Map.of(),
+        false);
   }
 
   /**
    * With a warm-up at load: at least {@code runs} executions with generated inputs, continuing
    * until {@code time} has passed, symbolic dims sized by {@code dims} (others 1). The load
-   * returns once the plan is compiled and the kernels are hot.
+   * returns once the plan is compiled and the kernels are hot. No runs and no time keeps the
+   * daemon's default warm-up, with these dims: give the sizes your requests will have.
    */
   public LoadOptions withWarmup(int runs, Duration time, Map<String, Long> dims) {
     return new LoadOptions(name, deviceId, startCore, coreCount, maxBatchSize, maxQueueDelay, queueDepth, runs, time,
-        dims);
+        dims, false);
+  }
+
+  /** Without any warm-up at load, not even the daemon's default one: the first request compiles the plan. */
+  public LoadOptions withoutWarmup() {
+    return new LoadOptions(name, deviceId, startCore, coreCount, maxBatchSize, maxQueueDelay, queueDepth, 0,
+        Duration.ZERO, Map.of(), true);
   }
 
   /** Device 0, one core, the first free core, no batching, the daemon's queue depth. */
@@ -63,37 +78,37 @@ public record LoadOptions(String name, int deviceId, int startCore, int coreCoun
   /** With a model name. */
   public LoadOptions withName(String newName) {
     return new LoadOptions(newName, deviceId, startCore, coreCount, maxBatchSize, maxQueueDelay, queueDepth, warmupRuns,
-        warmupTime, warmupDims);
+        warmupTime, warmupDims, skipWarmup);
   }
 
   /** On device {@code id}. */
   public LoadOptions onDevice(int id) {
     return new LoadOptions(name, id, startCore, coreCount, maxBatchSize, maxQueueDelay, queueDepth, warmupRuns,
-        warmupTime, warmupDims);
+        warmupTime, warmupDims, skipWarmup);
   }
 
   /** On {@code count} cores starting at global core {@code start}. */
   public LoadOptions onCores(int start, int count) {
     return new LoadOptions(name, deviceId, start, count, maxBatchSize, maxQueueDelay, queueDepth, warmupRuns,
-        warmupTime, warmupDims);
+        warmupTime, warmupDims, skipWarmup);
   }
 
   /** On the first free group of {@code count} cores. */
   public LoadOptions onAnyCores(int count) {
     return new LoadOptions(name, deviceId, -1, count, maxBatchSize, maxQueueDelay, queueDepth, warmupRuns,
-        warmupTime, warmupDims);
+        warmupTime, warmupDims, skipWarmup);
   }
 
   /** With dynamic batching: up to {@code maxBatch} requests merged, each waiting at most {@code maxDelay}. */
   public LoadOptions withBatching(int maxBatch, Duration maxDelay) {
     return new LoadOptions(name, deviceId, startCore, coreCount, maxBatch, maxDelay, queueDepth, warmupRuns,
-        warmupTime, warmupDims);
+        warmupTime, warmupDims, skipWarmup);
   }
 
   /** With an execution queue of {@code depth} requests. */
   public LoadOptions withQueueDepth(int depth) {
     return new LoadOptions(name, deviceId, startCore, coreCount, maxBatchSize, maxQueueDelay, depth, warmupRuns,
-        warmupTime, warmupDims);
+        warmupTime, warmupDims, skipWarmup);
   }
 
   LoadModelHeader toHeader(String defaultName, long sizeBytes) {
@@ -107,7 +122,8 @@ public record LoadOptions(String name, int deviceId, int startCore, int coreCoun
         .setQueueDepth(queueDepth)
         .setWarmupRuns(warmupRuns)
         .setWarmupMs((int) Math.min(Integer.MAX_VALUE, warmupTime.toMillis()))
-        .putAllWarmupDims(warmupDims);
+        .putAllWarmupDims(warmupDims)
+        .setSkipWarmup(skipWarmup);
     if (maxBatchSize > 0) {
       b.setBatching(BatchingOptions.newBuilder().setEnabled(true).setMaxBatchSize(maxBatchSize)
           .setMaxQueueDelayUs(maxQueueDelay.toNanos() / 1000));

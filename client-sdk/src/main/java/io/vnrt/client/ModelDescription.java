@@ -19,9 +19,12 @@ import java.util.List;
  * @param scratchBytes HBM held by activation scratch
  * @param loadTime time taken to load and compile
  * @param warmupTime time the warm-up executions at load took (zero when none ran)
+ * @param warmupRuns warm-up executions run at load
+ * @param warmupNote why the daemon's default warm-up did not run, when it did not; "" otherwise
  */
 public record ModelDescription(String modelId, String name, int deviceId, List<Integer> cores, List<Port> inputs,
-    List<Port> outputs, long weightsBytes, long scratchBytes, Duration loadTime, Duration warmupTime) {
+    List<Port> outputs, long weightsBytes, long scratchBytes, Duration loadTime, Duration warmupTime, int warmupRuns,
+    String warmupNote) {
 
   /** Copies the lists. */
   public ModelDescription {
@@ -74,7 +77,7 @@ public record ModelDescription(String modelId, String name, int deviceId, List<I
         info.getOutputsList().stream().map(ModelDescription::port).toList(),
         info.getWeightsBytes(), info.getScratchBytes(),
         Duration.ofNanos(Math.round(info.getLoadTimeMs() * 1e6)),
-        Duration.ofNanos(Math.round(info.getWarmupTimeMs() * 1e6)));
+        Duration.ofNanos(Math.round(info.getWarmupTimeMs() * 1e6)), info.getWarmupRuns(), info.getWarmupNote());
   }
 
   private static Port port(io.vnrt.proto.v1.TensorSpec spec) {

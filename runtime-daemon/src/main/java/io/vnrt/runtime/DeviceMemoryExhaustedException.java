@@ -34,6 +34,19 @@ public final class DeviceMemoryExhaustedException extends RuntimeException {
   }
 
   /**
+   * A limit above the pool (a session's HBM quota) refuses {@code requestedBytes} on {@code deviceId}
+   * although the pool may have room; {@code facts} are the limit's (what is in use, the limit).
+   */
+  public static DeviceMemoryExhaustedException overLimit(String message, int deviceId, long requestedBytes,
+      Map<String, String> facts, Throwable cause) {
+    Map<String, String> all = new LinkedHashMap<>();
+    all.put("device_id", String.valueOf(deviceId));
+    all.put("requested_bytes", String.valueOf(requestedBytes));
+    all.putAll(facts);
+    return new DeviceMemoryExhaustedException(message, deviceId, requestedBytes, all, cause);
+  }
+
+  /**
    * Host memory (a run without a device, or the daemon's heap) cannot hold {@code requestedBytes}
    * for {@code what}; {@code inUseBytes} and {@code limitBytes} are -1 when unknown.
    */

@@ -23,10 +23,11 @@ import java.util.Optional;
  * @param ticker the clock leases are measured with
  * @param sessionQuota what each session may hold
  * @param maxSessions sessions open at once, daemon-wide (0: unlimited)
+ * @param loadWarmupRuns executions of the default warm-up of a load that asks for none (0: none)
  */
 public record RuntimeConfig(Topology topology, BackingChoice backing, long hostMemoryBytes, Duration defaultLeaseTtl,
     Duration maxLeaseTtl, Duration reaperPeriod, int streamChunkBytes, int maxTensorsPerSession, Ticker ticker,
-    QuotaLimits sessionQuota, int maxSessions) {
+    QuotaLimits sessionQuota, int maxSessions, int loadWarmupRuns) {
 
   /** Checks ranges. */
   public RuntimeConfig {
@@ -43,55 +44,70 @@ public record RuntimeConfig(Topology topology, BackingChoice backing, long hostM
     if (maxSessions < 0) {
       throw new IllegalArgumentException("max sessions must be 0 (unlimited) or positive, got " + maxSessions);
     }
+    if (loadWarmupRuns < 0 || loadWarmupRuns > MAX_LOAD_WARMUP_RUNS) {
+      throw new IllegalArgumentException("the default load warm-up must be 0 to " + MAX_LOAD_WARMUP_RUNS
+          + " executions, got " + loadWarmupRuns);
+    }
   }
+
+  /** Executions of a load's default warm-up unless configured otherwise. */
+  public static final int DEFAULT_LOAD_WARMUP_RUNS = 1;
+  /** The most executions a default load warm-up may be configured to run. */
+  public static final int MAX_LOAD_WARMUP_RUNS = 1000;
 
   /** Largest chunk a streamed read may use: one gRPC message of at most 16 MiB of data. */
   public static final int MAX_CHUNK_BYTES = 16 << 20;
 
   /**
    * One "cpu" device (a core per processor, 4 GiB HBM), anonymous backing, 4 GiB of host
-   * memory, 60 s leases (1 h at most), 1 MiB chunks, no quotas.
+   * memory, 60 s leases (1 h at most), 1 MiB chunks, no quotas, one warm-up execution per load.
    */
   public static RuntimeConfig defaults() {
     return new RuntimeConfig(
         Topology.of(Profile.CPU, Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty()),
         new BackingChoice.Anonymous(), 4L << 30, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1),
-        1 << 20, 1 << 20, Ticker.SYSTEM, QuotaLimits.UNLIMITED, 0);
+        1 << 20, 1 << 20, Ticker.SYSTEM, QuotaLimits.UNLIMITED, 0, DEFAULT_LOAD_WARMUP_RUNS);
   }
 
   /** With other devices. */
   public RuntimeConfig withTopology(Topology t) {
     return new RuntimeConfig(t, backing, hostMemoryBytes, defaultLeaseTtl, maxLeaseTtl, reaperPeriod,
-        streamChunkBytes, maxTensorsPerSession, ticker, sessionQuota, maxSessions);
+        streamChunkBytes, maxTensorsPerSession, ticker, sessionQuota, maxSessions, loadWarmupRuns);
   }
 
   /** With another HBM backing. */
   public RuntimeConfig withBacking(BackingChoice b) {
     return new RuntimeConfig(topology, b, hostMemoryBytes, defaultLeaseTtl, maxLeaseTtl, reaperPeriod,
-        streamChunkBytes, maxTensorsPerSession, ticker, sessionQuota, maxSessions);
+        streamChunkBytes, maxTensorsPerSession, ticker, sessionQuota, maxSessions, loadWarmupRuns);
   }
 
   /** With another host memory limit. */
   public RuntimeConfig withHostMemoryBytes(long bytes) {
     return new RuntimeConfig(topology, backing, bytes, defaultLeaseTtl, maxLeaseTtl, reaperPeriod,
-        streamChunkBytes, maxTensorsPerSession, ticker, sessionQuota, maxSessions);
+        streamChunkBytes, maxTensorsPerSession, ticker, sessionQuota, maxSessions, loadWarmupRuns);
   }
 
   /** With other session leases. */
   public RuntimeConfig withLeases(Duration defaultTtl, Duration maxTtl) {
     return new RuntimeConfig(topology, backing, hostMemoryBytes, defaultTtl, maxTtl, reaperPeriod,
-        streamChunkBytes, maxTensorsPerSession, ticker, sessionQuota, maxSessions);
+        streamChunkBytes, maxTensorsPerSession, ticker, sessionQuota, maxSessions, loadWarmupRuns);
   }
 
   /** With another clock (tests) and reaper period. */
   public RuntimeConfig withClock(Ticker t, Duration period) {
     return new RuntimeConfig(topology, backing, hostMemoryBytes, defaultLeaseTtl, maxLeaseTtl, period,
-        streamChunkBytes, maxTensorsPerSession, t, sessionQuota, maxSessions);
+        streamChunkBytes, maxTensorsPerSession, t, sessionQuota, maxSessions, loadWarmupRuns);
   }
 
   /** With per-session quotas and a daemon-wide session limit (0: unlimited). */
   public RuntimeConfig withQuotas(QuotaLimits quota, int sessions) {
     return new RuntimeConfig(topology, backing, hostMemoryBytes, defaultLeaseTtl, maxLeaseTtl, reaperPeriod,
-        streamChunkBytes, maxTensorsPerSession, ticker, quota, sessions);
+        streamChunkBytes, maxTensorsPerSession, ticker, quota, sessions, loadWarmupRuns);
+  }
+
+  /** With another default load warm-up: {@code runs} executions (0: none). */
+  public RuntimeConfig withLoadWarmupRuns(int runs) {
+    return new RuntimeConfig(topology, backing, hostMemoryBytes, defaultLeaseTtl, maxLeaseTtl, reaperPeriod,
+        streamChunkBytes, maxTensorsPerSession, ticker, sessionQuota, maxSessions, runs);
   }
 }

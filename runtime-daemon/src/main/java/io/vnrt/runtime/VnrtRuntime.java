@@ -1,6 +1,7 @@
 package io.vnrt.runtime;
 
 import io.vnrt.runtime.exec.DeviceSet;
+import io.vnrt.runtime.exec.KernelWarmup;
 import io.vnrt.runtime.metrics.RuntimeMetrics;
 import io.vnrt.runtime.session.SessionRegistry;
 import io.vnrt.runtime.models.ModelRegistry;
@@ -32,6 +33,7 @@ public final class VnrtRuntime implements AutoCloseable {
   private final ModelRegistry models;
   private final ScheduledExecutorService reaper;
   private final long startedNanos = System.nanoTime();
+  private volatile KernelWarmup kernelWarmup;
 
   private VnrtRuntime(RuntimeConfig config, DeviceSet devices) {
     this.config = config;
@@ -39,7 +41,7 @@ public final class VnrtRuntime implements AutoCloseable {
     this.sessions = new SessionRegistry(devices, config.ticker(), config.defaultLeaseTtl(), config.maxLeaseTtl(),
         config.maxTensorsPerSession(), config.sessionQuota(), config.maxSessions());
     this.metrics = new RuntimeMetrics(devices, sessions, config.ticker());
-    this.models = new ModelRegistry(devices, sessions, new Engine(), metrics);
+    this.models = new ModelRegistry(devices, sessions, new Engine(), metrics, config.loadWarmupRuns());
     this.reaper = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("vnrt-session-reaper").daemon(true).factory());
     long period = config.reaperPeriod().toMillis();
@@ -96,6 +98,31 @@ public final class VnrtRuntime implements AutoCloseable {
     return models;
   }
 
+  /**
+   * Starts compiling the kernels in the background ({@link KernelWarmup}) for at most
+   * {@code budget}, on a group as wide as the largest device's (at most 2 cores: every split
+   * path is reached with two), yielding to loads and executions; the end is logged.
+   */
+  public synchronized KernelWarmup startKernelWarmup(Duration budget) {
+    if (kernelWarmup != null) {
+      throw new IllegalStateException("the kernel warm-up was already started");
+    }
+    int cores = Math.max(1, Math.min(2, config.topology().devices().stream()
+        .mapToInt(d -> d.coreIds().size()).max().orElse(1)));
+    KernelWarmup w = KernelWarmup.start(budget, cores, config.backing(), models::busy);
+    w.finished().thenAccept(r -> {
+      log.info("kernel warm-up {}", r.describe());
+      r.models().forEach(m -> log.debug("kernel warm-up of {}", m));
+    });
+    kernelWarmup = w;
+    return w;
+  }
+
+  /** The kernel warm-up, if one was started. */
+  public Optional<KernelWarmup> kernelWarmup() {
+    return Optional.ofNullable(kernelWarmup);
+  }
+
   /** Time since start. */
   public Duration uptime() {
     return Duration.ofNanos(System.nanoTime() - startedNanos);
@@ -104,6 +131,10 @@ public final class VnrtRuntime implements AutoCloseable {
   /** Stops the reaper, ends every session (freeing its memory), then closes the pools, reporting leaks. */
   @Override
   public void close() {
+    KernelWarmup w = kernelWarmup;
+    if (w != null) {
+      w.close();
+    }
     reaper.shutdownNow();
     sessions.closeAll("the runtime shut down");
     models.close();

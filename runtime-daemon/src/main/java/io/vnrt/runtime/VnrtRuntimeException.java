@@ -33,7 +33,9 @@ public final class VnrtRuntimeException extends RuntimeException {
     /** The model uses operators or features the runtime does not support. */
     UNSUPPORTED,
     /** The caller went away or cancelled. */
-    CANCELLED
+    CANCELLED,
+    /** The caller may not touch what it named (a file it does not own, the daemon's own memory). */
+    PERMISSION_DENIED
   }
 
   private final Kind kind;
@@ -43,6 +45,11 @@ public final class VnrtRuntimeException extends RuntimeException {
     super(message, cause);
     this.kind = kind;
     this.context = Map.copyOf(context);
+  }
+
+  /** A refusal to touch something the caller may not; {@code facts} are alternating keys and values. */
+  public static VnrtRuntimeException denied(String message, Object... facts) {
+    return of(Kind.PERMISSION_DENIED, message, facts);
   }
 
   /** A malformed request; {@code facts} are alternating keys and values. */

@@ -8,14 +8,14 @@ import io.vnrt.runtime.exec.DeviceSpec;
 import io.vnrt.runtime.exec.Profile;
 import io.vnrt.runtime.exec.Topology;
 import io.vnrt.runtime.exec.VisibleCores;
-import io.vnrt.runtime.kernels.VectorShape;
-import io.vnrt.runtime.kernels.linalg.LinalgOps;
 import io.vnrt.runtime.logging.JavaUtilLogging;
 import io.vnrt.runtime.logging.LogFormat;
 import io.vnrt.runtime.logging.LogSettings;
 import io.vnrt.runtime.metrics.MetricsHttpServer;
 import io.vnrt.runtime.server.DaemonServer;
+import io.vnrt.runtime.server.EngineInfos;
 import io.vnrt.runtime.server.Security;
+import io.vnrt.runtime.server.ServerLimits;
 import io.vnrt.runtime.session.QuotaLimits;
 import java.nio.file.Files;
 import java.io.IOException;
@@ -24,7 +24,9 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -115,7 +117,7 @@ final class DaemonCommand implements Callable<Integer> {
   private String maxSessions;
 
   @Option(names = "--session-hbm-quota", paramLabel = "SIZE",
-      description = "Device HBM one session's tensors may hold (default 0: unlimited).")
+      description = "Device HBM one session's tensors and models (weights, scratch) may hold (default 0: unlimited).")
   private String sessionHbmQuota;
 
   @Option(names = "--session-model-quota", paramLabel = "N",
@@ -125,6 +127,23 @@ final class DaemonCommand implements Callable<Integer> {
   @Option(names = "--session-execution-quota", paramLabel = "N",
       description = "Executions one session may have in flight (default 0: unlimited).")
   private String sessionExecutionQuota;
+
+  @Option(names = "--shm-allow", paramLabel = "PATTERNS",
+      description = "Glob patterns (comma-separated) of /dev/shm file names any client may register as shared "
+          + "memory; other files only for a client whose user owns them. Default: none.")
+  private String shmAllow;
+
+  @Option(names = "--stream-idle-timeout", paramLabel = "DURATION",
+      description = "End a LoadModel or WriteTensor stream that sends nothing for this long (default 30s; 0s: never).")
+  private String streamIdleTimeout;
+
+  @Option(names = "--max-connection-idle", paramLabel = "DURATION",
+      description = "Close a TCP connection with no call for this long (default 5m; 0s: never).")
+  private String maxConnectionIdle;
+
+  @Option(names = "--max-connections-per-peer", paramLabel = "N",
+      description = "TCP connections one peer address may hold at once (default 64; 0: unlimited).")
+  private String maxConnectionsPerPeer;
 
   @Option(names = "--drain-timeout", paramLabel = "DURATION",
       description = "On SIGTERM, how long calls in progress may take to finish, e.g. 30s (default 30s).")
@@ -166,6 +185,18 @@ final class DaemonCommand implements Callable<Integer> {
           + "RESOURCE_EXHAUSTED. Default: 1GiB, or half the JVM's memory when that is less.")
   private String maxMessageSize;
 
+  @Option(names = "--kernel-warmup", paramLabel = "DURATION",
+      description = "At start, compile the kernels in the background on small models, for at most this long: the "
+          + "first models loaded then run compiled code at once. It runs at the lowest OS priority and waits while "
+          + "loads or executions run (default 60s; 0s: none).")
+  private String kernelWarmup;
+
+  @Option(names = "--load-warmup", paramLabel = "RUNS",
+      description = "Run each model this many times on generated inputs at load, before the load answers, when the "
+          + "load asks for no warm-up of its own: the plan is compiled and the memory touched before the first "
+          + "request (default 1; 0: none; a load can also skip it).")
+  private String loadWarmup;
+
   @CommandLine.Spec
   private CommandLine.Model.CommandSpec spec;
 
@@ -177,9 +208,10 @@ final class DaemonCommand implements Callable<Integer> {
   }
 
   /** What the daemon is started with, all settings parsed. */
-  private record Plan(RuntimeConfig runtime, DaemonServer.Listeners listeners, Security security,
+  private record Plan(RuntimeConfig runtime, DaemonServer.Listeners listeners, Security security, ServerLimits limits,
       Duration drainTimeout, Optional<InetSocketAddress> metrics, LogFormat logFormat, org.slf4j.event.Level logLevel,
-      Optional<Path> modelRepository, Duration repositoryWarmup, long maxMessageBytes, Optional<String> notice) {
+      Optional<Path> modelRepository, Duration repositoryWarmup, Duration kernelWarmup, long maxMessageBytes,
+      Optional<String> notice) {
   }
 
   @Override
@@ -212,7 +244,7 @@ final class DaemonCommand implements Callable<Integer> {
     DaemonServer server;
     try {
       server = DaemonServer.start(runtime, plan.listeners(), plan.security(), new DaemonServer.Options(
-          plan.modelRepository(), plan.repositoryWarmup(), plan.maxMessageBytes()));
+          plan.modelRepository(), plan.repositoryWarmup(), plan.maxMessageBytes()).withLimits(plan.limits()));
     } catch (IOException | IllegalArgumentException e) {
       runtime.close();
       spec.commandLine().getErr().println("vnrt daemon: " + listenFailure(e, null));
@@ -221,7 +253,10 @@ final class DaemonCommand implements Callable<Integer> {
     MetricsHttpServer metricsServer = null;
     if (metricsAddress.isPresent()) {
       try {
-        metricsServer = MetricsHttpServer.start(metricsAddress.get(), runtime.metrics());
+        List<String> tokens = new ArrayList<>();
+        plan.security().authToken().ifPresent(tokens::add);
+        plan.security().adminToken().ifPresent(tokens::add);
+        metricsServer = MetricsHttpServer.start(metricsAddress.get(), runtime.metrics(), tokens);
       } catch (IOException e) {
         server.close();
         runtime.close();
@@ -261,9 +296,14 @@ final class DaemonCommand implements Callable<Integer> {
     for (DeviceSpec d : config.topology().devices()) {
       out.printf("  device %d: cores %s, %s HBM%n", d.deviceId(), d.coreIds(), ByteSize.format(d.hbmBytes()));
     }
-    out.printf("GEMM: %s%n", LinalgOps.gemmKernels());
-    if (VectorShape.WARNING != null) {
-      out.printf("WARNING: %s%n", VectorShape.WARNING);
+    EngineLines.machine(EngineInfos.current(Optional.empty())).forEach(out::println);
+    if (plan.kernelWarmup().isZero()) {
+      out.println("kernel warm-up: off (--kernel-warmup 0s): the first executions run before the JIT has compiled"
+          + " the kernels");
+    } else {
+      runtime.startKernelWarmup(plan.kernelWarmup());
+      out.printf("kernel warm-up: compiling the kernels in the background, at most %d s (logged when done)%n",
+          plan.kernelWarmup().toSeconds());
     }
     out.printf("messages up to %s%n", ByteSize.format(plan.maxMessageBytes()));
     plan.notice().ifPresent(n -> log.warn("{}", n));
@@ -331,9 +371,15 @@ final class DaemonCommand implements Callable<Integer> {
     flags.put("log-level", logLevel);
     flags.put("model-repository", modelRepository);
     flags.put("repository-warmup", repositoryWarmup);
+    flags.put("kernel-warmup", kernelWarmup);
+    flags.put("load-warmup", loadWarmup);
     flags.put("health-listen", healthListen);
     flags.put("max-message-size", maxMessageSize);
     flags.put("http-listen", httpListen);
+    flags.put("shm-allow", shmAllow);
+    flags.put("stream-idle-timeout", streamIdleTimeout);
+    flags.put("max-connection-idle", maxConnectionIdle);
+    flags.put("max-connections-per-peer", maxConnectionsPerPeer);
     return flags;
   }
 
@@ -362,6 +408,15 @@ final class DaemonCommand implements Callable<Integer> {
       throw new DaemonSettings.SettingsException("repository-warmup must be at most 1m, got " + repositoryWarmup, null);
     }
     org.slf4j.event.Level logLevel = s.parsed("log-level", LogSettings::parseLevel).orElseThrow();
+    Duration kernelWarmup = s.parsed("kernel-warmup", DaemonSettings::duration).orElseThrow();
+    int loadWarmupRuns = s.parsed("load-warmup", DaemonSettings.atLeast(0)).orElseThrow();
+    if (loadWarmupRuns > RuntimeConfig.MAX_LOAD_WARMUP_RUNS) {
+      throw new DaemonSettings.SettingsException("load-warmup must be at most " + RuntimeConfig.MAX_LOAD_WARMUP_RUNS
+          + " executions, got " + loadWarmupRuns, null);
+    }
+    if (kernelWarmup.compareTo(Duration.ofMinutes(10)) > 0) {
+      throw new DaemonSettings.SettingsException("kernel-warmup must be at most 10m, got " + kernelWarmup, null);
+    }
 
     Topology topology;
     try {
@@ -376,7 +431,8 @@ final class DaemonCommand implements Callable<Integer> {
     try {
       config = defaults.withTopology(topology).withBacking(backing).withHostMemoryBytes(hostMemory)
           .withLeases(lease, maxLease)
-          .withQuotas(new QuotaLimits(hbmQuota, modelQuota, executionQuota), maxSessions);
+          .withQuotas(new QuotaLimits(hbmQuota, modelQuota, executionQuota), maxSessions)
+          .withLoadWarmupRuns(loadWarmupRuns);
     } catch (IllegalArgumentException e) {
       throw new DaemonSettings.SettingsException(e.getMessage(), e);
     }
@@ -388,10 +444,20 @@ final class DaemonCommand implements Callable<Integer> {
         .orElseThrow();
     MessageLimit limit = messageLimit(s, Runtime.getRuntime().maxMemory());
     Optional<InetSocketAddress> http = s.parsed("http-listen", t -> parseListen(t, "--http-listen")).orElseThrow();
-    DaemonServer.Listeners listeners = new DaemonServer.Listeners(tcp, uds, Optional.empty(), healthTcp, http);
-    return new Plan(config, listeners,
-        security(s, tcp.isPresent()),
-        drain, metrics, logFormat, logLevel, modelRepository, repositoryWarmup, limit.bytes(), limit.notice());
+    ServerLimits limits = new ServerLimits(s.parsed("stream-idle-timeout", DaemonSettings::duration).orElseThrow(),
+        s.parsed("max-connection-idle", DaemonSettings::duration).orElseThrow(),
+        s.parsed("max-connections-per-peer", DaemonSettings.atLeast(0)).orElseThrow());
+    Security security = security(s, tcp.isPresent());
+    if (metrics.isPresent() && !metrics.get().getAddress().isLoopbackAddress() && security.authToken().isEmpty()
+        && security.adminToken().isEmpty()) {
+      throw new DaemonSettings.SettingsException("metrics-listen " + metricsListenText(metrics.get()) + " is not a"
+          + " loopback address and no token is set: anyone who reaches it would read every model's and client's"
+          + " name. Listen on 127.0.0.1, or set auth-token-file (scrapes then send the token as a bearer token)",
+          null);
+    }
+    return new Plan(config, new DaemonServer.Listeners(tcp, uds, Optional.empty(), healthTcp, http), security, limits,
+        drain, metrics, logFormat, logLevel, modelRepository, repositoryWarmup, kernelWarmup,
+        limit.bytes(), limit.notice());
   }
 
   /**
@@ -444,7 +510,30 @@ final class DaemonCommand implements Callable<Integer> {
           + "listener (the Unix socket is protected by its permissions)", null);
     }
     Optional<Security.Tls> tls = cert.map(c -> new Security.Tls(c, key.orElseThrow(), clientCa));
-    return new Security(tls, token(s, "auth-token-file"), token(s, "admin-token-file"));
+    List<String> shmAllow = s.parsed("shm-allow", DaemonCommand::patterns).orElse(List.of());
+    return new Security(tls, token(s, "auth-token-file"), token(s, "admin-token-file"), shmAllow);
+  }
+
+  /** "triton_*,app-*" as its patterns; each must be a valid glob of a file name (no '/'). */
+  private static List<String> patterns(String text) {
+    List<String> out = new ArrayList<>();
+    for (String p : text.split(",")) {
+      String pattern = p.strip();
+      if (pattern.isEmpty()) {
+        continue;
+      }
+      if (pattern.contains("/")) {
+        throw new IllegalArgumentException("'" + pattern + "' contains '/'; patterns match file names directly "
+            + "under /dev/shm");
+      }
+      java.nio.file.FileSystems.getDefault().getPathMatcher("glob:" + pattern);
+      out.add(pattern);
+    }
+    return List.copyOf(out);
+  }
+
+  private static String metricsListenText(InetSocketAddress a) {
+    return a.getAddress().getHostAddress() + ":" + a.getPort();
   }
 
   private static Optional<String> token(DaemonSettings s, String key) throws DaemonSettings.SettingsException {

@@ -75,6 +75,8 @@ final class DaemonSettings {
       new Setting("session-execution-quota", "0", "a whole number of executions, 0 for unlimited"),
       new Setting("drain-timeout", "30s", "a duration such as 500ms, 30s or 2m"),
       new Setting("repository-warmup", "0s", "a duration such as 500ms, 2s or 1m"),
+      new Setting("kernel-warmup", "60s", "a duration such as 30s or 2m, 0s for none"),
+      new Setting("load-warmup", "1", "a whole number of executions, 0 for none"),
       new Setting("metrics-listen", "none", "HOST:PORT for the Prometheus endpoint such as 127.0.0.1:9464, or 'none'"),
       new Setting("log-format", "text", "'text' or 'json'"),
       new Setting("log-level", "info", "one of trace, debug, info, warn, error"),
@@ -82,7 +84,12 @@ final class DaemonSettings {
       new Setting("health-listen", "none", "HOST:PORT for a plaintext health-only listener such as 0.0.0.0:50052, "
           + "or 'none'"),
       new Setting("http-listen", "none", "HOST:PORT for KServe v2's REST binding such as 0.0.0.0:8000, or 'none'"),
-      new Setting("max-message-size", "1GiB", "a size from 1 byte to 2GiB-1 such as 64MiB or 1GiB"));
+      new Setting("max-message-size", "1GiB", "a size from 1 byte to 2GiB-1 such as 64MiB or 1GiB"),
+      new Setting("shm-allow", null, "comma-separated glob patterns of /dev/shm file names any client may map, "
+          + "such as 'triton_*'"),
+      new Setting("stream-idle-timeout", "30s", "a duration such as 30s or 2m, 0s for never"),
+      new Setting("max-connection-idle", "5m", "a duration such as 30s or 5m, 0s for never"),
+      new Setting("max-connections-per-peer", "64", "a whole number of connections, 0 for unlimited"));
 
   private final Map<String, Value> values;
 

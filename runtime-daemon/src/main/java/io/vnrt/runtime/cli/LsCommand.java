@@ -15,9 +15,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code vnrt ls}: the daemon's devices, cores and HBM use, like neuron-ls. */
+/** {@code vnrt ls}: the daemon's devices, cores and HBM use, like neuron-ls, and what its engine runs. */
 @Command(name = "ls", mixinStandardHelpOptions = true,
-    description = "List the daemon's devices, cores and HBM used/total (like neuron-ls).")
+    description = "List the daemon's devices, cores and HBM used/total (like neuron-ls), the CPU features and vector"
+        + " width its engine uses, its GEMM kernels and its kernel warm-up.")
 final class LsCommand implements Callable<Integer> {
   @Mixin
   private TargetOptions target;
@@ -52,6 +53,10 @@ final class LsCommand implements Callable<Integer> {
           String.format("%.1f%%", 100.0 * d.getHbmUsedBytes() / Math.max(1, d.getHbmCapacityBytes())));
     }
     out.print(table.render());
+    if (info.hasEngine()) {
+      EngineLines.machine(info.getEngine()).forEach(out::println);
+      out.println(EngineLines.warmup(info.getEngine()));
+    }
     out.flush();
     return 0;
   }

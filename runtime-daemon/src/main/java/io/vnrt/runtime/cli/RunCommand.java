@@ -10,6 +10,7 @@ import io.vnrt.client.ModelDescription;
 import io.vnrt.client.Session;
 import io.vnrt.client.SharedMemory;
 import io.vnrt.client.VnrtClient;
+import io.vnrt.proto.v1.EngineInfo;
 import io.vnrt.runtime.ByteSize;
 import io.vnrt.runtime.exec.CoreGroup;
 import io.vnrt.runtime.exec.Engine;
@@ -21,6 +22,7 @@ import io.vnrt.runtime.graph.ValueInfo;
 import io.vnrt.runtime.kernels.DType;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.onnx.TensorProtos;
+import io.vnrt.runtime.server.EngineInfos;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.foreign.MemorySegment;
@@ -35,6 +37,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -48,13 +51,15 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code vnrt run}: loads a model, executes it repeatedly and reports load time, latency
- * percentiles and throughput, in-process through the engine ({@code --embedded}) or against a
- * daemon ({@code --target}), like Triton's perf_analyzer.
+ * {@code vnrt run}: loads a model, executes it once cold, warms it up until latency is steady,
+ * executes it repeatedly and reports what the engine runs on, load time, the cold execution,
+ * latency percentiles and throughput, in-process through the engine ({@code --embedded}) or
+ * against a daemon ({@code --target}), like Triton's perf_analyzer.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
-    description = "Load a model, run it --iterations times after --warmup, report load time, latency p50/p90/p99"
-        + " and throughput. Inputs are random (fixed seed) unless given with --input.")
+    description = "Load a model, run it once cold, warm it up (--warmup), then run it --iterations times; report"
+        + " what the engine runs on, load time, the cold execution, latency p50/p90/p99 and throughput. Inputs are"
+        + " random (fixed seed) unless given with --input.")
 final class RunCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, paramLabel = "FILE", description = "The ONNX model.")
   private Path model;
@@ -80,9 +85,11 @@ final class RunCommand implements Callable<Integer> {
       description = "Measured executions. Default: ${DEFAULT-VALUE}.")
   private int iterations;
 
-  @Option(names = "--warmup", defaultValue = "10", paramLabel = "N",
-      description = "Executions before measuring. Default: ${DEFAULT-VALUE}.")
-  private int warmup;
+  @Option(names = "--warmup", defaultValue = RunWarmup.DEFAULT, paramLabel = "DURATION|COUNT",
+      description = "Warm up before measuring: for a duration (e.g. 2s, 500ms), extended up to 5x while latency still"
+          + " falls, or for a number of executions (e.g. 500). The first, cold execution is reported on its own line"
+          + " either way. Default: ${DEFAULT-VALUE}.")
+  private String warmupText;
 
   @Option(names = "--concurrency", defaultValue = "1", paramLabel = "N",
       description = "Remote only: executions in flight at once. Default: ${DEFAULT-VALUE}.")
@@ -94,7 +101,8 @@ final class RunCommand implements Callable<Integer> {
 
   @Option(names = "--load-warmup-ms", defaultValue = "0", paramLabel = "MS",
       description = "Remote only: ask the daemon to warm the model up at load for this long (its --dim values size the"
-          + " generated inputs). Default: ${DEFAULT-VALUE}.")
+          + " generated inputs). Default: ${DEFAULT-VALUE}, the daemon's own default warm-up (--load-warmup) at these"
+          + " dims.")
   private int loadWarmupMs;
 
   @Option(names = "--seed", defaultValue = "42", paramLabel = "N",
@@ -117,7 +125,6 @@ final class RunCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     atLeast("--iterations", iterations, 1);
-    atLeast("--warmup", warmup, 0);
     atLeast("--cores", cores, 1);
     atLeast("--concurrency", concurrency, 1);
     atLeast("--load-warmup-ms", loadWarmupMs, 0);
@@ -127,8 +134,14 @@ final class RunCommand implements Callable<Integer> {
     if (!Files.isRegularFile(model)) {
       throw usage("--model " + model + ": no such file");
     }
+    RunWarmup warmup;
+    try {
+      warmup = RunWarmup.parse(warmupText);
+    } catch (IllegalArgumentException e) {
+      throw usage(e.getMessage());
+    }
     PrintWriter out = spec.commandLine().getOut();
-    int code = embedded ? runEmbedded(out) : runRemote(out);
+    int code = embedded ? runEmbedded(out, warmup) : runRemote(out, warmup);
     out.flush();
     return code;
   }
@@ -148,7 +161,7 @@ final class RunCommand implements Callable<Integer> {
     return model.getFileName().toString().replaceFirst("\\.onnx$", "");
   }
 
-  private int runEmbedded(PrintWriter out) throws Exception {
+  private int runEmbedded(PrintWriter out, RunWarmup warmup) throws Exception {
     if (concurrency != 1 || shm || loadWarmupMs != 0) {
       throw usage("--concurrency, --shm and --load-warmup-ms need a daemon (--target); the embedded run is "
           + "sequential and in-process");
@@ -159,14 +172,22 @@ final class RunCommand implements Callable<Integer> {
       double loadMs = (System.nanoTime() - t0) / 1e6;
       Map<String, Tensor> inputs = inputs(loaded.inputs());
       printLoad(out, loadMs, "in this process", Map.of(), loaded.weightsBytes(), loaded.scratchBytes());
+      printEngine(out, EngineInfos.current(Optional.empty()), "");
       try {
         loaded.checkInputs(inputs);
       } catch (IllegalArgumentException e) {
         throw usage("the inputs do not fit the model: " + e.getMessage());
       }
-      for (int i = 0; i < warmup; i++) {
+      long c0 = System.nanoTime();
+      loaded.execute(inputs);
+      printCold(out, (System.nanoTime() - c0) / 1e6,
+          " (compiles the plan for these inputs; the kernels are not yet JIT-compiled)");
+      RunWarmup.Outcome warm = warmup.run(() -> {
+        long w0 = System.nanoTime();
         loaded.execute(inputs);
-      }
+        return System.nanoTime() - w0;
+      });
+      printWarmup(out, warm, warmup);
       long[] latencies = new long[iterations];
       Map<String, Tensor> last = null;
       long start = System.nanoTime();
@@ -179,7 +200,7 @@ final class RunCommand implements Callable<Integer> {
       if (outputDir != null) {
         writeOutputs(last);
       }
-      report(out, latencies, wall);
+      report(out, latencies, wall, warm);
     }
     return 0;
   }
@@ -211,11 +232,48 @@ final class RunCommand implements Callable<Integer> {
     }
   }
 
+  /** What the engine runs on (vector width, CPU features, GEMM kernels), each line after {@code prefix}. */
+  private void printEngine(PrintWriter out, EngineInfo engine, String prefix) {
+    loadFacts.put("vectorBits", engine.getVectorBits());
+    loadFacts.put("cpuFeatures", engine.getCpuFeaturesList());
+    loadFacts.put("gemmKernels", engine.getGemmKernels());
+    if (!engine.getWarning().isEmpty()) {
+      loadFacts.put("engineWarning", engine.getWarning());
+    }
+    if (engine.hasKernelWarmup() && !embedded) {
+      loadFacts.put("kernelWarmup", engine.getKernelWarmup().getSummary());
+    }
+    if (!json) {
+      EngineLines.machine(engine).forEach(line -> out.println(prefix + line));
+      if (engine.hasKernelWarmup() && !embedded) {
+        out.println(prefix + EngineLines.warmup(engine));
+      }
+    }
+  }
+
+  /** The first, cold execution, on its own line: what a new model's first request costs. */
+  private void printCold(PrintWriter out, double ms, String detail) {
+    loadFacts.put("firstExecutionMs", round(ms));
+    if (!json) {
+      out.printf(Locale.ROOT, "first execution (cold): %.3f ms%s%n", ms, detail);
+    }
+  }
+
+  private void printWarmup(PrintWriter out, RunWarmup.Outcome warm, RunWarmup asked) {
+    loadFacts.put("warmupMs", round(warm.took().toNanos() / 1e6));
+    if (!asked.time().isZero()) {
+      loadFacts.put("warmupSteady", warm.steady());
+    }
+    if (!json) {
+      out.println(warm.describe(asked));
+    }
+  }
+
   private static double round(double ms) {
     return Math.round(ms * 1000) / 1000.0;
   }
 
-  private int runRemote(PrintWriter out) throws Exception {
+  private int runRemote(PrintWriter out, RunWarmup warmup) throws Exception {
     try (VnrtClient client = where.connect();
         Session session = client.openSession("vnrt-run");
         Model loaded = session.loadModel(model, LoadOptions.defaults().onAnyCores(cores)
@@ -235,18 +293,35 @@ final class RunCommand implements Callable<Integer> {
       placement.put("coreIds", d.cores());
       printLoad(out, d.loadTime().toNanos() / 1e6, "device " + d.deviceId() + ", cores " + d.cores(), placement,
           d.weightsBytes(), d.scratchBytes());
-      if (!d.warmupTime().isZero()) {
+      if (d.warmupRuns() > 0) {
         loadFacts.put("loadWarmupMs", round(d.warmupTime().toNanos() / 1e6));
+        loadFacts.put("loadWarmupExecutions", d.warmupRuns());
         if (!json) {
-          out.printf(Locale.ROOT, "warmed up at load in %.1f ms%n", d.warmupTime().toNanos() / 1e6);
+          out.printf(Locale.ROOT, "warmed up at load in %.1f ms (%d execution%s)%n", d.warmupTime().toNanos() / 1e6,
+              d.warmupRuns(), d.warmupRuns() == 1 ? "" : "s");
         }
       }
+      if (!d.warmupNote().isEmpty()) {
+        loadFacts.put("loadWarmupSkipped", d.warmupNote());
+        if (!json) {
+          out.println("load warm-up skipped: " + d.warmupNote());
+        }
+      }
+      printEngine(out, client.runtimeInfo().getEngine(), "daemon ");
       SharedMemory region = shm ? session.createSharedMemory("vnrt-run-inputs", regionBytes(inputs)) : null;
       ExecutionRequest request = region == null ? ExecutionRequest.of(inputs) : shmRequest(inputs, region);
       try {
-        for (int i = 0; i < warmup; i++) {
+        long c0 = System.nanoTime();
+        ExecutionResult cold = loaded.execute(request);
+        printCold(out, (System.nanoTime() - c0) / 1e6, String.format(Locale.ROOT,
+            " (in the daemon: queue %.3f ms, compute %.3f ms)", cold.queueTime().toNanos() / 1e6,
+            cold.computeTime().toNanos() / 1e6));
+        RunWarmup.Outcome warm = warmup.run(() -> {
+          long w0 = System.nanoTime();
           loaded.execute(request);
-        }
+          return System.nanoTime() - w0;
+        });
+        printWarmup(out, warm, warmup);
         long[] latencies = new long[iterations];
         AtomicInteger next = new AtomicInteger();
         AtomicReference<Map<String, HostTensor>> last = new AtomicReference<>(Map.of());
@@ -280,7 +355,7 @@ final class RunCommand implements Callable<Integer> {
           last.get().forEach((name, h) -> outputs.put(name, fromHost(h)));
           writeOutputs(outputs);
         }
-        report(out, latencies, wall);
+        report(out, latencies, wall, warm);
       } finally {
         if (region != null) {
           region.close();
@@ -374,7 +449,7 @@ final class RunCommand implements Callable<Integer> {
     }
   }
 
-  private void report(PrintWriter out, long[] latencies, long wallNanos) {
+  private void report(PrintWriter out, long[] latencies, long wallNanos, RunWarmup.Outcome warm) {
     long[] sorted = latencies.clone();
     Arrays.sort(sorted);
     double p50 = percentile(sorted, 50) / 1e6;
@@ -384,7 +459,7 @@ final class RunCommand implements Callable<Integer> {
     if (json) {
       Map<String, Object> report = new LinkedHashMap<>(loadFacts);
       report.put("executions", iterations);
-      report.put("warmupExecutions", warmup);
+      report.put("warmupExecutions", warm.runs());
       report.put("concurrency", concurrency);
       report.put("p50Ms", round(p50));
       report.put("p90Ms", round(p90));
@@ -397,7 +472,7 @@ final class RunCommand implements Callable<Integer> {
       return;
     }
     out.printf(Locale.ROOT, "%d executions (after %d warm-up), concurrency %d: p50 %.3f ms, p90 %.3f ms, p99 %.3f ms;"
-        + " throughput %.1f inferences/s%n", iterations, warmup, concurrency, p50, p90, p99, throughput);
+        + " throughput %.1f inferences/s%n", iterations, warm.runs(), concurrency, p50, p90, p99, throughput);
   }
 
   /** Nearest-rank percentile of sorted values. */

@@ -10,6 +10,7 @@ import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +29,8 @@ final class BoundPlan {
 
     private final ExecutionPlan plan;
     private final Function<MemorySegment, ExecContext> contexts;
+    /** Host memory the dynamic tail of one execution may take: no more than the device could hold. */
+    private final long dynamicLimitBytes;
     private final Tensor[] slots;
     private final Tensor[][] stepIn;
     private final Tensor[][] stepOut;
@@ -36,10 +39,15 @@ final class BoundPlan {
     /** Per input-rooted alias slot, the input tensor its current view was made over. */
     private final Tensor[] aliasSource;
 
-    /** {@code contexts} gives each step its context over a slice of the scratch block (a core group's, say). */
-    BoundPlan(ExecutionPlan plan, MemorySegment scratch, Function<MemorySegment, ExecContext> contexts) {
+    /**
+     * {@code contexts} gives each step its context over a slice of the scratch block (a core group's, say);
+     * {@code dynamicLimitBytes} bounds the host memory the dynamic tail of one execution may take.
+     */
+    BoundPlan(ExecutionPlan plan, MemorySegment scratch, Function<MemorySegment, ExecContext> contexts,
+            long dynamicLimitBytes) {
         this.plan = plan;
         this.contexts = contexts;
+        this.dynamicLimitBytes = dynamicLimitBytes;
         this.stepNanos = PROFILE_EVERY > 0 ? new long[plan.steps().size()] : null;
         int n = plan.slotCount();
         slots = new Tensor[n];
@@ -260,13 +268,14 @@ final class BoundPlan {
             return;
         }
         try (Arena arena = Arena.ofConfined()) {
+            SegmentAllocator bounded = boundedBy(arena, dynamicLimitBytes);
             Map<String, Tensor> values = new HashMap<>();
             for (Node node : plan.dynamicNodes()) {
                 Tensor[] in = new Tensor[node.inputs().size()];
                 for (int k = 0; k < in.length; k++) {
                     in[k] = lookup(node.inputs().get(k), values, compiler);
                 }
-                Tensor[] out = compiler.runNode(node, in, arena, contexts);
+                Tensor[] out = compiler.runNode(node, in, bounded, contexts);
                 for (int o = 0; o < node.outputs().size(); o++) {
                     if (out[o] != null && !node.outputs().get(o).isEmpty()) {
                         values.put(node.outputs().get(o), out[o]);
@@ -282,6 +291,23 @@ final class BoundPlan {
         } finally {
             clearInputs();
         }
+    }
+
+    /**
+     * An allocator that refuses (RESOURCE_EXHAUSTED, before allocating) once an execution's values computed at run
+     * time would pass {@code limit}: their sizes come from input values (ConstantOfShape of an input), so a request
+     * could otherwise ask the daemon for any amount of host memory.
+     */
+    private static SegmentAllocator boundedBy(Arena arena, long limit) {
+        long[] taken = {0};
+        return (byteSize, alignment) -> {
+            if (byteSize > limit - taken[0]) {
+                throw DeviceMemoryExhaustedException.host("the values this execution computes from its inputs"
+                        + " (bounded by the device's HBM size; give smaller inputs)", byteSize, taken[0], limit, null);
+            }
+            taken[0] += byteSize;
+            return arena.allocate(byteSize, alignment);
+        };
     }
 
     private Tensor lookup(String name, Map<String, Tensor> values, Compiler compiler) {

@@ -28,6 +28,11 @@ public final class CoreGroup implements AutoCloseable {
 
     /** Starts a group of {@code size} cores (size - 1 worker threads; the caller is the first core). */
     public CoreGroup(String name, int size) {
+        this(name, size, () -> { });
+    }
+
+    /** Like {@link #CoreGroup(String, int)}; {@code onWorkerStart} runs first on each worker thread. */
+    CoreGroup(String name, int size, Runnable onWorkerStart) {
         if (size < 1) {
             throw new IllegalArgumentException("a core group needs at least one core, got " + size);
         }
@@ -36,7 +41,10 @@ public final class CoreGroup implements AutoCloseable {
         this.workers = new Thread[size - 1];
         for (int i = 0; i < workers.length; i++) {
             int core = i + 1;
-            workers[i] = Thread.ofPlatform().daemon().name(name + "-core-" + core).start(() -> workLoop(core));
+            workers[i] = Thread.ofPlatform().daemon().name(name + "-core-" + core).start(() -> {
+                onWorkerStart.run();
+                workLoop(core);
+            });
         }
     }
 

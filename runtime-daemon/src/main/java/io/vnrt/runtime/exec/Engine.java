@@ -74,7 +74,16 @@ public final class Engine {
     /** Like {@link #load(Path, HbmPool, CoreGroup, String, String, int, String)} for serialized bytes. */
     public LoadedModel load(String name, byte[] model, Path baseDir, HbmPool pool, CoreGroup group, String ownerId,
             String ownerLabel, int coreId, String modelId) throws ModelLoadException {
-        return load(name, model, baseDir, new HbmModelMemory(pool, ownerId, ownerLabel, coreId, modelId), group);
+        return load(name, model, baseDir, pool, group, ownerId, ownerLabel, coreId, modelId, HbmModelMemory.UNLIMITED);
+    }
+
+    /**
+     * As above, every byte of the model's device memory (weights, packed weights, scratch) also charged to
+     * {@code quota}; a refusal of the quota is a DeviceMemoryExhaustedException like the pool's own.
+     */
+    public LoadedModel load(String name, byte[] model, Path baseDir, HbmPool pool, CoreGroup group, String ownerId,
+            String ownerLabel, int coreId, String modelId, HbmModelMemory.Quota quota) throws ModelLoadException {
+        return load(name, model, baseDir, new HbmModelMemory(pool, ownerId, ownerLabel, coreId, modelId, quota), group);
     }
 
     /** Loads a serialized model; {@code baseDir} (may be null) resolves external data. */

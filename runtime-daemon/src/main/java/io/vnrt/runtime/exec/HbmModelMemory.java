@@ -1,6 +1,8 @@
 package io.vnrt.runtime.exec;
 
+import io.vnrt.runtime.ByteSize;
 import io.vnrt.runtime.DeviceMemoryExhaustedException;
+import io.vnrt.runtime.VnrtRuntimeException;
 import io.vnrt.runtime.memory.HbmBlock;
 import io.vnrt.runtime.memory.HbmExhaustedException;
 import io.vnrt.runtime.memory.HbmPool;
@@ -14,7 +16,28 @@ import java.util.concurrent.atomic.AtomicLong;
  * of who holds what.
  */
 public final class HbmModelMemory implements ModelMemory {
+    /** What a model's device memory is charged to besides the pool: its session's HBM quota. */
+    public interface Quota {
+        /** Takes bytes, or throws (RESOURCE_EXHAUSTED) when they would pass the limit. */
+        void acquireHbm(long bytes);
+
+        /** Gives back bytes taken by {@link #acquireHbm}. */
+        void releaseHbm(long bytes);
+    }
+
+    /** Charges nothing: the runtime's own models and tests. */
+    public static final Quota UNLIMITED = new Quota() {
+        @Override
+        public void acquireHbm(long bytes) {
+        }
+
+        @Override
+        public void releaseHbm(long bytes) {
+        }
+    };
+
     private final HbmPool pool;
+    private final Quota quota;
     private final String ownerId;
     private final String ownerLabel;
     private final int coreId;
@@ -22,7 +45,13 @@ public final class HbmModelMemory implements ModelMemory {
     private final AtomicLong used = new AtomicLong();
 
     public HbmModelMemory(HbmPool pool, String ownerId, String ownerLabel, int coreId, String modelId) {
+        this(pool, ownerId, ownerLabel, coreId, modelId, UNLIMITED);
+    }
+
+    /** Memory also charged to {@code quota}: weights, packed weights and scratch count against the session's HBM. */
+    public HbmModelMemory(HbmPool pool, String ownerId, String ownerLabel, int coreId, String modelId, Quota quota) {
         this.pool = pool;
+        this.quota = quota;
         this.ownerId = ownerId;
         this.ownerLabel = ownerLabel;
         this.coreId = coreId;
@@ -51,9 +80,19 @@ public final class HbmModelMemory implements ModelMemory {
         MemoryCategory category = purpose == Purpose.WEIGHTS ? MemoryCategory.WEIGHTS : MemoryCategory.SCRATCH;
         HbmBlock block;
         try {
+            quota.acquireHbm(bytes);
+        } catch (VnrtRuntimeException e) {
+            throw DeviceMemoryExhaustedException.overLimit(what + " (" + ByteSize.format(bytes) + ") is refused: "
+                + e.getMessage(), pool.deviceId(), bytes, e.context(), e);
+        }
+        try {
             block = pool.allocate(bytes, category, ownerId, ownerLabel, coreId, modelId, what);
         } catch (HbmExhaustedException e) {
+            quota.releaseHbm(bytes);
             throw DeviceMemoryExhaustedException.of(e);
+        } catch (RuntimeException e) {
+            quota.releaseHbm(bytes);
+            throw e;
         }
         used.addAndGet(bytes);
         return new Allocation() {
@@ -70,9 +109,15 @@ public final class HbmModelMemory implements ModelMemory {
                     closed = true;
                     block.close();
                     used.addAndGet(-bytes);
+                    quota.releaseHbm(bytes);
                 }
             }
         };
+    }
+
+    @Override
+    public long capacityBytes() {
+        return pool.capacityBytes();
     }
 
     @Override

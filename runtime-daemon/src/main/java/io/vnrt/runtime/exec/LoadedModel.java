@@ -257,7 +257,7 @@ public final class LoadedModel implements AutoCloseable {
         }
         BoundPlan b = bound.get(plan);
         if (b == null) {
-            b = new BoundPlan(plan, scratch.segment(), group::context);
+            b = new BoundPlan(plan, scratch.segment(), group::context, memory.capacityBytes());
             b.setOutputNames(outputNames);
             bound.put(plan, b);
         }

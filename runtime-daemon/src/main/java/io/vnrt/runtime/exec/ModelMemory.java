@@ -13,6 +13,11 @@ public interface ModelMemory {
     /** Allocates {@code bytes} (64-byte aligned); throws when the device cannot hold them. */
     Allocation allocate(long bytes, Purpose purpose, String what);
 
+    /** The most this memory could ever hold (the device's HBM): values computed at execution are bounded by it. */
+    default long capacityBytes() {
+        return Long.MAX_VALUE;
+    }
+
     /** Bytes currently allocated through this memory (for leak checks). */
     long usedBytes();
 

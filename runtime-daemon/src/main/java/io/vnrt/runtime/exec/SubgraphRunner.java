@@ -21,7 +21,8 @@ final class SubgraphRunner {
 
     SubgraphRunner(SubgraphPlan sub, MemorySegment scratch) {
         this.sub = sub;
-        this.bound = new BoundPlan(sub.plan(), scratch, this::context);
+        // a body's values computed at execution are not bounded yet (the top-level plan's are, by the device)
+        this.bound = new BoundPlan(sub.plan(), scratch, this::context, Long.MAX_VALUE);
         bound.setOutputNames(sub.outputNames());
         this.inputs = new Tensor[sub.plan().signature().size()];
         this.formal = inputs.length - sub.outerInputs().length;

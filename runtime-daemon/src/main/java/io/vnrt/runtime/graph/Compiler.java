@@ -23,6 +23,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -38,8 +39,20 @@ public final class Compiler {
     private static final Set<String> NON_DETERMINISTIC =
             Set.of("RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Bernoulli", "Multinomial");
 
+    /** Host memory any model may fold into, whatever its size: shape arithmetic and small tables. */
+    static final long FOLD_ALLOWANCE_BYTES = 16L << 20;
+    /** Beyond the allowance, folded values may total this many times the bytes of the model's own constants. */
+    static final int FOLD_AMPLIFICATION = 8;
+
     private final Graph graph;
     private final OpRegistry registry;
+    /**
+     * Host memory one folding pass (the load's, or one plan's compile) may take: the allowance plus
+     * {@link #FOLD_AMPLIFICATION} times the model's constants. A node whose values would not fit stays in the plan,
+     * where its output is device memory the allocator and the quotas account: a tiny model cannot make the daemon
+     * allocate gigabytes of host memory at load (ConstantOfShape of a huge constant shape).
+     */
+    private final long foldBudgetBytes;
     private final int parallelism;
     /** Where kernels keep packed copies of constants; null (private GC-managed copies) until set. */
     private volatile ConstantStore constantStore;
@@ -133,7 +146,40 @@ public final class Compiler {
         this.graph = graph;
         this.registry = registry;
         this.parallelism = parallelism;
+        long constantBytes = 0;
+        for (Tensor t : graph.constants().values()) {
+            constantBytes += t.byteSize();
+        }
+        this.foldBudgetBytes = FOLD_ALLOWANCE_BYTES + FOLD_AMPLIFICATION * constantBytes;
         refreshUses();
+    }
+
+    /** Takes {@code bytes} of a folding pass's budget; false (nothing taken) when they do not fit. */
+    private static boolean takeFoldBytes(AtomicLong budget, long bytes) {
+        for (;;) {
+            long left = budget.get();
+            if (bytes > left) {
+                return false;
+            }
+            if (budget.compareAndSet(left, left - bytes)) {
+                return true;
+            }
+        }
+    }
+
+    /** Outputs plus workspace of one kernel run; Long.MAX_VALUE when that does not even fit a long. */
+    private static long valueBytes(Kernel kernel, TensorType[] outTypes) {
+        try {
+            long bytes = kernel.workspaceBytes();
+            for (TensorType t : outTypes) {
+                if (t != null) {
+                    bytes = Math.addExact(bytes, t.byteSize());
+                }
+            }
+            return bytes;
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
     }
 
     private void refreshUses() {
@@ -164,6 +210,7 @@ public final class Compiler {
      * device memory. Nodes that fail to compile are left for the plan compiler to report.
      */
     public void foldConstants() {
+        AtomicLong budget = new AtomicLong(foldBudgetBytes);
         List<Node> kept = new ArrayList<>();
         Map<String, Tensor> constants = graph.constants();
         for (Node n : graph.nodes()) {
@@ -178,7 +225,8 @@ public final class Compiler {
                     for (int i = 0; i < in.length; i++) {
                         in[i] = n.inputs().get(i).isEmpty() ? null : constants.get(n.inputs().get(i));
                     }
-                    Tensor[] out = runNode(n, in, Arena.ofAuto(), ExecContext::inline, false);
+                    // a value too large to fold fails here and stays in the graph: the plan computes it in HBM
+                    Tensor[] out = fold(n, in, budget);
                     for (int o = 0; o < n.outputs().size(); o++) {
                         if (out[o] != null && !n.outputs().get(o).isEmpty()) {
                             constants.put(n.outputs().get(o), out[o]);
@@ -197,8 +245,37 @@ public final class Compiler {
     }
 
     /**
+     * Folds one node whose inputs are all known, its values (and workspace) drawn from {@code budget}: a node whose
+     * values would pass it fails here (and stays in the graph), before the allocation.
+     */
+    private Tensor[] fold(Node node, Tensor[] inputs, AtomicLong budget) {
+        return runNode(node, inputs, budgeted(node, budget), ExecContext::inline, false);
+    }
+
+    /** A value that constant folding will not hold in host memory. */
+    private static final class FoldTooLarge extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        FoldTooLarge(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** Host memory for folded values, refusing (FoldTooLarge, before allocating) what would pass {@code budget}. */
+    private static SegmentAllocator budgeted(Node node, AtomicLong budget) {
+        Arena arena = Arena.ofAuto();
+        return (bytes, alignment) -> {
+            if (!takeFoldBytes(budget, bytes)) {
+                throw new FoldTooLarge(node.label() + ": " + bytes + " bytes of folded values would pass the "
+                        + "folding budget; computed by the plan instead");
+            }
+            return arena.allocate(bytes, alignment);
+        };
+    }
+
+    /**
      * Creates a kernel for {@code node} with every input value known and runs it, allocating
-     * outputs and workspace from {@code memory}: constant folding and the dynamic tail use this.
+     * outputs and workspace from {@code memory}: the dynamic tail uses this.
      */
     public Tensor[] runNode(Node node, Tensor[] inputs, SegmentAllocator memory, Function<MemorySegment, ExecContext> contexts) {
         return runNode(node, inputs, memory, contexts, true);
@@ -265,6 +342,7 @@ public final class Compiler {
      * there were any.
      */
     public ExecutionPlan compile(List<TensorType> inputTypes, List<LoadProblem> problems) {
+        AtomicLong foldBudget = new AtomicLong(foldBudgetBytes);
         Builder b = new Builder();
         List<ValueInfo> inputs = graph.inputs();
         for (int i = 0; i < inputs.size(); i++) {
@@ -321,7 +399,15 @@ public final class Compiler {
                         dynamicValues.addAll(node.outputs());
                         continue;
                     }
-                    Tensor[] out = dk.run(consts, Arena.ofAuto(), ExecContext.inline(MemorySegment.NULL));
+                    Tensor[] out;
+                    try {
+                        out = dk.run(consts, budgeted(node, foldBudget), ExecContext.inline(MemorySegment.NULL));
+                    } catch (FoldTooLarge tooLarge) {
+                        // its values would not fit the folding budget: computed at execution, within the device's
+                        dynamicNodes.add(node);
+                        dynamicValues.addAll(node.outputs());
+                        continue;
+                    }
                     for (int o = 0; o < used.length; o++) {
                         if (used[o]) {
                             b.addConstant(node.outputs().get(o), out[o]);
@@ -349,6 +435,9 @@ public final class Compiler {
                 if (inSlots[i] >= 0 && kernel.readsInput(i) && consts[i] == null) {
                     fold = false;
                 }
+            }
+            if (fold && !takeFoldBytes(foldBudget, valueBytes(kernel, outTypes))) {
+                fold = false; // too large to hold in host memory: computed by the plan, in device memory
             }
             if (fold) {
                 try {
@@ -668,10 +757,11 @@ public final class Compiler {
             Node n = nodes.get(i);
             boolean live = n.outputs().stream().anyMatch(needed::contains);
             if (live) {
-                kept.add(0, n);
+                kept.add(n);
                 n.inputs().forEach(needed::add);
             }
         }
+        java.util.Collections.reverse(kept); // gathered from the end: inserting at the front would be quadratic
         graph.setNodes(kept);
         refreshUses();
         for (Iterator<String> it = graph.constants().keySet().iterator(); it.hasNext(); ) {

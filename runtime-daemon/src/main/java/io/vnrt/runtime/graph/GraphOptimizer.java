@@ -152,20 +152,16 @@ public final class GraphOptimizer {
         private void index() {
             producer.clear();
             consumers.clear();
-            for (Node n : nodes) {
-                n.outputs().forEach(o -> producer.put(o, n));
-                for (String in : n.inputs()) {
-                    if (!in.isEmpty()) {
-                        consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
-                    }
-                }
-            }
+            nodes.forEach(this::index);
         }
 
         void run() {
+            // nodes absorbed by earlier fusions: skipped here, dropped from the list once at the end (dropping them
+            // and re-indexing the graph after every fusion made a graph of many fusions quadratic to load)
+            Set<Node> gone = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
             for (int i = 0; i < nodes.size(); i++) {
                 Node n = nodes.get(i);
-                if (!n.isDefaultDomain()) {
+                if (!n.isDefaultDomain() || gone.contains(n)) {
                     continue;
                 }
                 Node fused = switch (n.opType()) {
@@ -176,12 +172,34 @@ public final class GraphOptimizer {
                 if (fused != null) {
                     // absorbed nodes all come after their producer, so position i stays the fused node's
                     nodes.set(i, fused);
-                    nodes.removeIf(removed::contains);
+                    unindex(n);
+                    removed.forEach(this::unindex);
+                    index(fused);
+                    gone.addAll(removed);
                     removed.clear();
-                    index();
                 }
             }
+            nodes.removeIf(gone::contains);
             g.setNodes(nodes);
+        }
+
+        private void index(Node n) {
+            n.outputs().forEach(o -> producer.put(o, n));
+            for (String in : n.inputs()) {
+                if (!in.isEmpty()) {
+                    consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
+                }
+            }
+        }
+
+        private void unindex(Node n) {
+            n.outputs().forEach(o -> producer.remove(o, n));
+            for (String in : n.inputs()) {
+                List<Node> users = consumers.get(in);
+                if (users != null) {
+                    users.remove(n);
+                }
+            }
         }
 
         /** The single consumer of value v, when v is not a graph output; else null. */

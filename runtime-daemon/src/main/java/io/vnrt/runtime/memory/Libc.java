@@ -22,6 +22,7 @@ import java.util.Objects;
 final class Libc {
   static final int PROT_READ = 0x1;
   static final int PROT_WRITE = 0x2;
+  static final int MAP_SHARED = 0x01;
   static final int MAP_PRIVATE = 0x02;
   static final int MAP_ANONYMOUS = 0x20;
   static final int MAP_NORESERVE = 0x4000;
@@ -29,6 +30,20 @@ final class Libc {
   /** Frees a shared file mapping's range and its backing store (a hole punch on tmpfs). */
   static final int MADV_REMOVE = 9;
   private static final int SC_PAGESIZE = 30;
+  /** open(2) flags: read-write, never through a symbolic link, not inherited, never blocking (a FIFO). */
+  private static final int O_RDWR = 02;
+  private static final int O_NONBLOCK = 04000;
+  private static final int O_NOFOLLOW = 0400000;
+  private static final int O_CLOEXEC = 02000000;
+  private static final int S_IFMT = 0170000;
+  private static final int S_IFREG = 0100000;
+  /** struct stat on x86-64 Linux: 144 bytes; the fields read here are at these offsets. */
+  private static final long STAT_BYTES = 144;
+  private static final long ST_DEV = 0;
+  private static final long ST_INO = 8;
+  private static final long ST_MODE = 24;
+  private static final long ST_UID = 28;
+  private static final long ST_SIZE = 48;
 
   private static final Linker LINKER = Linker.nativeLinker();
   private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
@@ -44,6 +59,14 @@ final class Libc {
       FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
   private static final MethodHandle MINCORE = downcall("mincore", false,
       FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS));
+  private static final MethodHandle OPEN = downcall("open", true,
+      FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+  private static final MethodHandle FSTAT = downcall("fstat", true,
+      FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+  private static final MethodHandle CLOSE = downcall("close", false,
+      FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+  private static final MethodHandle GETUID = downcall("getuid", false,
+      FunctionDescriptor.of(JAVA_INT));
   private static final MethodHandle SYSCONF = downcall("sysconf", false,
       FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
 
@@ -77,6 +100,80 @@ final class Libc {
       return address.address() == -1L ? -errno(state) : address.address();
     } catch (Throwable t) {
       throw new AssertionError("mmap downcall failed", t);
+    }
+  }
+
+  /**
+   * Maps length bytes of the open file fd from offset (a multiple of the page size) with
+   * mmap(NULL, length, PROT_READ|PROT_WRITE, MAP_SHARED, fd, offset).
+   *
+   * @return the mapping's address, or minus errno when mmap returned MAP_FAILED
+   */
+  static long mmapShared(int fd, long offset, long length) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment state = arena.allocate(CALL_STATE);
+      MemorySegment address = (MemorySegment) MMAP.invokeExact(state, MemorySegment.NULL, length,
+          PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset);
+      return address.address() == -1L ? -errno(state) : address.address();
+    } catch (Throwable t) {
+      throw new AssertionError("mmap downcall failed", t);
+    }
+  }
+
+  /** What fstat says about an open file: its identity, type, owner and size. */
+  record FileStat(long device, long inode, int mode, int ownerUid, long sizeBytes) {
+    boolean isRegularFile() {
+      return (mode & S_IFMT) == S_IFREG;
+    }
+  }
+
+  /**
+   * Opens path read-write without following a final symbolic link.
+   *
+   * @return the file descriptor, or minus errno
+   */
+  static int openReadWrite(String path) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment state = arena.allocate(CALL_STATE);
+      int fd = (int) OPEN.invokeExact(state, arena.allocateFrom(path), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+      return fd >= 0 ? fd : -errno(state);
+    } catch (Throwable t) {
+      throw new AssertionError("open downcall failed", t);
+    }
+  }
+
+  /** fstat of an open descriptor: the file actually opened, whatever its name points at now. */
+  static FileStat fstat(int fd) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment state = arena.allocate(CALL_STATE);
+      MemorySegment stat = arena.allocate(STAT_BYTES, Long.BYTES);
+      int rc = (int) FSTAT.invokeExact(state, fd, stat);
+      if (rc != 0) {
+        throw new IllegalStateException("fstat failed: " + errnoName(errno(state)));
+      }
+      return new FileStat(stat.get(JAVA_LONG, ST_DEV), stat.get(JAVA_LONG, ST_INO), stat.get(JAVA_INT, ST_MODE),
+          stat.get(JAVA_INT, ST_UID), stat.get(JAVA_LONG, ST_SIZE));
+    } catch (IllegalStateException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new AssertionError("fstat downcall failed", t);
+    }
+  }
+
+  static void close(int fd) {
+    try {
+      int unused = (int) CLOSE.invokeExact(fd);
+    } catch (Throwable t) {
+      throw new AssertionError("close downcall failed", t);
+    }
+  }
+
+  /** The real user id of this process. */
+  static int getuid() {
+    try {
+      return (int) GETUID.invokeExact();
+    } catch (Throwable t) {
+      throw new AssertionError("getuid downcall failed", t);
     }
   }
 
@@ -162,6 +259,11 @@ final class Libc {
   static String errnoName(int errno) {
     return switch (errno) {
       case 1 -> "EPERM";
+      case 2 -> "ENOENT";
+      case 6 -> "ENXIO";
+      case 19 -> "ENODEV";
+      case 21 -> "EISDIR";
+      case 40 -> "ELOOP";
       case 9 -> "EBADF";
       case 11 -> "EAGAIN";
       case 12 -> "ENOMEM";

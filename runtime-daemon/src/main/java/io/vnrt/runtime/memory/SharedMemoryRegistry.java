@@ -1,15 +1,9 @@
 package io.vnrt.runtime.memory;
 
 import io.vnrt.runtime.VnrtRuntimeException;
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -38,9 +32,11 @@ public final class SharedMemoryRegistry implements AutoCloseable {
   /**
    * Maps [offset, offset + size) of the file {@code key} ("/name" → root/name) under {@code name}.
    * INVALID_ARGUMENT for a bad name or key, a missing or non-regular file, or a range beyond the
-   * file's end; RESOURCE_EXHAUSTED past {@link #MAX_REGIONS}.
+   * file's end; PERMISSION_DENIED for a file {@code access} does not open to the caller or one of
+   * the daemon's HBM pools; RESOURCE_EXHAUSTED past {@link #MAX_REGIONS}.
    */
-  public SharedMemoryRegion register(String name, String key, long offsetBytes, long sizeBytes) {
+  public SharedMemoryRegion register(String name, String key, long offsetBytes, long sizeBytes,
+      SharedMemoryAccess access) {
     if (name == null || name.isBlank() || name.length() > MAX_NAME_LENGTH) {
       throw VnrtRuntimeException.invalid("a shared-memory region needs a name of 1 to " + MAX_NAME_LENGTH
           + " characters", "name", name == null ? "" : name);
@@ -59,7 +55,7 @@ public final class SharedMemoryRegistry implements AutoCloseable {
       throw VnrtRuntimeException.exhausted("this session already holds " + regions.size()
           + " shared-memory regions, the most allowed", Map.of("max_regions", String.valueOf(MAX_REGIONS)), null);
     }
-    SharedMemoryRegion region = map(name, key, file, offsetBytes, sizeBytes);
+    SharedMemoryRegion region = map(name, key, file, offsetBytes, sizeBytes, access);
     if (regions.putIfAbsent(name, region) != null) {
       region.unregister();
       throw VnrtRuntimeException.invalid("a shared-memory region named '" + name + "' is already registered in "
@@ -85,35 +81,61 @@ public final class SharedMemoryRegistry implements AutoCloseable {
     return root.resolve(file);
   }
 
-  private static SharedMemoryRegion map(String name, String key, Path file, long offset, long size) {
+  /**
+   * Opens the file (never through a symbolic link), checks what was opened — a regular file, not one of this
+   * daemon's HBM pools, owned by the caller or opened to all — and maps the range from that same descriptor, so a
+   * name swapped between the check and the mapping cannot slip another file in.
+   */
+  // Native access is the point: fstat and mmap on one descriptor, which FileChannel does not expose.
+  @SuppressWarnings("restricted")
+  private static SharedMemoryRegion map(String name, String key, Path file, long offset, long size,
+      SharedMemoryAccess access) {
+    int fd = Libc.openReadWrite(file.toString());
+    if (fd < 0) {
+      String why = switch (Libc.errnoName(-fd)) {
+        case "ENOENT" -> " does not exist; create it (shm_open) first";
+        case "ELOOP" -> " is a symbolic link; give the file itself";
+        case "EISDIR", "ENXIO", "ENODEV" -> " is not a regular file";
+        case "EACCES", "EPERM" -> " cannot be opened read-write by the daemon (" + Libc.errnoName(-fd) + ")";
+        default -> " cannot be opened (" + Libc.errnoName(-fd) + ")";
+      };
+      throw VnrtRuntimeException.invalid("shared-memory key '" + key + "': " + file + why, "key", key);
+    }
     try {
-      if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
-        throw VnrtRuntimeException.invalid("shared-memory key '" + key + "': " + file + (Files.exists(file,
-            LinkOption.NOFOLLOW_LINKS) ? " is not a regular file" : " does not exist; create it (shm_open) first"),
+      Libc.FileStat stat = Libc.fstat(fd);
+      if (!stat.isRegularFile()) {
+        throw VnrtRuntimeException.invalid("shared-memory key '" + key + "': " + file + " is not a regular file",
             "key", key);
       }
-      try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE,
-          LinkOption.NOFOLLOW_LINKS)) {
-        long fileSize = ch.size();
-        if (offset > fileSize || size > fileSize - offset) {
-          throw VnrtRuntimeException.invalid("region '" + name + "' of " + size + " bytes at offset " + offset
-              + " goes past the end of " + file + " (" + fileSize + " bytes)", "offset_bytes", offset,
-              "size_bytes", size, "file_size_bytes", fileSize);
-        }
-        Arena arena = Arena.ofShared();
-        try {
-          MemorySegment segment = ch.map(FileChannel.MapMode.READ_WRITE, offset, size, arena);
-          return new SharedMemoryRegion(name, key, file, offset, size, arena, segment);
-        } catch (IOException | RuntimeException e) {
-          arena.close();
-          throw e;
-        }
+      if (PoolFiles.isPoolFile(stat.device(), stat.inode())) {
+        throw VnrtRuntimeException.denied("shared-memory key '" + key + "': " + file + " is the daemon's own device"
+            + " memory, which holds other sessions' data; register a file you created", "key", key);
       }
-    } catch (NoSuchFileException e) {
-      throw VnrtRuntimeException.invalid("shared-memory key '" + key + "': " + file + " does not exist", "key", key);
-    } catch (IOException e) {
-      throw VnrtRuntimeException.invalid("shared-memory key '" + key + "': cannot map " + file + ": " + e.getMessage(),
-          "key", key);
+      if (!access.permits(file.getFileName().toString(), stat.ownerUid())) {
+        throw VnrtRuntimeException.denied("shared-memory key '" + key + "': " + file + " belongs to user id "
+            + stat.ownerUid() + ", not to the caller (" + access.describeCaller() + "); a client may map only files"
+            + " its own user created, or names the daemon's --shm-allow opens to everyone", "key", key,
+            "file_owner_uid", stat.ownerUid());
+      }
+      long fileSize = stat.sizeBytes();
+      if (offset > fileSize || size > fileSize - offset) {
+        throw VnrtRuntimeException.invalid("region '" + name + "' of " + size + " bytes at offset " + offset
+            + " goes past the end of " + file + " (" + fileSize + " bytes)", "offset_bytes", offset,
+            "size_bytes", size, "file_size_bytes", fileSize);
+      }
+      long pageStart = offset / Libc.PAGE_SIZE * Libc.PAGE_SIZE;
+      long mappedBytes = size + (offset - pageStart);
+      long address = Libc.mmapShared(fd, pageStart, mappedBytes);
+      if (address < 0) {
+        throw VnrtRuntimeException.invalid("shared-memory key '" + key + "': cannot map " + file + " (mmap: "
+            + Libc.errnoName((int) -address) + ")", "key", key);
+      }
+      Arena arena = Arena.ofShared();
+      MemorySegment mapping = MemorySegment.ofAddress(address)
+          .reinterpret(mappedBytes, arena, unused -> Libc.munmap(address, mappedBytes));
+      return new SharedMemoryRegion(name, key, file, offset, size, arena, mapping.asSlice(offset - pageStart, size));
+    } finally {
+      Libc.close(fd); // the mapping keeps the file; the descriptor is not needed past mmap
     }
   }
 

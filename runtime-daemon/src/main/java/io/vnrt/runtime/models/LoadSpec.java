@@ -11,23 +11,24 @@ package io.vnrt.runtime.models;
  * @param sizeBytes bytes of ONNX the load carries; a streamed load must deliver exactly this many
  * @param batching dynamic batching, or {@link Batching#NONE}
  * @param queueDepth executions of this model that may wait in its core group's queue (0: the default)
- * @param warmup executions with generated inputs before the load returns
+ * @param warmup executions with generated inputs before the load returns ({@link Warmup#DEFAULT} when
+ *     the load names none)
  */
 public record LoadSpec(String name, int deviceId, int startCore, int coreCount, boolean autoPlace, long sizeBytes,
     Batching batching, int queueDepth, Warmup warmup) {
 
-  /** Normalises a core count of 0 to 1 and a missing batching or warm-up to none. */
+  /** Normalises a core count of 0 to 1, a missing batching to none and a missing warm-up to the default. */
   public LoadSpec {
     name = name == null ? "" : name.strip();
     coreCount = coreCount == 0 ? 1 : coreCount;
     batching = batching == null ? Batching.NONE : batching;
-    warmup = warmup == null ? Warmup.NONE : warmup;
+    warmup = warmup == null ? Warmup.DEFAULT : warmup;
   }
 
-  /** Without warm-up. */
+  /** With the runtime's default warm-up. */
   public LoadSpec(String name, int deviceId, int startCore, int coreCount, boolean autoPlace, long sizeBytes,
       Batching batching, int queueDepth) {
-    this(name, deviceId, startCore, coreCount, autoPlace, sizeBytes, batching, queueDepth, Warmup.NONE);
+    this(name, deviceId, startCore, coreCount, autoPlace, sizeBytes, batching, queueDepth, Warmup.DEFAULT);
   }
 
   /** The same load with another announced size. */
@@ -40,7 +41,10 @@ public record LoadSpec(String name, int deviceId, int startCore, int coreCount, 
     return new LoadSpec(name, deviceId, startCore, coreCount, autoPlace, sizeBytes, batching, queueDepth, w);
   }
 
-  /** An auto-placed, unbatched load of {@code sizeBytes} onto {@code deviceId} with {@code coreCount} cores. */
+  /**
+   * An auto-placed, unbatched load of {@code sizeBytes} onto {@code deviceId} with {@code coreCount}
+   * cores and the default warm-up.
+   */
   public static LoadSpec auto(String name, int deviceId, int coreCount, long sizeBytes) {
     return new LoadSpec(name, deviceId, 0, coreCount, true, sizeBytes, Batching.NONE, 0);
   }

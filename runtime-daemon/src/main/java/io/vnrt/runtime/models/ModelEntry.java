@@ -19,7 +19,7 @@ public final class ModelEntry {
   private final List<Integer> cores;
   private final LoadedModel model;
   private final Duration loadTime;
-  private final Duration warmupTime;
+  private final WarmupOutcome warmup;
   private final int opset;
   private final Batching batching;
   private final int queueDepth;
@@ -27,11 +27,13 @@ public final class ModelEntry {
   private final AtomicLong executions = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private final InferenceStats stats = new InferenceStats();
+  /** Set once the load asked for it: KServe clients may then find and run the model by name. */
+  private volatile boolean shared;
 
   ModelEntry(String id, String name, Session owner, int deviceId, List<Integer> cores, LoadedModel model,
-      Duration loadTime, Duration warmupTime, int opset, Batching batching, int queueDepth,
+      Duration loadTime, WarmupOutcome warmup, int opset, Batching batching, int queueDepth,
       CoreGroupScheduler scheduler) {
-    this.warmupTime = warmupTime;
+    this.warmup = warmup;
     this.id = id;
     this.name = name;
     this.owner = owner;
@@ -97,7 +99,12 @@ public final class ModelEntry {
 
   /** Wall time of the warm-up executions at load (zero when none ran). */
   public Duration warmupTime() {
-    return warmupTime;
+    return warmup.time();
+  }
+
+  /** What the warm-up at load did. */
+  public WarmupOutcome warmup() {
+    return warmup;
   }
 
   /** Highest opset of the default ONNX domain. */
@@ -157,5 +164,15 @@ public final class ModelEntry {
   @Override
   public String toString() {
     return "model '" + name + "' (" + id.substring(0, Math.min(10, id.length())) + "…) on cores " + cores;
+  }
+
+  /** Makes the model visible by name through KServe (a load with {@code shared}). */
+  public void share() {
+    shared = true;
+  }
+
+  /** True when KServe clients may find and run the model by name. */
+  public boolean isShared() {
+    return shared;
   }
 }

@@ -6,6 +6,7 @@ import io.vnrt.runtime.exec.Device;
 import io.vnrt.runtime.exec.DeviceSet;
 import io.vnrt.runtime.exec.DeviceSpec;
 import io.vnrt.runtime.exec.Engine;
+import io.vnrt.runtime.exec.GeneratedInputs;
 import io.vnrt.runtime.exec.LoadedModel;
 import io.vnrt.runtime.DeviceMemoryExhaustedException;
 import io.vnrt.runtime.graph.LoadProblem;
@@ -24,7 +25,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -61,21 +61,39 @@ public final class ModelRegistry implements AutoCloseable {
   private final SecureRandom random = new SecureRandom();
   private final Map<String, ModelEntry> byId = new ConcurrentHashMap<>();
   private final RuntimeMetrics metrics;
+  /** Executions of the default warm-up of a load that asks for none (0: none). */
+  private final int defaultWarmupRuns;
   /** Core groups in use, by device and cores; guarded by itself. */
   private final Map<List<Integer>, CoreGroupScheduler> schedulers = new LinkedHashMap<>();
   /** Models placed on each core (for auto-placement), guarded by {@link #schedulers}. */
   private final Map<Integer, Integer> modelsPerCore = new ConcurrentHashMap<>();
-  /** Heap bytes held by streamed loads in progress, at most {@link #maxModelBytes()} in all. */
+  /** Loads and executions in progress (what background work such as the kernel warm-up waits for). */
+  private final java.util.concurrent.atomic.AtomicInteger inProgress = new java.util.concurrent.atomic.AtomicInteger();
+  /**
+   * How many sessions' worth of uploads the daemon holds at once: one session's stalled or slow uploads never
+   * take all of it, so another session can always stream a model of the largest size.
+   */
+  static final int UPLOAD_SESSIONS = 2;
+  /** Heap bytes held by streamed loads in progress; guards {@link #uploadBytesBySession} too. */
   private final java.util.concurrent.atomic.AtomicLong uploadBytes = new java.util.concurrent.atomic.AtomicLong();
+  /** The same by session id. */
+  private final Map<String, Long> uploadBytesBySession = new java.util.HashMap<>();
 
   /**
    * A registry over {@code devices}; models of a session are unloaded when {@code sessions} ends it.
-   * Loads, unloads and executions are reported to {@code metrics}.
+   * Loads, unloads and executions are reported to {@code metrics}; a load that asks for no
+   * warm-up gets {@code defaultWarmupRuns} executions (best effort).
    */
-  public ModelRegistry(DeviceSet devices, SessionRegistry sessions, Engine engine, RuntimeMetrics metrics) {
+  public ModelRegistry(DeviceSet devices, SessionRegistry sessions, Engine engine, RuntimeMetrics metrics,
+      int defaultWarmupRuns) {
+    if (defaultWarmupRuns < 0 || defaultWarmupRuns > Warmup.MAX_RUNS) {
+      throw new IllegalArgumentException("the default warm-up must be 0 to " + Warmup.MAX_RUNS + " runs, got "
+          + defaultWarmupRuns);
+    }
     this.devices = devices;
     this.engine = engine;
     this.metrics = metrics;
+    this.defaultWarmupRuns = defaultWarmupRuns;
     sessions.onEnd(this::unloadAll);
   }
 
@@ -87,32 +105,80 @@ public final class ModelRegistry implements AutoCloseable {
 
   /**
    * Starts a streamed load after checking the header: name, size (at most {@link #maxModelBytes()}
-   * and the device's capacity), batching, queue depth and placement. Nothing is held but the
-   * buffer for the announced bytes.
+   * and the device's capacity), batching, queue depth and placement. Nothing is held until bytes
+   * arrive: the buffer grows with them, charged to the upload budgets ({@link #chargeUpload}).
    */
   public ModelUpload beginLoad(Session session, LoadSpec spec) {
     check(session, spec);
-    long size = spec.sizeBytes();
-    long limit = maxModelBytes();
-    long held = uploadBytes.addAndGet(size);
-    if (held > limit) {
-      uploadBytes.addAndGet(-size);
-      throw VnrtRuntimeException.exhausted("model '" + spec.name() + "': loads in progress already hold "
-          + (held - size) + " bytes; another " + size + " would pass the daemon's " + limit + " for all loads "
-          + "streaming at once; retry when they finish", Map.of("model_size_bytes", String.valueOf(size),
-              "uploading_bytes", String.valueOf(held - size), "limit_bytes", String.valueOf(limit)), null);
+    return new ModelUpload(this, session, spec);
+  }
+
+  /**
+   * Takes {@code bytes} more of the heap held by streamed loads for {@code session}'s upload of {@code model}:
+   * RESOURCE_EXHAUSTED when they would pass the session's share ({@link #maxModelBytes()}: one session's uploads
+   * in progress never hold more than the largest model) or the daemon's ({@link #maxModelBytes()} times
+   * {@link #UPLOAD_SESSIONS}, within half the heap). Uploads charge what they have received, never what their headers announce, so a
+   * stalled stream holds only the bytes it sent.
+   */
+  void chargeUpload(Session session, String model, long bytes) {
+    long perSession = maxModelBytes();
+    long total = Math.max(perSession, Math.min(perSession * UPLOAD_SESSIONS, Runtime.getRuntime().maxMemory() / 2));
+    synchronized (uploadBytes) {
+      long mine = uploadBytesBySession.getOrDefault(session.id(), 0L);
+      long all = uploadBytes.get();
+      if (bytes > perSession - mine || bytes > total - all) {
+        boolean own = bytes > perSession - mine;
+        throw VnrtRuntimeException.exhausted("model '" + model + "': " + (own
+            ? "this session's loads in progress already hold " + mine + " bytes; another " + bytes + " would pass its "
+                + perSession + " for all its loads streaming at once; finish or cancel one first"
+            : "loads in progress already hold " + all + " bytes; another " + bytes + " would pass the daemon's "
+                + total + " for all loads streaming at once; retry when they finish"),
+            Map.of("requested_bytes", String.valueOf(bytes), "uploading_bytes", String.valueOf(own ? mine : all),
+                "limit_bytes", String.valueOf(own ? perSession : total)), null);
+      }
+      uploadBytes.addAndGet(bytes);
+      uploadBytesBySession.merge(session.id(), bytes, Long::sum);
     }
-    try {
-      return new ModelUpload(this, session, spec, () -> uploadBytes.addAndGet(-size));
-    } catch (OutOfMemoryError e) {
-      uploadBytes.addAndGet(-size);
-      throw VnrtRuntimeException.exhausted("model '" + spec.name() + "': the daemon's heap cannot hold a buffer of "
-          + size + " bytes for it now", Map.of("model_size_bytes", String.valueOf(size)), null);
+  }
+
+  /** Gives back bytes taken by {@link #chargeUpload}. */
+  void releaseUpload(Session session, long bytes) {
+    synchronized (uploadBytes) {
+      uploadBytes.addAndGet(-bytes);
+      uploadBytesBySession.computeIfPresent(session.id(), (id, held) -> held - bytes == 0 ? null : held - bytes);
     }
+  }
+
+  /** Heap bytes held by streamed loads in progress, daemon-wide. */
+  public long uploadingBytes() {
+    return uploadBytes.get();
   }
 
   /** Loads a whole model held in memory ({@code onnx.length} must equal the spec's size, or the size be 0). */
   public ModelEntry load(Session session, LoadSpec spec, byte[] onnx) {
+    return load(session, spec, onnx, LoadWatch.NONE);
+  }
+
+  /**
+   * Like {@link #load(Session, LoadSpec, byte[])} for a caller that may give up: the load fails
+   * with CANCELLED or DEADLINE_EXCEEDED, and leaves nothing behind, when {@code watch} says so
+   * between warm-up runs or before the model is registered.
+   */
+  public ModelEntry load(Session session, LoadSpec spec, byte[] onnx, LoadWatch watch) {
+    inProgress.incrementAndGet();
+    try {
+      return loadNow(session, spec, onnx, watch);
+    } finally {
+      inProgress.decrementAndGet();
+    }
+  }
+
+  /** True while a load or an execution is in progress. */
+  public boolean busy() {
+    return inProgress.get() > 0;
+  }
+
+  private ModelEntry loadNow(Session session, LoadSpec spec, byte[] onnx, LoadWatch watch) {
     LoadSpec s = spec.sizeBytes() == 0 ? spec.withSize(onnx.length) : spec;
     if (s.sizeBytes() != onnx.length) {
       throw VnrtRuntimeException.invalid("model '" + s.name() + "' is " + onnx.length + " bytes, not the "
@@ -134,7 +200,7 @@ public final class ModelRegistry implements AutoCloseable {
       long t0 = System.nanoTime();
       try {
         loaded = engine.load(s.name(), onnx, null, device.pool(), scheduler.group(), session.publicId(),
-            session.clientName(), cores.getFirst(), id);
+            session.clientName(), cores.getFirst(), id, session.quota());
       } catch (ModelLoadException e) {
         throw loadFailure(s.name(), e);
       } catch (DeviceMemoryExhaustedException e) {
@@ -146,9 +212,10 @@ public final class ModelRegistry implements AutoCloseable {
         log.warn("model '{}': {}; executions whose input shapes hit this are refused with INVALID_ARGUMENT", s.name(), w);
       }
       Duration loadTime = Duration.ofNanos(System.nanoTime() - t0);
-      Duration warmupTime = warmUp(s, loaded, scheduler);
+      WarmupOutcome warmup = warmUp(s, loaded, scheduler, watch);
+      checkWatch(s, watch, "after its warm-up");
       int depth = s.queueDepth() == 0 ? DEFAULT_QUEUE_DEPTH : s.queueDepth();
-      ModelEntry entry = new ModelEntry(id, s.name(), session, device.id(), cores, loaded, loadTime, warmupTime,
+      ModelEntry entry = new ModelEntry(id, s.name(), session, device.id(), cores, loaded, loadTime, warmup,
           loaded.opset(), s.batching(), depth, scheduler);
       synchronized (session) {
         if (session.isClosed()) {
@@ -176,24 +243,36 @@ public final class ModelRegistry implements AutoCloseable {
 
   /**
    * Runs the load's warm-up executions on the model's core group, which it has to itself
-   * meanwhile; generated inputs: seeded Gaussian floats, zero integers and false booleans (zero
-   * is a valid index for any gather), symbolic dims from the spec or 1.
+   * meanwhile, on {@link GeneratedInputs}. An explicit warm-up that fails fails the load; the
+   * default one is best effort and says in the outcome's note why it did not run.
    */
-  private static Duration warmUp(LoadSpec s, LoadedModel model, CoreGroupScheduler scheduler) {
-    Warmup w = s.warmup();
+  private WarmupOutcome warmUp(LoadSpec s, LoadedModel model, CoreGroupScheduler scheduler, LoadWatch watch) {
+    Warmup w = s.warmup().resolve(defaultWarmupRuns);
     if (w.none()) {
-      return Duration.ZERO;
+      return WarmupOutcome.NONE;
     }
-    Map<String, Tensor> inputs = new LinkedHashMap<>();
-    Random rnd = new Random(0x5eedL);
-    for (ValueInfo in : model.inputs()) {
-      Tensor t = Tensor.allocate(in.dtype(), in.shape(symbol -> w.dims().getOrDefault(symbol, 1L)));
-      if (in.dtype().isFloatingPoint()) {
-        for (long i = 0; i < t.elementCount(); i++) {
-          t.setDouble(i, rnd.nextGaussian());
-        }
+    // A fuzzed or hand-written model can declare an input of unknown rank or of a size no heap holds;
+    // generated inputs cannot stand for real requests then.
+    String unsized = model.inputs().stream().filter(in -> in.rank() < 0).map(in -> in.name()).findFirst()
+        .orElse(null);
+    if (unsized != null) {
+      String why = "input '" + unsized + "' has no declared rank, so no warm-up input can be generated";
+      if (w.byDefault()) {
+        return skipped(s, "the default warm-up did not run: " + why);
       }
-      inputs.put(in.name(), t);
+      throw VnrtRuntimeException.invalid("model '" + s.name() + "' cannot be warmed up: " + why
+          + "; load it without warm-up", "model", s.name());
+    }
+    Map<String, Tensor> inputs;
+    try {
+      inputs = GeneratedInputs.of(model.inputs(), w.dims());
+    } catch (ArithmeticException e) {
+      String why = "its inputs at the warm-up's dims " + w.dims() + " are too large to generate";
+      if (w.byDefault()) {
+        return skipped(s, "the default warm-up did not run: " + why);
+      }
+      throw VnrtRuntimeException.invalid("model '" + s.name() + "' cannot be warmed up: " + why
+          + "; give warmup_dims smaller sizes", "model", s.name());
     }
     long t0 = System.nanoTime();
     long until = t0 + w.time().toNanos();
@@ -201,6 +280,7 @@ public final class ModelRegistry implements AutoCloseable {
     try {
       scheduler.runExclusive(() -> {
         while (done[0] < Math.max(1, w.runs()) || System.nanoTime() < until) {
+          checkWatch(s, watch, "during its warm-up, after " + done[0] + " execution(s)");
           try {
             model.execute(inputs);
           } catch (DeviceMemoryExhaustedException e) {
@@ -215,15 +295,39 @@ public final class ModelRegistry implements AutoCloseable {
       throw VnrtRuntimeException.of(Kind.CANCELLED, "the load of model '" + s.name() + "' was interrupted during"
           + " its warm-up");
     } catch (VnrtRuntimeException e) {
+      if (w.byDefault() && e.kind() == Kind.RESOURCE_EXHAUSTED) {
+        return skipped(s, "the default warm-up needs more device memory than is free (" + e.getMessage() + ")");
+      }
       throw e;
     } catch (RuntimeException e) {
       Map<String, String> shapes = new LinkedHashMap<>();
       inputs.forEach((k, v) -> shapes.put(k, v.type().toString()));
+      if (w.byDefault()) {
+        return skipped(s, "the default warm-up could not run the model on generated inputs " + shapes + " ("
+            + e.getMessage() + "); give warmup_dims the sizes of real requests");
+      }
       throw VnrtRuntimeException.invalid("warm-up execution " + (done[0] + 1) + " of model '" + s.name()
           + "' failed with generated inputs " + shapes + ": " + e.getMessage() + "; give its symbolic dims"
           + " values with warmup_dims, or load it without warm-up", "model", s.name(), "inputs", shapes.toString());
     }
-    return Duration.ofNanos(System.nanoTime() - t0);
+    return new WarmupOutcome(Duration.ofNanos(System.nanoTime() - t0), done[0], "");
+  }
+
+  private static WarmupOutcome skipped(LoadSpec s, String why) {
+    log.info("model '{}': {}; its first request will compile the plan", s.name(), why);
+    return new WarmupOutcome(Duration.ZERO, 0, why);
+  }
+
+  /** Fails the load (CANCELLED or DEADLINE_EXCEEDED) when its caller has given up. */
+  private static void checkWatch(LoadSpec s, LoadWatch watch, String when) {
+    if (watch.cancelled().getAsBoolean()) {
+      throw VnrtRuntimeException.of(Kind.CANCELLED, "the load of model '" + s.name() + "' was cancelled by the "
+          + "client " + when + "; nothing was kept");
+    }
+    if (watch.expired()) {
+      throw VnrtRuntimeException.of(Kind.DEADLINE_EXCEEDED, "the load of model '" + s.name() + "' passed its "
+          + "deadline " + when + "; nothing was kept (allow more time, or a shorter warm-up)");
+    }
   }
 
   private byte[] randomBytes() {
@@ -489,6 +593,7 @@ public final class ModelRegistry implements AutoCloseable {
       model.stats().failed(0);
       throw e;
     }
+    inProgress.incrementAndGet();
     CompletableFuture<ExecutionResult> f;
     try {
       BoundExecution bound = BoundExecution.bind(session, model, request);
@@ -496,11 +601,15 @@ public final class ModelRegistry implements AutoCloseable {
     } catch (RuntimeException | Error e) {
       // refused before it was queued (bad input, queue full, unloaded): a failed request all the same
       model.stats().failed(0);
+      inProgress.decrementAndGet();
       session.quota().releaseExecution();
       throw e;
     }
     // completion, failure and cancellation all end the execution's hold on the quota
-    f.whenComplete((r, e) -> session.quota().releaseExecution());
+    f.whenComplete((r, e) -> {
+      inProgress.decrementAndGet();
+      session.quota().releaseExecution();
+    });
     return f;
   }
 

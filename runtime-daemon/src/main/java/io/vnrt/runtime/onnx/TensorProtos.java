@@ -43,16 +43,26 @@ public final class TensorProtos {
                 throw new IOException("tensor '" + p.getName() + "' has a negative dimension " + d);
             }
         }
-        long count = Shapes.elementCount(shape);
-        long bytes = count * dtype.byteSize();
-        Tensor t = Tensor.allocate(dtype, shape);
+        long count;
+        long bytes;
+        try {
+            count = Shapes.elementCount(shape);
+            bytes = Math.multiplyExact(count, (long) dtype.byteSize());
+        } catch (ArithmeticException e) {
+            throw new IOException("tensor '" + p.getName() + "' " + dtype.displayName() + java.util.Arrays.toString(shape)
+                    + " has more elements than a tensor can hold");
+        }
+        // Every check against the data actually present comes before the allocation: the declared dims are the
+        // model's word, the data is what it brought, and memory is taken only for data that is there.
         if (p.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
-            readExternal(p, baseDir, t.data(), bytes);
+            ExternalData external = external(p, baseDir, bytes);
+            Tensor t = Tensor.allocate(dtype, shape);
+            readExternal(external, t.data(), bytes);
             return t;
         }
         int bits = dtype.packedBits();
         if (bits < 8) {
-            return decodePacked(p, t, bits);
+            return decodePacked(p, dtype, shape, count, bits);
         }
         if (p.hasRawData()) {
             ByteString raw = p.getRawData();
@@ -60,6 +70,7 @@ public final class TensorProtos {
                 throw new IOException("tensor '" + p.getName() + "' " + dtype.displayName() + java.util.Arrays.toString(shape)
                         + " needs " + bytes + " bytes of raw_data, has " + raw.size());
             }
+            Tensor t = Tensor.allocate(dtype, shape);
             t.data().copyFrom(MemorySegment.ofBuffer(raw.asReadOnlyByteBuffer()));
             return t;
         }
@@ -74,6 +85,7 @@ public final class TensorProtos {
             throw new IOException("tensor '" + p.getName() + "' " + dtype.displayName() + java.util.Arrays.toString(shape)
                     + " needs " + count + " values, has " + have);
         }
+        Tensor t = Tensor.allocate(dtype, shape);
         MemorySegment d = t.data();
         for (int i = 0; i < count; i++) {
             switch (dtype) {
@@ -95,13 +107,12 @@ public final class TensorProtos {
     }
 
     /** 4- and 2-bit elements: packed low bits first, in raw_data or in int32_data (one byte per int32). */
-    private static Tensor decodePacked(TensorProto p, Tensor t, int bits) throws IOException {
-        long n = t.elementCount();
+    private static Tensor decodePacked(TensorProto p, DType dtype, long[] shape, long n, int bits) throws IOException {
         long packedBytes = (n * bits + 7) / 8;
         byte[] bytes;
         boolean unpacked = false;
         if (p.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
-            throw new IOException("tensor '" + p.getName() + "': external data of " + t.dtype().displayName() + " is not supported");
+            throw new IOException("tensor '" + p.getName() + "': external data of " + dtype.displayName() + " is not supported");
         } else if (p.hasRawData()) {
             bytes = p.getRawData().toByteArray();
         } else {
@@ -112,12 +123,13 @@ public final class TensorProtos {
             unpacked = bytes.length == n && n != packedBytes;
         }
         if (!unpacked && bytes.length != packedBytes) {
-            throw new IOException("tensor '" + p.getName() + "' " + t.dtype().displayName() + java.util.Arrays.toString(t.shape())
+            throw new IOException("tensor '" + p.getName() + "' " + dtype.displayName() + java.util.Arrays.toString(shape)
                     + " needs " + packedBytes + " packed bytes, has " + bytes.length);
         }
+        Tensor t = Tensor.allocate(dtype, shape);
         int perByte = 8 / bits;
         int mask = (1 << bits) - 1;
-        boolean signed = t.dtype() == DType.INT4 || t.dtype() == DType.INT2;
+        boolean signed = dtype == DType.INT4 || dtype == DType.INT2;
         for (int i = 0; i < n; i++) {
             int v = unpacked ? bytes[i] & mask : (bytes[i / perByte] >> (bits * (i % perByte))) & mask;
             if (signed && (v & (1 << (bits - 1))) != 0) {
@@ -128,7 +140,10 @@ public final class TensorProtos {
         return t;
     }
 
-    private static void readExternal(TensorProto p, Path baseDir, MemorySegment dst, long bytes) throws IOException {
+    /** Where an external tensor's bytes are, checked to be there. */
+    private record ExternalData(String tensor, Path file, long offset) {}
+
+    private static ExternalData external(TensorProto p, Path baseDir, long bytes) throws IOException {
         String location = null;
         long offset = 0;
         long length = -1;
@@ -158,13 +173,22 @@ public final class TensorProtos {
         if (length >= 0 && length != bytes) {
             throw new IOException("tensor '" + p.getName() + "' needs " + bytes + " bytes, external data length is " + length);
         }
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ); Arena arena = Arena.ofConfined()) {
-            if (offset < 0 || offset + bytes > ch.size()) {
-                throw new IOException("tensor '" + p.getName() + "': external data " + file + " has " + ch.size()
-                        + " bytes, tensor needs [" + offset + ", " + (offset + bytes) + ")");
+        long size = Files.size(file);
+        if (offset < 0 || offset > size || bytes > size - offset) {
+            throw new IOException("tensor '" + p.getName() + "': external data " + file + " has " + size
+                    + " bytes, tensor needs " + bytes + " from offset " + offset);
+        }
+        return new ExternalData(p.getName(), file, offset);
+    }
+
+    private static void readExternal(ExternalData external, MemorySegment dst, long bytes) throws IOException {
+        try (FileChannel ch = FileChannel.open(external.file(), StandardOpenOption.READ); Arena arena = Arena.ofConfined()) {
+            if (external.offset() + bytes > ch.size()) {
+                throw new IOException("tensor '" + external.tensor() + "': external data " + external.file()
+                        + " shrank to " + ch.size() + " bytes while loading");
             }
             if (bytes > 0) {
-                MemorySegment src = ch.map(FileChannel.MapMode.READ_ONLY, offset, bytes, arena);
+                MemorySegment src = ch.map(FileChannel.MapMode.READ_ONLY, external.offset(), bytes, arena);
                 dst.copyFrom(src);
             }
         }

@@ -14,6 +14,7 @@ import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
@@ -105,9 +106,10 @@ public final class DaemonServer implements AutoCloseable {
    * @param repositoryWarmup how long RepositoryModelLoad warms a model up before it answers
    * @param maxMessageBytes the largest message (or REST body) a client may send, 1 byte to {@link #MAX_MESSAGE_BYTES}
    * @param httpReadTimeout how long a REST request's body may stop arriving before it is answered 408
+   * @param limits idle streams and connections: timeouts and the per-peer connection limit
    */
   public record Options(Optional<Path> modelRepository, Duration repositoryWarmup, long maxMessageBytes,
-      Duration httpReadTimeout) {
+      Duration httpReadTimeout, ServerLimits limits) {
     /** How long a REST body may stall by default. */
     public static final Duration DEFAULT_HTTP_READ_TIMEOUT = Duration.ofSeconds(30);
     /** No repository, no warm-up, the default message limit. */
@@ -124,14 +126,19 @@ public final class DaemonServer implements AutoCloseable {
       }
     }
 
-    /** With the default REST read timeout. */
+    /** With the default REST read timeout and limits. */
     public Options(Optional<Path> modelRepository, Duration repositoryWarmup, long maxMessageBytes) {
-      this(modelRepository, repositoryWarmup, maxMessageBytes, DEFAULT_HTTP_READ_TIMEOUT);
+      this(modelRepository, repositoryWarmup, maxMessageBytes, DEFAULT_HTTP_READ_TIMEOUT, ServerLimits.DEFAULTS);
     }
 
     /** The same options with another REST read timeout. */
     public Options withHttpReadTimeout(Duration timeout) {
-      return new Options(modelRepository, repositoryWarmup, maxMessageBytes, timeout);
+      return new Options(modelRepository, repositoryWarmup, maxMessageBytes, timeout, limits);
+    }
+
+    /** The same options with other limits on idle streams and connections. */
+    public Options withLimits(ServerLimits other) {
+      return new Options(modelRepository, repositoryWarmup, maxMessageBytes, httpReadTimeout, other);
     }
   }
 
@@ -142,7 +149,8 @@ public final class DaemonServer implements AutoCloseable {
   private final Optional<InetSocketAddress> tcpAddress;
   private final Optional<Path> unixSocket;
   private final Optional<String> inProcessName;
-  private final EventLoopGroup unixEventLoops;
+  private final List<EventLoopGroup> eventLoops;
+  private final StreamIdleWatch idleStreams;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final MonitorService monitor;
   private final Optional<InetSocketAddress> healthAddress;
@@ -150,8 +158,9 @@ public final class DaemonServer implements AutoCloseable {
 
   private DaemonServer(HealthStatusManager health, List<String> serviceNames, DrainGate gate, List<Server> servers,
       Optional<InetSocketAddress> tcpAddress, Optional<Path> unixSocket, Optional<String> inProcessName,
-      EventLoopGroup unixEventLoops, MonitorService monitor, Optional<InetSocketAddress> healthAddress,
-      HttpFrontEnd http) {
+      List<EventLoopGroup> eventLoops, MonitorService monitor, Optional<InetSocketAddress> healthAddress,
+      StreamIdleWatch idleStreams, HttpFrontEnd http) {
+    this.idleStreams = idleStreams;
     this.healthAddress = healthAddress;
     this.http = http;
     this.health = health;
@@ -161,7 +170,7 @@ public final class DaemonServer implements AutoCloseable {
     this.tcpAddress = tcpAddress;
     this.unixSocket = unixSocket;
     this.inProcessName = inProcessName;
-    this.unixEventLoops = unixEventLoops;
+    this.eventLoops = eventLoops;
     this.monitor = monitor;
   }
 
@@ -192,10 +201,18 @@ public final class DaemonServer implements AutoCloseable {
         DEFAULT_MAX_MESSAGE_BYTES));
   }
 
+  /** As above, with {@code limits} on idle streams and connections. */
+  public static DaemonServer start(VnrtRuntime runtime, Listeners listeners, Security security,
+      Optional<Path> modelRepository, Duration repositoryWarmup, ServerLimits limits) throws IOException {
+    return start(runtime, listeners, security, new Options(modelRepository, repositoryWarmup,
+        DEFAULT_MAX_MESSAGE_BYTES).withLimits(limits));
+  }
+
   /** Starts a server per listener with {@code security} and {@code options}; on failure, stops those already started. */
   public static DaemonServer start(VnrtRuntime runtime, Listeners listeners, Security security, Options options)
       throws IOException {
     Optional<Path> modelRepository = options.modelRepository();
+    ServerLimits limits = options.limits();
     if (modelRepository.isPresent() && !Files.isDirectory(modelRepository.get())) {
       throw new IOException("model repository " + modelRepository.get() + " is not a directory; create it (with "
           + "NAME/VERSION/model.onnx inside) or drop --model-repository");
@@ -203,11 +220,15 @@ public final class DaemonServer implements AutoCloseable {
     HealthStatusManager health = new HealthStatusManager();
     SessionInterceptor sessions = new SessionInterceptor(runtime.sessions(), RuntimeService.NO_SESSION);
     MonitorService monitor = new MonitorService(runtime);
+    Connections connections = new Connections();
     KServeFrontEnd front = new KServeFrontEnd(runtime, modelRepository, options.repositoryWarmup());
     KServeService kserve = new KServeService(front);
+    connections.onClose(kserve::connectionClosed);
+    CallerIdentity callers = new CallerIdentity(security.shmAllow());
+    StreamIdleWatch idleStreams = new StreamIdleWatch(runtime.config().ticker(), limits.streamIdleTimeout(), true);
     MessageSizeLimit sizeLimit = new MessageSizeLimit(options.maxMessageBytes());
-    List<ServerServiceDefinition> services = services(runtime, sessions, monitor, health, kserve, sizeLimit,
-        options.maxMessageBytes(), true);
+    List<ServerServiceDefinition> services = services(runtime, sessions, monitor, health, kserve, callers, idleStreams,
+        sizeLimit, options.maxMessageBytes(), true);
     DrainGate gate = new DrainGate();
     // credentials first: a refused caller never counts as work in progress
     AuthInterceptor auth = new AuthInterceptor(security.authToken(), security.adminToken());
@@ -216,13 +237,21 @@ public final class DaemonServer implements AutoCloseable {
     List<Server> started = new ArrayList<>();
     EventLoopGroup unixLoops = null;
     HttpFrontEnd rest = null;
+    EventLoopGroup tcpLoops = null;
     try {
       Optional<InetSocketAddress> bound = Optional.empty();
       if (listeners.tcp().isPresent()) {
         NettyServerBuilder builder = security.tls().isPresent()
             ? NettyServerBuilder.forAddress(listeners.tcp().get(), security.tls().get().credentials())
             : NettyServerBuilder.forAddress(listeners.tcp().get());
-        Server server = configure(builder, services, network, options.maxMessageBytes()).build().start();
+        if (limits.maxConnectionsPerPeer() > 0) {
+          int max = limits.maxConnectionsPerPeer();
+          tcpLoops = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+          builder.channelFactory(() -> new PeerLimitedServerChannel(max))
+              .bossEventLoopGroup(tcpLoops).workerEventLoopGroup(tcpLoops);
+        }
+        Server server = configure(builder, services, network, options.maxMessageBytes(), limits, connections).build()
+            .start();
         started.add(server);
         bound = Optional.of((InetSocketAddress) server.getListenSockets().getFirst());
       }
@@ -234,7 +263,8 @@ public final class DaemonServer implements AutoCloseable {
         }
         replaceStaleSocket(path);
         unixLoops = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
-        started.add(startOwnerOnlySocket(path, unixLoops, services, network, options.maxMessageBytes()));
+        started.add(startOwnerOnlySocket(path, unixLoops, services, network, options.maxMessageBytes(), limits,
+            connections));
       }
       Optional<InetSocketAddress> healthBound = Optional.empty();
       if (listeners.healthTcp().isPresent()) {
@@ -247,15 +277,16 @@ public final class DaemonServer implements AutoCloseable {
       if (listeners.inProcessName().isPresent()) {
         // handlers never block on I/O, so they may run on the caller's thread
         started.add(configure(InProcessServerBuilder.forName(listeners.inProcessName().get()).directExecutor(),
-            services(runtime, sessions, monitor, health, kserve, sizeLimit, options.maxMessageBytes(), false),
-            List.of(gate), options.maxMessageBytes()).build().start());
+            services(runtime, sessions, monitor, health, kserve, callers, idleStreams, sizeLimit,
+                options.maxMessageBytes(), false),
+            List.of(gate), options.maxMessageBytes(), limits, connections).build().start());
       }
       if (listeners.http().isPresent()) {
         Optional<SslContext> tls = security.tls().isPresent()
             ? Optional.of(security.tls().get().httpContext()) : Optional.empty();
         try {
           rest = HttpFrontEnd.start(listeners.http().get(), tls, new HttpFrontEnd.Context(front, auth, gate,
-              runtime.metrics(), options.maxMessageBytes(), options.httpReadTimeout()));
+              runtime.metrics(), options.maxMessageBytes(), options.httpReadTimeout(), security.shmAllow()));
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new IOException("interrupted while binding the REST listener", e);
@@ -268,17 +299,27 @@ public final class DaemonServer implements AutoCloseable {
         names.add(s.getServiceDescriptor().getName());
         health.setStatus(s.getServiceDescriptor().getName(), ServingStatus.SERVING);
       }
+      List<EventLoopGroup> loops = new ArrayList<>();
+      if (unixLoops != null) {
+        loops.add(unixLoops);
+      }
+      if (tcpLoops != null) {
+        loops.add(tcpLoops);
+      }
       return new DaemonServer(health, List.copyOf(names), gate, List.copyOf(started), bound,
-          listeners.unixSocket().map(Path::toAbsolutePath), listeners.inProcessName(), unixLoops, monitor, healthBound,
-          rest);
+          listeners.unixSocket().map(Path::toAbsolutePath), listeners.inProcessName(), List.copyOf(loops), monitor,
+          healthBound, idleStreams, rest);
     } catch (IOException | RuntimeException e) {
       started.forEach(Server::shutdownNow);
       if (rest != null) {
         rest.close();
       }
       monitor.close();
-      if (unixLoops != null) {
-        unixLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      idleStreams.close();
+      for (EventLoopGroup group : new EventLoopGroup[] {unixLoops, tcpLoops}) {
+        if (group != null) {
+          group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
       }
       throw e;
     }
@@ -290,12 +331,12 @@ public final class DaemonServer implements AutoCloseable {
    * the message object itself to the client, which must then get a copy.
    */
   private static List<ServerServiceDefinition> services(VnrtRuntime runtime, SessionInterceptor sessions,
-      MonitorService monitor, HealthStatusManager health, KServeService kserve, MessageSizeLimit sizeLimit,
-      long maxMessageBytes, boolean serializing) {
+      MonitorService monitor, HealthStatusManager health, KServeService kserve, CallerIdentity callers,
+      StreamIdleWatch idleStreams, MessageSizeLimit sizeLimit, long maxMessageBytes, boolean serializing) {
     List<ServerServiceDefinition> services = new ArrayList<>();
     services.add(withSession(new RuntimeService(runtime, maxMessageBytes), sessions, sizeLimit));
-    services.add(withSession(new MemoryService(runtime, serializing), sessions, sizeLimit));
-    services.add(withSession(new ModelService(runtime.models()), sessions, sizeLimit));
+    services.add(withSession(new MemoryService(runtime, serializing, idleStreams), sessions, sizeLimit));
+    services.add(withSession(new ModelService(runtime.models(), idleStreams), sessions, sizeLimit));
     services.add(withSession(new ExecutionService(runtime.models()), sessions, sizeLimit));
     services.add(limited(monitor.bindService(), sizeLimit));
     services.add(limited(new AdminService(runtime.sessions(), runtime.config().ticker()).bindService(), sizeLimit));
@@ -305,7 +346,8 @@ public final class DaemonServer implements AutoCloseable {
     // outermost first: the request id is in the MDC for everything below, the status counted last
     CallMetricsInterceptor callMetrics = new CallMetricsInterceptor(runtime.metrics());
     RequestIdInterceptor requestIds = new RequestIdInterceptor();
-    return services.stream().map(s -> ParseGuard.guard(ServerInterceptors.intercept(s, callMetrics, requestIds)))
+    return services.stream()
+        .map(s -> ParseGuard.guard(ServerInterceptors.intercept(s, callers, callMetrics, requestIds)))
         .toList();
   }
 
@@ -342,8 +384,9 @@ public final class DaemonServer implements AutoCloseable {
 
   /** {@code interceptors} run in list order, each before the services' own. */
   private static <T extends ServerBuilder<T>> T configure(T builder, List<ServerServiceDefinition> services,
-      List<ServerInterceptor> interceptors, long maxMessageBytes) {
+      List<ServerInterceptor> interceptors, long maxMessageBytes, ServerLimits limits, Connections connections) {
     services.forEach(builder::addService);
+    builder.addTransportFilter(connections);
     // the interceptor added last runs first
     interceptors.reversed().forEach(builder::intercept);
     BindableService reflection = ProtoReflectionServiceV1.newInstance();
@@ -356,6 +399,10 @@ public final class DaemonServer implements AutoCloseable {
       netty.initialFlowControlWindow(FLOW_CONTROL_WINDOW_BYTES);
       netty.keepAliveTime(30, TimeUnit.SECONDS).keepAliveTimeout(10, TimeUnit.SECONDS)
           .permitKeepAliveTime(10, TimeUnit.SECONDS).permitKeepAliveWithoutCalls(true);
+      if (!limits.maxConnectionIdle().isZero()) {
+        // a connection with no call for this long gets a GOAWAY: held-open idle connections do not pile up
+        netty.maxConnectionIdle(limits.maxConnectionIdle().toNanos(), TimeUnit.NANOSECONDS);
+      }
     }
     return builder;
   }
@@ -365,7 +412,8 @@ public final class DaemonServer implements AutoCloseable {
    * owner-only (0600), then moves it into place: no other user can connect between bind and chmod.
    */
   private static Server startOwnerOnlySocket(Path path, EventLoopGroup loops, List<ServerServiceDefinition> services,
-      List<ServerInterceptor> interceptors, long maxMessageBytes) throws IOException {
+      List<ServerInterceptor> interceptors, long maxMessageBytes, ServerLimits limits, Connections connections)
+      throws IOException {
     Path parent = path.getParent();
     Path staging = Files.createTempDirectory(parent, ".vnrt-sock-",
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -376,7 +424,7 @@ public final class DaemonServer implements AutoCloseable {
           .channelType(EpollServerDomainSocketChannel.class)
           .bossEventLoopGroup(loops)
           .workerEventLoopGroup(loops);
-      server = configure(builder, services, interceptors, maxMessageBytes).build().start();
+      server = configure(builder, services, interceptors, maxMessageBytes, limits, connections).build().start();
       Files.setPosixFilePermissions(bound, PosixFilePermissions.fromString("rw-------"));
       Files.move(bound, path, StandardCopyOption.ATOMIC_MOVE);
       return server;
@@ -487,6 +535,11 @@ public final class DaemonServer implements AutoCloseable {
     return awaitDrained(timeout);
   }
 
+  /** Ends the client streams idle past the stream idle timeout now (the watch also does once a second); how many. */
+  int expireIdleStreams() {
+    return idleStreams.sweep();
+  }
+
   /** Calls in progress (health and reflection not counted). */
   public int callsInProgress() {
     return gate.inFlight();
@@ -524,8 +577,9 @@ public final class DaemonServer implements AutoCloseable {
       servers.forEach(Server::shutdownNow);
       Thread.currentThread().interrupt();
     }
-    if (unixEventLoops != null) {
-      unixEventLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+    idleStreams.close();
+    for (EventLoopGroup group : eventLoops) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
     unixSocket.ifPresent(p -> {
       try {

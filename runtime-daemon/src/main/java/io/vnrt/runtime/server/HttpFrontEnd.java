@@ -33,6 +33,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.ssl.SslContext;
+import io.vnrt.runtime.memory.SharedMemoryAccess;
 import io.vnrt.runtime.metrics.RuntimeMetrics;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -70,9 +71,12 @@ final class HttpFrontEnd implements AutoCloseable {
     this.listener = listener;
   }
 
-  /** What every request of the listener is checked against and counted in. */
+  /**
+   * What every request of the listener is checked against and counted in; {@code shmAllow} are the file-name
+   * patterns of {@code --shm-allow}, which any caller may map.
+   */
   record Context(KServeFrontEnd front, AuthInterceptor auth, DrainGate gate, RuntimeMetrics metrics,
-      long maxBodyBytes, Duration readTimeout) {
+      long maxBodyBytes, Duration readTimeout, List<String> shmAllow) {
   }
 
   /** Listens on {@code address} (port 0 picks one), with TLS when {@code tls} is given. */
@@ -88,7 +92,11 @@ final class HttpFrontEnd implements AutoCloseable {
             protected void initChannel(SocketChannel ch) {
               ChannelPipeline p = ch.pipeline();
               tls.ifPresent(t -> p.addLast("tls", t.newHandler(ch.alloc())));
-              KServeRest rest = new KServeRest(context.front(), ch.alloc());
+              // a connection's shared-memory regions are its own, as on gRPC, and go when it closes
+              KServeFrontEnd.Caller caller = new KServeFrontEnd.Caller(ch.id(), new SharedMemoryAccess(
+                  CallerIdentity.peerUid(ch.remoteAddress(), ch.localAddress()), context.shmAllow()));
+              ch.closeFuture().addListener(f -> context.front().connectionClosed(ch.id()));
+              KServeRest rest = new KServeRest(context.front(), caller, ch.alloc());
               p.addLast("codec", new HttpServerCodec(4096, 16 << 10, 64 << 10));
               p.addLast("timeout", new BodyTimeout(rest, context.readTimeout()));
               p.addLast("aggregate", new Aggregator(rest, context));

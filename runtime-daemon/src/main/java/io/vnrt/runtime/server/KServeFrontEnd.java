@@ -26,6 +26,7 @@ import io.vnrt.runtime.graph.Dim;
 import io.vnrt.runtime.graph.ModelLoadException;
 import io.vnrt.runtime.graph.ValueInfo;
 import io.vnrt.runtime.kernels.DType;
+import io.vnrt.runtime.memory.SharedMemoryAccess;
 import io.vnrt.runtime.memory.SharedMemoryRegion;
 import io.vnrt.runtime.models.Batching;
 import io.vnrt.runtime.models.ExecutionRequest;
@@ -61,11 +62,12 @@ import java.util.stream.Stream;
 /**
  * What KServe v2 / Triton clients see of the runtime, whatever the protocol (gRPC's
  * {@link KServeService} and the REST binding {@link KServeRest} both translate to and from these
- * calls, so both answer alike, errors included). Its calls need no vnrt session: models it loads,
- * and shared-memory regions it registers, belong to one daemon-owned "kserve" session that never
- * expires. Models are found by name in every session, so a model loaded through vnrt.v1 is ready,
- * described and executable here too (version "1"; the kserve session's own model wins when names
- * clash). Repository loads read {@code <repository>/<name>/<version>/model.onnx} (the highest
+ * calls, so both answer alike, errors included). Its calls need no vnrt session: models it loads
+ * belong to one daemon-owned "kserve" session that never expires; shared-memory regions belong to
+ * the connection that registered them (a daemon session per connection, closed with it), so one
+ * KServe client neither sees nor uses another's. A model a vnrt.v1 session loaded {@code shared} is
+ * ready, described and executable here too (version "1"; the kserve session's own model wins when
+ * names clash); KServe never finds, nor names in an error, a session's private model. Repository loads read {@code <repository>/<name>/<version>/model.onnx} (the highest
  * numeric version) with {@code <repository>/<name>/config.pbtxt} when present, or Triton's override
  * convention: a "config" parameter (JSON), with "file:<version>/model.onnx" bytes or without.
  */
@@ -109,17 +111,55 @@ final class KServeFrontEnd {
   private final ReentrantLock repositoryLock = new ReentrantLock();
   private final AtomicInteger nextInstance = new AtomicInteger();
   private final TraceSettings traces = new TraceSettings();
+  /** The session holding each KServe connection's shared-memory regions, by connection. */
+  private final Map<Object, Session> connectionSessions = new ConcurrentHashMap<>();
+
+  /**
+   * Who calls, as far as regions go.
+   *
+   * @param connection the client connection, unique among live ones across both protocols (gRPC's
+   *     {@link Connections#ID}, a Netty channel id for REST); equal for every call it carries
+   * @param access which files the caller may map
+   */
+  record Caller(Object connection, SharedMemoryAccess access) {
+  }
 
   KServeFrontEnd(VnrtRuntime runtime, Optional<Path> repository, Duration repositoryWarmup) {
     this.runtime = runtime;
     this.repository = repository.map(p -> p.toAbsolutePath().normalize());
-    this.repositoryWarmup = repositoryWarmup.isZero() ? Warmup.NONE : new Warmup(0, repositoryWarmup, Map.of());
+    this.repositoryWarmup = repositoryWarmup.isZero() ? Warmup.DEFAULT : new Warmup(0, repositoryWarmup, Map.of());
     this.session = runtime.sessions().openDaemonSession("kserve");
   }
 
-  /** The daemon-owned session KServe's models and regions belong to. */
+  /** The daemon-owned session KServe's models belong to. */
   Session session() {
     return session;
+  }
+
+  /** Closes the session of a connection that ended, unmapping its regions. */
+  void connectionClosed(Object connection) {
+    Session regions = connectionSessions.remove(connection);
+    if (regions != null) {
+      runtime.sessions().close(regions);
+    }
+  }
+
+  /**
+   * The session of the caller's shared-memory regions; created on first use when {@code create}, else the kserve
+   * session when the connection has none (it then references no region).
+   */
+  private Session regions(Caller caller, boolean create) {
+    if (!create) {
+      Session existing = connectionSessions.get(caller.connection());
+      return existing == null ? session : existing;
+    }
+    return connectionSessions.computeIfAbsent(caller.connection(),
+        c -> runtime.sessions().openDaemonSession("kserve-connection-" + c));
+  }
+
+  /** A model another session loaded that KServe may see: loaded shared. */
+  private boolean foreignVisible(ModelEntry m) {
+    return m.isLoaded() && m.owner() != session && m.isShared();
   }
 
   boolean live() {
@@ -247,11 +287,11 @@ final class KServeFrontEnd {
    * Validates and submits one inference request; the future completes with the response, or with
    * the failure. Cancelling the future cancels the execution if it has not started.
    */
-  CompletableFuture<ModelInferResponse> infer(ModelInferRequest request, long deadlineNanos) {
+  CompletableFuture<ModelInferResponse> infer(Caller caller, ModelInferRequest request, long deadlineNanos) {
     Served model = require(request.getModelName(), request.getModelVersion());
     ExecutionRequest exec = executionRequest(model, request, deadlineNanos);
     ModelEntry instance = pick(model);
-    CompletableFuture<ExecutionResult> execution = runtime.models().submit(session, instance, exec);
+    CompletableFuture<ExecutionResult> execution = runtime.models().submit(regions(caller, false), instance, exec);
     CompletableFuture<ModelInferResponse> response = execution.thenApply(r -> inferResponse(model, request, r));
     response.whenComplete((r, e) -> {
       if (response.isCancelled()) {
@@ -564,7 +604,7 @@ final class KServeFrontEnd {
           // names are unique within the kserve session: the first instance carries the model's own
           String instanceName = i == 0 ? name : name + "#" + (i + 1);
           instances.add(runtime.models().load(session, new LoadSpec(instanceName, 0, 0, serving.coresPerInstance(),
-              true, onnx.length, serving.batching(), serving.queueDepth(), repositoryWarmup), onnx));
+              true, onnx.length, serving.batching(), serving.queueDepth(), repositoryWarmup), onnx, Calls.loadWatch()));
         }
       } catch (RuntimeException e) {
         instances.forEach(m -> runtime.models().unload(session, m.id()));
@@ -610,7 +650,7 @@ final class KServeFrontEnd {
     try {
       Served m = served.remove(name);
       if (m == null) {
-        if (runtime.models().byName(name).stream().anyMatch(e -> e.isLoaded() && e.owner() != session)) {
+        if (runtime.models().byName(name).stream().anyMatch(this::foreignVisible)) {
           throw failedPrecondition("model '" + name + "' was loaded through the vnrt.v1 API by a session; "
               + "it unloads with that session (Model.UnloadModel), not through KServe");
         }
@@ -626,9 +666,9 @@ final class KServeFrontEnd {
 
   // ---- shared memory ----
 
-  SystemSharedMemoryStatusResponse systemSharedMemoryStatus(String name) {
+  SystemSharedMemoryStatusResponse systemSharedMemoryStatus(Caller caller, String name) {
     SystemSharedMemoryStatusResponse.Builder b = SystemSharedMemoryStatusResponse.newBuilder();
-    for (SharedMemoryRegion r : session.sharedMemory().list()) {
+    for (SharedMemoryRegion r : regions(caller, false).sharedMemory().list()) {
       if (name.isEmpty() || name.equals(r.name())) {
         b.putRegions(r.name(), SystemSharedMemoryStatusResponse.RegionStatus.newBuilder().setName(r.name())
             .setKey(r.key()).setOffset(r.offsetBytes()).setByteSize(r.sizeBytes()).build());
@@ -641,17 +681,18 @@ final class KServeFrontEnd {
     return b.build();
   }
 
-  void systemSharedMemoryRegister(String name, String key, long offset, long byteSize) {
-    session.sharedMemory().register(name, key, offset, byteSize);
+  void systemSharedMemoryRegister(Caller caller, String name, String key, long offset, long byteSize) {
+    regions(caller, true).sharedMemory().register(name, key, offset, byteSize, caller.access());
   }
 
-  void systemSharedMemoryUnregister(String name) {
+  void systemSharedMemoryUnregister(Caller caller, String name) {
+    Session regions = regions(caller, false);
     if (name.isEmpty()) {
-      for (SharedMemoryRegion r : session.sharedMemory().list()) {
-        session.sharedMemory().unregister(r.name());
+      for (SharedMemoryRegion r : regions.sharedMemory().list()) {
+        regions.sharedMemory().unregister(r.name());
       }
     } else {
-      session.sharedMemory().unregister(name);
+      regions.sharedMemory().unregister(name);
     }
   }
 
@@ -684,11 +725,11 @@ final class KServeFrontEnd {
 
   // ---- lookup ----
 
-  /** Every model KServe can see: the kserve session's, then other sessions' loaded ones by name. */
+  /** Every model KServe can see: the kserve session's, then those other sessions loaded shared, by name. */
   private Map<String, Served> allServed() {
     Map<String, Served> all = new TreeMap<>();
     for (ModelEntry m : runtime.models().all()) {
-      if (m.isLoaded() && m.owner() != session) {
+      if (foreignVisible(m)) {
         all.putIfAbsent(m.name(), foreign(m));
       }
     }
@@ -700,7 +741,7 @@ final class KServeFrontEnd {
     return all;
   }
 
-  /** A model a vnrt.v1 session loaded, described as KServe describes its own (version "1"). */
+  /** A model a vnrt.v1 session loaded shared, described as KServe describes its own (version "1"). */
   private static Served foreign(ModelEntry m) {
     Batching b = m.batching();
     int maxBatch = b.enabled() ? b.maxBatchSize() : 0;
@@ -723,7 +764,7 @@ final class KServeFrontEnd {
       throw unknownVersion(name, version, own.version());
     }
     Optional<ModelEntry> foreign = runtime.models().byName(name).stream()
-        .filter(m -> m.isLoaded() && m.owner() != session).min(Comparator.comparing(ModelEntry::id));
+        .filter(this::foreignVisible).min(Comparator.comparing(ModelEntry::id));
     if (foreign.isPresent()) {
       if (!version.isEmpty() && !version.equals("1")) {
         throw unknownVersion(name, version, "1");

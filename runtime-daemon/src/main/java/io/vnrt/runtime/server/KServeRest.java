@@ -70,10 +70,13 @@ final class KServeRest {
   }
 
   private final KServeFrontEnd front;
+  private final KServeFrontEnd.Caller caller;
   private final ByteBufAllocator alloc;
 
-  KServeRest(KServeFrontEnd front, ByteBufAllocator alloc) {
+  /** The routes of one connection, {@code caller}. */
+  KServeRest(KServeFrontEnd front, KServeFrontEnd.Caller caller, ByteBufAllocator alloc) {
     this.front = front;
+    this.caller = caller;
     this.alloc = alloc;
   }
 
@@ -200,7 +203,7 @@ final class KServeRest {
     ByteBuf json = body.slice(body.readerIndex(), jsonLength);
     ByteBuf binary = body.slice(body.readerIndex() + jsonLength, body.readableBytes() - jsonLength);
     RestJson.InferRequest request = RestJson.inferRequest(model, version, json, binary);
-    CompletableFuture<ModelInferResponse> pending = front.infer(request.request(), ExecutionRequest.NO_DEADLINE);
+    CompletableFuture<ModelInferResponse> pending = front.infer(caller, request.request(), ExecutionRequest.NO_DEADLINE);
     clientGone.whenComplete((x, e) -> pending.cancel(false));
     ModelInferResponse response;
     try {
@@ -291,7 +294,7 @@ final class KServeRest {
       case "status" -> get(method, base + "/status", (b, h, g) -> json(200, out -> {
         out.writeStartArray();
         if (!cuda) {
-          for (SystemSharedMemoryStatusResponse.RegionStatus r : front.systemSharedMemoryStatus(region)
+          for (SystemSharedMemoryStatusResponse.RegionStatus r : front.systemSharedMemoryStatus(caller, region)
               .getRegionsMap().values()) {
             RestJson.message(out, r);
           }
@@ -305,7 +308,7 @@ final class KServeRest {
         if (cuda) {
           front.cudaSharedMemoryRegister(region);
         } else {
-          front.systemSharedMemoryRegister(region, field(r, "key", String.class), number(r, "offset", 0),
+          front.systemSharedMemoryRegister(caller, region, field(r, "key", String.class), number(r, "offset", 0),
               number(r, "byte_size", -1));
         }
         return empty(200);
@@ -314,7 +317,7 @@ final class KServeRest {
         if (cuda) {
           front.cudaSharedMemoryUnregister(region);
         } else {
-          front.systemSharedMemoryUnregister(region);
+          front.systemSharedMemoryUnregister(caller, region);
         }
         return empty(200);
       });

@@ -69,6 +69,16 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
     this.front = front;
   }
 
+  /** Closes the regions of a gRPC connection that ended. */
+  void connectionClosed(long connection) {
+    front.connectionClosed(connection);
+  }
+
+  /** The calling connection and what it may map; read while the call's context is current. */
+  private static KServeFrontEnd.Caller caller() {
+    return new KServeFrontEnd.Caller(CallerIdentity.connection(), CallerIdentity.sharedMemoryAccess());
+  }
+
   @Override
   public void serverLive(ServerLiveRequest request, StreamObserver<ServerLiveResponse> response) {
     Calls.unary(response, () -> ServerLiveResponse.newBuilder().setLive(front.live()).build());
@@ -110,7 +120,7 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
   public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> response) {
     CompletableFuture<ModelInferResponse> future;
     try {
-      future = front.infer(request, deadline());
+      future = front.infer(caller(), request, deadline());
     } catch (RuntimeException e) {
       response.onError(Statuses.toStatus(e));
       return;
@@ -157,6 +167,9 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
     /** Guarded by {@link #sendLock}. */
     private final StreamCredit credit;
 
+    /** The calling connection, read while the call's context is current. */
+    private final KServeFrontEnd.Caller caller = caller();
+
     InferStream(ServerCallStreamObserver<ModelStreamInferResponse> call) {
       this.call = call;
       call.setOnCancelHandler(() -> running.forEach(f -> f.cancel(false)));
@@ -173,7 +186,7 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
     public void onNext(ModelInferRequest request) {
       CompletableFuture<ModelInferResponse> future;
       try {
-        future = front.infer(request, deadline());
+        future = front.infer(caller, request, deadline());
       } catch (RuntimeException e) {
         answer(ModelStreamInferResponse.newBuilder().setErrorMessage(describe(e)).setInferResponse(
             ModelInferResponse.newBuilder().setId(request.getId()).setModelName(request.getModelName())).build(),
@@ -272,14 +285,14 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
   @Override
   public void systemSharedMemoryStatus(SystemSharedMemoryStatusRequest request,
       StreamObserver<SystemSharedMemoryStatusResponse> response) {
-    Calls.unary(response, () -> front.systemSharedMemoryStatus(request.getName()));
+    Calls.unary(response, () -> front.systemSharedMemoryStatus(caller(), request.getName()));
   }
 
   @Override
   public void systemSharedMemoryRegister(SystemSharedMemoryRegisterRequest request,
       StreamObserver<SystemSharedMemoryRegisterResponse> response) {
     Calls.unary(response, () -> {
-      front.systemSharedMemoryRegister(request.getName(), request.getKey(), request.getOffset(),
+      front.systemSharedMemoryRegister(caller(), request.getName(), request.getKey(), request.getOffset(),
           request.getByteSize());
       return SystemSharedMemoryRegisterResponse.getDefaultInstance();
     });
@@ -289,7 +302,7 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
   public void systemSharedMemoryUnregister(SystemSharedMemoryUnregisterRequest request,
       StreamObserver<SystemSharedMemoryUnregisterResponse> response) {
     Calls.unary(response, () -> {
-      front.systemSharedMemoryUnregister(request.getName());
+      front.systemSharedMemoryUnregister(caller(), request.getName());
       return SystemSharedMemoryUnregisterResponse.getDefaultInstance();
     });
   }

@@ -56,14 +56,17 @@ final class MemoryService extends MemoryGrpc.MemoryImplBase {
 
   private final VnrtRuntime runtime;
   private final boolean aliasReadChunks;
+  private final StreamIdleWatch idleStreams;
 
   /**
    * @param aliasReadChunks true when the transport serializes each message inside onNext (Netty):
    *     a read chunk may then wrap the pinned HBM instead of being copied first
+   * @param idleStreams ends WriteTensor streams that go quiet
    */
-  MemoryService(VnrtRuntime runtime, boolean aliasReadChunks) {
+  MemoryService(VnrtRuntime runtime, boolean aliasReadChunks, StreamIdleWatch idleStreams) {
     this.runtime = runtime;
     this.aliasReadChunks = aliasReadChunks;
+    this.idleStreams = idleStreams;
   }
 
   @Override
@@ -113,7 +116,7 @@ final class MemoryService extends MemoryGrpc.MemoryImplBase {
 
   @Override
   public StreamObserver<WriteTensorRequest> writeTensor(StreamObserver<WriteTensorResponse> response) {
-    return new WriteStream(SessionInterceptor.current(), response);
+    return new WriteStream(SessionInterceptor.current(), response, idleStreams);
   }
 
   /** Receives one WriteTensor stream; gRPC asks for the next chunk only after this one is copied. */
@@ -121,8 +124,8 @@ final class MemoryService extends MemoryGrpc.MemoryImplBase {
     private final Session session;
     private TensorWrite write;
 
-    WriteStream(Session session, StreamObserver<WriteTensorResponse> response) {
-      super(response);
+    WriteStream(Session session, StreamObserver<WriteTensorResponse> response, StreamIdleWatch idleStreams) {
+      super(response, idleStreams);
       this.session = session;
     }
 
@@ -287,7 +290,7 @@ final class MemoryService extends MemoryGrpc.MemoryImplBase {
   @Override
   public void registerSharedMemory(RegisterSharedMemoryRequest request, StreamObserver<SharedMemoryRegion> response) {
     Calls.unary(response, () -> region(SessionInterceptor.current().sharedMemory().register(request.getName(),
-        request.getKey(), request.getOffsetBytes(), request.getSizeBytes())));
+        request.getKey(), request.getOffsetBytes(), request.getSizeBytes(), CallerIdentity.sharedMemoryAccess())));
   }
 
   @Override

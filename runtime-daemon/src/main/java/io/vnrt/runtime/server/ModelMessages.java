@@ -55,8 +55,8 @@ final class ModelMessages {
       }
       batching = new Batching(size, Duration.ofNanos(b.getMaxQueueDelayUs() * 1000));
     }
-    Warmup warmup = new Warmup(h.getWarmupRuns(), Duration.ofMillis(Integer.toUnsignedLong(h.getWarmupMs())),
-        h.getWarmupDimsMap());
+    Warmup warmup = Warmup.requested(h.getWarmupRuns(), Duration.ofMillis(Integer.toUnsignedLong(h.getWarmupMs())),
+        h.getWarmupDimsMap(), h.getSkipWarmup());
     return new LoadSpec(h.getName(), h.getDeviceId(), h.getStartCore(), h.getCoreCount(), h.getAutoPlace(),
         h.getModelSizeBytes(), batching, h.getQueueDepth(), warmup);
   }
@@ -72,6 +72,8 @@ final class ModelMessages {
         .setScratchBytes(m.scratchBytes())
         .setLoadTimeMs(m.loadTime().toNanos() / 1e6)
         .setWarmupTimeMs(m.warmupTime().toNanos() / 1e6)
+        .setWarmupRuns(m.warmup().runs())
+        .setWarmupNote(m.warmup().note())
         .setOpset(m.opset());
     m.inputs().forEach(v -> b.addInputs(spec(v)));
     m.outputs().forEach(v -> b.addOutputs(spec(v)));

@@ -10,6 +10,8 @@ import io.vnrt.proto.v1.ModelInfo;
 import io.vnrt.proto.v1.UnloadModelRequest;
 import io.vnrt.proto.v1.UnloadModelResponse;
 import io.vnrt.runtime.VnrtRuntimeException;
+import io.vnrt.runtime.models.LoadWatch;
+import io.vnrt.runtime.models.ModelEntry;
 import io.vnrt.runtime.models.ModelRegistry;
 import io.vnrt.runtime.models.ModelUpload;
 import io.vnrt.runtime.session.Session;
@@ -17,9 +19,11 @@ import io.vnrt.runtime.session.Session;
 /** The Model service over the runtime's {@link ModelRegistry}: models owned by the calling session. */
 final class ModelService extends ModelGrpc.ModelImplBase {
   private final ModelRegistry models;
+  private final StreamIdleWatch idleStreams;
 
-  ModelService(ModelRegistry models) {
+  ModelService(ModelRegistry models, StreamIdleWatch idleStreams) {
     this.models = models;
+    this.idleStreams = idleStreams;
   }
 
   @Override
@@ -27,14 +31,20 @@ final class ModelService extends ModelGrpc.ModelImplBase {
     return new LoadStream(SessionInterceptor.current(), response);
   }
 
-  /** One LoadModel stream: a header, then chunks copied into a buffer of the announced size. */
+  /**
+   * One LoadModel stream: a header, then chunks copied into a buffer of the announced size. The
+   * load watches the call: a client that cancels, or a deadline that passes, ends it.
+   */
   private final class LoadStream extends ClientUpload<LoadModelRequest, ModelInfo> {
     private final Session session;
+    private final LoadWatch watch;
     private ModelUpload upload;
+    private boolean shared;
 
     LoadStream(Session session, StreamObserver<ModelInfo> response) {
-      super(response);
+      super(response, idleStreams);
       this.session = session;
+      this.watch = Calls.loadWatch();
     }
 
     @Override
@@ -46,6 +56,7 @@ final class ModelService extends ModelGrpc.ModelImplBase {
                 + "after " + upload.receivedBytes() + " bytes");
           }
           upload = models.beginLoad(session, ModelMessages.spec(message.getHeader()));
+          shared = message.getHeader().getShared();
         }
         case CHUNK -> {
           if (upload == null) {
@@ -69,7 +80,11 @@ final class ModelService extends ModelGrpc.ModelImplBase {
       // the upload hands its bytes to the load: from here the load owns them, loaded or not
       ModelUpload u = upload;
       upload = null;
-      return ModelMessages.info(u.finish());
+      ModelEntry entry = u.finish(watch);
+      if (shared) {
+        entry.share();
+      }
+      return ModelMessages.info(entry);
     }
 
     @Override

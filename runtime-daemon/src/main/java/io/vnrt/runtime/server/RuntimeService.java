@@ -47,7 +47,8 @@ final class RuntimeService extends RuntimeGrpc.RuntimeImplBase {
               .setStreamChunkBytes(runtime.config().streamChunkBytes())
               .setMaxSessionTtlMs(runtime.config().maxLeaseTtl().toMillis()))
           .setOpenSessions(runtime.sessions().openCount())
-          .setUptimeMs(runtime.uptime().toMillis());
+          .setUptimeMs(runtime.uptime().toMillis())
+          .setEngine(EngineInfos.current(runtime.kernelWarmup()));
       for (Device device : runtime.devices().devices()) {
         MemoryStats stats = device.pool().stats();
         DeviceInfo.Builder d = DeviceInfo.newBuilder()

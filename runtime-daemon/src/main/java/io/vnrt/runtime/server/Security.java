@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import javax.net.ssl.SSLException;
 
@@ -22,10 +23,23 @@ import javax.net.ssl.SSLException;
  * @param authToken the token every vnrt call must carry; empty: no token needed
  * @param adminToken the token the Admin service needs (also accepted everywhere else); empty:
  *     Admin calls are refused
+ * @param shmAllow glob patterns of file names under /dev/shm that any client may register as shared memory;
+ *     other files only for a caller whose user owns them ({@code --shm-allow})
  */
-public record Security(Optional<Tls> tls, Optional<String> authToken, Optional<String> adminToken) {
-  /** Plaintext, no tokens, Admin disabled. */
+public record Security(Optional<Tls> tls, Optional<String> authToken, Optional<String> adminToken,
+    List<String> shmAllow) {
+  /** Plaintext, no tokens, Admin disabled, shared memory only for files the caller owns. */
   public static final Security NONE = new Security(Optional.empty(), Optional.empty(), Optional.empty());
+
+  /** Copies the list. */
+  public Security {
+    shmAllow = List.copyOf(shmAllow);
+  }
+
+  /** Shared memory only for files the caller owns. */
+  public Security(Optional<Tls> tls, Optional<String> authToken, Optional<String> adminToken) {
+    this(tls, authToken, adminToken, List.of());
+  }
 
   /**
    * PEM files of the TCP listener's TLS.

@@ -59,6 +59,8 @@ public final class Statuses {
             e.context());
         case UNSUPPORTED -> status(Status.Code.UNIMPLEMENTED, NrtCode.NRT_UNSUPPORTED, e.getMessage(), e.context());
         case CANCELLED -> status(Status.Code.CANCELLED, NrtCode.NRT_CODE_UNSPECIFIED, e.getMessage(), e.context());
+        case PERMISSION_DENIED -> status(Status.Code.PERMISSION_DENIED, NrtCode.NRT_INVALID, e.getMessage(),
+            e.context());
       };
     }
     if (failure instanceof DeviceMemoryExhaustedException e) {

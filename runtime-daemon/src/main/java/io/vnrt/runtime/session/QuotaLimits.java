@@ -3,7 +3,8 @@ package io.vnrt.runtime.session;
 /**
  * What one session may hold at once; 0 in any field means unlimited.
  *
- * @param hbmBytes bytes of device HBM held by the session's tensors (slices alias, so they do not count)
+ * @param hbmBytes bytes of device HBM held by the session's tensors and models (weights, packed weights, scratch;
+ *     tensor slices alias, so they do not count)
  * @param models models loaded by the session
  * @param executionsInFlight executions of the session running or queued at once
  */

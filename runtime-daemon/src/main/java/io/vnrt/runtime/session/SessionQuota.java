@@ -2,6 +2,7 @@ package io.vnrt.runtime.session;
 
 import io.vnrt.runtime.ByteSize;
 import io.vnrt.runtime.VnrtRuntimeException;
+import io.vnrt.runtime.exec.HbmModelMemory;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -12,7 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * successful acquire with one release. The Model and Execution services call
  * {@link #acquireModel()} / {@link #acquireExecution()} around their work.
  */
-public final class SessionQuota {
+public final class SessionQuota implements HbmModelMemory.Quota {
   /** Quota name of device HBM bytes. */
   public static final String HBM_BYTES = "hbm_bytes";
   /** Quota name of loaded models. */
@@ -52,11 +53,13 @@ public final class SessionQuota {
   }
 
   /** Takes {@code bytes} of the HBM quota or throws RESOURCE_EXHAUSTED. */
+  @Override
   public void acquireHbm(long bytes) {
     acquire(hbmBytes, bytes, limits.hbmBytes(), HBM_BYTES);
   }
 
   /** Gives back bytes taken by {@link #acquireHbm(long)}. */
+  @Override
   public void releaseHbm(long bytes) {
     hbmBytes.addAndGet(-bytes);
   }
@@ -100,7 +103,7 @@ public final class SessionQuota {
   private VnrtRuntimeException exceeded(String name, long used, long amount, long limit) {
     String what = name.equals(HBM_BYTES)
         ? "HBM quota: it holds " + ByteSize.format(used) + " of its " + ByteSize.format(limit) + " and asked for "
-            + ByteSize.format(amount) + "; free tensors first"
+            + ByteSize.format(amount) + "; free tensors or unload models first"
         : name.replace('_', ' ') + " quota: it has " + used + " of its " + limit + "; "
             + (name.equals(MODELS) ? "unload a model first" : "wait for one to finish");
     Map<String, String> facts = new LinkedHashMap<>();

@@ -16,6 +16,8 @@ import io.vnrt.runtime.RuntimeConfig;
 import io.vnrt.runtime.VnrtRuntime;
 import io.vnrt.runtime.exec.Profile;
 import io.vnrt.runtime.exec.Topology;
+import io.vnrt.runtime.kernels.VectorShape;
+import io.vnrt.runtime.kernels.linalg.LinalgOps;
 import io.vnrt.runtime.server.DaemonServer;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -70,6 +72,12 @@ class CliTest {
           table.out());
       assertTrue(table.out().contains("| 1      | custom  | 2     | 2-3      | 4.0 MiB  | 64.0 MiB  | 6.3% |"),
           table.out());
+      assertTrue(table.out().contains("vectors: " + VectorShape.BITS + "-bit, " + VectorShape.FLOAT_LANES
+          + " floats each (the JVM compiles up to " + VectorShape.JVM_PREFERRED_BITS + "-bit"), table.out());
+      assertTrue(table.out().contains("CPU features: " + (VectorShape.CPU_FEATURES.isEmpty() ? "unknown"
+          : String.join(" ", VectorShape.CPU_FEATURES))), table.out());
+      assertTrue(table.out().contains("GEMM: " + LinalgOps.gemmKernels()), table.out());
+      assertTrue(table.out().contains("kernel warm-up: off"), table.out());
 
       Run json = run("ls", "--target", target, "--json");
       assertEquals(0, json.exitCode(), json.err());
@@ -79,6 +87,9 @@ class CliTest {
       assertEquals(4 << 20, parsed.getDevices(1).getHbmUsedBytes());
       assertEquals(4 << 20, parsed.getDevices(1).getCores(1).getHbmUsedBytes());
       assertTrue(json.out().contains("\"deviceId\": 0"), "zero values are printed too");
+      assertEquals(VectorShape.BITS, parsed.getEngine().getVectorBits());
+      assertEquals(LinalgOps.gemmKernels(), parsed.getEngine().getGemmKernels());
+      assertTrue(json.out().contains("\"cpuFeatures\""), json.out());
     }
   }
 

@@ -98,6 +98,12 @@ class DaemonConfigTest {
         "expected a size from 1 byte to 2GiB-1");
     assertRefused(run(Map.of("VNRT_HTTP_LISTEN", "nowhere"), "daemon", "--print-config"),
         "invalid http-listen 'nowhere' (from env VNRT_HTTP_LISTEN)", "expected HOST:PORT");
+    assertRefused(run(Map.of(), "daemon", "--metrics-listen", "0.0.0.0:9464", "--print-config"),
+        "metrics-listen 0.0.0.0:9464 is not a loopback address and no token is set");
+    assertRefused(run(Map.of(), "daemon", "--shm-allow", "sub/dir*", "--print-config"),
+        "invalid shm-allow 'sub/dir*'", "contains '/'");
+    assertRefused(run(Map.of("VNRT_STREAM_IDLE_TIMEOUT", "-1s"), "daemon", "--print-config"),
+        "invalid stream-idle-timeout '-1s'");
   }
 
   @Test

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.vnrt.runtime.RuntimeConfig;
 import io.vnrt.runtime.VnrtRuntime;
 import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.kernels.VectorShape;
+import io.vnrt.runtime.kernels.linalg.LinalgOps;
 import io.vnrt.runtime.onnx.TensorProtos;
 import io.vnrt.runtime.server.DaemonServer;
 import java.io.PrintWriter;
@@ -47,6 +49,10 @@ class RunCommandTest {
     assertEquals(0, r.exitCode(), r.err());
     assertTrue(r.out().contains("loaded in"), r.out());
     assertTrue(r.out().matches("(?s).*5 executions \\(after 1 warm-up\\).*p50 .* ms, p90 .* ms, p99 .* ms.*"), r.out());
+    assertTrue(r.out().contains("vectors: " + VectorShape.BITS + "-bit"), r.out());
+    assertTrue(r.out().contains("GEMM: " + LinalgOps.gemmKernels()), r.out());
+    assertInOrder(r.out(), "loaded in", "vectors: ", "first execution (cold): ", "(compiles the plan for these inputs",
+        "warm-up: 1 executions in", "5 executions (after 1 warm-up)");
     try (var files = Files.list(dir)) {
       Path pb = files.filter(f -> f.toString().endsWith(".pb")).findFirst().orElseThrow();
       Tensor out = TensorProtos.decode(TensorProtos.read(pb), dir);
@@ -59,6 +65,55 @@ class RunCommandTest {
         assertEquals(1.0, sum, 1e-4, "softmax rows sum to 1");
       }
     }
+  }
+
+  /** Each of {@code parts} appears in {@code text}, in this order. */
+  static void assertInOrder(String text, String... parts) {
+    int at = 0;
+    for (String p : parts) {
+      int i = text.indexOf(p, at);
+      assertTrue(i >= 0, "'" + p + "' missing, or not after the one before, in:\n" + text);
+      at = i + p.length();
+    }
+  }
+
+  @Test
+  void theDefaultWarmupIsTimedAndSaysWhetherLatencyIsSteady() {
+    Run r = run("run", "--embedded", "--model", mlp().toString(), "--dim", "N=1", "--iterations", "5", "--warmup",
+        "300ms");
+    assertEquals(0, r.exitCode(), r.err());
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("warm-up: (\\d+) executions in (\\d+\\.\\d) s, "
+        + "(steady \\(p50|still getting faster)").matcher(r.out());
+    assertTrue(m.find(), r.out());
+    int runs = Integer.parseInt(m.group(1));
+    assertTrue(runs >= 20, "a 300 ms warm-up of mlp N=1 runs it many times: " + r.out());
+    assertTrue(Double.parseDouble(m.group(2)) >= 0.3, "it lasted at least --warmup: " + r.out());
+    assertTrue(r.out().contains("5 executions (after " + runs + " warm-up)"), r.out());
+    assertInOrder(r.out(), "first execution (cold", "warm-up: ", "5 executions (after");
+  }
+
+  @Test
+  void aWarmupThatIsNeitherADurationNorACountIsAUsageError() {
+    Run r = run("run", "--embedded", "--model", mlp().toString(), "--dim", "N=1", "--warmup", "soon");
+    assertEquals(2, r.exitCode(), r.out());
+    assertTrue(r.err().contains("--warmup takes a duration such as 2s, 500ms or 1m, or a number of executions such as"
+        + " 500; got 'soon'"), r.err());
+  }
+
+  @Test
+  void steadyMeansTheLastTenthIsNoFasterThanTheTenthBefore() {
+    java.util.List<Long> falling = new java.util.ArrayList<>();
+    java.util.List<Long> flat = new java.util.ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      falling.add(1_000_000L - 9_000L * i);
+      flat.add(500_000L + (i % 3) * 1_000L);
+    }
+    assertTrue(!RunWarmup.steady(falling), "latency still falling 9% per tenth");
+    assertTrue(RunWarmup.steady(flat));
+    assertTrue(!RunWarmup.steady(flat.subList(0, 19)), "too few runs to say");
+    assertEquals(new RunWarmup(500, java.time.Duration.ZERO), RunWarmup.parse("500"));
+    assertEquals(new RunWarmup(0, java.time.Duration.ofSeconds(2)), RunWarmup.parse("2s"));
+    assertEquals(new RunWarmup(0, java.time.Duration.ofMillis(250)), RunWarmup.parse("250ms"));
   }
 
   @Test
@@ -91,6 +146,10 @@ class RunCommandTest {
         assertEquals(0, inline.exitCode(), inline.err());
         assertTrue(inline.out().matches("(?s).*40 executions \\(after 2 warm-up\\), concurrency 4: p50 .* ms, "
             + "p90 .* ms, p99 .* ms; throughput .* inferences/s.*"), inline.out());
+        assertInOrder(inline.out(), "loaded in", "warmed up at load in", "(1 execution)",
+            "daemon vectors: " + VectorShape.BITS + "-bit", "daemon GEMM: ", "daemon kernel warm-up: off",
+            "first execution (cold): ", " ms (in the daemon: queue ", "warm-up: 2 executions in",
+            "40 executions (after 2 warm-up)");
         Run shm = run("run", "--target", target, "--model", mlp().toString(), "--dim", "N=1", "--iterations", "10",
             "--warmup", "1", "--shm", "--output-dir", dir.resolve("shm").toString());
         assertEquals(0, shm.exitCode(), shm.err());

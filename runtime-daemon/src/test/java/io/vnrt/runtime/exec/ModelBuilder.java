@@ -1,108 +1,81 @@
 package io.vnrt.runtime.exec;
 
 import io.vnrt.proto.onnx.AttributeProto;
-import io.vnrt.proto.onnx.GraphProto;
-import io.vnrt.proto.onnx.ModelProto;
-import io.vnrt.proto.onnx.NodeProto;
-import io.vnrt.proto.onnx.OperatorSetIdProto;
 import io.vnrt.proto.onnx.TensorProto;
-import io.vnrt.proto.onnx.TensorShapeProto;
 import io.vnrt.proto.onnx.TypeProto;
 import io.vnrt.proto.onnx.ValueInfoProto;
 import io.vnrt.runtime.kernels.DType;
 import io.vnrt.runtime.kernels.Tensor;
-import io.vnrt.runtime.onnx.TensorProtos;
+import io.vnrt.runtime.onnx.OnnxModelBuilder;
 import java.util.List;
 
 /** Builds small ONNX models in tests: {@code new ModelBuilder(13).input("x", FLOAT32, 2, 3).node("Relu", ...)}. */
 public final class ModelBuilder {
-    private final GraphProto.Builder graph = GraphProto.newBuilder().setName("test");
-    private final ModelProto.Builder model = ModelProto.newBuilder().setIrVersion(8);
-    private int nodes;
+    private final OnnxModelBuilder model;
 
     public ModelBuilder(int opset) {
-        model.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset));
+        model = new OnnxModelBuilder("test", opset);
     }
 
     /** Dims: a Long is fixed, a String symbolic. */
     static ValueInfoProto info(String name, DType dtype, Object... dims) {
-        TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
-        for (Object d : dims) {
-            TensorShapeProto.Dimension.Builder db = TensorShapeProto.Dimension.newBuilder();
-            if (d instanceof String s) {
-                db.setDimParam(s);
-            } else {
-                db.setDimValue(((Number) d).longValue());
-            }
-            shape.addDim(db);
-        }
-        return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
-                TypeProto.Tensor.newBuilder().setElemType(dtype.onnxCode()).setShape(shape))).build();
+        return OnnxModelBuilder.valueInfo(name, dtype, dims);
     }
 
     public ModelBuilder input(String name, DType dtype, Object... dims) {
-        graph.addInput(info(name, dtype, dims));
+        model.input(name, dtype, dims);
         return this;
     }
 
     public ModelBuilder output(String name, DType dtype, Object... dims) {
-        graph.addOutput(info(name, dtype, dims));
+        model.output(name, dtype, dims);
         return this;
     }
 
     /** A graph output with a dtype and no shape (one whose shape depends on values, say). */
     public ModelBuilder outputAnyShape(String name, DType dtype) {
-        graph.addOutput(ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
+        model.output(ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
                 .setTensorType(TypeProto.Tensor.newBuilder().setElemType(dtype.onnxCode()))).build());
         return this;
     }
 
     /** A graph output with neither type nor shape (subgraph outputs often are). */
     public ModelBuilder outputUntyped(String name) {
-        graph.addOutput(ValueInfoProto.newBuilder().setName(name).build());
+        model.output(ValueInfoProto.newBuilder().setName(name).build());
         return this;
     }
 
     /** This builder's graph as a GRAPH attribute of another node (a Loop body, an If branch). */
     public AttributeProto asGraphAttr(String name) {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.GRAPH)
-                .setG(graph.build()).build();
+                .setG(model.graph()).build();
     }
 
     public ModelBuilder initializer(String name, Tensor t) {
-        graph.addInitializer(TensorProtos.encode(name, t));
+        model.initializer(name, t);
         return this;
     }
 
-    ModelBuilder initializer(TensorProto t) {
-        graph.addInitializer(t);
+    public ModelBuilder initializer(TensorProto t) {
+        model.initializer(t);
         return this;
     }
 
     public ModelBuilder node(String op, List<String> inputs, List<String> outputs, AttributeProto... attrs) {
-        NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setName(op.toLowerCase() + (nodes++))
-                .addAllInput(inputs).addAllOutput(outputs);
-        for (AttributeProto a : attrs) {
-            n.addAttribute(a);
-        }
-        graph.addNode(n);
+        model.node(op, inputs, outputs, attrs);
         return this;
     }
 
     static AttributeProto intAttr(String name, long v) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
+        return OnnxModelBuilder.intAttr(name, v);
     }
 
     static AttributeProto floatAttr(String name, float v) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
+        return OnnxModelBuilder.floatAttr(name, v);
     }
 
     static AttributeProto intsAttr(String name, long... v) {
-        AttributeProto.Builder b = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
-        for (long x : v) {
-            b.addInts(x);
-        }
-        return b.build();
+        return OnnxModelBuilder.intsAttr(name, v);
     }
 
     static AttributeProto stringAttr(String name, String v) {
@@ -127,8 +100,7 @@ public final class ModelBuilder {
     }
 
     static AttributeProto tensorAttr(String name, Tensor t) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.TENSOR)
-                .setT(TensorProtos.encode(null, t)).build();
+        return OnnxModelBuilder.tensorAttr(name, t);
     }
 
     /**
@@ -147,6 +119,6 @@ public final class ModelBuilder {
     }
 
     public byte[] bytes() {
-        return model.setGraph(graph).build().toByteArray();
+        return model.bytes();
     }
 }

@@ -89,7 +89,7 @@ final class SchedulerFixture implements AutoCloseable {
     LoadedModel m = engine.load(id, onnx, null, runtime.devices().device(0).pool(), scheduler.group(),
         session.publicId(), "test", 0, id);
     loaded.add(m);
-    ModelEntry entry = new ModelEntry(id, id, session, 0, List.of(0), m, Duration.ZERO, Duration.ZERO, 17,
+    ModelEntry entry = new ModelEntry(id, id, session, 0, List.of(0), m, Duration.ZERO, WarmupOutcome.NONE, 17,
         batching, queueDepth, scheduler);
     scheduler.add(entry);
     return entry;

@@ -42,11 +42,13 @@ import io.vnrt.proto.v1.CoreUsage;
 import io.vnrt.proto.v1.DataType;
 import io.vnrt.proto.v1.DeviceInfo;
 import io.vnrt.proto.v1.DeviceMemoryStats;
+import io.vnrt.proto.v1.EngineInfo;
 import io.vnrt.proto.v1.FreeTensorRequest;
 import io.vnrt.proto.v1.GetMemoryStatsRequest;
 import io.vnrt.proto.v1.GetMemoryStatsResponse;
 import io.vnrt.proto.v1.GetRuntimeInfoResponse;
 import io.vnrt.proto.v1.GetTensorRequest;
+import io.vnrt.proto.v1.KernelWarmupInfo;
 import io.vnrt.proto.v1.MemoryCategory;
 import io.vnrt.proto.v1.MemoryGrpc;
 import io.vnrt.proto.v1.NrtCode;
@@ -61,6 +63,8 @@ import io.vnrt.runtime.VnrtRuntime;
 import io.vnrt.runtime.exec.Device;
 import io.vnrt.runtime.exec.Profile;
 import io.vnrt.runtime.exec.Topology;
+import io.vnrt.runtime.kernels.VectorShape;
+import io.vnrt.runtime.kernels.linalg.LinalgOps;
 import io.vnrt.runtime.session.FakeTicker;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -170,6 +174,23 @@ abstract class AbstractEndToEndTest {
     assertTrue(info.getLimits().getMaxMessageBytes() > 16 << 20);
     assertEquals(1 << 20, info.getLimits().getStreamChunkBytes());
     assertTrue(info.getOpenSessions() >= 1);
+  }
+
+  @Test
+  void runtimeInfoSaysWhatTheEngineRunsOnThisMachine() {
+    EngineInfo engine = client.runtimeInfo().getEngine();
+    assertEquals(VectorShape.BITS, engine.getVectorBits());
+    assertEquals(VectorShape.BITS / 32, engine.getFloatLanes());
+    assertTrue(List.of(128, 256, 512).contains(engine.getVectorBits()), "a width kernels compile: " + engine);
+    assertTrue(engine.getJvmPreferredVectorBits() >= engine.getVectorBits(), engine.toString());
+    assertEquals(List.copyOf(VectorShape.CPU_FEATURES), engine.getCpuFeaturesList());
+    assertEquals(LinalgOps.gemmKernels(), engine.getGemmKernels());
+    assertFalse(engine.getGemmKernels().isEmpty());
+    assertEquals(VectorShape.WARNING == null ? "" : VectorShape.WARNING, engine.getWarning());
+    assertEquals(VectorShape.useAvx(), engine.getJvmUseAvx());
+    assertEquals(String.valueOf(engine.getJvmMaxVectorSize()), VectorShape.jvmFlag("MaxVectorSize"));
+    assertEquals(KernelWarmupInfo.State.STATE_OFF, engine.getKernelWarmup().getState(),
+        "this daemon was started without a kernel warm-up");
   }
 
   @Test

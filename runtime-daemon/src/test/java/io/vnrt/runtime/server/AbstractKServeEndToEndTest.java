@@ -215,10 +215,11 @@ abstract class AbstractKServeEndToEndTest {
     assertEquals(List.of("dense"), stub().repositoryIndex(RepositoryIndexRequest.newBuilder().setReady(true).build())
         .getModelsList().stream().map(RepositoryIndexResponse.ModelIndex::getName).toList());
     assertTrue(pool() > usedBefore, "weights are in HBM while loaded");
-    java.time.Duration warmed = runtime.models().all().stream().filter(m -> m.name().equals("dense")).findFirst()
-        .orElseThrow().warmupTime();
+    io.vnrt.runtime.models.ModelEntry dense = runtime.models().all().stream().filter(m -> m.name().equals("dense"))
+        .findFirst().orElseThrow();
+    java.time.Duration warmed = dense.warmupTime();
     if (repositoryWarmup().isZero()) {
-      assertEquals(java.time.Duration.ZERO, warmed, "no repository warm-up configured");
+      assertEquals(1, dense.warmup().runs(), "no repository warm-up configured: the daemon's default, one execution");
     } else {
       assertTrue(warmed.compareTo(repositoryWarmup()) >= 0, "warmed up for " + warmed);
     }
@@ -328,21 +329,80 @@ abstract class AbstractKServeEndToEndTest {
   }
 
   @Test
-  void aModelLoadedThroughTheNativeApiIsVisibleByName() throws Exception {
+  void aNativeSessionsPrivateModelIsNeitherFoundNorNamedButASharedOneIsServed() throws Exception {
     Session native_ = runtime.sessions().open("native-client", 0);
     try {
       byte[] onnx = TestModels.dense();
-      runtime.models().load(native_, LoadSpec.auto("native-dense", 0, 1, onnx.length), onnx);
-      assertTrue(stub().modelReady(ModelReadyRequest.newBuilder().setName("native-dense").build()).getReady());
-      ModelInferRequest.Builder req = denseRequest(X, 2).setModelName("native-dense");
+      ModelEntry secret = runtime.models().load(native_, LoadSpec.auto("secret-dense", 0, 1, onnx.length), onnx);
+      assertFalse(stub().modelReady(ModelReadyRequest.newBuilder().setName("secret-dense").build()).getReady());
+      fails(Status.Code.NOT_FOUND, "secret-dense", () -> stub().modelInfer(
+          denseRequest(X, 2).setModelName("secret-dense").build()));
+      StatusRuntimeException other = assertThrows(StatusRuntimeException.class,
+          () -> stub().modelInfer(denseRequest(X, 2).setModelName("no-such-model").build()));
+      assertFalse(other.getStatus().getDescription().contains("secret-dense"), other.getStatus().toString());
+      assertTrue(stub().repositoryIndex(RepositoryIndexRequest.getDefaultInstance()).getModelsList().stream()
+          .noneMatch(m -> m.getName().equals("secret-dense")), "the index does not list it");
+      fails(Status.Code.NOT_FOUND, "secret-dense", () -> stub().repositoryModelUnload(
+          RepositoryModelUnloadRequest.newBuilder().setModelName("secret-dense").build()));
+
+      secret.share();
+      assertTrue(stub().modelReady(ModelReadyRequest.newBuilder().setName("secret-dense").build()).getReady());
+      ModelInferRequest.Builder req = denseRequest(X, 2).setModelName("secret-dense");
       assertArrayEquals(TestModels.denseReference(X, 2)[0],
           floats(stub().modelInfer(req.build()).getRawOutputContents(0)), 1e-5f);
       fails(Status.Code.FAILED_PRECONDITION, "vnrt.v1 API", () -> stub().repositoryModelUnload(
-          RepositoryModelUnloadRequest.newBuilder().setModelName("native-dense").build()));
+          RepositoryModelUnloadRequest.newBuilder().setModelName("secret-dense").build()));
     } finally {
       runtime.sessions().close(native_);
     }
-    assertFalse(stub().modelReady(ModelReadyRequest.newBuilder().setName("native-dense").build()).getReady());
+    assertFalse(stub().modelReady(ModelReadyRequest.newBuilder().setName("secret-dense").build()).getReady());
+  }
+
+  @Test
+  void aConnectionsSharedMemoryRegionsAreItsOwnAndEndWithIt() throws Exception {
+    load("dense");
+    String key = "/vnrt-kserve-test-" + UUID.randomUUID();
+    Path file = Path.of("/dev/shm").resolve(key.substring(1));
+    Transports.OwnedChannel otherChannel = Transports.open(server.targets().getFirst());
+    Transports.OwnedChannel ownerChannel = Transports.open(server.targets().getFirst());
+    try {
+      Files.write(file, new byte[128]);
+      var owner = GRPCInferenceServiceGrpc.newBlockingStub(ownerChannel.channel()).withDeadlineAfter(30,
+          TimeUnit.SECONDS);
+      var other = GRPCInferenceServiceGrpc.newBlockingStub(otherChannel.channel()).withDeadlineAfter(30,
+          TimeUnit.SECONDS);
+      owner.systemSharedMemoryRegister(SystemSharedMemoryRegisterRequest.newBuilder().setName("mine").setKey(key)
+          .setByteSize(128).build());
+      assertEquals(1, owner.systemSharedMemoryStatus(SystemSharedMemoryStatusRequest.getDefaultInstance())
+          .getRegionsCount());
+      assertEquals(0, other.systemSharedMemoryStatus(SystemSharedMemoryStatusRequest.getDefaultInstance())
+          .getRegionsCount(), "another connection lists none of them");
+      fails(Status.Code.NOT_FOUND, "mine", () -> other.systemSharedMemoryUnregister(
+          SystemSharedMemoryUnregisterRequest.newBuilder().setName("mine").build()));
+      ModelInferRequest.Builder req = ModelInferRequest.newBuilder().setModelName("dense");
+      req.addInputsBuilder().setName("x").setDatatype("FP32").addShape(2).addShape(4)
+          .putParameters("shared_memory_region", InferParameter.newBuilder().setStringParam("mine").build())
+          .putParameters("shared_memory_byte_size", InferParameter.newBuilder().setInt64Param(32).build());
+      fails(Status.Code.NOT_FOUND, "mine", () -> other.modelInfer(req.build()));
+      owner.modelInfer(req.build());
+
+      ownerChannel.shutdown();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (regionsMapped(key) && System.nanoTime() < deadline) {
+        Thread.onSpinWait();
+      }
+      assertFalse(regionsMapped(key), "the closed connection's regions are unmapped");
+    } finally {
+      otherChannel.shutdown();
+      ownerChannel.shutdown();
+      Files.deleteIfExists(file);
+    }
+  }
+
+  /** Whether this process still maps the file (its line in /proc/self/maps). */
+  private static boolean regionsMapped(String key) throws Exception {
+    return Files.readAllLines(Path.of("/proc/self/maps")).stream().anyMatch(l -> l.endsWith(key.substring(1))
+        || l.contains(key.substring(1) + " "));
   }
 
   @Test

@@ -69,6 +69,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -688,6 +689,90 @@ abstract class AbstractModelEndToEndTest {
     assertTrue(info.getWarmupTimeMs() > 0, "warm-up time reported: " + info.getWarmupTimeMs());
     assertTrue(info.getScratchBytes() > 0, "the warm-up compiled a plan (batch 5), so the model has scratch");
     assertEquals(0, entry(info.getModelId()).executions(), "warm-up executions are not counted as requests");
+  }
+
+  @Test
+  void aLoadThatAsksForNoWarmUpGetsTheDaemonsDefaultOneUnlessItSkipsIt() throws Exception {
+    byte[] m = matMulModel();
+    ModelInfo byDefault = load(header("default", m.length).putWarmupDims("batch", 3), m);
+    assertEquals(1, byDefault.getWarmupRuns(), "the daemon's default: one execution at the dims given");
+    assertEquals("", byDefault.getWarmupNote());
+    assertTrue(byDefault.getScratchBytes() > 0, "the default warm-up compiled the plan of batch 3");
+    assertEquals(0, entry(byDefault.getModelId()).executions(), "warm-up executions are not counted as requests");
+    ModelInfo skipped = load(header("skipped", m.length).setSkipWarmup(true), m);
+    assertEquals(0, skipped.getWarmupRuns());
+    assertEquals(0.0, skipped.getWarmupTimeMs());
+    assertEquals(0, skipped.getScratchBytes(), "no plan compiled yet: the first request compiles it");
+    assertFailure(assertThrows(ExecutionException.class,
+        () -> load(header("both", m.length).setSkipWarmup(true).setWarmupRuns(3), m)),
+        Status.Code.INVALID_ARGUMENT, NrtCode.NRT_INVALID, "skip_warmup contradicts warmup_runs 3");
+  }
+
+  @Test
+  void aModelTheDefaultWarmUpCannotRunStillLoadsAndSaysWhy() throws Exception {
+    byte[] m = evenReshapeModel();
+    ModelInfo info = load(header("odd", m.length), m);
+    assertEquals(0, info.getWarmupRuns());
+    assertTrue(info.getWarmupNote().contains("the default warm-up could not run the model on generated inputs"),
+        info.getWarmupNote());
+    assertTrue(info.getWarmupNote().contains("give warmup_dims the sizes of real requests"), info.getWarmupNote());
+  }
+
+  /**
+   * A load whose warm-up would run for a minute, on a stub made by {@code call} in {@code context}
+   * (on a thread of its own: the in-process transport runs the load on the caller's thread); once
+   * its weights are in HBM, {@code giveUp} (when given) ends the client's call. The daemon must stop
+   * the warm-up and free everything well before the minute is over (the wait gives up after 10 s).
+   */
+  private void assertAnAbandonedLoadKeepsNothing(Context context,
+      Function<ModelGrpc.ModelStub, ModelGrpc.ModelStub> call, Optional<Runnable> giveUp, Status.Code expected)
+      throws Exception {
+    long[] before = usedBytes();
+    byte[] m = matMulModel();
+    CompletableFuture<ModelInfo> result = new CompletableFuture<>();
+    ModelGrpc.ModelStub stub = asyncModels();
+    Thread caller = Thread.ofVirtual().start(context.wrap(() -> {
+      StreamObserver<LoadModelRequest> up = call.apply(stub).loadModel(AbstractEndToEndTest.observer(result));
+      messages(header("abandoned", m.length).setWarmupMs(60_000).putWarmupDims("batch", 2).build(), m, CHUNK)
+          .forEach(up::onNext);
+      up.onCompleted();
+    }));
+    if (giveUp.isPresent()) {
+      AbstractEndToEndTest.awaitTrue(() -> usedBytes()[0] > before[0], "the load placed its weights in HBM");
+      giveUp.get().run();
+    }
+    ExecutionException failed = assertThrows(ExecutionException.class, () -> result.get(30, TimeUnit.SECONDS));
+    assertEquals(expected, ((StatusRuntimeException) failed.getCause()).getStatus().getCode(), failed.toString());
+    // the client's answer comes from its own side; what matters is the daemon's: it stops and keeps nothing
+    AbstractEndToEndTest.awaitTrue(() -> !fixture.runtime().models().busy(), "the daemon stopped the warm-up");
+    assertTrue(caller.join(Duration.ofSeconds(10)), "the call returned");
+    assertEquals(List.of(), fixture.runtime().models().all(), "no model registered");
+    assertUnchangedAndServing(before);
+  }
+
+  @Test
+  void aLoadWhoseDeadlinePassesDuringItsWarmUpKeepsNothing() throws Exception {
+    assertAnAbandonedLoadKeepsNothing(Context.current(), stub -> stub.withDeadlineAfter(1500, TimeUnit.MILLISECONDS),
+        Optional.empty(), Status.Code.DEADLINE_EXCEEDED);
+  }
+
+  /**
+   * True where the server runs a call on the client's own thread (the embedded runtime's
+   * in-process channel runs it directly): a cancel from another thread then reaches the call only
+   * once it has returned, so only its deadline can stop a load there.
+   */
+  boolean callsRunOnTheClientsThread() {
+    return false;
+  }
+
+  @Test
+  void aLoadCancelledDuringItsWarmUpKeepsNothing() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeFalse(callsRunOnTheClientsThread(),
+        "the in-process channel runs the load on the client's thread; a cancel reaches it after it returns");
+    try (Context.CancellableContext cancellable = Context.current().withCancellation()) {
+      assertAnAbandonedLoadKeepsNothing(cancellable, stub -> stub, Optional.of(() -> cancellable.cancel(null)),
+          Status.Code.CANCELLED);
+    }
   }
 
   @Test

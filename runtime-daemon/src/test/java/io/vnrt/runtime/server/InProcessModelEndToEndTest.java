@@ -8,4 +8,9 @@ class InProcessModelEndToEndTest extends AbstractModelEndToEndTest {
   AbstractEndToEndTest.Fixture start(RuntimeConfig config) throws Exception {
     return InProcessEndToEndTest.inProcess(config);
   }
+
+  @Override
+  boolean callsRunOnTheClientsThread() {
+    return true;
+  }
 }

@@ -216,10 +216,6 @@ final class Sgemm {
                             if (nv <= L && mr >= 3 && p.aks == 4) {
                                 // A narrow last panel (a 10-class classifier): half the FMAs.
                                 kernelHalf(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo, kc, tile);
-                            } else if (mr >= 3 && p.aks == 4 && nv < NR) {
-                                // A partial panel wider than one vector: two one-vector passes.
-                                kernelHalf(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo, kc, tile);
-                                kernelHalf(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo + VB, kc, tile.asSlice(VB));
                             } else if (mr >= 3 && p.aks == 4) {
                                 kernelTile(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo, kc, tile, 0, NR * 4L, 0, null, 0);
                             } else if (mr >= 3) {

@@ -15,6 +15,13 @@ import jdk.incubator.vector.VectorSpecies;
  * exp is an inlined polynomial ({@link #expShifted}) rather than lanewise(EXP): the latter is a
  * stub call that spills the live vector registers and takes a slow path below about -87, which
  * masked attention scores hit; measured here 0.21 vs 0.24..1.6 ns per element.
+ *
+ * <p>Vectors are loaded and stored by the Vector API's own calls, never through small helpers of
+ * ours taking or returning a vector: those are ordinary methods, which C2 may decline to inline
+ * when it compiles a kernel's task inside a larger method (the core group's parallelFor inlines
+ * the task it sees most), and a vector passed to a call that is not inlined is boxed. That
+ * happened in about one JVM in eight at 256 bits: Softmax's final scaling allocated a vector per
+ * row, for good ({@code SteadyStateAllocationTest}, 4.8 KB per execution against 0.6).
  */
 final class RowVectors {
     static final VectorSpecies<Float> SPECIES = VectorShape.FLOAT;
@@ -56,7 +63,7 @@ final class RowVectors {
         FloatVector sum = FloatVector.zero(SPECIES);
         long i = 0;
         for (; i + LANES <= n; i += LANES) {
-            FloatVector x = load(src, base + i).sub(vshift);
+            FloatVector x = FloatVector.fromMemorySegment(SPECIES, src, (base + i) * 4, LE).sub(vshift);
             VectorMask<Float> under = x.compare(VectorOperators.LT, EXP_MIN);
             FloatVector xc = x.blend(EXP_MIN, under);
             FloatVector t = xc.fma(LOG2E, ROUND_MAGIC);
@@ -71,7 +78,7 @@ final class RowVectors {
             FloatVector twoK = t.reinterpretAsInts().sub(ROUND_MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23)
                     .reinterpretAsFloats();
             FloatVector e = p.mul(twoK).blend(0f, under);
-            store(e, dst, base + i);
+            e.intoMemorySegment(dst, (base + i) * 4, LE);
             sum = sum.add(e);
         }
         float s = sum.reduceLanes(VectorOperators.ADD);
@@ -81,14 +88,6 @@ final class RowVectors {
             s += e;
         }
         return s;
-    }
-
-    private static FloatVector load(MemorySegment s, long index) {
-        return FloatVector.fromMemorySegment(SPECIES, s, index * 4, LE);
-    }
-
-    private static void store(FloatVector v, MemorySegment s, long index) {
-        v.intoMemorySegment(s, index * 4, LE);
     }
 
     private static float get(MemorySegment s, long index) {
@@ -109,13 +108,13 @@ final class RowVectors {
         FloatVector m1 = m0;
         long i = 0;
         for (; i + 2 * LANES <= n; i += 2 * LANES) {
-            FloatVector v0 = load(x, base + i);
-            FloatVector v1 = load(x, base + i + LANES);
+            FloatVector v0 = FloatVector.fromMemorySegment(SPECIES, x, (base + i) * 4, LE);
+            FloatVector v1 = FloatVector.fromMemorySegment(SPECIES, x, (base + i + LANES) * 4, LE);
             m0 = m0.blend(v0, v0.compare(VectorOperators.GT, m0));
             m1 = m1.blend(v1, v1.compare(VectorOperators.GT, m1));
         }
         for (; i + LANES <= n; i += LANES) {
-            FloatVector v0 = load(x, base + i);
+            FloatVector v0 = FloatVector.fromMemorySegment(SPECIES, x, (base + i) * 4, LE);
             m0 = m0.blend(v0, v0.compare(VectorOperators.GT, m0));
         }
         m0 = m0.blend(m1, m1.compare(VectorOperators.GT, m0));
@@ -146,7 +145,7 @@ final class RowVectors {
             FloatVector vs = FloatVector.broadcast(SPECIES, shift);
             long j = 0;
             for (; j + LANES <= n; j += LANES) {
-                store(load(x, base + j).sub(vs), y, base + j);
+                FloatVector.fromMemorySegment(SPECIES, x, (base + j) * 4, LE).sub(vs).intoMemorySegment(y, (base + j) * 4, LE);
             }
             for (; j < n; j++) {
                 set(y, base + j, get(x, base + j) - shift);
@@ -191,7 +190,7 @@ final class RowVectors {
         FloatVector vf = FloatVector.broadcast(SPECIES, factor);
         long j = 0;
         for (; j + LANES <= n; j += LANES) {
-            store(load(y, base + j).mul(vf), y, base + j);
+            FloatVector.fromMemorySegment(SPECIES, y, (base + j) * 4, LE).mul(vf).intoMemorySegment(y, (base + j) * 4, LE);
         }
         for (; j < n; j++) {
             set(y, base + j, get(y, base + j) * factor);
@@ -208,7 +207,7 @@ final class RowVectors {
         for (; j + LANES <= inner; j += LANES) {
             FloatVector vmax = columnMax(x, base, n, inner, j);
             for (long k = 0; k < n; k++) {
-                store(load(x, base + k * inner + j).sub(vmax), y, base + k * inner + j);
+                FloatVector.fromMemorySegment(SPECIES, x, (base + k * inner + j) * 4, LE).sub(vmax).intoMemorySegment(y, (base + k * inner + j) * 4, LE);
             }
         }
         for (; j < inner; j++) {
@@ -225,17 +224,17 @@ final class RowVectors {
         for (; j + LANES <= inner; j += LANES) {
             FloatVector sum = FloatVector.zero(SPECIES);
             for (long k = 0; k < n; k++) {
-                sum = sum.add(load(y, base + k * inner + j));
+                sum = sum.add(FloatVector.fromMemorySegment(SPECIES, y, (base + k * inner + j) * 4, LE));
             }
             if (log) {
                 FloatVector shift = columnMax(x, base, n, inner, j).add(sum.lanewise(VectorOperators.LOG));
                 for (long k = 0; k < n; k++) {
-                    store(load(x, base + k * inner + j).sub(shift), y, base + k * inner + j);
+                    FloatVector.fromMemorySegment(SPECIES, x, (base + k * inner + j) * 4, LE).sub(shift).intoMemorySegment(y, (base + k * inner + j) * 4, LE);
                 }
             } else {
                 FloatVector inv = FloatVector.broadcast(SPECIES, 1.0f).div(sum);
                 for (long k = 0; k < n; k++) {
-                    store(load(y, base + k * inner + j).mul(inv), y, base + k * inner + j);
+                    FloatVector.fromMemorySegment(SPECIES, y, (base + k * inner + j) * 4, LE).mul(inv).intoMemorySegment(y, (base + k * inner + j) * 4, LE);
                 }
             }
         }
@@ -257,7 +256,7 @@ final class RowVectors {
     private static FloatVector columnMax(MemorySegment x, long base, long n, long inner, long j) {
         FloatVector vmax = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
         for (long k = 0; k < n; k++) {
-            FloatVector v = load(x, base + k * inner + j);
+            FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (base + k * inner + j) * 4, LE);
             vmax = vmax.blend(v, v.compare(VectorOperators.GT, vmax));
         }
         return vmax;
@@ -270,13 +269,13 @@ final class RowVectors {
         FloatVector a3 = a0;
         long i = 0;
         for (; i + 4 * LANES <= n; i += 4 * LANES) {
-            a0 = a0.add(load(x, base + i));
-            a1 = a1.add(load(x, base + i + LANES));
-            a2 = a2.add(load(x, base + i + 2 * LANES));
-            a3 = a3.add(load(x, base + i + 3 * LANES));
+            a0 = a0.add(FloatVector.fromMemorySegment(SPECIES, x, (base + i) * 4, LE));
+            a1 = a1.add(FloatVector.fromMemorySegment(SPECIES, x, (base + i + LANES) * 4, LE));
+            a2 = a2.add(FloatVector.fromMemorySegment(SPECIES, x, (base + i + 2 * LANES) * 4, LE));
+            a3 = a3.add(FloatVector.fromMemorySegment(SPECIES, x, (base + i + 3 * LANES) * 4, LE));
         }
         for (; i + LANES <= n; i += LANES) {
-            a0 = a0.add(load(x, base + i));
+            a0 = a0.add(FloatVector.fromMemorySegment(SPECIES, x, (base + i) * 4, LE));
         }
         float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
@@ -294,17 +293,17 @@ final class RowVectors {
         FloatVector a3 = a0;
         long i = 0;
         for (; i + 4 * LANES <= n; i += 4 * LANES) {
-            FloatVector d0 = load(x, base + i).sub(vs);
-            FloatVector d1 = load(x, base + i + LANES).sub(vs);
-            FloatVector d2 = load(x, base + i + 2 * LANES).sub(vs);
-            FloatVector d3 = load(x, base + i + 3 * LANES).sub(vs);
+            FloatVector d0 = FloatVector.fromMemorySegment(SPECIES, x, (base + i) * 4, LE).sub(vs);
+            FloatVector d1 = FloatVector.fromMemorySegment(SPECIES, x, (base + i + LANES) * 4, LE).sub(vs);
+            FloatVector d2 = FloatVector.fromMemorySegment(SPECIES, x, (base + i + 2 * LANES) * 4, LE).sub(vs);
+            FloatVector d3 = FloatVector.fromMemorySegment(SPECIES, x, (base + i + 3 * LANES) * 4, LE).sub(vs);
             a0 = d0.fma(d0, a0);
             a1 = d1.fma(d1, a1);
             a2 = d2.fma(d2, a2);
             a3 = d3.fma(d3, a3);
         }
         for (; i + LANES <= n; i += LANES) {
-            FloatVector d0 = load(x, base + i).sub(vs);
+            FloatVector d0 = FloatVector.fromMemorySegment(SPECIES, x, (base + i) * 4, LE).sub(vs);
             a0 = d0.fma(d0, a0);
         }
         float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
@@ -326,12 +325,12 @@ final class RowVectors {
         long i = 0;
         if (bias != null) {
             for (; i + LANES <= n; i += LANES) {
-                FloatVector v = load(x, base + i).sub(vm).mul(vi);
-                store(v.fma(load(scale, i), load(bias, i)), y, base + i);
+                FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (base + i) * 4, LE).sub(vm).mul(vi);
+                v.fma(FloatVector.fromMemorySegment(SPECIES, scale, (i) * 4, LE), FloatVector.fromMemorySegment(SPECIES, bias, (i) * 4, LE)).intoMemorySegment(y, (base + i) * 4, LE);
             }
         } else {
             for (; i + LANES <= n; i += LANES) {
-                store(load(x, base + i).sub(vm).mul(vi).mul(load(scale, i)), y, base + i);
+                FloatVector.fromMemorySegment(SPECIES, x, (base + i) * 4, LE).sub(vm).mul(vi).mul(FloatVector.fromMemorySegment(SPECIES, scale, (i) * 4, LE)).intoMemorySegment(y, (base + i) * 4, LE);
             }
         }
         for (; i < n; i++) {
@@ -346,7 +345,7 @@ final class RowVectors {
         FloatVector vb = FloatVector.broadcast(SPECIES, b);
         long i = 0;
         for (; i + LANES <= n; i += LANES) {
-            store(load(x, base + i).fma(va, vb), y, base + i);
+            FloatVector.fromMemorySegment(SPECIES, x, (base + i) * 4, LE).fma(va, vb).intoMemorySegment(y, (base + i) * 4, LE);
         }
         for (; i < n; i++) {
             set(y, base + i, get(x, base + i) * a + b);
