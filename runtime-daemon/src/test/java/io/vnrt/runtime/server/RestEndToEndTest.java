@@ -271,6 +271,15 @@ class RestEndToEndTest {
       ListValue status = array(get("/v2/systemsharedmemory/status"));
       assertEquals("in", status.getValues(0).getStructValue().getFieldsOrThrow("name").getStringValue());
       assertEquals(4096.0, status.getValues(0).getStructValue().getFieldsOrThrow("byte_size").getNumberValue());
+      // another client (its own connection) neither sees the region nor unregisters it
+      try (HttpClient other = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build()) {
+        HttpRequest.Builder list = HttpRequest.newBuilder(URI.create(base + "/v2/systemsharedmemory/status"));
+        assertEquals("[]", new String(other.send(list.build(), HttpResponse.BodyHandlers.ofByteArray()).body(),
+            StandardCharsets.UTF_8).replace(" ", ""));
+        assertEquals(200, other.send(HttpRequest.newBuilder(URI.create(base + "/v2/systemsharedmemory/unregister"))
+            .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofByteArray()).statusCode());
+      }
+      assertEquals(1, array(get("/v2/systemsharedmemory/status")).getValuesCount());
       assertEquals(200, post("/v2/systemsharedmemory/region/in/unregister", "").statusCode());
       error(get("/v2/systemsharedmemory/region/in/status"), 404, "Unable to find system shared memory region: 'in'");
     } finally {
