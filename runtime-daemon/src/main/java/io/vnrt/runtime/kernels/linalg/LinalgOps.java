@@ -43,5 +43,8 @@ public final class LinalgOps {
         registry.register("LpPool", PoolOps::lpPool);
         registry.register("MaxUnpool", MaxUnpoolOp::create);
         registry.register("Det", DetOp::create);
+        // quantized linear algebra (issue 11)
+        registry.register("MatMulInteger", IntegerMatMulOp::matMulInteger);
+        registry.register("QLinearMatMul", IntegerMatMulOp::qlinearMatMul);
     }
 }
