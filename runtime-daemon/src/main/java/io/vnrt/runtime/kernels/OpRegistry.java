@@ -4,6 +4,7 @@ import io.vnrt.runtime.kernels.elementwise.ElementwiseOps;
 import io.vnrt.runtime.kernels.linalg.LinalgOps;
 import io.vnrt.runtime.kernels.linalg.RecurrentOp;
 import io.vnrt.runtime.kernels.norm.NormOps;
+import io.vnrt.runtime.kernels.quant.QuantOps;
 import io.vnrt.runtime.kernels.reduce.ReduceOps;
 import io.vnrt.runtime.kernels.shape.ShapeOps;
 import java.util.Map;
@@ -24,6 +25,8 @@ public final class OpRegistry {
         NormOps.register(r);
         // recurrent operators (issue 11, i11b)
         RecurrentOp.register(r);
+        // quantization (issue 11)
+        QuantOps.register(r);
         return r;
     }
 

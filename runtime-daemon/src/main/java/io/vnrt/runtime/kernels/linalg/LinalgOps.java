@@ -46,5 +46,7 @@ public final class LinalgOps {
         // quantized linear algebra (issue 11)
         registry.register("MatMulInteger", IntegerMatMulOp::matMulInteger);
         registry.register("QLinearMatMul", IntegerMatMulOp::qlinearMatMul);
+        registry.register("ConvInteger", IntegerConvOp::convInteger);
+        registry.register("QLinearConv", IntegerConvOp::qlinearConv);
     }
 }
