@@ -102,35 +102,26 @@ public final class DynamicQuantizeMatMulOp {
         }
         boolean signed = b.dtype() == DType.INT8;
         if (NativeQgemm.AVAILABLE) {
-            int[][] colSums = new int[1][];
-            MemorySegment packed = node.packedConstant(1, "vnni quads", NativeQgemm.packedBytes(k, n),
-                    dst -> colSums[0] = NativeQgemm.packB(b.data(), 0, signed, k, n, dst));
-            if (colSums[0] == null) {
-                // the store had this layout already (another plan of the model packed it)
-                colSums[0] = columnSums(b, signed, k, n);
-            }
+            // the column sums travel after the panels: a later plan of the model finds the packed
+            // copy in the store without the original bytes
+            long panelBytes = NativeQgemm.packedBytes(k, n);
+            MemorySegment packed = node.packedConstant(1, "vnni quads + column sums", panelBytes + 4L * n, dst -> {
+                int[] sums = NativeQgemm.packB(b.data(), 0, signed, k, n, dst);
+                MemorySegment.copy(sums, 0, dst, ValueLayout.JAVA_INT_UNALIGNED, panelBytes, n);
+            });
+            int[] colSums = new int[n];
+            MemorySegment.copy(packed, ValueLayout.JAVA_INT_UNALIGNED, panelBytes, colSums, 0, n);
             int[] zStored = new int[n];
             for (int j = 0; j < n; j++) {
                 zStored[j] = signed ? zbs[j] : zbs[j] - 128;
             }
-            return new Fused(new TensorType(DType.FLOAT32, outShape), Math.toIntExact(m), k, n, packed, true, colSums[0],
+            return new Fused(new TensorType(DType.FLOAT32, outShape), Math.toIntExact(m), k, n, packed, true, colSums,
                     zStored, bs, biasV);
         }
-        MemorySegment packed = node.packedConstant(1, "igemm B panels zb" + Arrays.hashCode(zbs), Igemm.packedBytes(k, n),
+        MemorySegment packedI = node.packedConstant(1, "igemm B panels zb" + Arrays.hashCode(zbs), Igemm.packedBytes(k, n),
                 dst -> Igemm.packB(b.data(), 0, n, 1, signed, k, n, zbs, true, dst, 0, 0, Igemm.panels(n)));
-        return new Fused(new TensorType(DType.FLOAT32, outShape), Math.toIntExact(m), k, n, packed, false, null, null, bs,
+        return new Fused(new TensorType(DType.FLOAT32, outShape), Math.toIntExact(m), k, n, packedI, false, null, null, bs,
                 biasV);
-    }
-
-    private static int[] columnSums(Tensor b, boolean signed, int k, int n) {
-        int[] s = new int[n];
-        for (int kk = 0; kk < k; kk++) {
-            for (int j = 0; j < n; j++) {
-                int raw = b.data().get(ValueLayout.JAVA_BYTE, (long) kk * n + j);
-                s[j] += signed ? raw : (raw & 0xFF) - 128;
-            }
-        }
-        return s;
     }
 
     /** DynamicQuantizeLinear's uint8 scale and zero point for a range [lo, hi] (ONNX's definition). */
