@@ -23,7 +23,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * kernels accept them (probed once per registry by running a tiny case), MatMul absorbs a bias Add
  * as a third input, and MatMul/Gemm/Conv absorb a following activation (Relu, Sigmoid, Tanh,
  * LeakyRelu, Gelu, or GELU written with Erf) through the attributes {@code vnrt_activation} and
- * {@code vnrt_alpha}.
+ * {@code vnrt_alpha}. Before those, {@link QuantizationFusion} turns quantize_dynamic's
+ * DynamicQuantizeLinear/MatMulInteger/Cast/Mul chains into fused int8 GEMMs.
  */
 public final class GraphOptimizer {
     /** Attribute naming the activation fused into a MatMul/Gemm/Conv. */
@@ -41,6 +42,7 @@ public final class GraphOptimizer {
     /** Rewrites {@code g} in place. */
     public static void optimize(Graph g, OpRegistry registry) {
         Support s = SUPPORT.computeIfAbsent(registry, GraphOptimizer::probe);
+        QuantizationFusion.run(g, registry);
         new Rewriter(g, s).run();
     }
 

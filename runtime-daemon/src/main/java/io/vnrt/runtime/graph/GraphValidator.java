@@ -62,7 +62,7 @@ public final class GraphValidator {
             if (!controlFlow && Subgraphs.hasSubgraphs(n)) {
                 problems.add(LoadProblem.of(n, opset, n.opType() + " with subgraphs is not supported"
                         + (n.opType().equals("SequenceMap") ? " (sequence values are not supported)" : "")));
-            } else if (registry.find(n.domain(), n.opType()) == null) {
+            } else if (registry.find(n.domain(), n.opType()) == null || n.domain().equals(OpRegistry.VNRT_DOMAIN)) {
                 String where = n.isDefaultDomain() ? "" : " of domain '" + n.domain() + "'";
                 problems.add(LoadProblem.of(n, opset, "unsupported operator " + n.opType() + where));
             }

@@ -74,6 +74,8 @@ final class OrtComparison {
             case INT32 -> ai.onnxruntime.OnnxJavaType.INT32;
             case INT64 -> ai.onnxruntime.OnnxJavaType.INT64;
             case BOOL -> ai.onnxruntime.OnnxJavaType.BOOL;
+            case INT8 -> ai.onnxruntime.OnnxJavaType.INT8;
+            case UINT8 -> ai.onnxruntime.OnnxJavaType.UINT8;
             default -> throw new IllegalArgumentException("no ORT input for " + t);
         };
         return OnnxTensor.createTensor(env, buf, t.shape(), type);

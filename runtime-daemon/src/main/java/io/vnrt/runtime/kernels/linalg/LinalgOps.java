@@ -43,5 +43,12 @@ public final class LinalgOps {
         registry.register("LpPool", PoolOps::lpPool);
         registry.register("MaxUnpool", MaxUnpoolOp::create);
         registry.register("Det", DetOp::create);
+        // the optimizer's fusion of quantize_dynamic's chains (QuantizationFusion)
+        registry.registerInternal(DynamicQuantizeMatMulOp.OP, DynamicQuantizeMatMulOp::create);
+        // quantized linear algebra (issue 11)
+        registry.register("MatMulInteger", IntegerMatMulOp::matMulInteger);
+        registry.register("QLinearMatMul", IntegerMatMulOp::qlinearMatMul);
+        registry.register("ConvInteger", IntegerConvOp::convInteger);
+        registry.register("QLinearConv", IntegerConvOp::qlinearConv);
     }
 }

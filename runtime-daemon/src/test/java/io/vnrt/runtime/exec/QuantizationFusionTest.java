@@ -1,0 +1,157 @@
+package io.vnrt.runtime.exec;
+
+import static io.vnrt.runtime.exec.TestTensors.gaussian;
+import static io.vnrt.runtime.kernels.DType.FLOAT32;
+import static io.vnrt.runtime.kernels.DType.INT32;
+import static io.vnrt.runtime.kernels.DType.INT8;
+import static io.vnrt.runtime.kernels.DType.UINT8;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vnrt.runtime.kernels.DType;
+import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.kernels.TensorType;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The fusion of quantize_dynamic's DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul [-> Add]
+ * into one int8 GEMM: the fused plan runs one kernel and gives the unfused graph's output bit for
+ * bit (the same integers, the same float epilogue) and agrees with ONNX Runtime; chains that must
+ * not fuse (the int32 value also a graph output, a zero point that is not the DQL's own, a weight
+ * zero point that is not constant) stay unfused and still agree with ORT.
+ */
+class QuantizationFusionTest {
+    private final CoreGroup group = new CoreGroup("qfusion", 2);
+
+    @AfterEach
+    void close() {
+        group.close();
+    }
+
+    /** Variations of one chain; {@code exposeInt32} makes the MatMulInteger result a graph output too. */
+    private static byte[] chain(Random r, long[] xShape, int k, int n, DType wType, boolean perChannel, boolean bias,
+                                boolean exposeInt32, boolean runtimeWeightZero) {
+        ModelBuilder b = new ModelBuilder(13).input("x", FLOAT32, (Object[]) box(xShape));
+        long[] yShape = xShape.clone();
+        yShape[yShape.length - 1] = n;
+        b.output("y", FLOAT32, (Object[]) box(yShape));
+        Tensor w = Tensor.allocate(wType, k, n);
+        for (long i = 0; i < w.elementCount(); i++) {
+            w.setLong(i, wType == INT8 ? r.nextInt(255) - 127 : r.nextInt(256));
+        }
+        long[] ps = perChannel ? new long[] {n} : new long[0];
+        Tensor ws = Tensor.allocate(FLOAT32, ps);
+        Tensor wz = Tensor.allocate(wType, ps);
+        for (long j = 0; j < ws.elementCount(); j++) {
+            ws.setFloat(j, 0.001f + 0.01f * r.nextFloat());
+            wz.setLong(j, wType == INT8 ? r.nextInt(9) - 4 : 120 + r.nextInt(16));
+        }
+        b.initializer("w", w).initializer("w_scale", ws);
+        if (runtimeWeightZero) {
+            b.input("w_zero_point", wType, (Object[]) box(ps));
+        } else {
+            b.initializer("w_zero_point", wz);
+        }
+        b.node("DynamicQuantizeLinear", List.of("x"), List.of("xq", "xs", "xz"))
+                .node("MatMulInteger", List.of("xq", "w", "xz", "w_zero_point"), List.of("mm"))
+                .node("Cast", List.of("mm"), List.of("mmf"), ModelBuilder.intAttr("to", 1))
+                .node("Mul", List.of("xs", "w_scale"), List.of("scales"))
+                .node("Mul", List.of("mmf", "scales"), List.of(bias ? "prod" : "y"));
+        if (bias) {
+            b.initializer("bias", gaussian(r, n)).node("Add", List.of("prod", "bias"), List.of("y"));
+        }
+        if (exposeInt32) {
+            b.output("mm", INT32, (Object[]) box(yShape));
+        }
+        return b.bytes();
+    }
+
+    private static Long[] box(long[] s) {
+        Long[] o = new Long[s.length];
+        for (int i = 0; i < s.length; i++) {
+            o[i] = s[i];
+        }
+        return o;
+    }
+
+    private record Run(Tensor y, long kernels) {}
+
+    private Run run(byte[] model, Map<String, Tensor> inputs) throws Exception {
+        try (LoadedModel m = new Engine().load("m", model, null, new HostMemory(), group)) {
+            List<TensorType> sig = new ArrayList<>();
+            for (var in : m.inputs()) {
+                sig.add(inputs.get(in.name()).type());
+            }
+            long kernels = m.plan(sig).kernelCount();
+            return new Run(m.execute(inputs).get("y"), kernels);
+        }
+    }
+
+    private static byte[] bits(Tensor t) {
+        return t.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+    }
+
+    @Test
+    void fusedEqualsUnfusedBitForBitAndMatchesOrt() throws Exception {
+        int seed = 0;
+        for (long[] xs : new long[][] {{5, 37}, {2, 13, 70}, {1, 128}, {29, 64}}) {
+            for (DType wt : new DType[] {INT8, UINT8}) {
+                for (boolean perChannel : new boolean[] {false, true}) {
+                    for (boolean bias : new boolean[] {false, true}) {
+                        int k = (int) xs[xs.length - 1];
+                        int n = 3 + 31 * (seed % 3);
+                        String label = java.util.Arrays.toString(xs) + " n=" + n + " " + wt + (perChannel ? " per-channel" : "")
+                                + (bias ? " bias" : "");
+                        byte[] fused = chain(new Random(seed), xs, k, n, wt, perChannel, bias, false, false);
+                        byte[] unfused = chain(new Random(seed), xs, k, n, wt, perChannel, bias, true, false);
+                        seed++;
+                        Map<String, Tensor> in = Map.of("x", gaussian(new Random(seed), xs));
+                        Run f = run(fused, in);
+                        Run u = run(unfused, in);
+                        assertEquals(1, f.kernels, label + ": the chain runs as one kernel");
+                        assertTrue(u.kernels >= 4, label + ": with the int32 value an output, nothing fuses (" + u.kernels + ")");
+                        assertArrayEquals(bits(u.y), bits(f.y), label + ": fused and unfused outputs differ");
+                        OrtComparison.assertMatchesOrt(label, fused, in, group, 1e-4, 1e-4);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void chainsThatMustNotFuseStayCorrect() throws Exception {
+        Random r = new Random(41);
+        // the weight zero point a run-time input: not fused, still right
+        byte[] m = chain(r, new long[] {4, 20}, 20, 9, INT8, false, true, false, true);
+        Tensor wz = Tensor.allocate(INT8);
+        wz.setLong(0, 3);
+        Map<String, Tensor> in = new HashMap<>(Map.of("x", gaussian(r, 4, 20), "w_zero_point", wz));
+        assertTrue(run(m, in).kernels > 1, "a run-time zero point is not fused");
+        OrtComparison.assertMatchesOrt("run-time w_zero_point", m, in, group, 1e-4, 1e-4);
+
+        // MatMulInteger's activation zero point a constant rather than the DQL's: not fused
+        Tensor w = Tensor.allocate(INT8, 6, 5);
+        for (long i = 0; i < w.elementCount(); i++) {
+            w.setLong(i, r.nextInt(255) - 127);
+        }
+        Tensor az = Tensor.allocate(UINT8);
+        az.setLong(0, 128);
+        byte[] other = new ModelBuilder(13).input("x", FLOAT32, 3L, 6L).output("y", FLOAT32, 3L, 5L)
+                .initializer("w", w).initializer("w_scale", Tensor.ofFloats(new long[0], 0.02f)).initializer("az", az)
+                .node("DynamicQuantizeLinear", List.of("x"), List.of("xq", "xs", "xz"))
+                .node("MatMulInteger", List.of("xq", "w", "az"), List.of("mm"))
+                .node("Cast", List.of("mm"), List.of("mmf"), ModelBuilder.intAttr("to", 1))
+                .node("Mul", List.of("xs", "w_scale"), List.of("scales"))
+                .node("Mul", List.of("mmf", "scales"), List.of("y")).bytes();
+        Map<String, Tensor> in2 = Map.of("x", gaussian(r, 3, 6));
+        assertTrue(run(other, in2).kernels >= 4, "another zero point than the DQL's is not fused");
+        OrtComparison.assertMatchesOrt("constant a_zero_point", other, in2, group, 1e-4, 1e-4);
+    }
+}
