@@ -58,6 +58,8 @@ public final class Compiler {
     private volatile ConstantStore constantStore;
     private final Map<String, Integer> useCount = new HashMap<>();
     private final Set<String> graphOutputs = new HashSet<>();
+    /** {@link #declaredOutputs()}: the graph outputs are fixed once the compiler is made. */
+    private volatile Map<String, ValueInfo> declaredOutputs;
 
     /** Per node, the inputs whose kernels read only a packed copy from the constant store. */
     private final Map<Node, BitSet> packedUses = new IdentityHashMap<>();
@@ -185,6 +187,7 @@ public final class Compiler {
     private void refreshUses() {
         useCount.clear();
         graphOutputs.clear();
+        declaredOutputs = null;
         for (Node n : graph.nodes()) {
             for (String in : n.inputs()) {
                 if (!in.isEmpty()) {
@@ -527,6 +530,19 @@ public final class Compiler {
         problems.add(LoadProblem.of(node, opset, msg));
     }
 
+    /** The graph outputs by name (the last of the same name), made on first use. */
+    private Map<String, ValueInfo> declaredOutputs() {
+        Map<String, ValueInfo> d = declaredOutputs;
+        if (d == null) {
+            d = new HashMap<>();
+            for (ValueInfo out : graph.outputs()) {
+                d.put(out.name(), out);
+            }
+            declaredOutputs = d;
+        }
+        return d;
+    }
+
     /** Declared types (value_info, graph outputs) that contradict what the kernels infer. */
     private void checkDeclared(Node node, int opset, TensorType[] outTypes, boolean[] used, List<LoadProblem> problems) {
         for (int o = 0; o < used.length; o++) {
@@ -534,12 +550,7 @@ public final class Compiler {
                 continue;
             }
             String name = node.outputs().get(o);
-            ValueInfo declared = graph.valueInfos().get(name);
-            for (ValueInfo out : graph.outputs()) {
-                if (out.name().equals(name)) {
-                    declared = out;
-                }
-            }
+            ValueInfo declared = graphOutputs.contains(name) ? declaredOutputs().get(name) : graph.valueInfos().get(name);
             if (declared == null) {
                 continue;
             }

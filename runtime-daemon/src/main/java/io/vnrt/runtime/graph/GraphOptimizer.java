@@ -9,8 +9,10 @@ import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -138,10 +140,15 @@ public final class GraphOptimizer {
         private final Support s;
         private final List<Node> nodes;
         private final Map<String, Node> producer = new HashMap<>();
+        /**
+         * Each value's consumers, in the order they were indexed; nodes taken out of the graph stay in the lists,
+         * marked in {@link #unindexed}, and are dropped when a list is read. Removing them from the list at once
+         * made every fusion scan the consumers of the weights it reads, which a whole graph of fusions shares.
+         */
         private final Map<String, List<Node>> consumers = new HashMap<>();
+        private final Set<Node> unindexed = Collections.newSetFromMap(new IdentityHashMap<>());
         private final Set<String> outputs = new HashSet<>();
-        private final Set<Node> removed = new HashSet<>();
-        private final Map<Node, Node> replaced = new LinkedHashMap<>();
+        private final Set<Node> removed = Collections.newSetFromMap(new IdentityHashMap<>());
 
         Rewriter(Graph g, Support s) {
             this.g = g;
@@ -160,7 +167,7 @@ public final class GraphOptimizer {
         void run() {
             // nodes absorbed by earlier fusions: skipped here, dropped from the list once at the end (dropping them
             // and re-indexing the graph after every fusion made a graph of many fusions quadratic to load)
-            Set<Node> gone = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            Set<Node> gone = Collections.newSetFromMap(new IdentityHashMap<>());
             for (int i = 0; i < nodes.size(); i++) {
                 Node n = nodes.get(i);
                 if (!n.isDefaultDomain() || gone.contains(n)) {
@@ -196,17 +203,22 @@ public final class GraphOptimizer {
 
         private void unindex(Node n) {
             n.outputs().forEach(o -> producer.remove(o, n));
-            for (String in : n.inputs()) {
-                List<Node> users = consumers.get(in);
-                if (users != null) {
-                    users.remove(n);
-                }
+            unindexed.add(n);
+        }
+
+        /** The nodes that read value v now, in the order they were indexed. */
+        private List<Node> consumersOf(String v) {
+            List<Node> c = consumers.get(v);
+            if (c == null) {
+                return List.of();
             }
+            c.removeIf(unindexed::contains);
+            return c;
         }
 
         /** The single consumer of value v, when v is not a graph output; else null. */
         private Node onlyConsumer(String v) {
-            List<Node> c = consumers.getOrDefault(v, List.of());
+            List<Node> c = consumersOf(v);
             return c.size() == 1 && !outputs.contains(v) && !removed.contains(c.get(0)) ? c.get(0) : null;
         }
 
@@ -419,7 +431,7 @@ public final class GraphOptimizer {
          * output and fills {@code nodes} with the nodes it replaces, or returns null.
          */
         private String matchErfGelu(String x, List<Node> matched) {
-            List<Node> xUsers = consumers.getOrDefault(x, List.of());
+            List<Node> xUsers = consumersOf(x);
             if (outputs.contains(x)) {
                 return null;
             }

@@ -98,33 +98,38 @@ public final class GraphValidator {
         sort(g, defined, producer, problems);
     }
 
+    /**
+     * Kahn's algorithm over node positions: a node is ready once every node-produced value it reads is produced.
+     * Nodes are counted by position, not looked up by their (record) value, so identical nodes stay two.
+     */
     private static void sort(Graph g, Set<String> available, Map<String, Node> producer, List<LoadProblem> problems) {
         List<Node> nodes = g.nodes();
-        Map<Node, Integer> missing = new HashMap<>();
-        Map<String, List<Node>> consumers = new HashMap<>();
-        ArrayDeque<Node> ready = new ArrayDeque<>();
-        for (Node n : nodes) {
-            Set<String> waits = new LinkedHashSet<>();
-            for (String in : n.inputs()) {
+        int[] missing = new int[nodes.size()];
+        Map<String, List<Integer>> consumers = new HashMap<>();
+        ArrayDeque<Integer> ready = new ArrayDeque<>();
+        Set<String> waits = new LinkedHashSet<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            waits.clear();
+            for (String in : nodes.get(i).inputs()) {
                 if (!in.isEmpty() && !available.contains(in) && producer.containsKey(in)) {
                     waits.add(in);
                 }
             }
-            missing.put(n, waits.size());
+            missing[i] = waits.size();
             for (String w : waits) {
-                consumers.computeIfAbsent(w, k -> new ArrayList<>()).add(n);
+                consumers.computeIfAbsent(w, k -> new ArrayList<>(2)).add(i);
             }
             if (waits.isEmpty()) {
-                ready.add(n);
+                ready.add(i);
             }
         }
         List<Node> order = new ArrayList<>(nodes.size());
         while (!ready.isEmpty()) {
-            Node n = ready.poll();
+            Node n = nodes.get(ready.poll());
             order.add(n);
             for (String out : n.outputs()) {
-                for (Node c : consumers.getOrDefault(out, List.of())) {
-                    if (missing.merge(c, -1, Integer::sum) == 0) {
+                for (int c : consumers.getOrDefault(out, List.of())) {
+                    if (--missing[c] == 0) {
                         ready.add(c);
                     }
                 }
@@ -132,9 +137,9 @@ public final class GraphValidator {
         }
         if (order.size() < nodes.size()) {
             List<String> stuck = new ArrayList<>();
-            for (Node n : nodes) {
-                if (missing.get(n) > 0) {
-                    stuck.add(n.label());
+            for (int i = 0; i < nodes.size(); i++) {
+                if (missing[i] > 0) {
+                    stuck.add(nodes.get(i).label());
                 }
             }
             problems.add(LoadProblem.graph(CYCLE + stuck.size() + " node(s): " + stuck));

@@ -49,8 +49,9 @@ final class QuantizationFusion {
 
     /** Rewrites {@code g} in place when {@code registry} has the fused operator; returns the number of fusions. */
     static int run(Graph g, OpRegistry registry) {
-        if (registry.find(OpRegistry.VNRT_DOMAIN, "DynamicQuantizeMatMul") == null) {
-            return 0;
+        if (registry.find(OpRegistry.VNRT_DOMAIN, "DynamicQuantizeMatMul") == null
+                || g.nodes().stream().noneMatch(n -> n.isDefaultDomain() && n.opType().equals("MatMulInteger"))) {
+            return 0; // indexing the graph costs more than this scan
         }
         return new QuantizationFusion(g).fuseDynamic();
     }

@@ -3,8 +3,8 @@ package io.vnrt.runtime.graph;
 import io.vnrt.runtime.kernels.DType;
 import io.vnrt.runtime.kernels.Tensor;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -53,44 +53,57 @@ public final class Subgraphs {
             for (Attribute a : n.attributes().values()) {
                 for (Graph sub : a.graphs()) {
                     hoist(top, sub);
-                    Map<String, Tensor> own = new LinkedHashMap<>(sub.constants());
-                    sub.constants().clear();
-                    for (var e : own.entrySet()) {
+                    Map<String, String> renames = new HashMap<>();
+                    for (var e : sub.constants().entrySet()) {
                         String unique = n.name() + "/" + a.name() + "/" + e.getKey();
                         while (top.constants().containsKey(unique)) {
                             unique += "'";
                         }
                         top.constants().put(unique, e.getValue());
-                        rename(sub, e.getKey(), unique, true);
+                        renames.put(e.getKey(), unique);
+                    }
+                    sub.constants().clear();
+                    if (!renames.isEmpty()) {
+                        rename(sub, renames, true);
                     }
                 }
             }
         }
     }
 
-    /** Renames uses of {@code from} in g and in the subgraphs inside it that do not define it themselves. */
-    private static void rename(Graph g, String from, String to, boolean owner) {
-        if (!owner && defines(g, from)) {
-            return;
+    /**
+     * Renames uses of the keys of {@code renames} in g, and in the subgraphs inside it those that they do not
+     * define themselves; all names in one walk (one walk per name was quadratic in a body's constants).
+     */
+    private static void rename(Graph g, Map<String, String> renames, boolean owner) {
+        Map<String, String> r = renames;
+        if (!owner) {
+            Set<String> defined = new HashSet<>(g.constants().keySet());
+            g.inputs().forEach(v -> defined.add(v.name()));
+            g.nodes().forEach(n -> defined.addAll(n.outputs()));
+            if (renames.keySet().stream().anyMatch(defined::contains)) {
+                r = new HashMap<>(renames);
+                r.keySet().removeAll(defined);
+            }
+            if (r.isEmpty()) {
+                return;
+            }
         }
+        Map<String, String> active = r;
         List<Node> nodes = new ArrayList<>();
         for (Node n : g.nodes()) {
-            List<String> ins = n.inputs().stream().map(i -> i.equals(from) ? to : i).toList();
+            List<String> ins = n.inputs().stream().map(i -> active.getOrDefault(i, i)).toList();
             for (Attribute a : n.attributes().values()) {
                 for (Graph sub : a.graphs()) {
-                    rename(sub, from, to, false);
+                    rename(sub, active, false);
                 }
             }
             nodes.add(ins.equals(n.inputs()) ? n : n.with(ins, n.outputs(), n.attributes()));
         }
         g.setNodes(nodes);
         g.setOutputs(g.outputs().stream()
-                .map(v -> v.name().equals(from) ? new ValueInfo(to, v.dtype(), v.dims()) : v).toList());
-    }
-
-    private static boolean defines(Graph g, String name) {
-        return g.constants().containsKey(name) || g.inputs().stream().anyMatch(v -> v.name().equals(name))
-                || g.nodes().stream().anyMatch(n -> n.outputs().contains(name));
+                .map(v -> active.containsKey(v.name()) ? new ValueInfo(active.get(v.name()), v.dtype(), v.dims()) : v)
+                .toList());
     }
 
     /** Innermost first: each subgraph's free values, then its node's extra inputs. */
