@@ -182,7 +182,7 @@ public final class Engine {
         Map<String, LoadProblem> common = null;
         for (long size : TRIAL_SIZES) {
             List<LoadProblem> found = new ArrayList<>();
-            compiler.compile(trialSignature(g, size), found);
+            compiler.createKernels(trialSignature(g, size), found);
             if (found.isEmpty()) {
                 return new TrialCheck(size, warnings);
             }
@@ -231,20 +231,20 @@ public final class Engine {
 
     /**
      * Makes the kernels' packed copies of the weights (GEMM panels) from the host copies, by
-     * compiling once before anything else is placed: with the model's fixed input shapes, or with
-     * every symbolic dim set to the first trial size that compiled (the packing depends on the
-     * weights alone). Returns the
-     * constants every use of which reads a packed copy: those are placed once, packed, and not
-     * a second time as they came. A model that does not compile this way packs at its first
-     * execution instead, and keeps its originals.
+     * creating the plan's kernels once before anything else is placed (without laying the plan
+     * out): with the model's fixed input shapes, or with every symbolic dim set to the first trial
+     * size that compiled (the packing depends on the weights alone). Returns the constants every
+     * use of which reads a packed copy: those are placed once, packed, and not a second time as
+     * they came. A model that does not compile this way packs at its first execution instead, and
+     * keeps its originals.
      */
     private static Set<String> packWeights(Graph g, Compiler compiler, PackedConstants packed, long trialSize) {
         if (!inputsTyped(g) || (!staticInputs(g) && trialSize < 0)) {
             return Set.of();
         }
         List<LoadProblem> problems = new ArrayList<>();
-        ExecutionPlan plan = compiler.compile(staticInputs(g) ? staticSignature(g) : trialSignature(g, trialSize), problems);
-        if (plan == null || !problems.isEmpty()) {
+        if (!compiler.createKernels(staticInputs(g) ? staticSignature(g) : trialSignature(g, trialSize), problems)
+                || !problems.isEmpty()) {
             return Set.of();
         }
         Set<String> packedOnly = compiler.packedOnlyConstants();

@@ -345,6 +345,25 @@ public final class Compiler {
      * there were any.
      */
     public ExecutionPlan compile(List<TensorType> inputTypes, List<LoadProblem> problems) {
+        return compile(inputTypes, problems, true).plan();
+    }
+
+    /**
+     * Creates every kernel of the plan for these input types as {@link #compile} does (so kernels make their
+     * packed copies of constants, and problems are found), without laying the plan out: what the load needs to
+     * learn which constants only packed copies are read from. False when there were problems (appended to
+     * {@code problems}, which must not be null).
+     */
+    public boolean createKernels(List<TensorType> inputTypes, List<LoadProblem> problems) {
+        return compile(inputTypes, problems, false).ok();
+    }
+
+    /** What a compile made: the plan (null when not laid out or on problems), and whether there were no problems. */
+    private record Compiled(ExecutionPlan plan, boolean ok) {
+        static final Compiled FAILED = new Compiled(null, false);
+    }
+
+    private Compiled compile(List<TensorType> inputTypes, List<LoadProblem> problems, boolean layOut) {
         AtomicLong foldBudget = new AtomicLong(foldBudgetBytes);
         Builder b = new Builder();
         List<ValueInfo> inputs = graph.inputs();
@@ -468,7 +487,7 @@ public final class Compiler {
             pending.add(new Pending(node, kernel, inSlots, outSlots, Arrays.copyOf(used, outSlots.length)));
         }
         if (problems != null && (problems.size() > problemsBefore || !failed.isEmpty())) {
-            return null;
+            return Compiled.FAILED;
         }
         int[] outputSlots = new int[graph.outputs().size()];
         for (int i = 0; i < outputSlots.length; i++) {
@@ -482,8 +501,11 @@ public final class Compiler {
                 // a graph output no node produces (found here when other problems were reported first)
                 problems.add(LoadProblem.graph("graph output '" + name + "' is not produced by any node, input or "
                         + "initializer"));
-                return null;
+                return Compiled.FAILED;
             }
+        }
+        if (!layOut) {
+            return new Compiled(null, true);
         }
         Set<Integer> liveToEnd = new HashSet<>();
         for (int s : outputSlots) {
@@ -498,7 +520,7 @@ public final class Compiler {
                 }
             }
         }
-        return b.finish(inputTypes, pending, outputSlots, liveToEnd, dynamicNodes);
+        return new Compiled(b.finish(inputTypes, pending, outputSlots, liveToEnd, dynamicNodes), true);
     }
 
     private static boolean allConstant(Node node, Tensor[] consts) {

@@ -3,6 +3,7 @@ package io.vnrt.runtime.graph;
 import io.vnrt.runtime.kernels.Kernel;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 
@@ -52,7 +53,7 @@ public final class ExecutionPlan {
         this.outputSlots = outputSlots;
         this.dynamicNodes = List.copyOf(dynamicNodes);
         this.scratchBytes = scratchBytes;
-        this.slotByName = Map.copyOf(slotByName);
+        this.slotByName = Collections.unmodifiableMap(slotByName); // the compiler's own map, not kept by it: no copy
     }
 
     /** Input types (graph input order) this plan was compiled for. */

@@ -27,12 +27,15 @@ public final class MemoryPlanner {
         int n = buffers.size();
         long[] offsets = new long[n];
         Integer[] order = new Integer[n];
+        long[] sizes = new long[n];
         int steps = 1;
         for (int i = 0; i < n; i++) {
             order[i] = i;
+            sizes[i] = buffers.get(i).size();
             steps = Math.max(steps, buffers.get(i).last() + 1);
         }
-        java.util.Arrays.sort(order, Comparator.comparingLong((Integer i) -> -buffers.get(i).size()).thenComparingInt(i -> i));
+        // largest first; the sort is stable, so equal sizes stay in index order
+        java.util.Arrays.sort(order, (a, b) -> Long.compare(sizes[b], sizes[a]));
         Lifetimes placed = new Lifetimes(steps, n);
         List<long[]> busy = new ArrayList<>();
         long end = 0;
