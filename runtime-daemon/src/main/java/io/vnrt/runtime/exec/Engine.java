@@ -104,6 +104,7 @@ public final class Engine {
             }
             throw new ModelLoadException(problems);
         }
+        GraphOptimizer.optimizeBeforeFolding(g, registry);
         Compiler compiler = new Compiler(g, registry, group.size());
         compiler.foldConstants();
         GraphOptimizer.optimize(g, registry);

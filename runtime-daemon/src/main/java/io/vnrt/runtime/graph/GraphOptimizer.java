@@ -26,7 +26,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * as a third input, and MatMul/Gemm/Conv absorb a following activation (Relu, Sigmoid, Tanh,
  * LeakyRelu, Gelu, or GELU written with Erf) through the attributes {@code vnrt_activation} and
  * {@code vnrt_alpha}. Before those, {@link QuantizationFusion} turns quantize_dynamic's
- * DynamicQuantizeLinear/MatMulInteger/Cast/Mul chains into fused int8 GEMMs.
+ * DynamicQuantizeLinear/MatMulInteger/Cast/Mul chains into fused int8 GEMMs, and (before constant
+ * folding, {@link #optimizeBeforeFolding}) the QDQ form's DequantizeLinear/MatMul-or-Conv/QuantizeLinear
+ * chains.
  */
 public final class GraphOptimizer {
     /** Attribute naming the activation fused into a MatMul/Gemm/Conv. */
@@ -40,6 +42,14 @@ public final class GraphOptimizer {
 
     /** What the registry's kernels accept, found by running them on tiny inputs. */
     record Support(boolean matmulBias, Set<String> matmulActivations, boolean gemmActivation, boolean convActivation) {}
+
+    /**
+     * The rewrites that must see the graph before constant folding: {@link QuantizationFusion}'s
+     * QDQ chains (folding would turn their weights' DequantizeLinear into float weights).
+     */
+    public static void optimizeBeforeFolding(Graph g, OpRegistry registry) {
+        QuantizationFusion.runQdq(g, registry);
+    }
 
     /** Rewrites {@code g} in place. */
     public static void optimize(Graph g, OpRegistry registry) {

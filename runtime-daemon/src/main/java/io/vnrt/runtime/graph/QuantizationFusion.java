@@ -25,6 +25,20 @@ import java.util.Set;
  * (not a graph output, no other consumer). The DynamicQuantizeLinear and the scale Mul stay; once
  * every MatMulInteger that read them is fused they are dead and the compiler drops them (when
  * something else still reads x_q, they keep running for it).
+ *
+ * <p>{@link #runQdq} rewrites the QDQ form of ORT's static quantizer,
+ * <pre>
+ *   y_q = QuantizeLinear([Relu](MatMul(DequantizeLinear(x_q), DequantizeLinear(W_q)) [+ bias]), y_scale, y_zp)
+ *   y_q = QuantizeLinear([Relu](Conv(DequantizeLinear(x_q), DequantizeLinear(W_q), B)), y_scale, y_zp)
+ * </pre>
+ * into one {@code QdqMatMul} / {@code QdqConv} node ({@link io.vnrt.runtime.kernels.linalg.QdqLinearOp}).
+ * It runs before constant folding (which would turn the weight's DequantizeLinear into float
+ * weights) and fuses only when every scale and zero point and W_q are initializers, the scales
+ * float32 and per tensor (W's per tensor or along the output column/channel), the DequantizeLinear
+ * and QuantizeLinear forms plain (no blocks, no other output or precision type), the bias a
+ * float32 initializer of one value per output (for Conv, or the DequantizeLinear of an int32 one),
+ * and every float value inside the chain feeds only the next node (not a graph output). The
+ * DequantizeLinear nodes stay for any other reader; those left with none are removed.
  */
 final class QuantizationFusion {
     private final Graph g;
@@ -54,6 +68,210 @@ final class QuantizationFusion {
             return 0; // indexing the graph costs more than this scan
         }
         return new QuantizationFusion(g).fuseDynamic();
+    }
+
+    /** Rewrites the QDQ chains of {@code g} in place when {@code registry} has the fused operators; returns their number. */
+    static int runQdq(Graph g, OpRegistry registry) {
+        if (registry.find(OpRegistry.VNRT_DOMAIN, "QdqMatMul") == null || registry.find(OpRegistry.VNRT_DOMAIN, "QdqConv") == null) {
+            return 0;
+        }
+        return new QuantizationFusion(g).fuseQdq();
+    }
+
+    private int fuseQdq() {
+        Set<Node> gone = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Node> dequantizers = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        int fused = 0;
+        for (int i = 0; i < nodes.size(); i++) {
+            Node n = nodes.get(i);
+            if (!n.isDefaultDomain() || !n.opType().equals("QuantizeLinear") || gone.contains(n)) {
+                continue;
+            }
+            List<Node> absorbed = new ArrayList<>();
+            Node f = matchQdq(n, absorbed, dequantizers);
+            if (f != null) {
+                nodes.set(i, f);
+                gone.addAll(absorbed);
+                fused++;
+            }
+        }
+        if (fused == 0) {
+            return 0;
+        }
+        nodes.removeIf(gone::contains);
+        // a DequantizeLinear whose every reader was fused is dead (a weight's would otherwise be folded for nothing)
+        Set<String> read = new HashSet<>(outputs);
+        for (Node n : nodes) {
+            read.addAll(n.inputs());
+        }
+        nodes.removeIf(n -> dequantizers.contains(n) && n.outputs().stream().noneMatch(read::contains));
+        g.setNodes(nodes);
+        return fused;
+    }
+
+    /** The QDQ chain ending at QuantizeLinear {@code q} as one fused node, or null; fills the nodes it replaces. */
+    private Node matchQdq(Node q, List<Node> absorbed, Set<Node> dequantizers) {
+        List<String> qin = q.inputs();
+        if (qin.size() < 2 || !scalarOf(constant(qin.get(1)), DType.FLOAT32) || !plainQuantizer(q)) {
+            return null;
+        }
+        String yZero = qin.size() > 2 ? qin.get(2) : "";
+        if (!yZero.isEmpty() ? !byteScalar(constant(yZero)) : q.attribute("output_dtype") != null) {
+            return null;
+        }
+        absorbed.add(q);
+        String v = qin.get(0);
+        Node p = producerFeeding(v, q);
+        boolean relu = false;
+        if (p != null && p.opType().equals("Relu") && p.inputs().size() == 1) {
+            relu = true;
+            absorbed.add(p);
+            v = p.inputs().get(0);
+            p = producerFeeding(v, p);
+        }
+        String bias = "";
+        if (p != null && p.opType().equals("Add") && p.inputs().size() == 2) {
+            Node add = p;
+            for (String operand : add.inputs()) {
+                Node mm = producerFeeding(operand, add);
+                String b = other(add, operand);
+                if (mm != null && mm.opType().equals("MatMul") && constant(b) != null) {
+                    bias = b;
+                    absorbed.add(add);
+                    p = mm;
+                    break;
+                }
+            }
+            if (bias.isEmpty()) {
+                return null;
+            }
+        }
+        if (p == null || p.inputs().size() < 2) {
+            return null;
+        }
+        boolean conv = p.opType().equals("Conv");
+        if (!conv && !p.opType().equals("MatMul")) {
+            return null;
+        }
+        Node dqx = dequantizer(p.inputs().get(0));
+        Node dqw = dequantizer(p.inputs().get(1));
+        if (dqx == null || dqw == null || dqx == dqw || dqx.inputs().size() < 3
+                || !scalarOf(constant(dqx.inputs().get(1)), DType.FLOAT32) || !byteScalar(constant(dqx.inputs().get(2)))) {
+            return null;
+        }
+        Tensor w = constant(dqw.inputs().get(0));
+        if (w == null || !(w.dtype() == DType.INT8 || w.dtype() == DType.UINT8) || (conv ? w.rank() < 3 : w.rank() != 2)) {
+            return null;
+        }
+        int outAxis = conv ? 0 : 1;
+        long channels = w.dim(outAxis);
+        Tensor ws = constant(dqw.inputs().get(1));
+        String wZero = dqw.inputs().size() > 2 ? dqw.inputs().get(2) : "";
+        Tensor wz = wZero.isEmpty() ? null : constant(wZero);
+        if (ws == null || ws.dtype() != DType.FLOAT32 || !vectorOf(ws, channels)
+                || (!wZero.isEmpty() && (wz == null || wz.dtype() != w.dtype() || wz.rank() != ws.rank()
+                        || wz.elementCount() != ws.elementCount()))) {
+            return null;
+        }
+        if (ws.rank() == 1 && ws.dim(0) == channels && ws.elementCount() > 1) {
+            Attribute axis = dqw.attribute("axis");
+            long a = axis == null ? 1 : (Long) axis.value();
+            if (a != outAxis && a != outAxis - w.rank()) {
+                return null;
+            }
+        }
+        Map<String, Attribute> attrs = new HashMap<>();
+        if (conv) {
+            if (p.inputs().size() > 2 && !p.inputs().get(2).isEmpty()) {
+                bias = p.inputs().get(2);
+                if (!constantBias(bias, channels)) {
+                    return null;
+                }
+            }
+            attrs.putAll(p.attributes());
+        } else if (!bias.isEmpty()) {
+            Tensor b = constant(bias);
+            if (b.dtype() != DType.FLOAT32 || b.rank() != 1 || b.dim(0) != channels) {
+                return null;
+            }
+        }
+        attrs.put("relu", Attribute.ofInt("relu", relu ? 1 : 0));
+        absorbed.add(p);
+        dequantizers.add(dqx);
+        dequantizers.add(dqw);
+        List<String> inputs = List.of(dqx.inputs().get(0), dqx.inputs().get(1), dqx.inputs().get(2),
+                dqw.inputs().get(0), dqw.inputs().get(1), wZero, qin.get(1), yZero, bias);
+        return new Node(q.name(), conv ? "QdqConv" : "QdqMatMul", OpRegistry.VNRT_DOMAIN, inputs, q.outputs(), attrs);
+    }
+
+    /** The producer of v when v feeds only {@code reader} and is not a graph output; else null. */
+    private Node producerFeeding(String v, Node reader) {
+        Node p = producer.get(v);
+        return p != null && p.isDefaultDomain() && onlyConsumer(v) == reader ? p : null;
+    }
+
+    /** The plain DequantizeLinear (float32 out, no blocks) producing v, or null. */
+    private Node dequantizer(String v) {
+        Node d = producer.get(v);
+        if (d == null || !d.isDefaultDomain() || !d.opType().equals("DequantizeLinear") || d.inputs().size() < 2
+                || d.outputs().size() != 1 || !intAttr(d, "block_size", 0) || !intAttr(d, "output_dtype", 0, 1)) {
+            return null;
+        }
+        return d;
+    }
+
+    /** A QuantizeLinear with no blocks, float32 division (precision) and, if given, output_dtype its zero point's type. */
+    private boolean plainQuantizer(Node q) {
+        if (!intAttr(q, "block_size", 0) || !intAttr(q, "precision", 0, DType.FLOAT32.onnxCode())) {
+            return false;
+        }
+        Attribute out = q.attribute("output_dtype");
+        if (out == null || (Long) out.value() == 0) {
+            return true;
+        }
+        Tensor z = q.inputs().size() > 2 ? constant(q.inputs().get(2)) : null;
+        return z != null && (Long) out.value() == z.dtype().onnxCode();
+    }
+
+    /** A Conv bias the fused node can read as a constant once folded: float32 [channels], or a DequantizeLinear of constants. */
+    private boolean constantBias(String b, long channels) {
+        Tensor t = constant(b);
+        if (t != null) {
+            return t.dtype() == DType.FLOAT32 && t.rank() == 1 && t.dim(0) == channels;
+        }
+        Node d = dequantizer(b);
+        if (d == null) {
+            return false;
+        }
+        Tensor bq = constant(d.inputs().get(0));
+        Tensor bs = constant(d.inputs().get(1));
+        String bz = d.inputs().size() > 2 ? d.inputs().get(2) : "";
+        return bq != null && bq.rank() == 1 && bq.dim(0) == channels && bs != null && bs.dtype() == DType.FLOAT32
+                && (bz.isEmpty() || constant(bz) != null);
+    }
+
+    private static boolean intAttr(Node n, String name, long... allowed) {
+        Attribute a = n.attribute(name);
+        if (a == null) {
+            return true;
+        }
+        if (a.kind() != Attribute.Kind.INT) {
+            return false;
+        }
+        for (long v : allowed) {
+            if ((Long) a.value() == v) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean scalarOf(Tensor t, DType type) {
+        return t != null && t.dtype() == type && t.elementCount() == 1 && t.rank() <= 1;
+    }
+
+    private static boolean byteScalar(Tensor t) {
+        return t != null && (t.dtype() == DType.INT8 || t.dtype() == DType.UINT8) && t.elementCount() == 1 && t.rank() <= 1;
     }
 
     private int fuseDynamic() {

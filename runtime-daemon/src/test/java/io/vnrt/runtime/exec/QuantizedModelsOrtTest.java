@@ -1,5 +1,7 @@
 package io.vnrt.runtime.exec;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vnrt.runtime.kernels.DType;
@@ -14,7 +16,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The quantized models of {@link QuantizedModels} through vnrt against ONNX Runtime on the same
  * inputs: the dynamically quantized encoder (per-tensor and per-channel weights, two sequence
- * lengths) with every weight MatMul fused into the int8 GEMM, and the QDQ CNN.
+ * lengths) with every weight MatMul fused into the int8 GEMM, and the QDQ CNN with every
+ * convolution fused into the QDQ int8 kernel.
  */
 class QuantizedModelsOrtTest {
     private final CoreGroup group = new CoreGroup("quant-ort", 2);
@@ -53,5 +56,12 @@ class QuantizedModelsOrtTest {
         Random r = new Random(2);
         Tensor x = TestTensors.gaussian(r, 2, 3, 16, 16);
         OrtComparison.assertMatchesOrt("qdq cnn", model, Map.of("x", x), group, 1e-3, 1e-3);
+        try (LoadedModel m = new Engine().load("m", model, null, new HostMemory(), group)) {
+            List<String> ops = m.plan(List.of(x.type())).steps().stream().filter(st -> !st.skip())
+                    .map(st -> st.node().opType()).toList();
+            // each Conv -> QuantizeLinear (with its DequantizeLinears) is one int8 kernel; the final Gemm stays float
+            assertEquals(3, ops.stream().filter("QdqConv"::equals).count(), "fused convolutions in " + ops);
+            assertFalse(ops.contains("Conv"), "no float Conv left in " + ops);
+        }
     }
 }

@@ -58,6 +58,11 @@ final class IntegerConvOp {
         return new QLinearKernel(k, new TensorType(ty.dtype(), k.out.shape()), wPerChannel, yz, hasBias);
     }
 
+    /** The integer convolution of {@link QdqLinearOp#conv}, whose inputs sit in QLinearConv's slots. */
+    static ConvKernel qdqConv(NodeContext node) {
+        return create(node, QLINEAR);
+    }
+
     private static ConvKernel create(NodeContext node, Slots s) {
         TensorType tx = node.inputType(s.x);
         TensorType tw = node.inputType(s.w);

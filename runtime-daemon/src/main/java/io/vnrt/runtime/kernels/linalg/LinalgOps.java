@@ -45,6 +45,8 @@ public final class LinalgOps {
         registry.register("Det", DetOp::create);
         // the optimizer's fusion of quantize_dynamic's chains (QuantizationFusion)
         registry.registerInternal(DynamicQuantizeMatMulOp.OP, DynamicQuantizeMatMulOp::create);
+        registry.registerInternal(QdqLinearOp.MATMUL, QdqLinearOp::matMul);
+        registry.registerInternal(QdqLinearOp.CONV, QdqLinearOp::conv);
         // quantized linear algebra (issue 11)
         registry.register("MatMulInteger", IntegerMatMulOp::matMulInteger);
         registry.register("QLinearMatMul", IntegerMatMulOp::qlinearMatMul);
