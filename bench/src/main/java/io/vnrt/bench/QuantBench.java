@@ -24,10 +24,13 @@ import java.util.Random;
  * The dynamically quantized BERT-base encoder (QuantizedModels.encoder, int8 per-tensor weights as
  * quantize_dynamic writes them, B=1, S=128) through vnrt and ONNX Runtime in one run at the same
  * thread count, and vnrt's int8 encoder against vnrt's float32 one (the same float weights).
+ * Then the QDQ CNN (QuantizedModels.qdqCnn, its convolutions fused into vnrt's QDQ int8 kernel,
+ * ORT's own QDQ fusion) at {@code --cnn} pixels square, batch 1, against ORT the same way.
  * Rounds alternate between the runtimes; figures are medians.
  *
  * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
- *   -cp bench/target/benchmarks.jar io.vnrt.bench.QuantBench [--layers 2] [--seq 128] [--seconds 4] [--threads 1,2]</pre>
+ *   -cp bench/target/benchmarks.jar io.vnrt.bench.QuantBench [--layers 2] [--seq 128] [--seconds 4] [--threads 1,2]
+ *   [--cnn 64]</pre>
  */
 public final class QuantBench {
     private QuantBench() {}
@@ -37,14 +40,16 @@ public final class QuantBench {
         long seq = 128;
         double seconds = 4;
         List<Integer> threads = List.of(1, 2);
+        int cnn = 64;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--layers" -> layers = Integer.parseInt(args[++i]);
                 case "--seq" -> seq = Long.parseLong(args[++i]);
                 case "--seconds" -> seconds = Double.parseDouble(args[++i]);
                 case "--threads" -> threads = Arrays.stream(args[++i].split(",")).map(Integer::valueOf).toList();
+                case "--cnn" -> cnn = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (expected --layers N, --seq S, --seconds S, --threads 1,2)");
+                        + " (expected --layers N, --seq S, --seconds S, --threads 1,2, --cnn SIZE)");
             }
         }
         QuantizedModels.EncoderSpec spec = QuantizedModels.EncoderSpec.base(layers);
@@ -107,6 +112,66 @@ public final class QuantBench {
                         System.out.printf(Locale.ROOT, "%7d %14.3f %14.3f %14.3f %10.2f %12.2f max |vnrt-ORT| %.1e%n", t, ms,
                                 ortMs, fMs, ortMs / ms, fMs / ms, worst);
                     }
+                }
+            }
+            if (cnn > 0) {
+                qdqCnn(env, pool, cnn, seconds, threads);
+            }
+        }
+    }
+
+    /** The QDQ CNN, batch 1, vnrt (fused QDQ convolutions) against ORT at each thread count. */
+    private static void qdqCnn(OrtEnvironment env, HbmPool pool, int size, double seconds, List<Integer> threads)
+            throws Exception {
+        byte[] model = QuantizedModels.qdqCnn(size, 10, 4);
+        float[] xv = new float[3 * size * size];
+        Random rnd = new Random(7);
+        Tensor x = Tensor.allocate(DType.FLOAT32, 1, 3, size, size);
+        for (int i = 0; i < xv.length; i++) {
+            xv[i] = (float) rnd.nextGaussian();
+            x.setFloat(i, xv[i]);
+        }
+        System.out.printf(Locale.ROOT, "QDQ CNN, input 1x3x%dx%d%n", size, size);
+        System.out.printf(Locale.ROOT, "%7s %14s %14s %10s %s%n", "threads", "vnrt ms", "ORT ms", "ORT/vnrt", "agreement");
+        for (int t : threads) {
+            try (CoreGroup group = new CoreGroup("qbench-cnn", t);
+                    LoadedModel v = new Engine().load("cnn", model, null, pool, group, "bench", "bench", 0, "cnn");
+                    OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+                so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+                so.setIntraOpNumThreads(t);
+                so.setInterOpNumThreads(1);
+                try (OrtSession ort = env.createSession(model, so);
+                        OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(xv), new long[] {1, 3, size, size})) {
+                    Map<String, Tensor> inputs = Map.of("x", x);
+                    Map<String, Tensor> out = v.execute(inputs);
+                    double worst = 0;
+                    try (OrtSession.Result r = ort.run(Map.of("x", in))) {
+                        FloatBuffer fb = ((OnnxTensor) r.get("y").orElseThrow()).getFloatBuffer();
+                        Tensor y = out.get("y");
+                        for (int i = 0; i < y.elementCount(); i++) {
+                            worst = Math.max(worst, Math.abs(y.getFloat(i) - fb.get(i)));
+                        }
+                    }
+                    Runnable vr = () -> exec(v, inputs, out);
+                    Runnable or = () -> {
+                        try (OrtSession.Result r = ort.run(Map.of("x", in))) {
+                            r.get(0);
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    };
+                    timeFor(vr, seconds / 4, new ArrayList<>());
+                    timeFor(or, seconds / 4, new ArrayList<>());
+                    List<Long> a = new ArrayList<>();
+                    List<Long> b = new ArrayList<>();
+                    for (int round = 0; round < 6; round++) {
+                        timeFor(vr, seconds / 6, a);
+                        timeFor(or, seconds / 6, b);
+                    }
+                    double ms = median(a) / 1e6;
+                    double ortMs = median(b) / 1e6;
+                    System.out.printf(Locale.ROOT, "%7d %14.3f %14.3f %10.2f max |vnrt-ORT| %.1e%n", t, ms, ortMs, ortMs / ms,
+                            worst);
                 }
             }
         }
