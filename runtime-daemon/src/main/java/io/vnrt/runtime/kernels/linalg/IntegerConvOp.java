@@ -187,49 +187,81 @@ final class IntegerConvOp {
             convolve(in, outs[0].data(), ctx.workspace(), ctx);
         }
 
-        /** Writes panels [p0, p1) of the patch matrix minus x's zero point (rows: channel × kernel offset; columns: output pixels). */
+        /**
+         * Writes panels [p0, p1) of the patch matrix minus x's zero point (rows: channel × kernel
+         * offset; columns: output pixels). The group's input is read from a heap copy and each panel
+         * built in a heap buffer, then copied out in one go: element-wise segment accesses in this
+         * seven-deep loop were not inlined and cost more than the GEMM.
+         */
         private void im2col(MemorySegment x, long xOff, int mask, int xz, MemorySegment dst, int p0, int p1) {
             int nr = Igemm.NR;
-            int[] od = new int[nr];
-            int[] oh = new int[nr];
-            int[] ow = new int[nr];
             int outHW = w.out[1] * w.out[2];
             int inHW = w.in[1] * w.in[2];
+            int inVol = (int) w.inVolume();
+            Im2colScratch sc = Im2colScratch.get(cg * inVol, k * nr, nr);
+            byte[] img = sc.image;
+            short[] buf = sc.panel;
+            MemorySegment.copy(x, ValueLayout.JAVA_BYTE, xOff, img, 0, cg * inVol);
+            int[] d0 = sc.d0;
+            int[] h0 = sc.h0;
+            int[] w0 = sc.w0;
             long panel = Igemm.panelBytes(k);
+            int ind = w.in[0];
+            int inh = w.in[1];
+            int inw = w.in[2];
             for (int p = p0; p < p1; p++) {
                 int cols = Math.min(nr, n - p * nr);
                 for (int j = 0; j < cols; j++) {
                     int o = p * nr + j;
-                    od[j] = o / outHW;
-                    oh[j] = (o % outHW) / w.out[2];
-                    ow[j] = o % w.out[2];
+                    d0[j] = (o / outHW) * w.stride[0] - w.padBegin[0];
+                    h0[j] = ((o % outHW) / w.out[2]) * w.stride[1] - w.padBegin[1];
+                    w0[j] = (o % w.out[2]) * w.stride[2] - w.padBegin[2];
                 }
-                long d = p * panel;
                 int row = 0;
                 for (int c = 0; c < cg; c++) {
-                    long xc = xOff + (long) c * w.inVolume();
+                    int xc = c * inVol;
                     for (int kd = 0; kd < w.kernel[0]; kd++) {
+                        int dd = kd * w.dilation[0];
                         for (int kh = 0; kh < w.kernel[1]; kh++) {
+                            int dh = kh * w.dilation[1];
                             for (int kw = 0; kw < w.kernel[2]; kw++, row++) {
-                                long dr = d + (long) row * nr * 2L;
-                                for (int j = 0; j < nr; j++) {
+                                int dw = kw * w.dilation[2];
+                                int r0 = row * nr;
+                                for (int j = 0; j < cols; j++) {
+                                    int id = d0[j] + dd;
+                                    int ih = h0[j] + dh;
+                                    int iw = w0[j] + dw;
                                     int v = 0;
-                                    if (j < cols) {
-                                        int id = od[j] * w.stride[0] - w.padBegin[0] + kd * w.dilation[0];
-                                        int ih = oh[j] * w.stride[1] - w.padBegin[1] + kh * w.dilation[1];
-                                        int iw = ow[j] * w.stride[2] - w.padBegin[2] + kw * w.dilation[2];
-                                        if (id >= 0 && id < w.in[0] && ih >= 0 && ih < w.in[1] && iw >= 0 && iw < w.in[2]) {
-                                            v = (x.get(ValueLayout.JAVA_BYTE, xc + (long) id * inHW + (long) ih * w.in[2] + iw)
-                                                    & mask) - xz;
-                                        }
+                                    if (id >= 0 && id < ind && ih >= 0 && ih < inh && iw >= 0 && iw < inw) {
+                                        v = (img[xc + id * inHW + ih * inw + iw] & mask) - xz;
                                     }
-                                    dst.set(ValueLayout.JAVA_SHORT_UNALIGNED, dr + j * 2L, (short) v);
+                                    buf[r0 + j] = (short) v;
+                                }
+                                for (int j = cols; j < nr; j++) {
+                                    buf[r0 + j] = 0;
                                 }
                             }
                         }
                     }
                 }
+                MemorySegment.copy(buf, 0, dst, ValueLayout.JAVA_SHORT_UNALIGNED, p * panel, k * nr);
             }
+        }
+    }
+
+    /** Per-thread heap scratch of {@link ConvKernel#im2col}, grown to the largest problem seen and then reused. */
+    private record Im2colScratch(byte[] image, short[] panel, int[] d0, int[] h0, int[] w0) {
+        private static final ThreadLocal<Im2colScratch> CURRENT = new ThreadLocal<>();
+
+        static Im2colScratch get(int imageBytes, int panelShorts, int nr) {
+            Im2colScratch s = CURRENT.get();
+            if (s == null || s.image.length < imageBytes || s.panel.length < panelShorts || s.d0.length < nr) {
+                int ib = Math.max(imageBytes, s == null ? 0 : s.image.length);
+                int ps = Math.max(panelShorts, s == null ? 0 : s.panel.length);
+                s = new Im2colScratch(new byte[ib], new short[ps], new int[nr], new int[nr], new int[nr]);
+                CURRENT.set(s);
+            }
+            return s;
         }
     }
 

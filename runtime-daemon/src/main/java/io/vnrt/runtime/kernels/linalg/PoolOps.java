@@ -129,6 +129,10 @@ final class PoolOps {
                 planeRows(x, y, p);
                 return;
             }
+            if (x.dtype() == DType.FLOAT32 && idx == null && lpOrder == 0 && max) {
+                maxPlane(x, y, p);
+                return;
+            }
             for (int od = 0; od < w.out[0]; od++) {
                 for (int oh = 0; oh < w.out[1]; oh++) {
                     for (int ow = 0; ow < w.out[2]; ow++) {
@@ -206,6 +210,51 @@ final class PoolOps {
         }
 
         /** One output element, the plain way (reference and border path). */
+        /**
+         * MaxPool of a float32 plane with any strides (what {@link #point} computes, in float: the
+         * first element of the window unless a later one is greater, -inf for an empty window).
+         */
+        private void maxPlane(Tensor x, Tensor y, int p) {
+            MemorySegment xd = x.data();
+            MemorySegment yd = y.data();
+            long xBase = p * w.inVolume();
+            int inW = w.in[2];
+            long inHW = (long) w.in[1] * inW;
+            long o = p * w.outVolume();
+            for (int od = 0; od < w.out[0]; od++) {
+                for (int oh = 0; oh < w.out[1]; oh++) {
+                    for (int ow = 0; ow < w.out[2]; ow++, o++) {
+                        float best = Float.NEGATIVE_INFINITY;
+                        boolean any = false;
+                        for (int kd = 0; kd < w.kernel[0]; kd++) {
+                            int id = od * w.stride[0] - w.padBegin[0] + kd * w.dilation[0];
+                            if (id < 0 || id >= w.in[0]) {
+                                continue;
+                            }
+                            for (int kh = 0; kh < w.kernel[1]; kh++) {
+                                int ih = oh * w.stride[1] - w.padBegin[1] + kh * w.dilation[1];
+                                if (ih < 0 || ih >= w.in[1]) {
+                                    continue;
+                                }
+                                long row = xBase + id * inHW + (long) ih * inW;
+                                for (int kw = 0; kw < w.kernel[2]; kw++) {
+                                    int iw = ow * w.stride[2] - w.padBegin[2] + kw * w.dilation[2];
+                                    if (iw >= 0 && iw < inW) {
+                                        float v = xd.getAtIndex(Tensor.F32, row + iw);
+                                        if (!any || v > best) {
+                                            best = v;
+                                            any = true;
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        yd.setAtIndex(Tensor.F32, o, best);
+                    }
+                }
+            }
+        }
+
         void point(Tensor x, Tensor y, Tensor idx, int p, int od, int oh, int ow) {
             boolean f32 = x.dtype() == DType.FLOAT32;
             MemorySegment xd = x.data();
