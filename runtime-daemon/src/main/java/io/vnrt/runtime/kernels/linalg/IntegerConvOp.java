@@ -166,14 +166,13 @@ final class IntegerConvOp {
             MemorySegment wt = in[s.w].data();
             int xz = zx != null ? zx[0] : hasZx ? (int) in[s.xZero].getLong(0) : 0;
             int[] zwv = zw != null || !hasZw ? zw : QuantParams.ints(in[s.wZero], null);
-            int panels = Igemm.panels(n);
             long xImage = (long) cIn * w.inVolume();
             long yImage = (long) cOut * n * 4L;
             int xMask = xSigned ? -1 : 0xFF;
             for (int b = 0; b < batch; b++) {
                 for (int g = 0; g < group; g++) {
                     long xOff = b * xImage + (long) g * cg * w.inVolume();
-                    im2col(x, xOff, xMask, xz, ws, 0, panels);
+                    im2col(x, xOff, xMask, xz, ws);
                     int[] za = zwv == null ? null : zwPerChannel ? Arrays.copyOfRange(zwv, g * mg, (g + 1) * mg) : zwv;
                     Igemm.Problem p = new Igemm.Problem(1, mg, n, k, wt, new long[] {(long) g * mg * k}, k, wSigned, za,
                             zwPerChannel, ws, new long[] {0}, y, new long[] {b * yImage + (long) g * mg * n * 4L}, n * 4L);
@@ -188,77 +187,71 @@ final class IntegerConvOp {
         }
 
         /**
-         * Writes panels [p0, p1) of the patch matrix minus x's zero point (rows: channel × kernel
-         * offset; columns: output pixels). The group's input is read from a heap copy and each panel
-         * built in a heap buffer, then copied out in one go: element-wise segment accesses in this
-         * seven-deep loop were not inlined and cost more than the GEMM.
+         * Writes the patch matrix minus x's zero point in Igemm's panel layout (rows: channel ×
+         * kernel offset; columns: output pixels; zero for padding and past N). It walks each row's
+         * output pixels in raster order, reading the valid span of every output row straight from a
+         * heap copy of the group's input into a heap image of the panels, copied out in one go
+         * (element-wise segment accesses here were not inlined and cost more than the GEMM).
          */
-        private void im2col(MemorySegment x, long xOff, int mask, int xz, MemorySegment dst, int p0, int p1) {
+        private void im2col(MemorySegment x, long xOff, int mask, int xz, MemorySegment dst) {
             int nr = Igemm.NR;
-            int outHW = w.out[1] * w.out[2];
-            int inHW = w.in[1] * w.in[2];
+            int shift = Integer.numberOfTrailingZeros(nr);
+            int panels = Igemm.panels(n);
             int inVol = (int) w.inVolume();
-            Im2colScratch sc = Im2colScratch.get(cg * inVol, k * nr, nr);
+            int total = panels * k * nr;
+            Im2colScratch sc = Im2colScratch.get(cg * inVol, total);
             byte[] img = sc.image;
-            short[] buf = sc.panel;
+            short[] buf = sc.panels;
             MemorySegment.copy(x, ValueLayout.JAVA_BYTE, xOff, img, 0, cg * inVol);
-            int[] d0 = sc.d0;
-            int[] h0 = sc.h0;
-            int[] w0 = sc.w0;
-            long panel = Igemm.panelBytes(k);
-            int ind = w.in[0];
-            int inh = w.in[1];
-            int inw = w.in[2];
-            for (int p = p0; p < p1; p++) {
-                int cols = Math.min(nr, n - p * nr);
-                for (int j = 0; j < cols; j++) {
-                    int o = p * nr + j;
-                    d0[j] = (o / outHW) * w.stride[0] - w.padBegin[0];
-                    h0[j] = ((o % outHW) / w.out[2]) * w.stride[1] - w.padBegin[1];
-                    w0[j] = (o % w.out[2]) * w.stride[2] - w.padBegin[2];
-                }
-                int row = 0;
-                for (int c = 0; c < cg; c++) {
-                    int xc = c * inVol;
-                    for (int kd = 0; kd < w.kernel[0]; kd++) {
-                        int dd = kd * w.dilation[0];
-                        for (int kh = 0; kh < w.kernel[1]; kh++) {
-                            int dh = kh * w.dilation[1];
-                            for (int kw = 0; kw < w.kernel[2]; kw++, row++) {
-                                int dw = kw * w.dilation[2];
-                                int r0 = row * nr;
-                                for (int j = 0; j < cols; j++) {
-                                    int id = d0[j] + dd;
-                                    int ih = h0[j] + dh;
-                                    int iw = w0[j] + dw;
-                                    int v = 0;
-                                    if (id >= 0 && id < ind && ih >= 0 && ih < inh && iw >= 0 && iw < inw) {
-                                        v = (img[xc + id * inHW + ih * inw + iw] & mask) - xz;
+            Arrays.fill(buf, 0, total, (short) 0);
+            int inW = w.in[2];
+            int inHW = w.in[1] * inW;
+            int outW = w.out[2];
+            int panelShorts = k * nr;
+            int row = 0;
+            for (int c = 0; c < cg; c++) {
+                for (int kd = 0; kd < w.kernel[0]; kd++) {
+                    for (int kh = 0; kh < w.kernel[1]; kh++) {
+                        for (int kw = 0; kw < w.kernel[2]; kw++, row++) {
+                            int shiftW = kw * w.dilation[2] - w.padBegin[2];
+                            // output columns whose input column ow*stride + shiftW lies inside the row
+                            int owLo = Math.max(0, Math.ceilDiv(-shiftW, w.stride[2]));
+                            int owHi = Math.min(outW, Math.floorDiv(inW - 1 - shiftW, w.stride[2]) + 1);
+                            int rowOff = row * nr;
+                            int o = 0;
+                            for (int od = 0; od < w.out[0]; od++) {
+                                int id = od * w.stride[0] - w.padBegin[0] + kd * w.dilation[0];
+                                for (int oh = 0; oh < w.out[1]; oh++, o += outW) {
+                                    int ih = oh * w.stride[1] - w.padBegin[1] + kh * w.dilation[1];
+                                    if (id < 0 || id >= w.in[0] || ih < 0 || ih >= w.in[1]) {
+                                        continue;
                                     }
-                                    buf[r0 + j] = (short) v;
-                                }
-                                for (int j = cols; j < nr; j++) {
-                                    buf[r0 + j] = 0;
+                                    int src = c * inVol + id * inHW + ih * inW + shiftW;
+                                    for (int ow = owLo; ow < owHi; ow++) {
+                                        int col = o + ow;
+                                        buf[(col >>> shift) * panelShorts + rowOff + (col & (nr - 1))] =
+                                                (short) ((img[src + ow * w.stride[2]] & mask) - xz);
+                                    }
                                 }
                             }
                         }
                     }
                 }
-                MemorySegment.copy(buf, 0, dst, ValueLayout.JAVA_SHORT_UNALIGNED, p * panel, k * nr);
             }
+            MemorySegment.copy(buf, 0, dst, ValueLayout.JAVA_SHORT_UNALIGNED, 0, total);
         }
     }
 
     /** Per-thread heap scratch of {@link ConvKernel#im2col}, grown to the largest problem seen and then reused. */
-    private record Im2colScratch(byte[] image, short[] panel, int[] d0, int[] h0, int[] w0) {
+    private record Im2colScratch(byte[] image, short[] panels) {
         private static final ThreadLocal<Im2colScratch> CURRENT = new ThreadLocal<>();
 
-        static Im2colScratch get(int imageBytes, int panelShorts, int nr) {
+        static Im2colScratch get(int imageBytes, int panelShorts) {
             Im2colScratch s = CURRENT.get();
-            if (s == null || s.image.length < imageBytes || s.panel.length < panelShorts || s.d0.length < nr) {
+            if (s == null || s.image.length < imageBytes || s.panels.length < panelShorts) {
                 int ib = Math.max(imageBytes, s == null ? 0 : s.image.length);
-                int ps = Math.max(panelShorts, s == null ? 0 : s.panel.length);
-                s = new Im2colScratch(new byte[ib], new short[ps], new int[nr], new int[nr], new int[nr]);
+                int ps = Math.max(panelShorts, s == null ? 0 : s.panels.length);
+                s = new Im2colScratch(new byte[ib], new short[ps]);
                 CURRENT.set(s);
             }
             return s;
