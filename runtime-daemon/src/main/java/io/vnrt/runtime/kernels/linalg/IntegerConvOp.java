@@ -208,6 +208,7 @@ final class IntegerConvOp {
             int inHW = w.in[1] * inW;
             int outW = w.out[2];
             int panelShorts = k * nr;
+            int strideW = w.stride[2];
             int row = 0;
             for (int c = 0; c < cg; c++) {
                 for (int kd = 0; kd < w.kernel[0]; kd++) {
@@ -215,8 +216,8 @@ final class IntegerConvOp {
                         for (int kw = 0; kw < w.kernel[2]; kw++, row++) {
                             int shiftW = kw * w.dilation[2] - w.padBegin[2];
                             // output columns whose input column ow*stride + shiftW lies inside the row
-                            int owLo = Math.max(0, Math.ceilDiv(-shiftW, w.stride[2]));
-                            int owHi = Math.min(outW, Math.floorDiv(inW - 1 - shiftW, w.stride[2]) + 1);
+                            int owLo = Math.max(0, Math.ceilDiv(-shiftW, strideW));
+                            int owHi = Math.min(outW, Math.floorDiv(inW - 1 - shiftW, strideW) + 1);
                             int rowOff = row * nr;
                             int o = 0;
                             for (int od = 0; od < w.out[0]; od++) {
@@ -227,10 +228,23 @@ final class IntegerConvOp {
                                         continue;
                                     }
                                     int src = c * inVol + id * inHW + ih * inW + shiftW;
-                                    for (int ow = owLo; ow < owHi; ow++) {
+                                    // in runs that stay inside one panel, contiguous there (simple loops the JIT vectorizes)
+                                    for (int ow = owLo; ow < owHi; ) {
                                         int col = o + ow;
-                                        buf[(col >>> shift) * panelShorts + rowOff + (col & (nr - 1))] =
-                                                (short) ((img[src + ow * w.stride[2]] & mask) - xz);
+                                        int j = col & (nr - 1);
+                                        int run = Math.min(owHi - ow, nr - j);
+                                        int d = (col >>> shift) * panelShorts + rowOff + j;
+                                        int from = src + ow * strideW;
+                                        if (strideW == 1) {
+                                            for (int i = 0; i < run; i++) {
+                                                buf[d + i] = (short) ((img[from + i] & mask) - xz);
+                                            }
+                                        } else {
+                                            for (int i = 0; i < run; i++) {
+                                                buf[d + i] = (short) ((img[from + i * strideW] & mask) - xz);
+                                            }
+                                        }
+                                        ow += run;
                                     }
                                 }
                             }
