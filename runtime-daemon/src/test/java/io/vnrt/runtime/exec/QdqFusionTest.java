@@ -39,12 +39,13 @@ class QdqFusionTest {
 
     /** One chain's choices. {@code exact}: power-of-two scales (and a bias on their grid). */
     private record Spec(boolean conv, long[] xShape, long[] wShape, DType xt, DType wt, DType yt, boolean perChannel,
-                        boolean bias, boolean relu, boolean exact, long[] pads, long[] strides, long group) {
+                        boolean bias, boolean relu, boolean exact, long[] pads, long[] strides, long[] dilations,
+                        long group) {
         String label() {
             return (conv ? "conv x" : "matmul x") + Arrays.toString(xShape) + " w" + Arrays.toString(wShape) + " " + xt + "/"
                     + wt + "->" + yt + (perChannel ? " per-channel" : "") + (bias ? " bias" : "") + (relu ? " relu" : "")
                     + (exact ? " pow2" : "") + (conv ? " pads" + Arrays.toString(pads) + " strides"
-                    + Arrays.toString(strides) + " group " + group : "");
+                    + Arrays.toString(strides) + " dilations" + Arrays.toString(dilations) + " group " + group : "");
         }
     }
 
@@ -107,7 +108,7 @@ class QdqFusionTest {
                 in.add("b");
             }
             b.node("Conv", in, List.of(v), ModelBuilder.intsAttr("pads", s.pads), ModelBuilder.intsAttr("strides", s.strides),
-                    ModelBuilder.intAttr("group", s.group));
+                    ModelBuilder.intsAttr("dilations", s.dilations), ModelBuilder.intAttr("group", s.group));
         } else {
             b.node("MatMul", List.of("x", "w"), List.of(v));
             if (s.bias) {
@@ -209,7 +210,7 @@ class QdqFusionTest {
                         DType yt = seed % 2 == 0 ? UINT8 : INT8;
                         boolean bias = seed % 3 != 1;
                         boolean relu = seed % 5 < 2;
-                        check(new Spec(false, xs, new long[] {k, n}, xt, wt, yt, perChannel, bias, relu, exact, null, null, 1),
+                        check(new Spec(false, xs, new long[] {k, n}, xt, wt, yt, perChannel, bias, relu, exact, null, null, null, 1),
                                 seed++, totals);
                     }
                 }
@@ -223,12 +224,18 @@ class QdqFusionTest {
     void fusedConvEqualsUnfusedAndMatchesOrt() throws Exception {
         int seed = 100;
         int[] totals = new int[2];
-        record Shape(long[] x, long[] w, long[] pads, long[] strides, long group) {}
+        record Shape(long[] x, long[] w, long[] pads, long[] strides, long[] dilations, long group) {}
         List<Shape> shapes = List.of(
-                new Shape(new long[] {2, 3, 9, 11}, new long[] {5, 3, 3, 3}, new long[] {1, 1, 1, 1}, new long[] {2, 2}, 1),
-                new Shape(new long[] {1, 8, 7, 7}, new long[] {33, 8, 1, 1}, new long[] {0, 0, 0, 0}, new long[] {1, 1}, 1),
-                new Shape(new long[] {1, 4, 10, 9}, new long[] {6, 4, 3, 2}, new long[] {1, 0, 2, 1}, new long[] {1, 2}, 1),
-                new Shape(new long[] {1, 6, 8, 8}, new long[] {4, 3, 3, 3}, new long[] {1, 1, 1, 1}, new long[] {1, 1}, 2));
+                new Shape(new long[] {2, 3, 9, 11}, new long[] {5, 3, 3, 3}, new long[] {1, 1, 1, 1}, new long[] {2, 2},
+                        new long[] {1, 1}, 1),
+                new Shape(new long[] {1, 8, 7, 7}, new long[] {33, 8, 1, 1}, new long[] {0, 0, 0, 0}, new long[] {1, 1},
+                        new long[] {1, 1}, 1),
+                new Shape(new long[] {1, 4, 10, 9}, new long[] {6, 4, 3, 2}, new long[] {1, 0, 2, 1}, new long[] {1, 2},
+                        new long[] {1, 1}, 1),
+                new Shape(new long[] {1, 5, 12, 11}, new long[] {7, 5, 3, 3}, new long[] {2, 1, 0, 2}, new long[] {2, 1},
+                        new long[] {2, 3}, 1),
+                new Shape(new long[] {1, 6, 8, 8}, new long[] {4, 3, 3, 3}, new long[] {1, 1, 1, 1}, new long[] {1, 1},
+                        new long[] {1, 1}, 2));
         for (Shape sh : shapes) {
             for (DType xt : new DType[] {UINT8, INT8}) {
                 for (boolean perChannel : new boolean[] {false, true}) {
@@ -236,7 +243,7 @@ class QdqFusionTest {
                         DType yt = seed % 2 == 0 ? UINT8 : INT8;
                         boolean relu = seed % 3 == 0;
                         check(new Spec(true, sh.x, sh.w, xt, INT8, yt, perChannel, seed % 4 != 1, relu, exact, sh.pads,
-                                sh.strides, sh.group), seed++, totals);
+                                sh.strides, sh.dilations, sh.group), seed++, totals);
                     }
                 }
             }
