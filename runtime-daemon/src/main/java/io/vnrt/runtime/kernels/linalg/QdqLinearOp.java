@@ -330,14 +330,25 @@ public final class QdqLinearOp {
         private int storeRow(MemorySegment x, long xOff, MemorySegment dst, long dOff) {
             int flip = xSigned ? 0x80 : 0;
             int sum = 0;
-            for (int j = 0; j < k; j++) {
+            int j = 0;
+            if (B != null) {
+                IntVector acc = IntVector.zero(I);
+                for (int bound = k - k % LANES; j < bound; j += LANES) {
+                    ByteVector v = ByteVector.fromMemorySegment(B, x, xOff + j, LE);
+                    if (xSigned) {
+                        v = v.lanewise(VectorOperators.XOR, (byte) 0x80);
+                    }
+                    v.intoMemorySegment(dst, dOff + j, LE);
+                    acc = acc.add(((IntVector) v.convertShape(VectorOperators.B2I, I, 0)).and(0xFF));
+                }
+                sum = acc.reduceLanes(VectorOperators.ADD);
+            }
+            for (; j < k; j++) {
                 int v = (x.get(ValueLayout.JAVA_BYTE, xOff + j) ^ flip) & 0xFF;
                 sum += v;
                 dst.set(ValueLayout.JAVA_BYTE, dOff + j, (byte) v);
             }
-            for (long p = k; p < lda; p++) {
-                dst.set(ValueLayout.JAVA_BYTE, dOff + p, (byte) 0);
-            }
+            dst.asSlice(dOff + k, lda - k).fill((byte) 0);
             return sum;
         }
 
