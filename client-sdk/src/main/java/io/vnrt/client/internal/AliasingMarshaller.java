@@ -30,7 +30,8 @@ import java.util.List;
  * {@code onMessage} (a server handler's, or a client observer's {@code onNext}) returns: the code
  * that receives a message parsed here must copy what it keeps of its bytes fields before
  * returning, and never hand the message to another thread. Streams without buffers (compressed
- * messages, the in-process transport) are parsed by protobuf's own marshaller.
+ * messages, the in-process transport) are parsed by protobuf's own marshaller, except that a
+ * message a {@link BulkMarshaller} streamed in-process is taken as it is.
  */
 public final class AliasingMarshaller<T extends Message> implements MethodDescriptor.PrototypeMarshaller<T> {
   private final MethodDescriptor.PrototypeMarshaller<T> plain;
@@ -77,6 +78,10 @@ public final class AliasingMarshaller<T extends Message> implements MethodDescri
 
   @Override
   public T parse(InputStream stream) {
+    T unread = BulkMarshaller.unread(stream, getMessageClass());
+    if (unread != null) {
+      return unread;
+    }
     if (!(stream instanceof HasByteBuffer buffers) || !buffers.byteBufferSupported() || !stream.markSupported()) {
       return plain.parse(stream);
     }
