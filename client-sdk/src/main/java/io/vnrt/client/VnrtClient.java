@@ -30,8 +30,13 @@ import java.util.concurrent.ScheduledExecutorService;
  * }</pre>
  */
 public final class VnrtClient implements AutoCloseable {
-  /** Bytes per message of a streamed write or read. */
-  static final int CHUNK_BYTES = 1 << 20;
+  /**
+   * Bytes per message of a streamed write or read: 4 MiB less 4 KiB, so a large tensor costs few
+   * messages (each one framing, parse and dispatch) while each still fits, with its few bytes of
+   * header, in a daemon limited to gRPC's customary 4 MiB messages (--max-message-size 4MiB); a
+   * multiple of 4 KiB, so of every element size.
+   */
+  static final int CHUNK_BYTES = (4 << 20) - (4 << 10);
 
   private final Channel channel;
   private final Transports.OwnedChannel owned;

@@ -2,7 +2,9 @@ package io.vnrt.client.internal;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
+import io.grpc.MethodDescriptor;
 import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
 import io.vnrt.proto.v1.MemoryGrpc;
 import io.vnrt.proto.v1.WriteTensorRequest;
@@ -24,6 +26,19 @@ public final class TensorWriteCall implements ClientResponseObserver<WriteTensor
   private final int chunkBytes;
   private final boolean blocking;
   private final boolean alias;
+  /**
+   * WriteTensor with its chunks written from the source's memory in large blocks (protobuf's own
+   * marshaller would copy a chunk wrapping off-heap memory 4 KiB at a time).
+   */
+  private static final MethodDescriptor<WriteTensorRequest, WriteTensorResponse> BULK_WRITE =
+      BulkMarshaller.bulkRequests(MemoryGrpc.getWriteTensorMethod(), WriteTensorRequest.getDefaultInstance());
+  /**
+   * Bytes gRPC may hold queued for the transport before the writer waits for it: two 4 MiB chunks,
+   * so the next chunk is serialized while the transport sends the last (gRPC's default, 32 KiB,
+   * lets at most one chunk be queued at a time).
+   */
+  static final int ON_READY_THRESHOLD_BYTES = 8 << 20;
+
   private final CompletableFuture<Long> result = new CompletableFuture<>();
   /** Wakes a blocking writer when the transport becomes ready or the call ends. */
   private final Object readiness = new Object();
@@ -54,7 +69,7 @@ public final class TensorWriteCall implements ClientResponseObserver<WriteTensor
       return CompletableFuture.completedFuture(0L);
     }
     TensorWriteCall call = new TensorWriteCall(handle, offset, source, format, chunkBytes, false);
-    stub.writeTensor(call);
+    call.begin(stub);
     return call.result;
   }
 
@@ -65,7 +80,7 @@ public final class TensorWriteCall implements ClientResponseObserver<WriteTensor
       return 0;
     }
     TensorWriteCall call = new TensorWriteCall(handle, offset, source, format, chunkBytes, true);
-    stub.writeTensor(call);
+    call.begin(stub);
     try {
       while (!call.halfClosed) {
         synchronized (call.readiness) {
@@ -86,6 +101,11 @@ public final class TensorWriteCall implements ClientResponseObserver<WriteTensor
       throw e;
     }
     return Errors.await(call.result);
+  }
+
+  private void begin(MemoryGrpc.MemoryStub stub) {
+    ClientCalls.asyncClientStreamingCall(stub.getChannel().newCall(BULK_WRITE,
+        stub.getCallOptions().withOnReadyThreshold(ON_READY_THRESHOLD_BYTES)), this);
   }
 
   @Override

@@ -27,8 +27,8 @@ public final class Transports {
   /** Largest message the SDK accepts: the daemon's default message limit (1 GiB), so large inline outputs arrive. */
   public static final int MAX_INBOUND_MESSAGE_BYTES = 1 << 30;
 
-  /** Initial HTTP/2 window: several 1 MiB chunks in flight before the first acknowledgement (auto-tuned beyond). */
-  public static final int FLOW_CONTROL_WINDOW_BYTES = 8 << 20;
+  /** Initial HTTP/2 window: about four of the SDK's 4 MiB chunks in flight before an acknowledgement. */
+  public static final int FLOW_CONTROL_WINDOW_BYTES = 16 << 20;
 
   private Transports() {
   }

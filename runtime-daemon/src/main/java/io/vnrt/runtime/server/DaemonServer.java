@@ -58,8 +58,8 @@ public final class DaemonServer implements AutoCloseable {
   /** The largest limit gRPC can take: its messages have 32-bit lengths. */
   public static final long MAX_MESSAGE_BYTES = Integer.MAX_VALUE;
 
-  /** Initial HTTP/2 window: several 1 MiB chunks in flight before the first acknowledgement (auto-tuned beyond). */
-  static final int FLOW_CONTROL_WINDOW_BYTES = 8 << 20;
+  /** Initial HTTP/2 window: about four of the SDK's 4 MiB chunks in flight before an acknowledgement. */
+  static final int FLOW_CONTROL_WINDOW_BYTES = 16 << 20;
 
   private static final Logger log = LoggerFactory.getLogger(DaemonServer.class);
 
@@ -363,7 +363,7 @@ public final class DaemonServer implements AutoCloseable {
   private static ServerServiceDefinition limited(ServerServiceDefinition service, MessageSizeLimit sizeLimit) {
     // the size limit sees a request first; a unary request's buffers are then held until its call ends
     return ServerInterceptors.intercept(ServerInterceptors.useInputStreamMessages(
-        Marshalling.aliasingRequests(service, ALIASED_REQUESTS)), HELD_REQUESTS, sizeLimit);
+        Marshalling.withMarshallers(service, ALIASED_REQUESTS, BULK_RESPONSES)), HELD_REQUESTS, sizeLimit);
   }
 
   /**
@@ -379,6 +379,14 @@ public final class DaemonServer implements AutoCloseable {
       GRPCInferenceServiceGrpc.getModelInferMethod().getFullMethodName(),
       GRPCInferenceServiceGrpc.getModelStreamInferMethod().getFullMethodName(),
       GRPCInferenceServiceGrpc.getRepositoryModelLoadMethod().getFullMethodName());
+
+  /**
+   * Methods whose responses carry tensors in top-level bytes fields, written by a BulkMarshaller:
+   * ReadTensor's chunks (which wrap the pinned HBM over Netty) and ModelInfer's raw outputs.
+   */
+  private static final Set<String> BULK_RESPONSES = Set.of(
+      MemoryGrpc.getReadTensorMethod().getFullMethodName(),
+      GRPCInferenceServiceGrpc.getModelInferMethod().getFullMethodName());
 
   private static final HeldRequestBuffers HELD_REQUESTS = new HeldRequestBuffers(ALIASED_REQUESTS);
 

@@ -190,6 +190,8 @@ final class MemoryService extends MemoryGrpc.MemoryImplBase {
    * serialized executor, so the plain fields need no lock.
    */
   private static final class ReadStream {
+    /** Bytes queued for the transport before the stream waits: two chunks of the SDK's 4 MiB. */
+    private static final int ON_READY_THRESHOLD_BYTES = 8 << 20;
     private final TensorRead read;
     private final ServerCallStreamObserver<ReadTensorResponse> out;
     private final boolean alias;
@@ -202,6 +204,9 @@ final class MemoryService extends MemoryGrpc.MemoryImplBase {
     }
 
     void start() {
+      // the next chunk is serialized while the transport sends the last (gRPC's default of 32 KiB
+      // would let one chunk be queued at a time)
+      out.setOnReadyThreshold(ON_READY_THRESHOLD_BYTES);
       out.setOnCancelHandler(this::finish);
       out.setOnReadyHandler(this::drain);
       drain();

@@ -100,8 +100,13 @@ abstract class AbstractEndToEndTest {
   static final long HBM_BYTES = 256L << 20;
   static final long HOST_BYTES = 64L << 20;
   static final Duration LEASE = Duration.ofSeconds(30);
-  /** A read the client pauses: well beyond the 8 MiB the HTTP/2 windows let the daemon send ahead. */
-  static final long PAUSED_READ_BYTES = 32L << 20;
+  /**
+   * A read the client pauses: well beyond what the daemon can send ahead of it (the 16 MiB HTTP/2
+   * windows and the 8 MiB the daemon queues before it waits for the transport).
+   */
+  static final long PAUSED_READ_BYTES = 64L << 20;
+  /** The SDK's chunk of a streamed write or read. */
+  static final long SDK_CHUNK_BYTES = (4L << 20) - (4 << 10);
 
   /** A started daemon as one transport reaches it. */
   interface Fixture extends AutoCloseable {
@@ -256,6 +261,89 @@ abstract class AbstractEndToEndTest {
       assertEquals(-1, src.mismatch(back), "64 MiB came back different");
       assertTrue(session.memoryStats().getDevices(0).getCommittedBytes() >= size,
           "written HBM is resident");
+    }
+  }
+
+  @Test
+  void oddSizesAtOddOffsetsRoundTripAcrossChunkBoundariesElementByElement() {
+    long[] sizes = {1, 7, (64 << 10) - 1, (64 << 10) + 1, SDK_CHUNK_BYTES - 1, SDK_CHUNK_BYTES, SDK_CHUNK_BYTES + 1,
+        3 * SDK_CHUNK_BYTES + 12_345};
+    long offset = 5;
+    try (DeviceTensor t = session.allocate(TensorSpec.raw(3 * SDK_CHUNK_BYTES + 12_345 + offset), 0)) {
+      for (long size : sizes) {
+        // a shared source is sent as it is (the chunks wrap it), a confined one through copies: both ways in
+        for (boolean shared : new boolean[] {true, false}) {
+          try (Arena arena = shared ? Arena.ofShared() : Arena.ofConfined()) {
+            MemorySegment src = pattern(arena, size, size * 31 + (shared ? 1 : 0));
+            t.write(offset, src);
+            MemorySegment back = arena.allocate(size);
+            back.fill((byte) 0x5a);
+            t.read(offset, back);
+            assertEquals(-1, src.mismatch(back), size + " bytes at offset " + offset + (shared ? ", shared" : "")
+                + ": first differing byte");
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void sdkTransfersCancelledMidStreamLeaveNoMemoryPinnedOrUsed() throws Exception {
+    long size = 64L << 20;
+    try (Arena arena = Arena.ofShared(); DeviceTensor t = session.allocate(TensorSpec.raw(size), 0)) {
+      long[] before = usedBytes();
+      MemorySegment src = pattern(arena, size, 3);
+      MemorySegment dst = arena.allocate(size);
+      for (int i = 0; i < 4; i++) {
+        CompletableFuture<Long> write = t.writeAsync(0, src);
+        awaitTrue(() -> write.isDone() || fixture.runtime().devices().busyOperations() > 0, "the write starts");
+        write.cancel(true);
+        CompletableFuture<Long> read = t.readAsync(0, dst);
+        awaitTrue(() -> read.isDone() || fixture.runtime().devices().busyOperations() > 0, "the read starts");
+        read.cancel(true);
+        awaitTrue(() -> fixture.runtime().devices().busyOperations() == 0, "cancelled transfers release their pins");
+        assertArrayEquals(before, usedBytes(), "the pools hold the tensor and nothing more");
+      }
+      // and the tensor still takes and gives its whole content
+      t.write(src);
+      t.read(dst);
+      assertEquals(-1, src.mismatch(dst));
+    }
+  }
+
+  @Test
+  void freeRacingAReadNeverLetsTheReadSeeReusedMemory() throws Exception {
+    long size = 3 * SDK_CHUNK_BYTES + 4096;
+    long[] before = usedBytes();
+    try (Arena arena = Arena.ofShared()) {
+      MemorySegment dst = arena.allocate(size);
+      MemorySegment other = pattern(arena, size, 12345);
+      int completed = 0;
+      for (int i = 0; i < 12; i++) {
+        MemorySegment src = pattern(arena, size, i);
+        DeviceTensor t = session.allocate(TensorSpec.raw(size), 0);
+        t.write(src);
+        dst.fill((byte) 0);
+        CompletableFuture<Long> read = t.readAsync(0, dst);
+        if (i % 2 == 1) {
+          awaitTrue(() -> read.isDone() || fixture.runtime().devices().busyOperations() > 0, "the read starts");
+        }
+        t.free();
+        // the freed block is the best fit for the next allocation: write other bytes into it at once
+        try (DeviceTensor reuse = session.allocate(TensorSpec.raw(size), 0)) {
+          reuse.write(other);
+          try {
+            assertEquals(size, read.get(30, TimeUnit.SECONDS));
+            assertEquals(-1, src.mismatch(dst), "round " + i + ": a read that completes has the freed tensor's bytes");
+            completed++;
+          } catch (ExecutionException e) {
+            assertInstanceOf(NotFoundException.class, e.getCause(), "round " + i + ": a read after the free");
+          }
+        }
+        awaitTrue(() -> fixture.runtime().devices().busyOperations() == 0, "the reads release their pins");
+        awaitTrue(() -> java.util.Arrays.equals(before, usedBytes()), "the freed tensors' memory is back in the pools");
+      }
+      assertTrue(completed > 0, "some reads started before their tensor was freed");
     }
   }
 
@@ -690,7 +778,7 @@ abstract class AbstractEndToEndTest {
 
   @Test
   void clientCancellingAReadMidStreamLeavesNothingBehind() throws Exception {
-    // larger than what the transport's windows let the daemon send ahead (8 MiB), so the read stays open
+    // larger than what the daemon can send ahead of the client (PAUSED_READ_BYTES), so the read stays open
     try (DeviceTensor t = session.allocate(TensorSpec.raw(PAUSED_READ_BYTES), 0)) {
       long[] before = usedBytes();
       PausedRead read = new PausedRead();

@@ -98,6 +98,8 @@ abstract class AbstractKServeEndToEndTest {
     Files.write(repository.resolve("dense/3/model.onnx"), TestModels.dense());
     Files.createDirectories(repository.resolve("inc/1"));
     Files.write(repository.resolve("inc/1/model.onnx"), TestModels.increment());
+    Files.createDirectories(repository.resolve("inc_row/1"));
+    Files.write(repository.resolve("inc_row/1/model.onnx"), TestModels.incrementRow());
     Files.createDirectories(repository.resolve("broken/2"));
     Files.write(repository.resolve("broken/2/model.onnx"), new byte[] {42, 42, 42});
     runtime = VnrtRuntime.start(RuntimeConfig.defaults().withTopology(Topology.of(Profile.TRN1, Optional.of(1),
@@ -121,7 +123,7 @@ abstract class AbstractKServeEndToEndTest {
 
   @AfterEach
   void poolIsBackAndDaemonServes() {
-    for (String m : List.of("dense", "inc", "uploaded")) {
+    for (String m : List.of("dense", "inc", "inc_row", "uploaded")) {
       try {
         stub().repositoryModelUnload(RepositoryModelUnloadRequest.newBuilder().setModelName(m).build());
       } catch (StatusRuntimeException e) {
@@ -196,7 +198,7 @@ abstract class AbstractKServeEndToEndTest {
   @Test
   void repositoryLoadMakesTheHighestVersionReadyWithSymbolicDimsAsMinusOne() {
     RepositoryIndexResponse index = stub().repositoryIndex(RepositoryIndexRequest.getDefaultInstance());
-    assertEquals(List.of("broken", "dense", "inc"), index.getModelsList().stream()
+    assertEquals(List.of("broken", "dense", "inc", "inc_row"), index.getModelsList().stream()
         .map(RepositoryIndexResponse.ModelIndex::getName).toList());
     assertTrue(index.getModelsList().stream().allMatch(m -> m.getState().equals("UNAVAILABLE")));
     assertFalse(stub().modelReady(ModelReadyRequest.newBuilder().setName("dense").build()).getReady());
@@ -275,6 +277,39 @@ abstract class AbstractKServeEndToEndTest {
     long[] got = new long[3];
     r.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(got);
     assertArrayEquals(new long[] {-4, 1, Long.MAX_VALUE}, got);
+  }
+
+  @Test
+  void largeRawInputsAndOutputsOfOddSizesArriveElementByElement() {
+    load("inc_row");
+    // raw contents in off-heap memory (written by the SDK's bulk marshaller, and the daemon's for the outputs)
+    var bulkInfer = io.vnrt.client.internal.BulkMarshaller.bulkRequests(GRPCInferenceServiceGrpc.getModelInferMethod(),
+        ModelInferRequest.getDefaultInstance());
+    for (int n : new int[] {8191, 8192, 8193, (1 << 19) + 3}) {
+      ByteBuffer in = ByteBuffer.allocateDirect(n * 8).order(ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0; i < n; i++) {
+        in.putLong(i * 0x9E3779B97F4A7C15L);
+      }
+      in.flip();
+      ModelInferRequest.Builder req = ModelInferRequest.newBuilder().setModelName("inc_row")
+          .addRawInputContents(com.google.protobuf.UnsafeByteOperations.unsafeWrap(in));
+      req.addInputsBuilder().setName("i").setDatatype("INT64").addShape(1).addShape(n);
+      for (boolean bulk : new boolean[] {false, true}) {
+        ModelInferResponse r = bulk
+            ? io.grpc.stub.ClientCalls.blockingUnaryCall(channel.channel(), bulkInfer,
+                io.grpc.CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS), req.build())
+            : stub().modelInfer(req.build());
+        assertEquals(List.of(1L, (long) n), r.getOutputs(0).getShapeList());
+        assertEquals(n * 8L, r.getRawOutputContents(0).size());
+        ByteBuffer out = r.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) {
+          long want = i * 0x9E3779B97F4A7C15L + 1;
+          if (out.getLong(i * 8) != want) {
+            assertEquals(want, out.getLong(i * 8), n + " elements" + (bulk ? ", bulk request" : "") + ": element " + i);
+          }
+        }
+      }
+    }
   }
 
   @Test

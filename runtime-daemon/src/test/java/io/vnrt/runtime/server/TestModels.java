@@ -47,6 +47,18 @@ public final class TestModels {
     return model(g);
   }
 
+  /** "inc_row": i INT64 [1, M] → j = i + 1; no batch dimension, so any M is one request. */
+  static byte[] incrementRow() {
+    GraphProto g = GraphProto.newBuilder().setName("inc_row")
+        .addNode(node("Add", List.of("i", "one"), "j"))
+        .addInitializer(TensorProto.newBuilder().setName("one").setDataType(TensorProto.DataType.INT64_VALUE)
+            .addInt64Data(1))
+        .addInput(info("i", TensorProto.DataType.INT64_VALUE, 1L, "M"))
+        .addOutput(info("j", TensorProto.DataType.INT64_VALUE, 1L, "M"))
+        .build();
+    return model(g);
+  }
+
   /** The dense model's outputs for {@code x} of {@code n} rows: {y, xw}. */
   static float[][] denseReference(float[] x, int n) {
     float[] xw = new float[n * 3];
