@@ -2,7 +2,11 @@ package io.vnrt.bench;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
+import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
+import io.grpc.stub.ClientCalls;
+import io.vnrt.client.internal.BulkMarshaller;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.vnrt.proto.inference.GRPCInferenceServiceGrpc;
 import io.vnrt.proto.inference.ModelInferRequest;
@@ -18,6 +22,7 @@ import io.vnrt.runtime.server.DaemonServer;
 import io.vnrt.runtime.server.Security;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -43,9 +48,10 @@ import java.util.stream.Stream;
  * the same run:
  * <ol>
  *   <li>ModelInfer of a 64 MiB {@code raw_input_contents} (ReduceSum over 16 Mi floats, a 4-byte
- *   answer) against a {@code MemorySegment.copy} of the same 64 MiB, rounds interleaved: the
- *   bandwidth a large input reaches through gRPC, counting the request's framing, the daemon's
- *   copy into device memory and the reduction;</li>
+ *   answer), sent by the generated stub and by the SDK's BulkMarshaller, against a
+ *   {@code MemorySegment.copy} of the same 64 MiB, rounds interleaved: the bandwidth a large input
+ *   reaches through gRPC, counting the request's framing, the daemon's copy of it and the
+ *   reduction;</li>
  *   <li>mlp (N=1) through KServe REST (JSON tensors, and Triton's binary-tensor extension) against
  *   gRPC ModelInfer with raw contents, calls interleaved one to one from one client: p50 and p99.</li>
  * </ol>
@@ -87,7 +93,7 @@ public final class KServeBench {
       try {
         var kserve = GRPCInferenceServiceGrpc.newBlockingStub(channel);
         kserve.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder().setModelName("sum").build());
-        largeInput(kserve, rounds);
+        largeInput(channel, rounds);
         if (withMlp) {
           kserve.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder().setModelName("mlp").build());
           String base = "http://127.0.0.1:" + daemon.httpAddress().orElseThrow().getPort();
@@ -109,7 +115,16 @@ public final class KServeBench {
     }
   }
 
-  private static void largeInput(GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub kserve, int rounds) {
+  private static final com.sun.management.OperatingSystemMXBean OS =
+      (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+
+  /**
+   * ModelInfer of 64 MiB, each round: a MemorySegment.copy of 64 MiB, the call through the stub
+   * generated from grpc_service.proto (what any Triton client does: protobuf's marshaller), and
+   * the same call with its request written by the SDK's BulkMarshaller (a Java client sending the
+   * raw input from its own memory). Elapsed time and the process's CPU time per GB, medians.
+   */
+  private static void largeInput(ManagedChannel channel, int rounds) {
     ByteBuffer data = ByteBuffer.allocateDirect((int) BYTES).order(ByteOrder.LITTLE_ENDIAN);
     for (long i = 0; i < ELEMENTS; i++) {
       data.putFloat(1f / 1024);
@@ -119,34 +134,51 @@ public final class KServeBench {
         .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("x").setDatatype("FP32").addShape(1)
             .addShape(ELEMENTS))
         .addRawInputContents(UnsafeByteOperations.unsafeWrap(data)).build();
+    var stub = GRPCInferenceServiceGrpc.newBlockingStub(channel);
+    MethodDescriptor<ModelInferRequest, ModelInferResponse> bulk = BulkMarshaller.bulkRequests(
+        GRPCInferenceServiceGrpc.getModelInferMethod(), ModelInferRequest.getDefaultInstance());
     float expect = ELEMENTS / 1024f;
-    long[] inferNs = new long[rounds];
-    long[] copyNs = new long[rounds];
+    int warmups = 5;
+    long[][] ns = new long[3][rounds];
+    long[][] cpu = new long[3][rounds];
     try (Arena arena = Arena.ofShared()) {
       MemorySegment src = arena.allocate(BYTES, 64);
       MemorySegment dst = arena.allocate(BYTES, 64);
       MemorySegment.copy(MemorySegment.ofBuffer(data), 0, src, 0, BYTES);
-      for (int i = -2; i < rounds; i++) {
-        long t0 = System.nanoTime();
-        MemorySegment.copy(src, 0, dst, 0, BYTES);
-        long t1 = System.nanoTime();
-        ModelInferResponse r = kserve.modelInfer(request);
-        long t2 = System.nanoTime();
-        float sum = r.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).getFloat(0);
-        if (Math.abs(sum - expect) > 1) {
-          throw new IllegalStateException("wrong sum " + sum + "; expected " + expect);
-        }
-        if (i >= 0) {
-          copyNs[i] = t1 - t0;
-          inferNs[i] = t2 - t1;
+      List<Runnable> actions = List.of(
+          () -> MemorySegment.copy(src, 0, dst, 0, BYTES),
+          () -> check(stub.modelInfer(request), expect),
+          () -> check(ClientCalls.blockingUnaryCall(channel, bulk, CallOptions.DEFAULT, request), expect));
+      for (int i = -warmups; i < rounds; i++) {
+        for (int a = 0; a < actions.size(); a++) {
+          long c0 = OS.getProcessCpuTime();
+          long t0 = System.nanoTime();
+          actions.get(a).run();
+          long t1 = System.nanoTime();
+          long c1 = OS.getProcessCpuTime();
+          if (i >= 0) {
+            ns[a][i] = t1 - t0;
+            cpu[a][i] = c1 - c0;
+          }
         }
       }
     }
-    double copy = BYTES / (double) median(copyNs);
-    double infer = BYTES / (double) median(inferNs);
-    System.out.printf(Locale.ROOT, "ModelInfer, 64 MiB raw input (ReduceSum), median of %d rounds after 2 warm-ups: "
-        + "%.2f GB/s (%.1f ms); MemorySegment.copy of 64 MiB %.2f GB/s; ModelInfer / copy %.2fx%n",
-        rounds, infer, median(inferNs) / 1e6, copy, infer / copy);
+    System.out.printf(Locale.ROOT, "ModelInfer, 64 MiB raw input (ReduceSum), median of %d rounds after %d warm-ups, "
+        + "load average %.1f:%n", rounds, warmups, OS.getSystemLoadAverage());
+    String[] names = {"MemorySegment.copy of 64 MiB", "ModelInfer, generated stub", "ModelInfer, SDK BulkMarshaller"};
+    double copy = BYTES / (double) median(ns[0]);
+    for (int a = 0; a < names.length; a++) {
+      double gbps = BYTES / (double) median(ns[a]);
+      System.out.printf(Locale.ROOT, "  %-32s %6.2f GB/s (%6.1f ms, %.3f CPU s/GB)  / copy %.3fx%n", names[a], gbps,
+          median(ns[a]) / 1e6, median(cpu[a]) / 1e9 / (BYTES / 1e9), gbps / copy);
+    }
+  }
+
+  private static void check(ModelInferResponse r, float expect) {
+    float sum = r.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).getFloat(0);
+    if (Math.abs(sum - expect) > 1) {
+      throw new IllegalStateException("wrong sum " + sum + "; expected " + expect);
+    }
   }
 
   private static void restAgainstGrpc(GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub kserve,
