@@ -22,7 +22,11 @@ import org.slf4j.LoggerFactory;
 public final class HbmPool implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(HbmPool.class);
 
-  /** Freed blocks from this size up hand their whole pages back to the OS instead of being zero-filled. */
+  /**
+   * Freed blocks from this size up hand their whole pages back to the OS instead of being zero-filled; so does
+   * any free range that reaches this size by coalescing (the allocator discards the pages of the smaller freed
+   * blocks it absorbs), so pages touched once by many small blocks do not stay committed after they are freed.
+   */
   static final long DISCARD_THRESHOLD = 2 * ByteSize.MiB;
   private static final int LEAKS_LISTED = 10;
   private static final int TOP_CONSUMERS = 3;
@@ -42,7 +46,7 @@ public final class HbmPool implements AutoCloseable {
     this.deviceId = deviceId;
     this.backing = Objects.requireNonNull(backing, "backing");
     this.memory = backing.segment();
-    this.allocator = new OffsetAllocator(backing.capacityBytes());
+    this.allocator = new OffsetAllocator(backing.capacityBytes(), Libc.PAGE_SIZE, DISCARD_THRESHOLD, backing::discard);
   }
 
   public int deviceId() {

@@ -11,21 +11,40 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * Best-fit allocation of 64-byte-aligned offsets in [0, capacity), with freed blocks coalesced with their free
  * neighbours at once. Every operation is O(log n) in the number of free blocks; thread-safe.
+ *
+ * <p>With a {@link PageDiscard}, a free that leaves a free range of at least the discard threshold gives the
+ * range's pages that may still be resident back to the OS before the lock is released (so no one can have
+ * allocated them meanwhile): small blocks freed one by one then do not keep their pages committed forever
+ * once they coalesce into a large hole. A free range smaller than the threshold is marked dirty (its pages
+ * may be resident); one at or above it never is, so the pages given back per free are those of the freed
+ * block and of dirty neighbours, each below the threshold.
  */
 final class OffsetAllocator {
   /** Alignment of every offset and size: a cache line, and enough for any vector load. */
   static final long ALIGNMENT = 64;
 
-  /** A free range; ordered by size then offset, so the first block at least as large as a request is the best fit. */
-  private record FreeBlock(long offset, long size) {}
+  /** Gives whole pages back to the OS; afterwards they read as zero. Called with the allocator's lock held. */
+  @FunctionalInterface
+  interface PageDiscard {
+    void discard(long offset, long length);
+  }
+
+  /**
+   * A free range; ordered (in freeBySize) by size then offset, so the first block at least as large as a request
+   * is the best fit. dirty: some of its pages may be resident (it was never part of a range that was discarded).
+   */
+  private record FreeBlock(long offset, long size, boolean dirty) {}
 
   private static final Comparator<FreeBlock> BY_SIZE =
       Comparator.comparingLong(FreeBlock::size).thenComparingLong(FreeBlock::offset);
 
   private final long capacity;
+  private final long pageSize;
+  private final long discardThreshold;
+  private final PageDiscard discard;
   private final ReentrantLock lock = new ReentrantLock();
   // All of the following are guarded by lock.
-  private final TreeMap<Long, Long> freeByOffset = new TreeMap<>();
+  private final TreeMap<Long, FreeBlock> freeByOffset = new TreeMap<>();
   private final NavigableSet<FreeBlock> freeBySize = new TreeSet<>(BY_SIZE);
   /** Aligned sizes of live blocks, keyed by {@link #slot} of their offset. */
   private final Map<Long, Long> allocated = new HashMap<>();
@@ -42,11 +61,26 @@ final class OffsetAllocator {
    * then has an aligned size, so a request for the whole capacity can succeed.
    */
   OffsetAllocator(long capacity) {
+    this(capacity, ALIGNMENT, Long.MAX_VALUE, (offset, length) -> { });
+  }
+
+  /**
+   * As above; a free that leaves a free range of at least discardThreshold bytes passes the whole pages
+   * (pageSize, a power of two) of that range which may be resident to discard. The range [0, capacity) starts
+   * out clean (never touched).
+   */
+  OffsetAllocator(long capacity, long pageSize, long discardThreshold, PageDiscard discard) {
     if (capacity < ALIGNMENT) {
       throw new IllegalArgumentException("capacity must be at least " + ALIGNMENT + " bytes, got " + capacity);
     }
+    if (pageSize <= 0 || Long.bitCount(pageSize) != 1) {
+      throw new IllegalArgumentException("page size must be a power of two, got " + pageSize);
+    }
     this.capacity = capacity & -ALIGNMENT;
-    addFree(0, this.capacity);
+    this.pageSize = pageSize;
+    this.discardThreshold = discardThreshold;
+    this.discard = discard;
+    addFree(0, this.capacity, false);
   }
 
   /** The size actually reserved for a request of size bytes. */
@@ -81,13 +115,13 @@ final class OffsetAllocator {
     long aligned = align(size);
     lock.lock();
     try {
-      FreeBlock fit = freeBySize.ceiling(new FreeBlock(Long.MIN_VALUE, aligned));
+      FreeBlock fit = freeBySize.ceiling(new FreeBlock(Long.MIN_VALUE, aligned, false));
       if (fit == null) {
         return -1;
       }
       removeFree(fit);
       if (fit.size() > aligned) {
-        addFree(fit.offset() + aligned, fit.size() - aligned);
+        addFree(fit.offset() + aligned, fit.size() - aligned, fit.dirty());
       }
       allocated.put(slot(fit.offset()), aligned);
       usedBytes += aligned;
@@ -114,19 +148,34 @@ final class OffsetAllocator {
       }
       if (size != null) {
         long start = offset;
-        long length = size;
-        Map.Entry<Long, Long> before = freeByOffset.lowerEntry(offset);
-        if (before != null && before.getKey() + before.getValue() == offset) {
-          removeFree(new FreeBlock(before.getKey(), before.getValue()));
-          start = before.getKey();
-          length += before.getValue();
+        long end = offset + size;
+        // The part that may be resident: the freed block and its dirty neighbours (contiguous with it).
+        long dirtyStart = start;
+        long dirtyEnd = end;
+        Map.Entry<Long, FreeBlock> before = freeByOffset.lowerEntry(offset);
+        if (before != null && before.getKey() + before.getValue().size() == offset) {
+          FreeBlock b = before.getValue();
+          removeFree(b);
+          start = b.offset();
+          dirtyStart = b.dirty() ? start : dirtyStart;
         }
-        Long after = freeByOffset.get(offset + size);
+        FreeBlock after = freeByOffset.get(end);
         if (after != null) {
-          removeFree(new FreeBlock(offset + size, after));
-          length += after;
+          removeFree(after);
+          end += after.size();
+          dirtyEnd = after.dirty() ? end : dirtyEnd;
         }
-        addFree(start, length);
+        boolean dirty = end - start < discardThreshold;
+        if (!dirty) {
+          // Whole pages inside the free range that touch the dirty part; the pages at the range's ends are
+          // shared with live blocks and stay (their free bytes were zeroed when freed).
+          long pagesStart = Math.max(roundUp(start), dirtyStart & -pageSize);
+          long pagesEnd = Math.min(end & -pageSize, roundUp(dirtyEnd));
+          if (pagesEnd > pagesStart) {
+            discard.discard(pagesStart, pagesEnd - pagesStart);
+          }
+        }
+        addFree(start, end - start, dirty);
         usedBytes -= size;
       }
     } finally {
@@ -163,9 +212,24 @@ final class OffsetAllocator {
     }
   }
 
-  private void addFree(long offset, long size) {
-    freeByOffset.put(offset, size);
-    freeBySize.add(new FreeBlock(offset, size));
+  private long roundUp(long offset) {
+    return (offset + pageSize - 1) & -pageSize;
+  }
+
+  /** Bytes in free ranges whose pages may be resident (below the discard threshold), for tests and status. */
+  long dirtyFreeBytes() {
+    lock.lock();
+    try {
+      return freeByOffset.values().stream().filter(FreeBlock::dirty).mapToLong(FreeBlock::size).sum();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void addFree(long offset, long size, boolean dirty) {
+    FreeBlock block = new FreeBlock(offset, size, dirty);
+    freeByOffset.put(offset, block);
+    freeBySize.add(block);
   }
 
   private void removeFree(FreeBlock block) {

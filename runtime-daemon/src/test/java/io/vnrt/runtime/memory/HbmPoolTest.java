@@ -170,4 +170,41 @@ class HbmPoolTest {
     block.close(); // freeing after close is harmless
     assertFalse(pool.leakReport().contains("tensor of 64"));
   }
+
+  @Test
+  void smallBlocksFreedOneByOneGiveTheirPagesBackOnceTheyCoalesce() throws Exception {
+    HbmBlock keep = tensor(MiB / 2, "s", "c");
+    keep.segment().fill((byte) 0x3c);
+    List<HbmBlock> small = new java.util.ArrayList<>();
+    for (int i = 0; i < 96; i++) { // 6 MiB of 64 KiB blocks, each below the discard threshold
+      HbmBlock b = tensor(64 * 1024, "s", "c");
+      b.segment().fill((byte) (i + 1));
+      small.add(b);
+    }
+    HbmBlock tail = tensor(MiB / 4, "s", "c"); // a live block after them, so they do not join the free tail
+    tail.segment().fill((byte) 0x7e);
+    long touched = pool.stats().residentBytes();
+    assertTrue(touched >= 6 * MiB + 3 * MiB / 4, "written blocks are resident: " + touched);
+    for (int i = 0; i < small.size(); i += 2) { // every other one first: the holes stay small, and dirty
+      small.get(i).close();
+    }
+    assertTrue(pool.stats().residentBytes() >= touched - 64 * 1024, "holes below the threshold are only zeroed");
+    for (int i = 1; i < small.size(); i += 2) {
+      small.get(i).close();
+    }
+    long freed = pool.stats().residentBytes();
+    assertTrue(freed <= MiB / 2 + MiB / 4 + 2 * Libc.PAGE_SIZE,
+        "6 MiB coalesced from small blocks should leave RAM: " + touched + " -> " + freed);
+    assertEquals(-1, keep.segment().mismatch(MemorySegment.ofArray(filled(MiB / 2, (byte) 0x3c))), "live data intact");
+    assertEquals(-1, tail.segment().mismatch(MemorySegment.ofArray(filled(MiB / 4, (byte) 0x7e))), "live data intact");
+    HbmBlock again = tensor(6 * MiB, "s", "c");
+    assertEquals(keep.offset() + keep.alignedBytes(), again.offset());
+    assertEquals(-1, again.segment().mismatch(MemorySegment.ofArray(new byte[(int) (6 * MiB)])), "reads as zero");
+  }
+
+  private static byte[] filled(long n, byte value) {
+    byte[] b = new byte[(int) n];
+    java.util.Arrays.fill(b, value);
+    return b;
+  }
 }

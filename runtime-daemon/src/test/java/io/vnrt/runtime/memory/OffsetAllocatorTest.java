@@ -164,4 +164,54 @@ class OffsetAllocatorTest {
     assertEquals(128, allocator.usage().usedBytes());
     assertThrows(IllegalArgumentException.class, () -> allocator.allocate(0));
   }
+
+  /**
+   * Random alloc/free sequences with a page discard: every discarded range is whole pages inside free space (no
+   * live block touches it), and every page a block ever covered is, once free in a range at or above the
+   * threshold, given back: when all is freed nothing is left dirty and each page ever allocated was discarded
+   * since it was last freed.
+   */
+  @ParameterizedTest
+  @ValueSource(longs = {1, 7, 42})
+  void discardsOnlyFreePagesAndLeavesNoLargeRangeDirty(long seed) {
+    long page = 4096;
+    long threshold = 64 * page;
+    TreeMap<Long, Long> live = new TreeMap<>();
+    // Pages written since they were last discarded (a page of a live block counts as written).
+    java.util.BitSet resident = new java.util.BitSet();
+    long capacity = 1 << 22;
+    OffsetAllocator allocator = new OffsetAllocator(capacity, page, threshold, (offset, length) -> {
+      assertEquals(0, offset % page, "discard offset on a page boundary");
+      assertEquals(0, length % page, "discard length a whole number of pages");
+      assertTrue(offset >= 0 && offset + length <= capacity, "discard inside the capacity");
+      Map.Entry<Long, Long> before = live.lowerEntry(offset + length);
+      assertTrue(before == null || before.getKey() + before.getValue() <= offset,
+          "discard [" + offset + ", " + (offset + length) + ") overlaps the live block at " + before);
+      resident.clear((int) (offset / page), (int) ((offset + length) / page));
+    });
+    SplittableRandom random = new SplittableRandom(seed);
+    List<Long> offsets = new ArrayList<>();
+    for (int step = 0; step < 20_000; step++) {
+      if (offsets.isEmpty() || (random.nextInt(100) < 55 && offsets.size() < 200)) {
+        long size = 1 + (long) Math.exp(random.nextDouble(Math.log(16 * page)));
+        long offset = allocator.allocate(size);
+        if (offset >= 0) {
+          long aligned = OffsetAllocator.align(size);
+          live.put(offset, aligned);
+          offsets.add(offset);
+          resident.set((int) (offset / page), (int) ((offset + aligned + page - 1) / page));
+        }
+      } else {
+        long offset = offsets.remove(random.nextInt(offsets.size()));
+        live.remove(offset);
+        allocator.free(offset);
+      }
+    }
+    for (long offset : offsets) {
+      live.remove(offset);
+      allocator.free(offset);
+    }
+    assertEquals(0, allocator.dirtyFreeBytes(), "the whole capacity is free: no range is dirty");
+    assertEquals(-1, resident.nextSetBit(0), "every page written was given back once all was freed");
+  }
 }
