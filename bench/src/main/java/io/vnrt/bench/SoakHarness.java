@@ -23,6 +23,17 @@ import io.vnrt.runtime.exec.Device;
 import io.vnrt.runtime.exec.Profile;
 import io.vnrt.runtime.exec.Topology;
 import io.vnrt.runtime.server.DaemonServer;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -36,11 +47,13 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.management.ObjectName;
 
 /**
  * A soak of the daemon over loopback TCP: 16 clients (each its own session) of mixed work — mlp
@@ -76,12 +89,16 @@ public final class SoakHarness {
         List<long[]> first = new ArrayList<>();
         List<long[]> last = new ArrayList<>();
         ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
-        long t0 = System.nanoTime();
-        long end = t0 + TimeUnit.SECONDS.toNanos(seconds);
+        // The clock starts once every client has loaded its two models, so the first window is of executions.
+        long[] clock = new long[2];
+        CyclicBarrier loaded = new CyclicBarrier(CLIENTS, () -> {
+          clock[0] = System.nanoTime();
+          clock[1] = clock[0] + TimeUnit.SECONDS.toNanos(seconds);
+        });
         List<Future<long[][]>> work = new ArrayList<>();
         for (int c = 0; c < CLIENTS; c++) {
           int id = c;
-          work.add(pool.submit(() -> soakClient(client, channel, mlp, id, t0, end, windowNanos, statuses)));
+          work.add(pool.submit(() -> soakClient(client, channel, mlp, id, loaded, clock, windowNanos, statuses)));
         }
         for (Future<long[][]> f : work) {
           long[][] w = f.get();
@@ -115,8 +132,8 @@ public final class SoakHarness {
   }
 
   /** One client's loop; returns the latencies (µs) of its first and last window. */
-  private static long[][] soakClient(VnrtClient client, ManagedChannel channel, byte[] mlp, int id, long t0,
-      long end, long windowNanos, Map<String, AtomicLong> statuses) throws Exception {
+  private static long[][] soakClient(VnrtClient client, ManagedChannel channel, byte[] mlp, int id,
+      CyclicBarrier loaded, long[] clock, long windowNanos, Map<String, AtomicLong> statuses) throws Exception {
     try (Session session = client.openSession("soak-" + id)) {
       Metadata h = new Metadata();
       h.put(Session.SESSION_ID_KEY, session.id());
@@ -130,6 +147,9 @@ public final class SoakHarness {
       String input = plain.getInputs(0).getName();
       List<Long> first = new ArrayList<>();
       List<Long> last = new ArrayList<>();
+      loaded.await();
+      long t0 = clock[0];
+      long end = clock[1];
       long n = 0;
       while (System.nanoTime() < end) {
         long start = System.nanoTime();
@@ -202,13 +222,87 @@ public final class SoakHarness {
 
   private static void report(String when, VnrtRuntime runtime) throws Exception {
     System.gc();
-    Thread.sleep(200);
+    // G1 gives shrunk heap regions back in a background task and the Cleaner frees GC'd off-heap segments
+    // after the collection: wait until RSS has stopped falling (one second without a drop, at most 20 s).
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    long lowest = Long.MAX_VALUE;
+    int steady = 0;
+    while (steady < 4 && System.nanoTime() < deadline) {
+      Thread.sleep(250);
+      long rss = smapsRollup().getOrDefault("Rss", 0L);
+      steady = rss < lowest - 1024 ? 0 : steady + 1;
+      lowest = Math.min(lowest, rss);
+    }
     long hbm = runtime.devices().devices().stream().mapToLong((Device d) -> d.pool().usedBytes()).sum();
-    String rss = Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("VmRSS"))
-        .findFirst().orElse("VmRSS: ?").replaceAll("\\s+", " ");
-    Runtime r = Runtime.getRuntime();
-    System.out.printf(Locale.ROOT, "%s: %s, heap used %d MiB, HBM used %d bytes%n", when, rss,
-        (r.totalMemory() - r.freeMemory()) >> 20, hbm);
+    long hbmResident = runtime.devices().devices().stream()
+        .mapToLong((Device d) -> Math.max(0, d.pool().backing().residentBytes())).sum();
+    Map<String, Long> rollup = smapsRollup();
+    MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+    long[] malloc = mallinfo2();
+    System.out.printf(Locale.ROOT,
+        "%s: VmRSS %d MB (anonymous %d MB), heap used %d MiB of %d MiB committed, HBM used %d bytes, HBM resident"
+            + " %d MB, malloc in use %d MB, free in malloc's arenas %d MB%n",
+        when, rollup.getOrDefault("Rss", -1L) >> 10, rollup.getOrDefault("Anonymous", -1L) >> 10, heap.getUsed() >> 20,
+        heap.getCommitted() >> 20, hbm, hbmResident >> 20, malloc[0] >> 20, malloc[1] >> 20);
+    String nmt = nativeMemorySummary();
+    if (!nmt.isEmpty()) {
+      System.out.println("  NMT committed (MB): " + nmt);
+    }
+  }
+
+  /** /proc/self/smaps_rollup in KiB by field (Rss, Anonymous, ...). */
+  private static Map<String, Long> smapsRollup() throws Exception {
+    Map<String, Long> fields = new java.util.HashMap<>();
+    for (String line : Files.readAllLines(Path.of("/proc/self/smaps_rollup"))) {
+      String[] parts = line.trim().split("\\s+");
+      if (parts.length == 3 && parts[0].endsWith(":") && parts[2].equals("kB")) {
+        fields.put(parts[0].substring(0, parts[0].length() - 1), Long.parseLong(parts[1]));
+      }
+    }
+    return fields;
+  }
+
+  /**
+   * glibc's mallinfo2 (all arenas): bytes malloc has handed out (uordblks + hblkhd) and bytes it holds free
+   * (fordblks), which stay in RSS until trimmed; {-1, -1} where there is no mallinfo2.
+   */
+  @SuppressWarnings("restricted")
+  private static long[] mallinfo2() {
+    Linker linker = Linker.nativeLinker();
+    Optional<MemorySegment> symbol = linker.defaultLookup().find("mallinfo2");
+    if (symbol.isEmpty()) {
+      return new long[] {-1, -1};
+    }
+    StructLayout layout = MemoryLayout.structLayout(MemoryLayout.sequenceLayout(10, ValueLayout.JAVA_LONG));
+    try (Arena arena = Arena.ofConfined()) {
+      MethodHandle call = linker.downcallHandle(symbol.get(), FunctionDescriptor.of(layout));
+      MemorySegment info = (MemorySegment) call.invokeExact((SegmentAllocator) arena);
+      long hblkhd = info.getAtIndex(ValueLayout.JAVA_LONG, 4);
+      long uordblks = info.getAtIndex(ValueLayout.JAVA_LONG, 7);
+      long fordblks = info.getAtIndex(ValueLayout.JAVA_LONG, 8);
+      return new long[] {uordblks + hblkhd, fordblks};
+    } catch (Throwable t) {
+      throw new IllegalStateException("mallinfo2 failed", t);
+    }
+  }
+
+  /** The committed MB of each NMT category when the JVM runs with -XX:NativeMemoryTracking, else "". */
+  private static String nativeMemorySummary() throws Exception {
+    String out = (String) ManagementFactory.getPlatformMBeanServer().invoke(
+        new ObjectName("com.sun.management:type=DiagnosticCommand"), "vmNativeMemory",
+        new Object[] {new String[] {"summary", "scale=MB"}}, new String[] {String[].class.getName()});
+    StringBuilder b = new StringBuilder();
+    java.util.regex.Matcher m = java.util.regex.Pattern
+        .compile("(?m)^(?:-\\s+([A-Za-z][A-Za-z ]*?)|(Total)): reserved=\\d+MB, committed=(\\d+)MB|^-\\s+([A-Za-z][A-Za-z ]*?) \\(reserved=\\d+MB, committed=(\\d+)MB")
+        .matcher(out);
+    while (m.find()) {
+      String name = m.group(4) != null ? m.group(4) : m.group(1) != null ? m.group(1) : m.group(2);
+      String committed = m.group(5) != null ? m.group(5) : m.group(3);
+      if (!committed.equals("0")) {
+        b.append(b.isEmpty() ? "" : ", ").append(name).append(' ').append(committed);
+      }
+    }
+    return out.contains("not enabled") ? "" : b.toString();
   }
 
   private static ExecuteRequest request(ModelInfo m, String input, ByteString x) {
