@@ -18,6 +18,11 @@ USER vnrt
 WORKDIR /var/lib/vnrt
 EXPOSE 50051
 ENV JAVA_TOOL_OPTIONS="-XX:+UseContainerSupport"
+# glibc raises its mmap threshold (up to 32 MiB) each time a large block is freed, after which the
+# host copies a model load makes (1-2 MiB each, freed at the next GC) come from malloc's arenas and
+# stay there as free, still resident memory: a fixed threshold keeps them in mmap, given back on
+# free (SoakHarness, bench/README.md: 491 MB free in the arenas after a 60 s soak without it, 32 MB with)
+ENV MALLOC_MMAP_THRESHOLD_=131072
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["java", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "--enable-native-access=ALL-UNNAMED", \
        "--sun-misc-unsafe-memory-access=allow", "-cp", "/opt/vnrt/vnrt-runtime-daemon.jar:/opt/vnrt/lib/*", \

@@ -38,10 +38,12 @@ import json, re, shlex, sys
 text = re.sub(r"\\\n\s*", " ", open(sys.argv[1]).read())
 want = sys.argv[2]
 found = None
+every = []
 for line in text.splitlines():
     line = line.strip()
     if line.split(" ", 1)[0] == want:
         found = line.split(" ", 1)[1].strip()
+        every.append(found)
 if found is None:
     sys.exit(f"no {want} in the Dockerfile")
 if want == "HEALTHCHECK":
@@ -49,8 +51,10 @@ if want == "HEALTHCHECK":
 if want == "RUN":
     print(found)
 elif want == "ENV":
-    key, _, value = found.partition("=")
-    print(key + "=" + json.loads(value) if value.startswith('"') else found)
+    # every ENV line (one KEY=value each), one per output line
+    for each in every:
+        key, _, value = each.partition("=")
+        print(key + "=" + json.loads(value) if value.startswith('"') else each)
 else:
     print("\n".join(json.loads(found)))
 PY
@@ -79,10 +83,10 @@ rewrite() {
 mapfile -t entrypoint < <(instruction ENTRYPOINT | rewrite)
 mapfile -t cmd < <(instruction CMD | rewrite)
 mapfile -t health < <(instruction HEALTHCHECK | rewrite)
-env_line=$(instruction ENV)
+mapfile -t env_lines < <(instruction ENV)
 
 echo "== start: ${entrypoint[*]} ${cmd[*]}"
-(cd "$work" && env "$env_line" "${entrypoint[@]}" "${cmd[@]}" >"$work/daemon.log" 2>&1) &
+(cd "$work" && env "${env_lines[@]}" "${entrypoint[@]}" "${cmd[@]}" >"$work/daemon.log" 2>&1) &
 daemon_pid=$!
 
 echo "== healthcheck: ${health[*]}"
