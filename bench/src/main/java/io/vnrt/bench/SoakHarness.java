@@ -59,9 +59,10 @@ import javax.management.ObjectName;
  * A soak of the daemon over loopback TCP: 16 clients (each its own session) of mixed work — mlp
  * (N=1) without and with dynamic batching, and a load, execute, unload cycle of mlp every 64th
  * operation — for a given time, then (optionally) malformed loads: byte flips of mlp from a fixed
- * seed. Prints RSS (this JVM: daemon and clients) and HBM in use at the start, after the soak and
- * after the malformed loads (each after a GC), the p50/p99 latency of the first and last window of
- * the soak, and operations by status.
+ * seed. Prints RSS (this JVM: daemon and clients) and HBM in use at the start, after the soak, after
+ * the first tenth of the malformed loads (which warms up the refusal paths) and after all of them (each
+ * after a GC, with where the RSS is: HBM resident, malloc's free arenas, NMT's categories when enabled),
+ * the p50/p99 latency of the first and last window of the soak, and operations by status.
  * Arguments: [seconds, default 600] [malformed loads, default 0] [mlp.onnx, default ../shared/models/mlp.onnx].
  */
 public final class SoakHarness {
@@ -111,17 +112,31 @@ public final class SoakHarness {
         System.out.println("soak operations by status: " + new java.util.TreeMap<>(statuses));
         report("after soak", runtime);
         if (malformed > 0) {
+          // The first tenth also warms up the refusal paths (their code is JIT-compiled then, not before): RSS
+          // after it is a second baseline, so a leak shows as growth over the other nine tenths.
           Map<String, AtomicLong> loads = new ConcurrentHashMap<>();
-          List<Future<?>> fs = new ArrayList<>();
-          for (int c = 0; c < 4; c++) {
-            int id = c;
-            fs.add(pool.submit(() -> malformedLoads(client, channel, mlp, id, malformed / 4, loads)));
+          Random[] seeds = new Random[4];
+          for (int c = 0; c < seeds.length; c++) {
+            seeds[c] = new Random(0x50a4L + c);
           }
-          for (Future<?> f : fs) {
-            f.get();
+          int firstRound = Math.max(seeds.length, malformed / 10);
+          int[] rounds = malformed > firstRound ? new int[] {firstRound, malformed - firstRound} : new int[] {malformed};
+          int done = 0;
+          for (int round : rounds) {
+            List<Future<?>> fs = new ArrayList<>();
+            for (int c = 0; c < seeds.length; c++) {
+              Random rnd = seeds[c];
+              int count = round / seeds.length + (c < round % seeds.length ? 1 : 0);
+              int base = done;
+              fs.add(pool.submit(() -> malformedLoads(client, channel, mlp, rnd, base, count, loads)));
+              done += count;
+            }
+            for (Future<?> f : fs) {
+              f.get();
+            }
+            report("after " + done + " malformed loads", runtime);
           }
           System.out.println(malformed + " malformed loads by status: " + new java.util.TreeMap<>(loads));
-          report("after malformed loads", runtime);
         }
         pool.shutdown();
       } finally {
@@ -183,10 +198,9 @@ public final class SoakHarness {
     }
   }
 
-  private static void malformedLoads(VnrtClient client, ManagedChannel channel, byte[] mlp, int id, int count,
-      Map<String, AtomicLong> statuses) {
-    Random rnd = new Random(0x50a4L + id);
-    try (Session session = client.openSession("malformed-" + id)) {
+  private static void malformedLoads(VnrtClient client, ManagedChannel channel, byte[] mlp, Random rnd, int base,
+      int count, Map<String, AtomicLong> statuses) {
+    try (Session session = client.openSession("malformed-" + base)) {
       Metadata h = new Metadata();
       h.put(Session.SESSION_ID_KEY, session.id());
       ModelGrpc.ModelStub models = ModelGrpc.newStub(channel).withInterceptors(
@@ -199,7 +213,7 @@ public final class SoakHarness {
         }
         String status;
         try {
-          ModelInfo info = ExecuteBench.load(models, ExecuteBench.header("bad-" + i, 1), m);
+          ModelInfo info = ExecuteBench.load(models, ExecuteBench.header("bad-" + (base + i), 1), m);
           ModelGrpc.newBlockingStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(h))
               .unloadModel(UnloadModelRequest.newBuilder().setModelId(info.getModelId()).build());
           status = "OK";
