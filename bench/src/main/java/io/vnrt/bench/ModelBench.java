@@ -29,7 +29,8 @@ import java.util.Random;
  * The engine against ONNX Runtime (Java API) on the benchmark models, in one run, with the same
  * thread count and the same inputs. Each case checks the outputs agree, warms both up, then
  * alternates rounds of vnrt and ORT executions and reports median latencies and the ratio
- * ORT latency / vnrt latency (above 1 means vnrt is faster).
+ * ORT latency / vnrt latency (above 1 means vnrt is faster); on one thread also the same ratio of
+ * the calling thread's CPU time per call, which a loaded machine distorts less.
  *
  * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
  *   -cp bench/target/benchmarks.jar io.vnrt.bench.ModelBench [--models DIR] [--seconds S] [--threads 1,2]
@@ -85,6 +86,9 @@ public final class ModelBench {
         }
     }
 
+    private static final java.lang.management.ThreadMXBean THREADS =
+            java.lang.management.ManagementFactory.getThreadMXBean();
+
     private static void run(OrtEnvironment env, HbmPool pool, Path file, Case c, int threads, double seconds)
             throws Exception {
         try (CoreGroup group = new CoreGroup("bench", threads);
@@ -129,13 +133,15 @@ public final class ModelBench {
                     }
                 };
                 // Warm-up: C2 for our kernels, ORT's arena and thread pool for theirs.
-                timeFor(vnrtRun, seconds / 2, new ArrayList<>());
-                timeFor(ortRun, seconds / 2, new ArrayList<>());
+                timeFor(vnrtRun, seconds / 2, new ArrayList<>(), new long[2]);
+                timeFor(ortRun, seconds / 2, new ArrayList<>(), new long[2]);
                 List<Long> ours = new ArrayList<>();
                 List<Long> theirs = new ArrayList<>();
+                long[] ourCpu = new long[2];
+                long[] theirCpu = new long[2];
                 for (int round = 0; round < 6; round++) {
-                    timeFor(vnrtRun, seconds / 6, ours);
-                    timeFor(ortRun, seconds / 6, theirs);
+                    timeFor(vnrtRun, seconds / 6, ours, ourCpu);
+                    timeFor(ortRun, seconds / 6, theirs, theirCpu);
                 }
                 double p50 = median(ours) / 1e6;
                 double ortP50 = median(theirs) / 1e6;
@@ -144,6 +150,12 @@ public final class ModelBench {
                 if (c.flops > 0) {
                     notes += String.format(Locale.ROOT, "; vnrt %.0f GFLOP/s, ORT %.0f GFLOP/s", c.flops / p50 / 1e6,
                             c.flops / ortP50 / 1e6);
+                }
+                if (threads == 1) {
+                    // On one thread both run on the calling thread, whose CPU time counts only while
+                    // it has a core: on a loaded machine this ratio moves less than the latencies.
+                    notes += String.format(Locale.ROOT, "; CPU time ORT/vnrt %.2f",
+                            ((double) theirCpu[0] / theirCpu[1]) / ((double) ourCpu[0] / ourCpu[1]));
                 }
                 System.out.printf(Locale.ROOT, "%-28s %7d %12.3f %12.3f %10.2f %s%n", label, threads, p50, ortP50,
                         ortP50 / p50, notes);
@@ -186,13 +198,18 @@ public final class ModelBench {
         return String.format(Locale.ROOT, "max |diff| %.1e of max |out| %.1e", worstAbs, scale);
     }
 
-    private static void timeFor(Runnable r, double seconds, List<Long> samples) {
+    /** Runs r for the given time, adding each call's latency to samples and the calling thread's CPU time and calls to cpu. */
+    private static void timeFor(Runnable r, double seconds, List<Long> samples, long[] cpu) {
         long end = System.nanoTime() + (long) (seconds * 1e9);
+        int before = samples.size();
+        long c0 = THREADS.getCurrentThreadCpuTime();
         do {
             long t0 = System.nanoTime();
             r.run();
             samples.add(System.nanoTime() - t0);
         } while (System.nanoTime() < end);
+        cpu[0] += THREADS.getCurrentThreadCpuTime() - c0;
+        cpu[1] += samples.size() - before;
     }
 
     private static double median(List<Long> samples) {

@@ -51,12 +51,20 @@ public final class VectorShape {
      */
     public static final int VECTOR_REGISTERS;
     /**
-     * Rows of the float GEMM register tile: GEMM_ROWS × 2 accumulators, two B vectors and a
-     * broadcast must fit the register file, so 8 rows (19 registers) where there are 32, 6 (15) where
-     * there are 16, as BLIS's and MLAS's Haswell kernels.
+     * Rows of the float GEMM register tile: GEMM_ROWS × {@link #GEMM_VECTORS} accumulators, the B
+     * vectors and a broadcast must fit the register file. Two vectors a row: 8 rows (19 registers)
+     * where there are 32, 6 (15) where there are 16, as BLIS's and MLAS's Haswell kernels. At 128
+     * bits with 32 registers, four vectors a row and 6 rows (24 accumulators, 4 B vectors and a
+     * broadcast: 29 registers), the 6×16 tile of BLIS's NEON kernels.
      */
     public static final int GEMM_ROWS;
-    /** Columns of the float GEMM register tile, which is also the width of a packed B panel: two vectors. */
+    /**
+     * Float vectors in a row of the GEMM register tile: 2, or 4 at 128 bits where there are 32
+     * registers (a 4-lane vector's 8-column panel leaves too few FMAs per broadcast and per k step's
+     * loop overhead).
+     */
+    public static final int GEMM_VECTORS;
+    /** Columns of the float GEMM register tile, which is also the width of a packed B panel. */
     public static final int GEMM_COLUMNS;
 
     private static final Set<String> INTERESTING = Set.of("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f",
@@ -99,8 +107,9 @@ public final class VectorShape {
         String arch = System.getProperty("os.arch", "");
         boolean x86 = arch.equals("amd64") || arch.equals("x86_64");
         VECTOR_REGISTERS = !x86 || useAvx() >= 3 ? 32 : 16;
-        GEMM_ROWS = VECTOR_REGISTERS >= 32 ? 8 : 6;
-        GEMM_COLUMNS = 2 * FLOAT_LANES;
+        GEMM_VECTORS = bits == 128 && VECTOR_REGISTERS >= 32 ? 4 : 2;
+        GEMM_ROWS = GEMM_VECTORS == 4 ? 6 : VECTOR_REGISTERS >= 32 ? 8 : 6;
+        GEMM_COLUMNS = GEMM_VECTORS * FLOAT_LANES;
     }
 
     private VectorShape() {}

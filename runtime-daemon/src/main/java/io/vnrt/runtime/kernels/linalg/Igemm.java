@@ -31,8 +31,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Inside: B's zero point is subtracted at packing, so a panel holds {@code B − zb} as int16
  * (range [−255, 255]) for {@link #NR} columns, k-major, zero past N; A's is subtracted as each
  * element is broadcast. The register tile is {@link #MR} rows × two {@link VectorShape#INT}
- * vectors of int32 accumulators (the float GEMM's shape: 8 rows where there are 32 vector
- * registers, 6 where 16); each k step widens the panel's int16 values to int32 and multiply-adds.
+ * vectors of int32 accumulators (8 rows where there are 32 vector registers, 6 where 16);
+ * each k step widens the panel's int16 values to int32 and multiply-adds.
  * This is the portable path (every width, any CPU the Vector API compiles for); machine-code
  * tiles with dot-product instructions may take full panels where the CPU has them.
  */
@@ -44,8 +44,8 @@ public final class Igemm {
             jdk.incubator.vector.VectorShape.forBitSize(Math.max(64, VectorShape.BITS / 2)));
     /** Columns of a packed panel and of the register tile: two int vectors. */
     public static final int NR = 2 * L;
-    /** Rows of the register tile. */
-    public static final int MR = VectorShape.GEMM_ROWS;
+    /** Rows of the register tile: 8 where there are 32 vector registers, 6 where 16. */
+    public static final int MR = VectorShape.VECTOR_REGISTERS >= 32 ? 8 : 6;
     private static final boolean EIGHT = MR == 8;
     /** Bytes of one packed panel row (NR int16 values). */
     private static final int PANEL_ROW = NR * 2;

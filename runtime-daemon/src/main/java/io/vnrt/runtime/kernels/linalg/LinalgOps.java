@@ -9,7 +9,7 @@ public final class LinalgOps {
     /**
      * Which GEMM micro-kernels this process runs, for people: "AVX-512 machine-code kernels (12x32;
      * tiles of 12, 8, 4 rows), 512-bit Vector API for edges", "AVX2 machine-code kernels (6x16; ...),
-     * 256-bit Vector API for edges", or "128-bit Vector API kernels (8x8 tiles; why)" when no
+     * 256-bit Vector API for edges", or "128-bit Vector API kernels (6x16 tiles; why)" when no
      * machine code fits the width or CPU, may be used ({@code -Dvnrt.nativeKernels=false}) or loaded.
      */
     public static String gemmKernels() {

@@ -12,10 +12,11 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Float32 GEMM, C = epilogue(alpha * A·B), over memory segments: B packed into panels of
- * {@link #NR} columns, two vectors of {@link VectorShape#FLOAT} (k-major inside a panel,
- * zero-padded past N), A read in place through row and k strides (so transposed A costs no copy),
- * an {@link #MR}×NR register tile ({@link VectorShape#GEMM_ROWS}: 8×32 at 512 bits, 6×16 at 256
- * bits on x86 without AVX-512, 8×8 at 128 bits with 32 registers), K blocked only beyond
+ * {@link #NR} columns, {@link VectorShape#GEMM_VECTORS} vectors of {@link VectorShape#FLOAT}
+ * (k-major inside a panel, zero-padded past N), A read in place through row and k strides (so
+ * transposed A costs no copy), an {@link #MR}×NR register tile ({@link VectorShape#GEMM_ROWS}: 8×32
+ * at 512 bits, 6×16 at 256 bits on x86 without AVX-512, 6×16 of four vectors at 128 bits with 32
+ * registers ({@link #kernelWide}), 6×8 at 128 bits with 16), K blocked only beyond
  * {@value #KC}: a panel's slice then sits in L2 while the rows of A stream past it (L1-sized blocks
  * measured no faster). Where {@link NativeSgemm} is available, full-width panels go to its
  * machine-code tiles and only the rows left over and partial panels to the Vector API kernels here.
@@ -31,6 +32,12 @@ final class Sgemm {
     static final int MR = VectorShape.GEMM_ROWS;
     /** Whether the register tile has rows 6 and 7 (32 vector registers) or stops at 6 (16). */
     private static final boolean EIGHT = MR == 8;
+    /**
+     * Whether a panel is four vectors wide (128 bits with 32 registers): full tiles then run
+     * {@link #kernelWide}, and the two-vector kernels serve as half-panel kernels (a panel's
+     * columns [0, 2L) at offset 0, [2L, 4L) at offset 2·VB: their B row stride is NR either way).
+     */
+    static final boolean WIDE = NR == 4 * L;
     static final int KC = 1024;
     static final int MC = 144;
     /** Below this many multiply-adds per task a thread hand-off costs more than it saves. */
@@ -72,8 +79,9 @@ final class Sgemm {
             long src = off + n0 * ns;
             if (ns == 4 && w == NR) {
                 for (int kk = 0; kk < k; kk++, src += ks, d += NR * 4) {
-                    FloatVector.fromMemorySegment(S, b, src, LE).intoMemorySegment(dst, d, LE);
-                    FloatVector.fromMemorySegment(S, b, src + VB, LE).intoMemorySegment(dst, d + VB, LE);
+                    for (int v = 0; v < NR * 4; v += VB) {
+                        FloatVector.fromMemorySegment(S, b, src + v, LE).intoMemorySegment(dst, d + v, LE);
+                    }
                 }
             } else if (ns == 4) {
                 for (int kk = 0; kk < k; kk++, src += ks, d += NR * 4) {
@@ -196,18 +204,31 @@ final class Sgemm {
                         long co = cBase + i * p.ldc + col * 4L;
                         if (mr == MR && nv == NR && !loadC) {
                             if (p.aks == 4) {
-                                int flags = tileFlags(ep, false, last);
-                                kernelTile(p.a, ak + i * p.ars, p.ars, MR, p.bp, bo, kc, p.c, co, p.ldc, flags,
-                                        ep.colBias(), col * 4L);
-                                if ((flags & NativeSgemm.FLAG_BIAS) != 0) {
-                                    continue;
+                                if (WIDE) {
+                                    kernelWide(p.a, ak + i * p.ars, p.ars, MR, p.bp, bo, kc, p.c, co, p.ldc);
+                                } else {
+                                    int flags = tileFlags(ep, false, last);
+                                    kernelTile(p.a, ak + i * p.ars, p.ars, MR, p.bp, bo, kc, p.c, co, p.ldc, flags,
+                                            ep.colBias(), col * 4L);
+                                    if ((flags & NativeSgemm.FLAG_BIAS) != 0) {
+                                        continue;
+                                    }
                                 }
                             } else {
                                 kernelStrided(p.a, ak + i * p.ars, p.ars, p.aks, MR, p.bp, bo, kc, p.c, co, p.ldc);
+                                if (WIDE) {
+                                    kernelStrided(p.a, ak + i * p.ars, p.ars, p.aks, MR, p.bp, bo + 2 * VB, kc, p.c,
+                                            co + 2 * VB, p.ldc);
+                                }
                             }
                         } else if (nv == NR && mr < 3) {
                             for (int r = 0; r < mr; r++) {
-                                kernel1(p.a, ak + (i + r) * p.ars, p.aks, p.bp, bo, kc, p.c, co + r * p.ldc, loadC);
+                                if (WIDE) {
+                                    kernel1Wide(p.a, ak + (i + r) * p.ars, p.aks, p.bp, bo, kc, p.c, co + r * p.ldc,
+                                            loadC);
+                                } else {
+                                    kernel1(p.a, ak + (i + r) * p.ars, p.aks, p.bp, bo, kc, p.c, co + r * p.ldc, loadC);
+                                }
                             }
                         } else {
                             if (tile == null) {
@@ -216,13 +237,26 @@ final class Sgemm {
                             if (nv <= L && mr >= 3 && p.aks == 4) {
                                 // A narrow last panel (a 10-class classifier): half the FMAs.
                                 kernelHalf(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo, kc, tile);
+                            } else if (WIDE && nv <= 2 * L && mr >= 3 && p.aks == 4) {
+                                kernelTile(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo, kc, tile, 0, NR * 4L, 0, null, 0);
+                            } else if (WIDE && mr >= 3 && p.aks == 4) {
+                                kernelWide(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo, kc, tile, 0, NR * 4L);
                             } else if (mr >= 3 && p.aks == 4) {
                                 kernelTile(p.a, ak + i * p.ars, p.ars, mr, p.bp, bo, kc, tile, 0, NR * 4L, 0, null, 0);
                             } else if (mr >= 3) {
                                 kernelStrided(p.a, ak + i * p.ars, p.ars, p.aks, mr, p.bp, bo, kc, tile, 0, NR * 4L);
+                                if (WIDE && nv > 2 * L) {
+                                    kernelStrided(p.a, ak + i * p.ars, p.ars, p.aks, mr, p.bp, bo + 2 * VB, kc, tile,
+                                            2 * VB, NR * 4L);
+                                }
                             } else {
                                 for (int r = 0; r < mr; r++) {
-                                    kernel1(p.a, ak + (i + r) * p.ars, p.aks, p.bp, bo, kc, tile, r * NR * 4L, false);
+                                    if (WIDE) {
+                                        kernel1Wide(p.a, ak + (i + r) * p.ars, p.aks, p.bp, bo, kc, tile, r * NR * 4L,
+                                                false);
+                                    } else {
+                                        kernel1(p.a, ak + (i + r) * p.ars, p.aks, p.bp, bo, kc, tile, r * NR * 4L, false);
+                                    }
                                 }
                             }
                             mergeTile(tile, p.c, co, p.ldc, mr, nv, loadC);
@@ -407,6 +441,112 @@ final class Sgemm {
     }
 
     /**
+     * {@link #kernelTile} for four-vector panels ({@link #WIDE}, 128 bits with 32 registers): 6 rows
+     * × 4 vectors, 24 accumulators, four B vectors and a broadcast in 29 registers, so each k step
+     * issues 24 FMAs for 4 loads and 6 broadcasts where the two-vector tile of 8 rows issued 16 for
+     * 2 and 8. Every accumulator is a local (a vector in an array, or crossing a call that is not
+     * inlined, is boxed). No flags: with the bias and Relu in registers as well the method is too
+     * big for C1's tier 3 ("out of virtual registers in linear scan"), so the epilogue makes its
+     * own pass over the tile, which is still in L1.
+     */
+    static void kernelWide(MemorySegment a, long a0, long ars, int mr,
+                           MemorySegment bp, long bo, int kc,
+                           MemorySegment c, long co, long ldc) {
+        long r0 = a0;
+        long r1 = a0 + Math.min(1, mr - 1) * ars;
+        long r2 = a0 + Math.min(2, mr - 1) * ars;
+        long r3 = a0 + Math.min(3, mr - 1) * ars;
+        long r4 = a0 + Math.min(4, mr - 1) * ars;
+        long r5 = a0 + Math.min(5, mr - 1) * ars;
+        FloatVector c00 = FloatVector.zero(S);
+        FloatVector c01 = c00;
+        FloatVector c02 = c00;
+        FloatVector c03 = c00;
+        FloatVector c10 = c00;
+        FloatVector c11 = c00;
+        FloatVector c12 = c00;
+        FloatVector c13 = c00;
+        FloatVector c20 = c00;
+        FloatVector c21 = c00;
+        FloatVector c22 = c00;
+        FloatVector c23 = c00;
+        FloatVector c30 = c00;
+        FloatVector c31 = c00;
+        FloatVector c32 = c00;
+        FloatVector c33 = c00;
+        FloatVector c40 = c00;
+        FloatVector c41 = c00;
+        FloatVector c42 = c00;
+        FloatVector c43 = c00;
+        FloatVector c50 = c00;
+        FloatVector c51 = c00;
+        FloatVector c52 = c00;
+        FloatVector c53 = c00;
+        for (int kk = 0, kn = Math.min(kc, KC); kk < kn; kk++) {
+            long pa = (long) kk << 2;
+            long pb = bo + (long) kk * (NR * 4);
+            FloatVector b0 = FloatVector.fromMemorySegment(S, bp, pb, LE);
+            FloatVector b1 = FloatVector.fromMemorySegment(S, bp, pb + VB, LE);
+            FloatVector b2 = FloatVector.fromMemorySegment(S, bp, pb + 2 * VB, LE);
+            FloatVector b3 = FloatVector.fromMemorySegment(S, bp, pb + 3 * VB, LE);
+            FloatVector x = FloatVector.broadcast(S, a.get(F, r0 + pa));
+            c00 = b0.fma(x, c00);
+            c01 = b1.fma(x, c01);
+            c02 = b2.fma(x, c02);
+            c03 = b3.fma(x, c03);
+            x = FloatVector.broadcast(S, a.get(F, r1 + pa));
+            c10 = b0.fma(x, c10);
+            c11 = b1.fma(x, c11);
+            c12 = b2.fma(x, c12);
+            c13 = b3.fma(x, c13);
+            x = FloatVector.broadcast(S, a.get(F, r2 + pa));
+            c20 = b0.fma(x, c20);
+            c21 = b1.fma(x, c21);
+            c22 = b2.fma(x, c22);
+            c23 = b3.fma(x, c23);
+            x = FloatVector.broadcast(S, a.get(F, r3 + pa));
+            c30 = b0.fma(x, c30);
+            c31 = b1.fma(x, c31);
+            c32 = b2.fma(x, c32);
+            c33 = b3.fma(x, c33);
+            x = FloatVector.broadcast(S, a.get(F, r4 + pa));
+            c40 = b0.fma(x, c40);
+            c41 = b1.fma(x, c41);
+            c42 = b2.fma(x, c42);
+            c43 = b3.fma(x, c43);
+            x = FloatVector.broadcast(S, a.get(F, r5 + pa));
+            c50 = b0.fma(x, c50);
+            c51 = b1.fma(x, c51);
+            c52 = b2.fma(x, c52);
+            c53 = b3.fma(x, c53);
+        }
+        c00.intoMemorySegment(c, co, LE);
+        c01.intoMemorySegment(c, co + VB, LE);
+        c02.intoMemorySegment(c, co + 2 * VB, LE);
+        c03.intoMemorySegment(c, co + 3 * VB, LE);
+        c10.intoMemorySegment(c, co + 1 * ldc, LE);
+        c11.intoMemorySegment(c, co + 1 * ldc + VB, LE);
+        c12.intoMemorySegment(c, co + 1 * ldc + 2 * VB, LE);
+        c13.intoMemorySegment(c, co + 1 * ldc + 3 * VB, LE);
+        c20.intoMemorySegment(c, co + 2 * ldc, LE);
+        c21.intoMemorySegment(c, co + 2 * ldc + VB, LE);
+        c22.intoMemorySegment(c, co + 2 * ldc + 2 * VB, LE);
+        c23.intoMemorySegment(c, co + 2 * ldc + 3 * VB, LE);
+        c30.intoMemorySegment(c, co + 3 * ldc, LE);
+        c31.intoMemorySegment(c, co + 3 * ldc + VB, LE);
+        c32.intoMemorySegment(c, co + 3 * ldc + 2 * VB, LE);
+        c33.intoMemorySegment(c, co + 3 * ldc + 3 * VB, LE);
+        c40.intoMemorySegment(c, co + 4 * ldc, LE);
+        c41.intoMemorySegment(c, co + 4 * ldc + VB, LE);
+        c42.intoMemorySegment(c, co + 4 * ldc + 2 * VB, LE);
+        c43.intoMemorySegment(c, co + 4 * ldc + 3 * VB, LE);
+        c50.intoMemorySegment(c, co + 5 * ldc, LE);
+        c51.intoMemorySegment(c, co + 5 * ldc + VB, LE);
+        c52.intoMemorySegment(c, co + 5 * ldc + 2 * VB, LE);
+        c53.intoMemorySegment(c, co + 5 * ldc + 3 * VB, LE);
+    }
+
+    /**
      * {@link #kernelTile} over only the first L columns of the panel (one vector), into
      * the scratch tile: a panel holding at most L real columns (N = 10 classifiers) would otherwise
      * spend half its multiply-adds on the zero padding.
@@ -584,6 +724,60 @@ final class Sgemm {
     }
 
     /**
+     * {@link #kernel1} for four-vector panels: one row × NR columns, k unrolled by two into two
+     * sets of four accumulators (a panel row is one 64-byte line, read once). Unrolled by four it
+     * was 4–8% faster on 1×784×512 alone, but in a ModelBench run on a loaded machine its C2
+     * compile came 40 s after C1's, the boxed C1 code running meanwhile; this smaller loop is kept.
+     */
+    static void kernel1Wide(MemorySegment a, long a0, long aks, MemorySegment bp, long bo, int kc,
+                            MemorySegment c, long co, boolean loadC) {
+        FloatVector s0 = FloatVector.zero(S);
+        FloatVector s1 = s0;
+        FloatVector s2 = s0;
+        FloatVector s3 = s0;
+        FloatVector t0 = s0;
+        FloatVector t1 = s0;
+        FloatVector t2 = s0;
+        FloatVector t3 = s0;
+        long pa = a0;
+        long pb = bo;
+        int kk = 0;
+        for (; kk + 1 < kc; kk += 2, pa += 2 * aks, pb += 2 * NR * 4) {
+            FloatVector x = FloatVector.broadcast(S, a.get(F, pa));
+            FloatVector y = FloatVector.broadcast(S, a.get(F, pa + aks));
+            s0 = FloatVector.fromMemorySegment(S, bp, pb, LE).fma(x, s0);
+            s1 = FloatVector.fromMemorySegment(S, bp, pb + VB, LE).fma(x, s1);
+            s2 = FloatVector.fromMemorySegment(S, bp, pb + 2 * VB, LE).fma(x, s2);
+            s3 = FloatVector.fromMemorySegment(S, bp, pb + 3 * VB, LE).fma(x, s3);
+            t0 = FloatVector.fromMemorySegment(S, bp, pb + 4 * VB, LE).fma(y, t0);
+            t1 = FloatVector.fromMemorySegment(S, bp, pb + 5 * VB, LE).fma(y, t1);
+            t2 = FloatVector.fromMemorySegment(S, bp, pb + 6 * VB, LE).fma(y, t2);
+            t3 = FloatVector.fromMemorySegment(S, bp, pb + 7 * VB, LE).fma(y, t3);
+        }
+        if (kk < kc) {
+            FloatVector x = FloatVector.broadcast(S, a.get(F, pa));
+            s0 = FloatVector.fromMemorySegment(S, bp, pb, LE).fma(x, s0);
+            s1 = FloatVector.fromMemorySegment(S, bp, pb + VB, LE).fma(x, s1);
+            s2 = FloatVector.fromMemorySegment(S, bp, pb + 2 * VB, LE).fma(x, s2);
+            s3 = FloatVector.fromMemorySegment(S, bp, pb + 3 * VB, LE).fma(x, s3);
+        }
+        s0 = s0.add(t0);
+        s1 = s1.add(t1);
+        s2 = s2.add(t2);
+        s3 = s3.add(t3);
+        if (loadC) {
+            s0 = s0.add(FloatVector.fromMemorySegment(S, c, co, LE));
+            s1 = s1.add(FloatVector.fromMemorySegment(S, c, co + VB, LE));
+            s2 = s2.add(FloatVector.fromMemorySegment(S, c, co + 2 * VB, LE));
+            s3 = s3.add(FloatVector.fromMemorySegment(S, c, co + 3 * VB, LE));
+        }
+        s0.intoMemorySegment(c, co, LE);
+        s1.intoMemorySegment(c, co + VB, LE);
+        s2.intoMemorySegment(c, co + 2 * VB, LE);
+        s3.intoMemorySegment(c, co + 3 * VB, LE);
+    }
+
+    /**
      * Adds (or copies) an mr×nv corner of a scratch tile into C. Partial widths go scalar: edge
      * tiles are called too rarely for C2 to compile masked vector code before a model is in use,
      * and uncompiled Vector API code is far slower than a scalar loop.
@@ -593,14 +787,13 @@ final class Sgemm {
             long t = r * NR * 4L;
             long o = co + r * ldc;
             if (nv == NR) {
-                FloatVector v0 = FloatVector.fromMemorySegment(S, tile, t, LE);
-                FloatVector v1 = FloatVector.fromMemorySegment(S, tile, t + VB, LE);
-                if (loadC) {
-                    v0 = v0.add(FloatVector.fromMemorySegment(S, c, o, LE));
-                    v1 = v1.add(FloatVector.fromMemorySegment(S, c, o + VB, LE));
+                for (int v = 0; v < NR * 4; v += VB) {
+                    FloatVector x = FloatVector.fromMemorySegment(S, tile, t + v, LE);
+                    if (loadC) {
+                        x = x.add(FloatVector.fromMemorySegment(S, c, o + v, LE));
+                    }
+                    x.intoMemorySegment(c, o + v, LE);
                 }
-                v0.intoMemorySegment(c, o, LE);
-                v1.intoMemorySegment(c, o + VB, LE);
             } else {
                 for (int j = 0; j < nv; j++) {
                     float v = tile.get(F, t + j * 4L);

@@ -236,6 +236,49 @@ class GemmKernelTest {
         }
     }
 
+    /**
+     * Every edge of the register tile at this width ({@link Sgemm#MR} rows × {@link Sgemm#NR}
+     * columns: 8×32, 6×16 or, at 128 bits, 6×16 of four vectors or 6×8): M, N and K on either side
+     * of a tile's and a vector's multiples, through MatMul (A in place, bias and Relu fused) and
+     * Gemm with transposed A (the strided kernels), on 1 and 2 threads.
+     */
+    @Test
+    void tileEdgesAtThisWidth() {
+        Random r = new Random(19);
+        int mr = Sgemm.MR;
+        int nr = Sgemm.NR;
+        int lanes = nr / io.vnrt.runtime.kernels.VectorShape.GEMM_VECTORS;
+        int[] ms = {1, 2, 3, mr - 1, mr, mr + 1, mr + 2, 2 * mr + 3};
+        int[] ns = {lanes - 1, lanes, 2 * lanes, 3 * lanes - 1, nr - 1, nr, nr + 1, 2 * nr + lanes + 1};
+        int[] ks = {1, 2, 5, 32};
+        for (int m : ms) {
+            for (int n : ns) {
+                for (int k : ks) {
+                    Tensor a = random(r, m, k);
+                    Tensor b = random(r, k, n);
+                    Tensor bias = random(r, n);
+                    float[] ab = reference(a.toFloatArray(), b.toFloatArray(), m, k, n);
+                    float[] relu = new float[m * n];
+                    for (int i = 0; i < relu.length; i++) {
+                        relu[i] = Math.max(0f, ab[i] + bias.getFloat(i % n));
+                    }
+                    Tensor at = transpose(a);
+                    for (boolean threads : new boolean[] {false, true}) {
+                        String what = m + "x" + k + "x" + n + " 2threads=" + threads;
+                        int par = threads ? 2 : 1;
+                        assertClose(ab, runBoth(TestNode.of("MatMul", 13).input(a).constInput(b).parallelism(par),
+                                threads)[0].toFloatArray(), "MatMul " + what);
+                        assertClose(relu, runBoth(TestNode.of("MatMul", 13).input(a).constInput(b).input(bias)
+                                .attr("vnrt_activation", "Relu").parallelism(par), threads)[0].toFloatArray(),
+                                "MatMul+bias+Relu " + what);
+                        assertClose(ab, runBoth(TestNode.of("Gemm", 13).input(at).constInput(b).attr("transA", 1L)
+                                .parallelism(par), threads)[0].toFloatArray(), "Gemm transA " + what);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void integerMatMulIsExact() {
         Tensor a = Tensor.ofLongs(new long[] {2, 2}, 3_000_000_000L, 1, 2, 3);

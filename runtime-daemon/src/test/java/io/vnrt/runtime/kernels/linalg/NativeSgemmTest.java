@@ -78,10 +78,14 @@ class NativeSgemmTest {
 
     @Test
     void theRegisterTileFitsTheRegisterFile() {
-        // rows × 2 accumulators, 2 B vectors and a broadcast
-        assertTrue(Sgemm.MR * 2 + 3 <= VectorShape.VECTOR_REGISTERS, Sgemm.MR + " rows");
-        assertEquals(2 * VectorShape.FLOAT_LANES, Sgemm.NR);
-        assertEquals(Sgemm.NR * 4, 2 * VectorShape.FLOAT.vectorByteSize());
+        // rows × vectors accumulators, the B vectors and a broadcast
+        int vectors = VectorShape.GEMM_VECTORS;
+        assertTrue(Sgemm.MR * vectors + vectors + 1 <= VectorShape.VECTOR_REGISTERS, Sgemm.MR + "x" + vectors);
+        assertEquals(vectors * VectorShape.FLOAT_LANES, Sgemm.NR);
+        assertEquals(Sgemm.NR * 4, vectors * VectorShape.FLOAT.vectorByteSize());
+        // Four-vector panels only at 128 bits with 32 registers (NEON, or x86 with AVX-512VL at MaxVectorSize=16).
+        assertEquals(VectorShape.BITS == 128 && VectorShape.VECTOR_REGISTERS >= 32, Sgemm.WIDE);
+        assertEquals(Sgemm.WIDE ? 4 : 2, vectors);
         if (NativeSgemm.AVAILABLE) {
             assertEquals(Sgemm.NR, NativeSgemm.ISA.columns(), "machine-code tiles read the panels Sgemm packs");
             assertEquals(VectorShape.BITS, NativeSgemm.ISA.bits);
