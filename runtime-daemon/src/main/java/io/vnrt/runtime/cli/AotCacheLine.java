@@ -28,8 +28,7 @@ final class AotCacheLine {
     Optional<String> cache = jvmArgs.stream().filter(a -> a.startsWith(FLAG)).reduce((a, b) -> b)
         .map(a -> a.substring(FLAG.length()));
     if (cache.isEmpty()) {
-      return new Line("AOT cache: none (the first loads and executions run slower; `bin/vnrt aot-cache` makes one)",
-          false);
+      return new Line("AOT cache: none", false);
     }
     if (vmInfo.contains("sharing")) {
       return new Line("AOT cache: " + cache.get() + " (classes and kernel profiles of the training run)", false);

@@ -32,8 +32,8 @@ import picocli.CommandLine.Option;
  * loopback port, runs the whole kernel warm-up (every kernel family at this machine's vector
  * width) until each model's run time has settled, then loads each warm-up model through the SDK
  * (its load warm-up included) and executes it, so the cache holds the classes of every path a
- * first Execute takes, linked, and the kernels' method profiles, with which the JIT compiles them
- * sooner in a daemon started with the cache.
+ * first Execute takes, linked, and the kernels' method profiles (JEP 515). Opt-in: measured, the
+ * cache did not make first executions faster (bench/README.md, FirstExecutionBench).
  */
 @Command(name = "aot-train", mixinStandardHelpOptions = true,
     description = {"Run the kernel warm-up to the end and load and execute its models over gRPC, then exit: the "

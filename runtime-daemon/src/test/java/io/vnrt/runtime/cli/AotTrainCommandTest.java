@@ -53,8 +53,7 @@ class AotTrainCommandTest {
   void theStartupLineSaysWhetherTheCacheIsInUse() {
     AotCacheLine.Line none = AotCacheLine.of(List.of("--add-modules=jdk.incubator.vector"), "mixed mode, sharing");
     assertFalse(none.warning());
-    assertTrue(none.text().startsWith("AOT cache: none"), none.text());
-    assertTrue(none.text().contains("bin/vnrt aot-cache"), none.text());
+    assertEquals("AOT cache: none", none.text());
 
     AotCacheLine.Line used = AotCacheLine.of(List.of("-XX:AOTMode=auto", "-XX:AOTCache=/opt/vnrt/vnrt.aot"),
         "mixed mode, sharing");
