@@ -50,9 +50,14 @@ import java.util.regex.Pattern;
  * load time, the first execution (as the client saw it, and the daemon's queue + compute time of
  * it) and ORT's session creation and first run, with the ratio of the first executions.
  *
+ * <p>{@code --compare-no-aot-cache} also starts, each round, a daemon without the JVM's AOT cache
+ * ({@code VNRT_AOT_CACHE=off}), so the cache's effect is measured in the same run: bin/vnrt uses
+ * its cache when there is one ({@code bin/vnrt aot-cache} makes it).
+ *
  * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
  *   -cp bench/target/benchmarks.jar io.vnrt.bench.FirstExecutionBench [--rounds 3] [--idle 5] [--threads 2]
- *   [--only NAME] [--vnrt bin/vnrt] [--work bench/target/first-execution] [--daemon-arg ARG ...]</pre>
+ *   [--only NAME] [--vnrt bin/vnrt] [--work bench/target/first-execution] [--daemon-arg ARG ...]
+ *   [--compare-no-aot-cache]</pre>
  */
 public final class FirstExecutionBench {
     private static final Pattern LISTENING = Pattern.compile("daemon listening on ([^ ,]+)");
@@ -83,6 +88,7 @@ public final class FirstExecutionBench {
         Path work = Path.of("bench/target/first-execution");
         Path models = Path.of(System.getProperty("vnrt.shared", "../shared"), "models");
         List<String> daemonArgs = new ArrayList<>();
+        boolean compareNoCache = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
@@ -93,9 +99,10 @@ public final class FirstExecutionBench {
                 case "--work" -> work = Path.of(args[++i]);
                 case "--models" -> models = Path.of(args[++i]);
                 case "--daemon-arg" -> daemonArgs.add(args[++i]);
+                case "--compare-no-aot-cache" -> compareNoCache = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (expected --rounds N,"
                         + " --idle SECONDS, --threads N, --only NAME, --vnrt PATH, --work DIR, --models DIR,"
-                        + " --daemon-arg ARG)");
+                        + " --daemon-arg ARG, --compare-no-aot-cache)");
             }
         }
         Path resnet = work.resolve("resnet50.onnx");
@@ -111,6 +118,7 @@ public final class FirstExecutionBench {
                 threads);
         Map<Case, List<Figures>> ours = new LinkedHashMap<>();
         Map<Case, List<Figures>> theirs = new LinkedHashMap<>();
+        Map<Case, List<Figures>> uncached = new LinkedHashMap<>();
         for (int round = 0; round < rounds; round++) {
             for (Case c : cases) {
                 if (only != null && !c.label.contains(only)) {
@@ -126,11 +134,19 @@ public final class FirstExecutionBench {
                 ortArgs.addAll(common);
                 // alternate which runtime goes first, so neither always meets the caches the other left
                 if (round % 2 == 0) {
-                    theirs.computeIfAbsent(c, k -> new ArrayList<>()).add(spawn(ortArgs));
-                    ours.computeIfAbsent(c, k -> new ArrayList<>()).add(spawn(vnrtArgs));
+                    theirs.computeIfAbsent(c, k -> new ArrayList<>()).add(spawn(ortArgs, Map.of()));
+                    ours.computeIfAbsent(c, k -> new ArrayList<>()).add(spawn(vnrtArgs, Map.of()));
                 } else {
-                    ours.computeIfAbsent(c, k -> new ArrayList<>()).add(spawn(vnrtArgs));
-                    theirs.computeIfAbsent(c, k -> new ArrayList<>()).add(spawn(ortArgs));
+                    ours.computeIfAbsent(c, k -> new ArrayList<>()).add(spawn(vnrtArgs, Map.of()));
+                    theirs.computeIfAbsent(c, k -> new ArrayList<>()).add(spawn(ortArgs, Map.of()));
+                }
+                if (compareNoCache) {
+                    Figures u = spawn(vnrtArgs, Map.of("VNRT_AOT_CACHE", "off"));
+                    uncached.computeIfAbsent(c, k -> new ArrayList<>()).add(u);
+                    System.out.printf(Locale.ROOT, "  round %d %-26s without the AOT cache: vnrt load %8.1f ms "
+                            + "(warm-up %.1f), first %8.2f ms (daemon %.2f), next %.2f, p50 of 20 %.2f%n", round + 1,
+                            c.label, u.ms("load_ms"), u.ms("warmup_ms"), u.ms("first_ms"), u.ms("first_daemon_ms"),
+                            u.ms("second_ms"), u.ms("p50_ms"));
                 }
                 Figures v = ours.get(c).getLast();
                 Figures o = theirs.get(c).getLast();
@@ -156,6 +172,22 @@ public final class FirstExecutionBench {
                     range(v, "load_ms"), range(v, "first_ms"), range(v, "first_daemon_ms"), range(o, "session_ms"),
                     range(o, "first_ms"), range(ratios, "%.2f"));
         }
+        if (compareNoCache) {
+            System.out.println();
+            System.out.println("| model, without the AOT cache | vnrt load | vnrt first Execute (daemon's part) "
+                    + "| vnrt first / ORT first |");
+            System.out.println("|---|---|---|---|");
+            for (Case c : uncached.keySet()) {
+                List<Figures> u = uncached.get(c);
+                List<Figures> o = theirs.get(c);
+                double[] ratios = new double[u.size()];
+                for (int i = 0; i < u.size(); i++) {
+                    ratios[i] = u.get(i).ms("first_ms") / o.get(i).ms("first_ms");
+                }
+                System.out.printf(Locale.ROOT, "| %s | %s ms | %s ms (%s ms) | %s |%n", c.label, range(u, "load_ms"),
+                        range(u, "first_ms"), range(u, "first_daemon_ms"), range(ratios, "%.2f"));
+            }
+        }
     }
 
     private static String dimsArg(Map<String, Long> dims) {
@@ -176,12 +208,15 @@ public final class FirstExecutionBench {
     }
 
     /** Runs a child JVM with this class path and the launcher's flags; its RESULT line is the figures. */
-    private static Figures spawn(List<String> childArgs) throws IOException, InterruptedException {
+    private static Figures spawn(List<String> childArgs, Map<String, String> env)
+            throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(javaBinary(), "--add-modules", "jdk.incubator.vector",
                 "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx2g", "-cp",
                 System.getProperty("java.class.path"), FirstExecutionBench.class.getName(), "--child"));
         cmd.addAll(childArgs);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        Process p = pb.start();
         Figures result = null;
         List<String> lines = new ArrayList<>();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {

@@ -141,4 +141,90 @@ class LauncherTest {
     assertClean("the daemon's stderr: " + log, log);
     assertTrue(log.contains("stopped"), log);
   }
+
+  /** Starts {@code bin/vnrt daemon} with {@code env}, returns its start-up lines (stdout) and its stderr, and stops it. */
+  private static Run daemonStartup(Map<String, String> env, Path dir) throws Exception {
+    Path err = Files.createTempFile(dir, "daemon", ".err");
+    List<String> args = List.of("daemon", "--listen", "127.0.0.1:0", "--hbm", "64MiB", "--cores-per-device", "1",
+        "--kernel-warmup", "0s");
+    Process daemon = launcher(env, args).redirectError(err.toFile()).start();
+    StringBuilder out = new StringBuilder();
+    try {
+      BufferedReader lines = new BufferedReader(new InputStreamReader(daemon.getInputStream(), StandardCharsets.UTF_8));
+      for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+        out.append(line).append('\n');
+        if (line.startsWith("messages up to")) {
+          break;
+        }
+      }
+    } finally {
+      daemon.destroy();
+      assertTrue(daemon.waitFor(60, TimeUnit.SECONDS), "the daemon did not stop on SIGTERM");
+    }
+    Run r = new Run(args, daemon.exitValue(), out.toString(), Files.readString(err));
+    assertClean(r.toString(), r.out() + r.err());
+    assertTrue(r.out().contains("listening on 127.0.0.1:"), r.toString());
+    return r;
+  }
+
+  @Test
+  void theLauncherStartsWithAMissingDamagedOrStaleAotCacheAndSaysSo(@TempDir Path dir) throws Exception {
+    Path jar = ROOT.resolve("runtime-daemon/target/vnrt-runtime-daemon.jar");
+    assumeTrue(Files.isRegularFile(jar), "the launcher's jar is built by the package phase: run ./mvnw verify");
+    Path missing = dir.resolve("missing.aot");
+    Run none = run(Map.of("VNRT_AOT_CACHE", missing.toString()), "--version");
+    assertEquals(0, none.exitCode(), none.toString());
+    assertEquals("", none.err(), none.toString());
+    assertTrue(none.out().startsWith("vnrt "), none.toString());
+    assertTrue(daemonStartup(Map.of("VNRT_AOT_CACHE", missing.toString()), dir).out().contains("AOT cache: none"));
+
+    Path damaged = Files.writeString(dir.resolve("damaged.aot"), "not an AOT cache\n");
+    Run version = run(Map.of("VNRT_AOT_CACHE", damaged.toString()), "--version");
+    assertEquals(0, version.exitCode(), version.toString());
+    assertEquals("", version.err(), "the JVM's own AOT messages are off: " + version);
+    assertTrue(version.out().startsWith("vnrt "), "nothing but the version on stdout: " + version);
+    Run startup = daemonStartup(Map.of("VNRT_AOT_CACHE", damaged.toString()), dir);
+    assertTrue(startup.err().contains("AOT cache " + damaged + " could not be used"), startup.toString());
+    assertEquals(1, startup.err().lines().filter(l -> l.contains("AOT")).count(), startup.toString());
+
+    Path stale = Files.writeString(dir.resolve("stale.aot"), "made before the jar\n");
+    Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.fromMillis(
+        Files.getLastModifiedTime(jar).toMillis() - 3_600_000));
+    Run old = daemonStartup(Map.of("VNRT_AOT_CACHE", stale.toString()), dir);
+    assertTrue(old.err().contains("not using the AOT cache " + stale + ": it is older than the jar"), old.toString());
+    assertTrue(old.out().contains("AOT cache: none"), old.toString());
+
+    Run off = run(Map.of("VNRT_AOT_CACHE", "off"), "aot-cache");
+    assertError(off, 2, 1, "VNRT_AOT_CACHE=off");
+
+    Path helpCache = dir.resolve("help.aot");
+    Run help = run(Map.of("VNRT_AOT_CACHE", helpCache.toString()), "aot-cache", "--help");
+    assertEquals(0, help.exitCode(), help.toString());
+    assertTrue(help.out().contains("aot-train"), "the training command's usage: " + help);
+    assertFalse(Files.exists(helpCache), "no cache made from a help run: " + help);
+  }
+
+  @Test
+  void aotCacheMakesACacheTheNextDaemonStartsWith(@TempDir Path dir) throws Exception {
+    assumeTrue(Files.isRegularFile(ROOT.resolve("runtime-daemon/target/vnrt-runtime-daemon.jar")),
+        "the launcher's jar is built by the package phase: run ./mvnw verify");
+    Path cache = dir.resolve("vnrt.aot");
+    Process p = launcher(Map.of("VNRT_AOT_CACHE", cache.toString()),
+        List.of("aot-cache", "--budget", "1s", "--executions", "1")).start();
+    p.getOutputStream().close();
+    CompletableFuture<String> out = new CompletableFuture<>();
+    Thread.ofVirtual().start(() -> out.complete(read(p.getInputStream())));
+    String err = read(p.getErrorStream());
+    assertTrue(p.waitFor(300, TimeUnit.SECONDS), "bin/vnrt aot-cache did not finish");
+    Run made = new Run(List.of("aot-cache"), p.exitValue(), out.get(), err);
+    assertEquals(0, made.exitCode(), made.toString());
+    assertTrue(made.err().contains("AOT cache ready"), made.toString());
+    assertTrue(Files.size(cache) > 0, made.toString());
+    try (var left = Files.list(dir)) {
+      assertEquals(List.of(cache), left.toList(), "no temporary files left: " + made);
+    }
+    Run startup = daemonStartup(Map.of("VNRT_AOT_CACHE", cache.toString()), dir);
+    assertTrue(startup.out().contains("AOT cache: " + cache + " (classes and kernel profiles"), startup.toString());
+    assertFalse(startup.err().contains("AOT"), startup.toString());
+  }
 }

@@ -297,6 +297,12 @@ final class DaemonCommand implements Callable<Integer> {
       out.printf("  device %d: cores %s, %s HBM%n", d.deviceId(), d.coreIds(), ByteSize.format(d.hbmBytes()));
     }
     EngineLines.machine(EngineInfos.current(Optional.empty())).forEach(out::println);
+    AotCacheLine.Line aot = AotCacheLine.current();
+    if (aot.warning()) {
+      log.warn("{}", aot.text());
+    } else {
+      out.println(aot.text());
+    }
     if (plan.kernelWarmup().isZero()) {
       out.println("kernel warm-up: off (--kernel-warmup 0s): the first executions run before the JIT has compiled"
           + " the kernels");

@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
         MonitorCommand.class,
         TopCommand.class,
         RunCommand.class,
+        AotTrainCommand.class,
         ConformanceCommand.class,
         CommandLine.HelpCommand.class,
     })

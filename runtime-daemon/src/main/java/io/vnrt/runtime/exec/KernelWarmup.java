@@ -111,6 +111,7 @@ public final class KernelWarmup implements AutoCloseable {
     private final int cores;
     private final BackingChoice backing;
     private final BooleanSupplier busy;
+    private final boolean background;
     private final LongSupplier clock;
     private final CompletableFuture<Report> finished = new CompletableFuture<>();
     private final Thread thread;
@@ -118,11 +119,13 @@ public final class KernelWarmup implements AutoCloseable {
     private volatile Report progress;
     private final long startNanos;
 
-    private KernelWarmup(Duration budget, int cores, BackingChoice backing, BooleanSupplier busy, LongSupplier clock) {
+    private KernelWarmup(Duration budget, int cores, BackingChoice backing, BooleanSupplier busy, boolean background,
+            LongSupplier clock) {
         this.budget = budget;
         this.cores = cores;
         this.backing = backing;
         this.busy = busy;
+        this.background = background;
         this.clock = clock;
         this.progress = new Report(State.RUNNING, List.of(), 0, Duration.ZERO, Duration.ZERO, List.of());
         this.startNanos = clock.getAsLong();
@@ -134,9 +137,27 @@ public final class KernelWarmup implements AutoCloseable {
      * the devices' {@code backing}, pausing whenever {@code busy} is true.
      */
     public static KernelWarmup start(Duration budget, int cores, BackingChoice backing, BooleanSupplier busy) {
-        KernelWarmup w = new KernelWarmup(budget, cores, backing, busy, System::nanoTime);
+        KernelWarmup w = new KernelWarmup(budget, cores, backing, busy, true, System::nanoTime);
         w.thread.start();
         return w;
+    }
+
+    /**
+     * Runs the whole warm-up at the normal priority, never pausing, and returns its report: the
+     * workload of the JVM's ahead-of-time cache training run ({@code vnrt aot-train}), which
+     * must see every kernel compiled as the daemon's background warm-up would compile it.
+     */
+    public static Report runInForeground(Duration budget, int cores, BackingChoice backing) {
+        KernelWarmup w = new KernelWarmup(budget, cores, backing, () -> false, false, System::nanoTime);
+        w.thread.start();
+        return w.finished.join();
+    }
+
+    /** The warm-up models by name (serialized ONNX), cheapest first: every kernel family at this vector width. */
+    public static Map<String, byte[]> models() {
+        Map<String, byte[]> models = new LinkedHashMap<>();
+        WarmupModels.all().forEach(m -> models.put(m.name(), m.onnx()));
+        return models;
     }
 
     /** Completes with the final report when the warm-up ends, however it ends. */
@@ -238,10 +259,11 @@ public final class KernelWarmup implements AutoCloseable {
     }
 
     private void run() {
-        BackgroundPriority.lowerCurrentThread();
+        Runnable priority = background ? BackgroundPriority::lowerCurrentThread : () -> { };
+        priority.run();
         long deadline = startNanos + budget.toNanos();
         Tally tally = new Tally();
-        try (CoreGroup group = new CoreGroup("vnrt-warmup", cores, BackgroundPriority::lowerCurrentThread);
+        try (CoreGroup group = new CoreGroup("vnrt-warmup", cores, priority);
                 HbmPool pool = new HbmPool(0, backing(tally.failed))) {
             try {
                 if (loadAll(new Engine(), pool, group, deadline, tally)) {
