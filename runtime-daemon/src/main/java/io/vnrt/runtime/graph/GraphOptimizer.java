@@ -36,6 +36,9 @@ public final class GraphOptimizer {
     /** LeakyRelu's alpha for a fused activation. */
     public static final String ALPHA = "vnrt_alpha";
 
+    /** The fused int8 GEMM of {@link QuantizationFusion} (internal domain), which takes an activation too. */
+    private static final String DQMM = "DynamicQuantizeMatMul";
+
     private static final Map<OpRegistry, Support> SUPPORT = new ConcurrentHashMap<>();
 
     private GraphOptimizer() {}
@@ -180,7 +183,21 @@ public final class GraphOptimizer {
             Set<Node> gone = Collections.newSetFromMap(new IdentityHashMap<>());
             for (int i = 0; i < nodes.size(); i++) {
                 Node n = nodes.get(i);
-                if (!n.isDefaultDomain() || gone.contains(n)) {
+                if (gone.contains(n)) {
+                    continue;
+                }
+                if (!n.isDefaultDomain()) {
+                    // the fused int8 GEMM of quantize_dynamic's chains absorbs a following activation
+                    Node fusedQ = n.domain().equals(OpRegistry.VNRT_DOMAIN) && n.opType().equals(DQMM)
+                            && !n.attributes().containsKey(ACTIVATION) ? activation(n, onlyConsumer(n.outputs().get(0))) : null;
+                    if (fusedQ != null) {
+                        nodes.set(i, fusedQ);
+                        unindex(n);
+                        removed.forEach(this::unindex);
+                        index(fusedQ);
+                        gone.addAll(removed);
+                        removed.clear();
+                    }
                     continue;
                 }
                 Node fused = switch (n.opType()) {
@@ -421,6 +438,7 @@ public final class GraphOptimizer {
             boolean supported = switch (producerNode.opType()) {
                 case "Conv" -> s.convActivation && act.equals("Relu") || s.convActivation && s.matmulActivations.contains(act);
                 case "Gemm" -> s.gemmActivation && (act.equals("Relu") || s.matmulActivations.contains(act));
+                case DQMM -> producerNode.domain().equals(OpRegistry.VNRT_DOMAIN);
                 default -> s.matmulActivations.contains(act);
             };
             if (!supported) {

@@ -38,6 +38,13 @@ class QuantizationFusionTest {
     /** Variations of one chain; {@code exposeInt32} makes the MatMulInteger result a graph output too. */
     private static byte[] chain(Random r, long[] xShape, int k, int n, DType wType, boolean perChannel, boolean bias,
                                 boolean exposeInt32, boolean runtimeWeightZero) {
+        return chain(r, xShape, k, n, wType, perChannel, bias, exposeInt32, runtimeWeightZero, null);
+    }
+
+    /** The chain, then {@code act} ("Relu", or "Gelu" for the exported Div/Erf/Add/Mul/Mul form; null for none). */
+    private static byte[] chain(Random r, long[] xShape, int k, int n, DType wType, boolean perChannel, boolean bias,
+                                boolean exposeInt32, boolean runtimeWeightZero, String act) {
+        String lin = act == null ? "y" : "lin";
         ModelBuilder b = new ModelBuilder(13).input("x", FLOAT32, (Object[]) box(xShape));
         long[] yShape = xShape.clone();
         yShape[yShape.length - 1] = n;
@@ -63,9 +70,21 @@ class QuantizationFusionTest {
                 .node("MatMulInteger", List.of("xq", "w", "xz", "w_zero_point"), List.of("mm"))
                 .node("Cast", List.of("mm"), List.of("mmf"), ModelBuilder.intAttr("to", 1))
                 .node("Mul", List.of("xs", "w_scale"), List.of("scales"))
-                .node("Mul", List.of("mmf", "scales"), List.of(bias ? "prod" : "y"));
+                .node("Mul", List.of("mmf", "scales"), List.of(bias ? "prod" : lin));
         if (bias) {
-            b.initializer("bias", gaussian(r, n)).node("Add", List.of("prod", "bias"), List.of("y"));
+            b.initializer("bias", gaussian(r, n)).node("Add", List.of("prod", "bias"), List.of(lin));
+        }
+        if ("Relu".equals(act)) {
+            b.node("Relu", List.of(lin), List.of("y"));
+        } else if ("Gelu".equals(act)) {
+            b.initializer("sqrt2", Tensor.ofFloats(new long[0], 1.4142135f))
+                    .initializer("one", Tensor.ofFloats(new long[0], 1f))
+                    .initializer("half", Tensor.ofFloats(new long[0], 0.5f))
+                    .node("Div", List.of(lin, "sqrt2"), List.of("g_d"))
+                    .node("Erf", List.of("g_d"), List.of("g_e"))
+                    .node("Add", List.of("g_e", "one"), List.of("g_p"))
+                    .node("Mul", List.of(lin, "g_p"), List.of("g_q"))
+                    .node("Mul", List.of("g_q", "half"), List.of("y"));
         }
         if (exposeInt32) {
             b.output("mm", INT32, (Object[]) box(yShape));
@@ -120,6 +139,35 @@ class QuantizationFusionTest {
                         assertArrayEquals(bits(u.y), bits(f.y), label + ": fused and unfused outputs differ");
                         OrtComparison.assertMatchesOrt(label, fused, in, group, 1e-4, 1e-4);
                     }
+                }
+            }
+        }
+    }
+
+    /**
+     * A Relu or an Erf-form GELU after the chain runs in the int8 GEMM's epilogue: one kernel, the
+     * unfused graph's output bit for bit where the rows are whole vectors (the GELU in vnrt's own
+     * Div/Erf/Add/Mul arithmetic), and ORT's within float tolerance with ragged rows too.
+     */
+    @Test
+    void followingActivationFusesIntoTheEpilogue() throws Exception {
+        int seed = 100;
+        for (String act : new String[] {"Relu", "Gelu"}) {
+            for (long[] xs : new long[][] {{7, 48}, {1, 128}}) {
+                for (int n : new int[] {64, 37}) {
+                    int k = (int) xs[xs.length - 1];
+                    String label = act + " " + java.util.Arrays.toString(xs) + " n=" + n;
+                    byte[] fused = chain(new Random(seed), xs, k, n, INT8, false, true, false, false, act);
+                    byte[] unfused = chain(new Random(seed), xs, k, n, INT8, false, true, true, false, act);
+                    seed++;
+                    Map<String, Tensor> in = Map.of("x", gaussian(new Random(seed), xs));
+                    Run f = run(fused, in);
+                    Run u = run(unfused, in);
+                    assertEquals(1, f.kernels, label + ": chain and activation run as one kernel");
+                    if (n % 16 == 0 || act.equals("Relu")) {
+                        assertArrayEquals(bits(u.y), bits(f.y), label + ": fused and unfused outputs differ");
+                    }
+                    OrtComparison.assertMatchesOrt(label, fused, in, group, 1e-4, 1e-4);
                 }
             }
         }

@@ -7,6 +7,7 @@ import io.vnrt.runtime.kernels.NodeContext;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
 import io.vnrt.runtime.kernels.VectorShape;
+import io.vnrt.runtime.kernels.elementwise.ErfGelu;
 import io.vnrt.runtime.kernels.quant.QuantParams;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -31,6 +32,10 @@ import jdk.incubator.vector.VectorSpecies;
  * the workspace, the exact int32 product, then {@code (float) acc * (a_scale * b_scale[n])
  * (+ bias[n])} in float32, so its output equals the unfused graph's bit for bit. B is packed once
  * at load: for {@link NativeQgemm}'s VNNI tiles where they run, else for {@link Igemm}.
+ *
+ * <p>A following activation the graph optimizer absorbed ({@code vnrt_activation}) is applied in
+ * the same epilogue, while the values are in cache: the Erf-form GELU as {@link ErfGelu} (vnrt's
+ * own Div/Erf/Add/Mul arithmetic), the others as the float GEMMs' fused {@link Activation}.
  */
 public final class DynamicQuantizeMatMulOp {
     /** The operator's name in {@link io.vnrt.runtime.kernels.OpRegistry#VNRT_DOMAIN}. */
@@ -101,6 +106,8 @@ public final class DynamicQuantizeMatMulOp {
             }
         }
         boolean signed = b.dtype() == DType.INT8;
+        Activation act = Activation.of(node);
+        float alpha = node.attrFloat("vnrt_alpha", 0.01f);
         if (NativeQgemm.AVAILABLE) {
             // the column sums travel after the panels: a later plan of the model finds the packed
             // copy in the store without the original bytes
@@ -116,12 +123,12 @@ public final class DynamicQuantizeMatMulOp {
                 zStored[j] = signed ? zbs[j] : zbs[j] - 128;
             }
             return new Fused(new TensorType(DType.FLOAT32, outShape), Math.toIntExact(m), k, n, packed, true, colSums,
-                    zStored, bs, biasV);
+                    zStored, bs, biasV, act, alpha);
         }
         MemorySegment packedI = node.packedConstant(1, "igemm B panels zb" + Arrays.hashCode(zbs), Igemm.packedBytes(k, n),
                 dst -> Igemm.packB(b.data(), 0, n, 1, signed, k, n, zbs, true, dst, 0, 0, Igemm.panels(n)));
         return new Fused(new TensorType(DType.FLOAT32, outShape), Math.toIntExact(m), k, n, packedI, false, null, null, bs,
-                biasV);
+                biasV, act, alpha);
     }
 
     /** DynamicQuantizeLinear's uint8 scale and zero point for a range [lo, hi] (ONNX's definition). */
@@ -144,6 +151,9 @@ public final class DynamicQuantizeMatMulOp {
         private final int[] zStored;
         private final float[] bScale;
         private final float[] bias;
+        /** The absorbed activation, or null. */
+        private final Activation act;
+        private final float alpha;
         /** Bytes of one quantized row of A in the workspace. */
         private final long lda;
         /** Bytes of one int32 row of C in the workspace. */
@@ -151,7 +161,7 @@ public final class DynamicQuantizeMatMulOp {
         private final int panels;
 
         Fused(TensorType out, int m, int k, int n, MemorySegment packed, boolean vnni, int[] colSums, int[] zStored,
-              float[] bScale, float[] bias) {
+              float[] bScale, float[] bias, Activation act, float alpha) {
             this.out = out;
             this.m = m;
             this.k = k;
@@ -162,6 +172,8 @@ public final class DynamicQuantizeMatMulOp {
             this.zStored = zStored;
             this.bScale = bScale;
             this.bias = bias;
+            this.act = act;
+            this.alpha = alpha;
             this.lda = vnni ? ((NativeQgemm.quads(k) * 4L + 63) & ~63L) : ((k + 63L) & ~63L);
             this.panels = vnni ? NativeQgemm.panels(n) : Igemm.panels(n);
             int nr = vnni ? NativeQgemm.NR : Igemm.NR;
@@ -241,10 +253,11 @@ public final class DynamicQuantizeMatMulOp {
                 int q1 = (int) ((long) (t % fp + 1) * panels / fp);
                 int m0 = (int) ((long) rt * m / fr);
                 int m1 = (int) ((long) (rt + 1) * m / fr);
+                // each panel's epilogue right after its tiles, while its int32 sums are still in cache
                 for (int q = q0; q < q1; q++) {
                     NativeQgemm.panel(ws, aq, lda, m0, m1, packed, kq, q, ws, c, ldc);
+                    epilogue(ws, c, rowSums, colTerm, mult, y, m0, m1, q * NativeQgemm.NR, Math.min(n, (q + 1) * NativeQgemm.NR));
                 }
-                epilogue(ws, c, rowSums, colTerm, mult, y, m0, m1, q0 * NativeQgemm.NR, Math.min(n, q1 * NativeQgemm.NR));
             });
         }
 
@@ -305,7 +318,7 @@ public final class DynamicQuantizeMatMulOp {
             return sum;
         }
 
-        /** y[r][j] = (float) acc * mult[j] (+ bias[j]) for rows [m0, m1), columns [n0, n1). */
+        /** y[r][j] = act((float) acc * mult[j] (+ bias[j])) for rows [m0, m1), columns [n0, n1). */
         private void epilogue(MemorySegment ws, long c, long rowSums, long colTerm, long mult, MemorySegment y,
                               int m0, int m1, int n0, int n1) {
             for (int r = m0; r < m1; r++) {
@@ -337,6 +350,11 @@ public final class DynamicQuantizeMatMulOp {
                         v += bias[j];
                     }
                     y.set(ValueLayout.JAVA_FLOAT_UNALIGNED, yr + j * 4L, v);
+                }
+                if (act == Activation.GELU) {
+                    ErfGelu.applyInPlace(y, yr + n0 * 4L, n1 - n0);
+                } else if (act != null) {
+                    act.applyInPlace(y, yr + n0 * 4L, n1 - n0, alpha);
                 }
             }
         }

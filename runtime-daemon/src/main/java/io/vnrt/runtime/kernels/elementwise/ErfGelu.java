@@ -1,0 +1,36 @@
+package io.vnrt.runtime.kernels.elementwise;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * The Erf-form GELU of an exported graph, {@code x / √2 → Erf → + 1 → · x → · 0.5}, in the
+ * arithmetic of vnrt's own Div, Erf ({@link FloatLoops#erf}), Add and Mul loops, for a GEMM
+ * epilogue that absorbed those nodes (so fusing them moves no output for PyTorch's divisor
+ * {@code 1.4142135f}; another association or a Mul by √½ differs by float rounding).
+ */
+public final class ErfGelu {
+    /** The float nearest √2, PyTorch's divisor. */
+    public static final float SQRT2 = 1.4142135f;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    private ErfGelu() {}
+
+    /** Replaces the {@code n} floats at byte offset {@code off} of {@code c} by their GELU. */
+    public static void applyInPlace(MemorySegment c, long off, int n) {
+        int full = n - n % FloatLoops.L;
+        for (int j = 0; j < full; j += FloatLoops.L) {
+            long at = off + j * 4L;
+            FloatVector x = FloatVector.fromMemorySegment(FloatLoops.S, c, at, LE);
+            FloatVector e = FloatLoops.erf(x.div(SQRT2));
+            x.mul(e.add(1f)).mul(0.5f).intoMemorySegment(c, at, LE);
+        }
+        for (int j = full; j < n; j++) {
+            long at = off + j * 4L;
+            float x = c.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at);
+            float e = (float) UnaryOp.ERF.apply(x / SQRT2, 0, 0);
+            c.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at, x * (e + 1f) * 0.5f);
+        }
+    }
+}
