@@ -51,6 +51,8 @@ public final class DynamicQuantizeMatMulOp {
     /** Adding and subtracting 1.5·2^23 rounds a float of magnitude below 2^22 to an integer, half to even. */
     private static final float ROUND = 12582912f;
     private static final long MIN_TASK_MACS = 64_000;
+    /** Panels of C (32 int32 columns each) between epilogues: 256 columns, 128 KB for 128 rows (in L2). */
+    private static final int EPILOGUE_PANELS = 8;
 
     private DynamicQuantizeMatMulOp() {}
 
@@ -253,10 +255,13 @@ public final class DynamicQuantizeMatMulOp {
                 int q1 = (int) ((long) (t % fp + 1) * panels / fp);
                 int m0 = (int) ((long) rt * m / fr);
                 int m1 = (int) ((long) (rt + 1) * m / fr);
-                // each panel's epilogue right after its tiles, while its int32 sums are still in cache
-                for (int q = q0; q < q1; q++) {
-                    NativeQgemm.panel(ws, aq, lda, m0, m1, packed, kq, q, ws, c, ldc);
-                    epilogue(ws, c, rowSums, colTerm, mult, y, m0, m1, q * NativeQgemm.NR, Math.min(n, (q + 1) * NativeQgemm.NR));
+                // the epilogue after every EPILOGUE_PANELS panels, while their int32 sums are still in cache
+                for (int g0 = q0; g0 < q1; g0 += EPILOGUE_PANELS) {
+                    int g1 = Math.min(q1, g0 + EPILOGUE_PANELS);
+                    for (int q = g0; q < g1; q++) {
+                        NativeQgemm.panel(ws, aq, lda, m0, m1, packed, kq, q, ws, c, ldc);
+                    }
+                    epilogue(ws, c, rowSums, colTerm, mult, y, m0, m1, g0 * NativeQgemm.NR, Math.min(n, g1 * NativeQgemm.NR));
                 }
             });
         }
