@@ -270,13 +270,27 @@ public final class DynamicQuantizeMatMulOp {
         private static float[] range(MemorySegment x, long count) {
             FloatVector vlo = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
             FloatVector vhi = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            // two pairs of accumulators (min and max are exact and order-free, so the result is the same)
+            FloatVector vlo2 = vlo;
+            FloatVector vhi2 = vhi;
             long i = 0;
+            long bound2 = count - count % (2L * LANES);
+            for (; i < bound2; i += 2L * LANES) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, i * 4, LE);
+                FloatVector w = FloatVector.fromMemorySegment(F, x, (i + LANES) * 4, LE);
+                vlo = vlo.min(v);
+                vhi = vhi.max(v);
+                vlo2 = vlo2.min(w);
+                vhi2 = vhi2.max(w);
+            }
             long bound = count - count % LANES;
             for (; i < bound; i += LANES) {
                 FloatVector v = FloatVector.fromMemorySegment(F, x, i * 4, LE);
                 vlo = vlo.min(v);
                 vhi = vhi.max(v);
             }
+            vlo = vlo.min(vlo2);
+            vhi = vhi.max(vhi2);
             float lo = vlo.reduceLanes(VectorOperators.MIN);
             float hi = vhi.reduceLanes(VectorOperators.MAX);
             for (; i < count; i++) {
