@@ -226,6 +226,25 @@ class RecurrentOrtTest {
         check(new Case("RNN", 13, 9, 40, 16, 72, "bidirectional", false, null, true, false, List.of()), 53);
     }
 
+    /**
+     * One or two rows and blocks of 32 units (hidden 64 and 96, a whole number of panels at
+     * every vector width): the recurrent product goes through the GEMV over all of a block's
+     * panels at once; the last block of hidden 80 has 16 units (a whole number of panels but for
+     * GRU's split R_h at 512 bits, which keeps Sgemm's path).
+     */
+    @Test
+    void oneAndTwoRowsThroughTheBlockGemv() throws Exception {
+        check(new Case("LSTM", 13, 10, 1, 12, 64, "bidirectional", false, null, true, false, List.of()), 60);
+        check(new Case("LSTM", 13, 7, 2, 9, 96, "forward", false, new int[] {7, 4}, true, true, List.of()), 61);
+        for (int lbr = 0; lbr <= 1; lbr++) {
+            check(new Case("GRU", 13, 9, 1, 8, 64, "reverse", false, null, true, false,
+                    List.of(ModelBuilder.intAttr("linear_before_reset", lbr))), 62 + lbr);
+            check(new Case("GRU", 13, 6, 2, 8, 80, "bidirectional", false, new int[] {6, 2}, true, false,
+                    List.of(ModelBuilder.intAttr("linear_before_reset", lbr))), 64 + lbr);
+        }
+        check(new Case("RNN", 13, 8, 1, 6, 64, "forward", false, null, true, false, List.of()), 66);
+    }
+
     @Test
     void rnnActivationsAndDirections() throws Exception {
         check(new Case("RNN", 13, 12, 2, 5, 31, "bidirectional", false, new int[] {12, 6}, true, false,

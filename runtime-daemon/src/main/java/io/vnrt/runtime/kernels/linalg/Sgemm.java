@@ -778,6 +778,71 @@ final class Sgemm {
     }
 
     /**
+     * One row of A times {@code panels} full panels packed one after another from {@code bo}
+     * (each k × NR, as {@link #packB} lays them out for a k of {@code kc}): C[0, p·NR + j] for
+     * every panel p. Eight vectors of columns at a time (four two-vector panels, or two
+     * four-vector ones), so each k step broadcasts a[k] once for eight vectors read side by side
+     * from as many streams (the GEMV of a recurrent step, whose panels are its weights, read once
+     * per step); leftover panels go through {@link #kernel1} or {@link #kernel1Wide}.
+     */
+    static void gemvPanels(MemorySegment a, long a0, MemorySegment bp, long bo, int kc, int panels,
+                           MemorySegment c, long co) {
+        long ps = (long) kc * NR * 4;
+        int per = NR / L;
+        int group = 8 / per;
+        int p = 0;
+        for (; p + group - 1 < panels; p += group) {
+            long base = bo + p * ps;
+            // vector v of the group: panel v / per, columns (v % per)·L of it
+            long b0 = base;
+            long b1 = base + VB;
+            long b2 = per == 2 ? base + ps : base + 2 * VB;
+            long b3 = b2 + VB;
+            long b4 = per == 2 ? base + 2 * ps : base + ps;
+            long b5 = b4 + VB;
+            long b6 = per == 2 ? base + 3 * ps : base + ps + 2 * VB;
+            long b7 = b6 + VB;
+            FloatVector s0 = FloatVector.zero(S);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            FloatVector s4 = s0;
+            FloatVector s5 = s0;
+            FloatVector s6 = s0;
+            FloatVector s7 = s0;
+            long pa = a0;
+            long off = 0;
+            for (int kk = 0; kk < kc; kk++, pa += 4, off += NR * 4) {
+                FloatVector x = FloatVector.broadcast(S, a.get(F, pa));
+                s0 = FloatVector.fromMemorySegment(S, bp, b0 + off, LE).fma(x, s0);
+                s1 = FloatVector.fromMemorySegment(S, bp, b1 + off, LE).fma(x, s1);
+                s2 = FloatVector.fromMemorySegment(S, bp, b2 + off, LE).fma(x, s2);
+                s3 = FloatVector.fromMemorySegment(S, bp, b3 + off, LE).fma(x, s3);
+                s4 = FloatVector.fromMemorySegment(S, bp, b4 + off, LE).fma(x, s4);
+                s5 = FloatVector.fromMemorySegment(S, bp, b5 + off, LE).fma(x, s5);
+                s6 = FloatVector.fromMemorySegment(S, bp, b6 + off, LE).fma(x, s6);
+                s7 = FloatVector.fromMemorySegment(S, bp, b7 + off, LE).fma(x, s7);
+            }
+            long o = co + (long) p * NR * 4;
+            s0.intoMemorySegment(c, o, LE);
+            s1.intoMemorySegment(c, o + VB, LE);
+            s2.intoMemorySegment(c, o + 2 * VB, LE);
+            s3.intoMemorySegment(c, o + 3 * VB, LE);
+            s4.intoMemorySegment(c, o + 4 * VB, LE);
+            s5.intoMemorySegment(c, o + 5 * VB, LE);
+            s6.intoMemorySegment(c, o + 6 * VB, LE);
+            s7.intoMemorySegment(c, o + 7 * VB, LE);
+        }
+        for (; p < panels; p++) {
+            if (WIDE) {
+                kernel1Wide(a, a0, 4, bp, bo + p * ps, kc, c, co + (long) p * NR * 4, false);
+            } else {
+                kernel1(a, a0, 4, bp, bo + p * ps, kc, c, co + (long) p * NR * 4, false);
+            }
+        }
+    }
+
+    /**
      * Adds (or copies) an mr×nv corner of a scratch tile into C. Partial widths go scalar: edge
      * tiles are called too rarely for C2 to compile masked vector code before a model is in use,
      * and uncompiled Vector API code is far slower than a scalar loop.
