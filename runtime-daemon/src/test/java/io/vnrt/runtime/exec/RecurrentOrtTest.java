@@ -227,10 +227,8 @@ class RecurrentOrtTest {
     }
 
     /**
-     * One or two rows and blocks of 32 units (hidden 64 and 96, a whole number of panels at
-     * every vector width): the recurrent product goes through the GEMV over all of a block's
-     * panels at once; the last block of hidden 80 has 16 units (a whole number of panels but for
-     * GRU's split R_h at 512 bits, which keeps Sgemm's path).
+     * One or two rows (the recurrent product's one-row kernels) with whole blocks of 32 units
+     * (hidden 64 and 96) and a last block of 16 (hidden 80).
      */
     @Test
     void oneAndTwoRowsThroughTheBlockGemv() throws Exception {

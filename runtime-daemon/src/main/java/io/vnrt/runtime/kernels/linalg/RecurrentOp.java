@@ -474,13 +474,6 @@ public final class RecurrentOp {
             final Sgemm.Problem[][] rec = new Sgemm.Problem[2][];
             final Sgemm.Problem[] recH;
             final Sgemm.Epilogue[] ep;
-            /**
-             * Per block: whether its product goes through {@link #product} (one or two rows, and
-             * every product of the block a whole number of panels) rather than {@link Sgemm#run}.
-             */
-            final boolean[] gemv;
-            final MemorySegment rp;
-            final long rOff;
             final int[] sliceStart;
             final GateActivation.Bound f;
             final GateActivation.Bound g;
@@ -516,9 +509,6 @@ public final class RecurrentOp {
                         initState(hasInitialC ? in[6] : null, hasInitialC, dir, b, ws, cOff + (long) b * h * 4);
                     }
                 }
-                this.rp = rp;
-                this.rOff = rOff;
-                gemv = new boolean[blocks];
                 recH = splitR() ? new Sgemm.Problem[blocks] : null;
                 ep = new Sgemm.Epilogue[blocks];
                 for (int p = 0; p < 2; p++) {
@@ -541,7 +531,6 @@ public final class RecurrentOp {
                     ep[k] = rBias == null ? Sgemm.Epilogue.PLAIN : new Sgemm.Epilogue(1f, false,
                             rBias.asSlice(((long) dir * gh + (long) d.gates * u0) * 4, (long) d.gates * u * 4), null, 0,
                             null, 0f);
-                    gemv[k] = d.batch < 3 && width % Sgemm.NR == 0 && (!splitR() || u % Sgemm.NR == 0);
                 }
                 sliceStart = new int[slices + 1];
                 for (int j = 0; j <= slices; j++) {
@@ -596,12 +585,7 @@ public final class RecurrentOp {
                 boolean backwards = parity == 1;
                 for (int i = k0; i < k1; i++) {
                     int blk = backwards ? k1 - 1 - (i - k0) : i;
-                    if (gemv[blk]) {
-                        product(blk, phase, hPrev);
-                    } else {
-                        Sgemm.run(phase == 0 ? rec[parity][blk] : recH[blk], phase == 0 ? ep[blk] : Sgemm.Epilogue.PLAIN,
-                                inline);
-                    }
+                    Sgemm.run(phase == 0 ? rec[parity][blk] : recH[blk], phase == 0 ? ep[blk] : Sgemm.Epilogue.PLAIN, inline);
                 }
                 int u0 = blockStart[k0];
                 int units = blockStart[k1] - u0;
@@ -628,30 +612,6 @@ public final class RecurrentOp {
                         } else {
                             zero(out[0].data(), yo, units);
                         }
-                    }
-                }
-            }
-
-            /**
-             * Block blk's product, row by row through {@link Sgemm#gemvPanels} (every panel of
-             * the block in one pass over its weights), then Rb where the product carries it.
-             */
-            private void product(int blk, int phase, long hPrev) {
-                int h = d.hidden;
-                int gh = d.gateWidth();
-                int u0 = blockStart[blk];
-                int u = blockStart[blk + 1] - u0;
-                int width = phase == 0 ? (splitR() ? 2 : d.gates) * u : u;
-                long bo = rOff + (phase == 0 ? rBlockOff[blk] : rhBlockOff[blk]);
-                // phase 1 multiplies r⊙h (where LSTM keeps c) into the block's third gate
-                long a = phase == 0 ? hPrev : cOff;
-                long c = gOff + (long) d.gates * u0 * 4 + (phase == 0 ? 0 : 2L * u * 4);
-                MemorySegment bias = phase == 0 ? ep[blk].colBias() : null;
-                for (int b = 0; b < d.batch; b++) {
-                    long cb = c + (long) b * gh * 4;
-                    Sgemm.gemvPanels(ws, a + (long) b * h * 4, rp, bo, h, width / Sgemm.NR, ws, cb);
-                    if (bias != null) {
-                        add(ws, cb, bias, 0, width);
                     }
                 }
             }
