@@ -187,6 +187,13 @@ public final class RecurrentOp {
         /** Per block, offset of its packed Rᵀ within one direction's (and of R_h for a split GRU). */
         private final long[] rBlockOff;
         private final long[] rhBlockOff;
+        /**
+         * Per block: whether its Rᵀ is a plain row-major (hidden × gates·u) matrix multiplied by
+         * {@link #gemvRows} (one or two rows, eight vectors to a row of the block, R not split)
+         * instead of Sgemm panels: one step's product then reads the block as one contiguous
+         * stream, all its gates at once.
+         */
+        private final boolean[] rowMajor;
 
         RecurrentKernel(NodeContext node, Cell cell, Dims d, boolean[] reverse, GateActivation.Bound[] acts, float clip,
                 boolean linearBeforeReset, boolean inputForget) {
@@ -220,12 +227,14 @@ public final class RecurrentOp {
             blockStart = new int[blocks + 1];
             rBlockOff = new long[blocks];
             rhBlockOff = new long[blocks];
+            rowMajor = new boolean[blocks];
             long rb = 0;
             for (int k = 0; k < blocks; k++) {
                 blockStart[k] = k * BLOCK;
                 int u = Math.min(BLOCK, d.hidden - k * BLOCK);
                 rBlockOff[k] = rb;
-                rb += Sgemm.packedBytes(d.hidden, (splitR() ? 2 : d.gates) * u);
+                rowMajor[k] = d.batch < 3 && !splitR() && (d.gates * u) % (8 * L) == 0;
+                rb += rowMajor[k] ? (long) d.hidden * d.gates * u * 4 : Sgemm.packedBytes(d.hidden, (splitR() ? 2 : d.gates) * u);
                 rhBlockOff[k] = rb;
                 rb += splitR() ? Sgemm.packedBytes(d.hidden, u) : 0;
             }
@@ -297,6 +306,10 @@ public final class RecurrentOp {
                     int u = blockStart[k + 1] - u0;
                     int first = splitR() ? 2 : d.gates;
                     gather(r, src, u0, u, 0, first, tmp);
+                    if (rowMajor[k]) {
+                        MemorySegment.copy(tmp, 0, dst, dstOff + dir * rBytes + rBlockOff[k], (long) h * first * u * 4);
+                        continue;
+                    }
                     Sgemm.packB(tmp, 0, first * u * 4L, 4, h, first * u, dst, dstOff + dir * rBytes + rBlockOff[k], 0,
                             Sgemm.panels(first * u));
                     if (splitR()) {
@@ -474,6 +487,8 @@ public final class RecurrentOp {
             final Sgemm.Problem[][] rec = new Sgemm.Problem[2][];
             final Sgemm.Problem[] recH;
             final Sgemm.Epilogue[] ep;
+            final MemorySegment rp;
+            final long rOff;
             final int[] sliceStart;
             final GateActivation.Bound f;
             final GateActivation.Bound g;
@@ -509,6 +524,8 @@ public final class RecurrentOp {
                         initState(hasInitialC ? in[6] : null, hasInitialC, dir, b, ws, cOff + (long) b * h * 4);
                     }
                 }
+                this.rp = rp;
+                this.rOff = rOff;
                 recH = splitR() ? new Sgemm.Problem[blocks] : null;
                 ep = new Sgemm.Epilogue[blocks];
                 for (int p = 0; p < 2; p++) {
@@ -585,7 +602,12 @@ public final class RecurrentOp {
                 boolean backwards = parity == 1;
                 for (int i = k0; i < k1; i++) {
                     int blk = backwards ? k1 - 1 - (i - k0) : i;
-                    Sgemm.run(phase == 0 ? rec[parity][blk] : recH[blk], phase == 0 ? ep[blk] : Sgemm.Epilogue.PLAIN, inline);
+                    if (rowMajor[blk]) {
+                        product(blk, hPrev);
+                    } else {
+                        Sgemm.run(phase == 0 ? rec[parity][blk] : recH[blk], phase == 0 ? ep[blk] : Sgemm.Epilogue.PLAIN,
+                                inline);
+                    }
                 }
                 int u0 = blockStart[k0];
                 int units = blockStart[k1] - u0;
@@ -612,6 +634,23 @@ public final class RecurrentOp {
                         } else {
                             zero(out[0].data(), yo, units);
                         }
+                    }
+                }
+            }
+
+            /** Block blk's product g = h·Rᵀ (plus Rb where the product carries it), row by row. */
+            private void product(int blk, long hPrev) {
+                int h = d.hidden;
+                int gh = d.gateWidth();
+                int u0 = blockStart[blk];
+                int width = d.gates * (blockStart[blk + 1] - u0);
+                long c = gOff + (long) d.gates * u0 * 4;
+                MemorySegment bias = ep[blk].colBias();
+                for (int b = 0; b < d.batch; b++) {
+                    long cb = c + (long) b * gh * 4;
+                    gemvRows(ws, hPrev + (long) b * h * 4, rp, rOff + rBlockOff[blk], h, width, ws, cb);
+                    if (bias != null) {
+                        add(ws, cb, bias, 0, width);
                     }
                 }
             }
@@ -748,6 +787,48 @@ public final class RecurrentOp {
             long row = d.batchMajor ? ((long) b * d.steps + t) * d.directions + dir
                     : ((long) t * d.directions + dir) * d.batch + b;
             return row * d.hidden * 4;
+        }
+    }
+
+    /**
+     * c[0, j] = Σₖ a[k]·b[k, j] for j < w, b row-major (rows of w floats from bo) and w a
+     * multiple of eight vectors: eight accumulators across a row, one broadcast of a[k] each,
+     * the rows read in order (one contiguous stream when w is eight vectors).
+     */
+    static void gemvRows(MemorySegment a, long a0, MemorySegment b, long bo, int k, int w, MemorySegment c, long co) {
+        long rs = w * 4L;
+        long vb = L * 4L;
+        for (int j = 0; j < w; j += 8 * L) {
+            FloatVector s0 = FloatVector.zero(S);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            FloatVector s4 = s0;
+            FloatVector s5 = s0;
+            FloatVector s6 = s0;
+            FloatVector s7 = s0;
+            long pb = bo + j * 4L;
+            long pa = a0;
+            for (int kk = 0; kk < k; kk++, pa += 4, pb += rs) {
+                FloatVector x = FloatVector.broadcast(S, a.get(Tensor.F32, pa));
+                s0 = FloatVector.fromMemorySegment(S, b, pb, LE).fma(x, s0);
+                s1 = FloatVector.fromMemorySegment(S, b, pb + vb, LE).fma(x, s1);
+                s2 = FloatVector.fromMemorySegment(S, b, pb + 2 * vb, LE).fma(x, s2);
+                s3 = FloatVector.fromMemorySegment(S, b, pb + 3 * vb, LE).fma(x, s3);
+                s4 = FloatVector.fromMemorySegment(S, b, pb + 4 * vb, LE).fma(x, s4);
+                s5 = FloatVector.fromMemorySegment(S, b, pb + 5 * vb, LE).fma(x, s5);
+                s6 = FloatVector.fromMemorySegment(S, b, pb + 6 * vb, LE).fma(x, s6);
+                s7 = FloatVector.fromMemorySegment(S, b, pb + 7 * vb, LE).fma(x, s7);
+            }
+            long o = co + j * 4L;
+            s0.intoMemorySegment(c, o, LE);
+            s1.intoMemorySegment(c, o + vb, LE);
+            s2.intoMemorySegment(c, o + 2 * vb, LE);
+            s3.intoMemorySegment(c, o + 3 * vb, LE);
+            s4.intoMemorySegment(c, o + 4 * vb, LE);
+            s5.intoMemorySegment(c, o + 5 * vb, LE);
+            s6.intoMemorySegment(c, o + 6 * vb, LE);
+            s7.intoMemorySegment(c, o + 7 * vb, LE);
         }
     }
 
