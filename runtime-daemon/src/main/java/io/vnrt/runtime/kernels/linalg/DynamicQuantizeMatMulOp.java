@@ -62,31 +62,12 @@ public final class DynamicQuantizeMatMulOp {
         if (ta.dtype() != DType.FLOAT32 || ta.rank() < 1) {
             throw node.error("A is " + ta + "; expected float32 of rank 1 or more");
         }
-        Tensor b = node.constantInput(1);
-        if (b == null || b.rank() != 2 || !QuantParams.isByte(b.dtype())) {
-            throw node.error("B must be a constant int8 or uint8 matrix, the node gives " + node.inputType(1));
-        }
-        int k = Math.toIntExact(b.dim(0));
-        int n = Math.toIntExact(b.dim(1));
-        if (ta.shape()[ta.rank() - 1] != k) {
-            throw node.error("A is " + ta + " but B has " + k + " rows");
-        }
-        Tensor scale = node.constantInput(2);
-        if (scale == null || scale.dtype() != DType.FLOAT32) {
-            throw node.error("B's scale must be a constant float32");
-        }
-        boolean perColumn = QuantParams.checkVector(node, 2, "b_scale", n, "one per column of B");
-        int[] zb = new int[perColumn ? n : 1];
-        if (node.hasInput(3)) {
-            if (node.constantInput(3) == null) {
-                throw node.error("B's zero point must be constant");
-            }
-            if (QuantParams.checkVector(node, 3, "b_zero_point", n, "one per column of B") != perColumn) {
-                throw node.error("b_zero_point " + node.inputType(3) + " and b_scale " + node.inputType(2)
-                        + " must have the same shape");
-            }
-            zb = QuantParams.checkZeroPoint(node, 3, "b_zero_point", b.dtype());
-        }
+        QuantParams.ConstantWeight cw = QuantParams.constantWeight(node, ta, "A", 1, "B", "b");
+        Tensor b = cw.w();
+        int k = cw.k();
+        int n = cw.n();
+        boolean perColumn = cw.perColumn();
+        Tensor scale = cw.scale();
         Tensor bias = node.hasInput(4) ? node.constantInput(4) : null;
         if (node.hasInput(4) && (bias == null || bias.dtype() != DType.FLOAT32 || bias.elementCount() != n)) {
             throw node.error("bias must be a constant float32 of " + n + " elements, the node gives " + node.inputType(4));
@@ -98,11 +79,10 @@ public final class DynamicQuantizeMatMulOp {
             m *= ta.shape()[d];
         }
         float[] bs = new float[n];
-        int[] zbs = new int[n];
+        int[] zbs = cw.zeroPoints();
         float[] biasV = bias == null ? null : new float[n];
         for (int j = 0; j < n; j++) {
             bs[j] = scale.getFloat(perColumn ? j : 0);
-            zbs[j] = zb[perColumn ? j : 0];
             if (biasV != null) {
                 biasV[j] = bias.getFloat(j);
             }

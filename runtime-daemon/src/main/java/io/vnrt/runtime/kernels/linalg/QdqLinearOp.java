@@ -169,31 +169,12 @@ public final class QdqLinearOp {
             throw node.error("x_q is " + tx + "; expected int8 or uint8 of rank 1 or more");
         }
         checkScalars(node, tx.dtype());
-        Tensor w = node.constantInput(3);
-        if (w == null || w.rank() != 2 || !QuantParams.isByte(w.dtype())) {
-            throw node.error("W must be a constant int8 or uint8 matrix, the node gives " + node.inputType(3));
-        }
-        int k = Math.toIntExact(w.dim(0));
-        int n = Math.toIntExact(w.dim(1));
-        if (tx.shape()[tx.rank() - 1] != k) {
-            throw node.error("x_q is " + tx + " but W has " + k + " rows");
-        }
-        Tensor ws = node.constantInput(4);
-        if (ws == null || ws.dtype() != DType.FLOAT32) {
-            throw node.error("W's scale must be a constant float32");
-        }
-        boolean perColumn = QuantParams.checkVector(node, 4, "w_scale", n, "one per column of W");
-        int[] zb = new int[perColumn ? n : 1];
-        if (node.hasInput(5)) {
-            if (node.constantInput(5) == null) {
-                throw node.error("W's zero point must be constant");
-            }
-            if (QuantParams.checkVector(node, 5, "w_zero_point", n, "one per column of W") != perColumn) {
-                throw node.error("w_zero_point " + node.inputType(5) + " and w_scale " + node.inputType(4)
-                        + " must have the same shape");
-            }
-            zb = QuantParams.checkZeroPoint(node, 5, "w_zero_point", w.dtype());
-        }
+        QuantParams.ConstantWeight cw = QuantParams.constantWeight(node, tx, "x_q", 3, "W", "w");
+        Tensor w = cw.w();
+        int k = cw.k();
+        int n = cw.n();
+        boolean perColumn = cw.perColumn();
+        Tensor ws = cw.scale();
         Epilogue e = Epilogue.of(node, n, perColumn, ws, bias(node, n));
         long[] outShape = tx.shape().clone();
         outShape[outShape.length - 1] = n;
@@ -201,10 +182,7 @@ public final class QdqLinearOp {
         for (int d = 0; d < tx.rank() - 1; d++) {
             m *= tx.shape()[d];
         }
-        int[] zbs = new int[n];
-        for (int j = 0; j < n; j++) {
-            zbs[j] = zb[perColumn ? j : 0];
-        }
+        int[] zbs = cw.zeroPoints();
         boolean xSigned = tx.dtype() == DType.INT8;
         int xz = node.hasInput(2) ? (int) node.constantInput(2).getLong(0) : 0;
         boolean signed = w.dtype() == DType.INT8;

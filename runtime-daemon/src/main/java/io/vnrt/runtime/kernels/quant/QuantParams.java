@@ -107,6 +107,52 @@ public final class QuantParams {
                 + length + " elements (" + what + ")");
     }
 
+    /**
+     * A MatMul's constant quantized weight [K, N] with its float32 scale and zero point (per tensor or
+     * one per column), checked; {@code zeroPoints} has one entry per column either way.
+     */
+    public record ConstantWeight(Tensor w, int k, int n, Tensor scale, boolean perColumn, int[] zeroPoints) {}
+
+    /**
+     * Checks the weight at {@code input}, its scale at {@code input + 1} and its optional zero point
+     * at {@code input + 2} against the activation {@code x} ({@code xName}); {@code name} is how
+     * errors call the weight ("W") and {@code prefix} its parameters' prefix ("w").
+     */
+    public static ConstantWeight constantWeight(NodeContext node, TensorType x, String xName, int input, String name,
+                                                String prefix) {
+        Tensor w = node.constantInput(input);
+        if (w == null || w.rank() != 2 || !isByte(w.dtype())) {
+            throw node.error(name + " must be a constant int8 or uint8 matrix, the node gives " + node.inputType(input));
+        }
+        int k = Math.toIntExact(w.dim(0));
+        int n = Math.toIntExact(w.dim(1));
+        if (x.shape()[x.rank() - 1] != k) {
+            throw node.error(xName + " is " + x + " but " + name + " has " + k + " rows");
+        }
+        Tensor scale = node.constantInput(input + 1);
+        if (scale == null || scale.dtype() != DType.FLOAT32) {
+            throw node.error(name + "'s scale must be a constant float32");
+        }
+        String columns = "one per column of " + name;
+        boolean perColumn = checkVector(node, input + 1, prefix + "_scale", n, columns);
+        int[] zp = new int[perColumn ? n : 1];
+        if (node.hasInput(input + 2)) {
+            if (node.constantInput(input + 2) == null) {
+                throw node.error(name + "'s zero point must be constant");
+            }
+            if (checkVector(node, input + 2, prefix + "_zero_point", n, columns) != perColumn) {
+                throw node.error(prefix + "_zero_point " + node.inputType(input + 2) + " and " + prefix + "_scale "
+                        + node.inputType(input + 1) + " must have the same shape");
+            }
+            zp = checkZeroPoint(node, input + 2, prefix + "_zero_point", w.dtype());
+        }
+        int[] zeroPoints = new int[n];
+        for (int j = 0; j < n; j++) {
+            zeroPoints[j] = zp[perColumn ? j : 0];
+        }
+        return new ConstantWeight(w, k, n, scale, perColumn, zeroPoints);
+    }
+
     /** The values of a run-time zero-point tensor as ints (null tensor: null). */
     public static int[] ints(Tensor t, int[] into) {
         if (t == null) {
