@@ -16,6 +16,15 @@ public final class LinalgOps {
         return NativeSgemm.STATUS;
     }
 
+    /**
+     * Which int8 GEMM the quantized MatMuls run, for people: "AVX-512 VNNI machine-code int8 tiles
+     * (vpdpbusd, 12x32; ...)", "AVX2 machine-code int8 tiles (vpmaddwd, 6x32; ...)", or "Vector API
+     * int8 GEMM (why)".
+     */
+    public static String int8GemmKernels() {
+        return NativeQgemm.STATUS;
+    }
+
     /** The instruction set of the machine-code GEMM tiles in use, "AVX-512" or "AVX2", or "Vector API" when none. */
     public static String gemmIsa() {
         return NativeSgemm.ISA == null ? "Vector API" : NativeSgemm.ISA.label;
