@@ -8,7 +8,7 @@ import java.util.List;
 final class EngineLines {
   private EngineLines() {}
 
-  /** "vectors: ...", "CPU features: ...", "GEMM: ..." and, when there is one, "WARNING: ...". */
+  /** "vectors: ...", "CPU features: ...", "GEMM: ...", "int8 GEMM: ..." (absent from an older daemon) and, when there is one, "WARNING: ...". */
   static List<String> machine(EngineInfo e) {
     List<String> lines = new ArrayList<>();
     List<String> jvmFlags = new ArrayList<>();
@@ -23,6 +23,9 @@ final class EngineLines {
         e.getFloatLanes(), e.getJvmPreferredVectorBits(), flags.isEmpty() ? "" : "; " + flags));
     lines.add("CPU features: " + (e.getCpuFeaturesCount() == 0 ? "unknown" : String.join(" ", e.getCpuFeaturesList())));
     lines.add("GEMM: " + e.getGemmKernels());
+    if (!e.getInt8GemmKernels().isEmpty()) {
+      lines.add("int8 GEMM: " + e.getInt8GemmKernels());
+    }
     if (!e.getWarning().isEmpty()) {
       lines.add("WARNING: " + e.getWarning());
     }

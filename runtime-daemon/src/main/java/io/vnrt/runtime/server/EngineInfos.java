@@ -19,6 +19,7 @@ public final class EngineInfos {
         .setFloatLanes(VectorShape.FLOAT_LANES)
         .setJvmPreferredVectorBits(VectorShape.JVM_PREFERRED_BITS)
         .setGemmKernels(LinalgOps.gemmKernels())
+        .setInt8GemmKernels(LinalgOps.int8GemmKernels())
         .setWarning(VectorShape.WARNING == null ? "" : VectorShape.WARNING)
         .setKernelWarmup(warmup.map(w -> warmupInfo(w.report())).orElse(KernelWarmupInfo.newBuilder()
             .setState(KernelWarmupInfo.State.STATE_OFF).setSummary("off").build()));

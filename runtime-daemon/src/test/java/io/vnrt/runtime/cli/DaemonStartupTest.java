@@ -89,6 +89,7 @@ class DaemonStartupTest {
           10);
       d.await(Pattern.compile("^CPU features: "), 10);
       d.await(Pattern.compile("^GEMM: " + Pattern.quote(LinalgOps.gemmKernels()) + "$"), 10);
+      d.await(Pattern.compile("^int8 GEMM: " + Pattern.quote(LinalgOps.int8GemmKernels()) + "$"), 10);
       d.await(Pattern.compile("^kernel warm-up: compiling the kernels in the background, at most 8 s"), 10);
       try (VnrtClient client = VnrtClient.connect(target)) {
         EngineInfo engine = client.runtimeInfo().getEngine();

@@ -191,6 +191,7 @@ abstract class AbstractEndToEndTest {
     assertEquals(List.copyOf(VectorShape.CPU_FEATURES), engine.getCpuFeaturesList());
     assertEquals(LinalgOps.gemmKernels(), engine.getGemmKernels());
     assertFalse(engine.getGemmKernels().isEmpty());
+    assertEquals(LinalgOps.int8GemmKernels(), engine.getInt8GemmKernels());
     assertEquals(VectorShape.WARNING == null ? "" : VectorShape.WARNING, engine.getWarning());
     assertEquals(VectorShape.useAvx(), engine.getJvmUseAvx());
     assertEquals(String.valueOf(engine.getJvmMaxVectorSize()), VectorShape.jvmFlag("MaxVectorSize"));
