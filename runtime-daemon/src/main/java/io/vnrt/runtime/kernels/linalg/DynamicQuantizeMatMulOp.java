@@ -31,7 +31,7 @@ import jdk.incubator.vector.VectorSpecies;
  * DynamicQuantizeLinear's scale and zero point, A quantized to uint8 (round half to even) into
  * the workspace, the exact int32 product, then {@code (float) acc * (a_scale * b_scale[n])
  * (+ bias[n])} in float32, so its output equals the unfused graph's bit for bit. B is packed once
- * at load: for {@link NativeQgemm}'s VNNI tiles where they run, else for {@link Igemm}.
+ * at load: for {@link NativeQgemm}'s machine-code tiles (VNNI or AVX2) where they run, else for {@link Igemm}.
  *
  * <p>A following activation the graph optimizer absorbed ({@code vnrt_activation}) is applied in
  * the same epilogue, while the values are in cache: the Erf-form GELU as {@link ErfGelu} (vnrt's
