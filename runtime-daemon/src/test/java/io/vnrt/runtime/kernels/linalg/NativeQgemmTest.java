@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The machine-code int8 tiles of this process (VNNI at 512 bits, AVX2 at 256) give exactly the
  * integers {@link Igemm}'s scalar definition gives, once the epilogue's zero-point terms are
- * applied: every tile height and its remainders, K not a multiple of four (and K groups odd and
+ * applied: every tile height and its remainders, K zero and not a multiple of four (K groups odd and
  * even, the AVX2 widening's 16-byte steps and tails), N not a multiple of the panel, int8 and uint8
  * B, zero points at the ends of their ranges, the extreme products and int32 wrap-around. Run at
  * each width (-Dvnrt.test.jvmFlags=-XX:UseAVX=2 for AVX2); skipped where the width has no tiles.
@@ -35,7 +35,7 @@ class NativeQgemmTest {
         assumeTrue(NativeQgemm.AVAILABLE, NativeQgemm.STATUS);
         Random r = new Random(17);
         int[] ms = {1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 27};
-        int[] ks = {1, 3, 4, 5, 8, 12, 17, 31, 64, 67};
+        int[] ks = {0, 1, 3, 4, 5, 8, 12, 17, 31, 64, 67};
         int[] ns = {1, 31, 32, 33, 70};
         for (int m : ms) {
             for (int k : ks) {
