@@ -78,7 +78,7 @@ final class NativeQgemm {
     /** What start-up found: the tiles' downcalls (one per height of {@code isa}), or none and why. */
     record Loaded(Isa isa, MethodHandle[] tiles, String status) {}
 
-    /** Columns of a panel (two zmm or four ymm registers of int32 accumulators). */
+    /** Columns of a panel: two zmm registers of int32 accumulators, or two ymm in each of two passes. */
     static final int NR = 32;
     /** Bytes of one group of a panel: NR columns × 4 bytes (four int8 k, or two int16 k). */
     static final int GROUP = NR * 4;
