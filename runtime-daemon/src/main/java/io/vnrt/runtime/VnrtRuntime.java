@@ -41,7 +41,8 @@ public final class VnrtRuntime implements AutoCloseable {
     this.sessions = new SessionRegistry(devices, config.ticker(), config.defaultLeaseTtl(), config.maxLeaseTtl(),
         config.maxTensorsPerSession(), config.sessionQuota(), config.maxSessions());
     this.metrics = new RuntimeMetrics(devices, sessions, config.ticker());
-    this.models = new ModelRegistry(devices, sessions, new Engine(), metrics, config.loadWarmupRuns());
+    this.models = new ModelRegistry(devices, sessions, new Engine(), metrics, config.loadWarmupRuns(),
+        config.loadWarmupBudget());
     this.reaper = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("vnrt-session-reaper").daemon(true).factory());
     long period = config.reaperPeriod().toMillis();

@@ -197,6 +197,12 @@ final class DaemonCommand implements Callable<Integer> {
           + "request (default 1; 0: none; a load can also skip it).")
   private String loadWarmup;
 
+  @Option(names = "--load-warmup-budget", paramLabel = "DURATION",
+      description = "After those runs, keep running the model until its run time settles (the JIT has compiled "
+          + "its kernels), for at most this long, counted in the load time (default 5s; 0s: exactly --load-warmup "
+          + "runs; never more than half the time left before the load's deadline).")
+  private String loadWarmupBudget;
+
   @CommandLine.Spec
   private CommandLine.Model.CommandSpec spec;
 
@@ -311,6 +317,7 @@ final class DaemonCommand implements Callable<Integer> {
       out.printf("kernel warm-up: compiling the kernels in the background, at most %d s (logged when done)%n",
           plan.kernelWarmup().toSeconds());
     }
+    out.println(loadWarmupLine(config));
     out.printf("messages up to %s%n", ByteSize.format(plan.maxMessageBytes()));
     plan.notice().ifPresent(n -> log.warn("{}", n));
     out.flush();
@@ -379,6 +386,7 @@ final class DaemonCommand implements Callable<Integer> {
     flags.put("repository-warmup", repositoryWarmup);
     flags.put("kernel-warmup", kernelWarmup);
     flags.put("load-warmup", loadWarmup);
+    flags.put("load-warmup-budget", loadWarmupBudget);
     flags.put("health-listen", healthListen);
     flags.put("max-message-size", maxMessageSize);
     flags.put("http-listen", httpListen);
@@ -387,6 +395,20 @@ final class DaemonCommand implements Callable<Integer> {
     flags.put("max-connection-idle", maxConnectionIdle);
     flags.put("max-connections-per-peer", maxConnectionsPerPeer);
     return flags;
+  }
+
+  /** The start-up line of what a load that asks for no warm-up gets. */
+  static String loadWarmupLine(RuntimeConfig config) {
+    int runs = config.loadWarmupRuns();
+    if (runs == 0) {
+      return "load warm-up: off (--load-warmup 0): a load that asks for none runs nothing before it answers";
+    }
+    String count = runs + (runs == 1 ? " run" : " runs");
+    Duration budget = config.loadWarmupBudget();
+    return budget.isZero() ? "load warm-up: " + count + " on generated inputs by default"
+        : String.format(java.util.Locale.ROOT, "load warm-up: %s on generated inputs by default, then until the run"
+            + " time settles, at most %s more", count, budget.toMillis() % 1000 == 0 ? budget.toSeconds() + " s"
+            : budget.toMillis() + " ms");
   }
 
   private static Plan plan(DaemonSettings s) throws DaemonSettings.SettingsException {
@@ -420,6 +442,11 @@ final class DaemonCommand implements Callable<Integer> {
       throw new DaemonSettings.SettingsException("load-warmup must be at most " + RuntimeConfig.MAX_LOAD_WARMUP_RUNS
           + " executions, got " + loadWarmupRuns, null);
     }
+    Duration loadWarmupBudget = s.parsed("load-warmup-budget", DaemonSettings::duration).orElseThrow();
+    if (loadWarmupBudget.compareTo(RuntimeConfig.MAX_LOAD_WARMUP_BUDGET) > 0) {
+      throw new DaemonSettings.SettingsException("load-warmup-budget must be at most "
+          + RuntimeConfig.MAX_LOAD_WARMUP_BUDGET.toMinutes() + "m, got " + loadWarmupBudget, null);
+    }
     if (kernelWarmup.compareTo(Duration.ofMinutes(10)) > 0) {
       throw new DaemonSettings.SettingsException("kernel-warmup must be at most 10m, got " + kernelWarmup, null);
     }
@@ -438,7 +465,7 @@ final class DaemonCommand implements Callable<Integer> {
       config = defaults.withTopology(topology).withBacking(backing).withHostMemoryBytes(hostMemory)
           .withLeases(lease, maxLease)
           .withQuotas(new QuotaLimits(hbmQuota, modelQuota, executionQuota), maxSessions)
-          .withLoadWarmupRuns(loadWarmupRuns);
+          .withLoadWarmup(loadWarmupRuns, loadWarmupBudget);
     } catch (IllegalArgumentException e) {
       throw new DaemonSettings.SettingsException(e.getMessage(), e);
     }

@@ -63,6 +63,8 @@ public final class ModelRegistry implements AutoCloseable {
   private final RuntimeMetrics metrics;
   /** Executions of the default warm-up of a load that asks for none (0: none). */
   private final int defaultWarmupRuns;
+  /** How long the default warm-up may go on after them until the run time settles. */
+  private final Duration defaultWarmupBudget;
   /** Core groups in use, by device and cores; guarded by itself. */
   private final Map<List<Integer>, CoreGroupScheduler> schedulers = new LinkedHashMap<>();
   /** Models placed on each core (for auto-placement), guarded by {@link #schedulers}. */
@@ -82,10 +84,11 @@ public final class ModelRegistry implements AutoCloseable {
   /**
    * A registry over {@code devices}; models of a session are unloaded when {@code sessions} ends it.
    * Loads, unloads and executions are reported to {@code metrics}; a load that asks for no
-   * warm-up gets {@code defaultWarmupRuns} executions (best effort).
+   * warm-up gets {@code defaultWarmupRuns} executions and more until its run time settles, for at
+   * most {@code defaultWarmupBudget} (best effort).
    */
   public ModelRegistry(DeviceSet devices, SessionRegistry sessions, Engine engine, RuntimeMetrics metrics,
-      int defaultWarmupRuns) {
+      int defaultWarmupRuns, Duration defaultWarmupBudget) {
     if (defaultWarmupRuns < 0 || defaultWarmupRuns > Warmup.MAX_RUNS) {
       throw new IllegalArgumentException("the default warm-up must be 0 to " + Warmup.MAX_RUNS + " runs, got "
           + defaultWarmupRuns);
@@ -94,6 +97,7 @@ public final class ModelRegistry implements AutoCloseable {
     this.engine = engine;
     this.metrics = metrics;
     this.defaultWarmupRuns = defaultWarmupRuns;
+    this.defaultWarmupBudget = defaultWarmupBudget;
     sessions.onEnd(this::unloadAll);
   }
 
@@ -275,11 +279,11 @@ public final class ModelRegistry implements AutoCloseable {
           + "; give warmup_dims smaller sizes", "model", s.name());
     }
     long t0 = System.nanoTime();
-    long until = t0 + w.time().toNanos();
+    WarmupRuns runs = WarmupRuns.of(w, defaultWarmupBudget, t0, watch.deadlineNanos());
     int[] done = {0};
     try {
       scheduler.runExclusive(() -> {
-        while (done[0] < Math.max(1, w.runs()) || System.nanoTime() < until) {
+        for (long now = t0; runs.more(now); ) {
           checkWatch(s, watch, "during its warm-up, after " + done[0] + " execution(s)");
           try {
             model.execute(inputs);
@@ -288,6 +292,9 @@ public final class ModelRegistry implements AutoCloseable {
                 + " for its activations than is free: " + e.getMessage(), Map.of("model", s.name()), e);
           }
           done[0]++;
+          long end = System.nanoTime();
+          runs.record(end - now, end);
+          now = end;
         }
       });
     } catch (InterruptedException e) {

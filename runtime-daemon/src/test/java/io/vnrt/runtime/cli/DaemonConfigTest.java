@@ -54,6 +54,8 @@ class DaemonConfigTest {
         .contains("# file " + file + ":3"), line(run.out(), "host-memory"));
     assertTrue(line(run.out(), "drain-timeout").contains("5s "), line(run.out(), "drain-timeout"));
     assertTrue(line(run.out(), "repository-warmup").contains("0s "), line(run.out(), "repository-warmup"));
+    assertTrue(line(run.out(), "load-warmup-budget").contains("5s ") && line(run.out(), "load-warmup-budget")
+        .contains("# default"), line(run.out(), "load-warmup-budget"));
     assertTrue(line(run.out(), "profile").contains("cpu") && line(run.out(), "profile").contains("# default"));
     assertTrue(line(run.out(), "uds").contains("(unset)"));
     assertEquals(DaemonSettings.ALL.size(), run.out().lines().count(), "one line per setting");
@@ -81,6 +83,10 @@ class DaemonConfigTest {
         "repository-warmup must be at most 1m");
     assertRefused(run(Map.of("VNRT_REPOSITORY_WARMUP", "warm"), "daemon", "--print-config"),
         "invalid repository-warmup 'warm'", "expected a duration such as 500ms");
+    assertRefused(run(Map.of(), "daemon", "--load-warmup-budget", "2m", "--print-config"),
+        "load-warmup-budget must be at most 1m");
+    assertRefused(run(Map.of("VNRT_LOAD_WARMUP_BUDGET", "long"), "daemon", "--print-config"),
+        "invalid load-warmup-budget 'long'", "expected a duration such as 500ms");
     assertRefused(run(Map.of("VNRT_LISTEN", "localhost"), "daemon", "--print-config"),
         "invalid listen 'localhost' (from env VNRT_LISTEN)", "expected HOST:PORT");
     Path conf = Files.writeString(dir.resolve("p.conf"), "profile = tpu\n");

@@ -91,6 +91,8 @@ class DaemonStartupTest {
       d.await(Pattern.compile("^GEMM: " + Pattern.quote(LinalgOps.gemmKernels()) + "$"), 10);
       d.await(Pattern.compile("^int8 GEMM: " + Pattern.quote(LinalgOps.int8GemmKernels()) + "$"), 10);
       d.await(Pattern.compile("^kernel warm-up: compiling the kernels in the background, at most 8 s"), 10);
+      d.await(Pattern.compile("^load warm-up: 1 run on generated inputs by default, then until the run time settles,"
+          + " at most 5 s more$"), 10);
       try (VnrtClient client = VnrtClient.connect(target)) {
         EngineInfo engine = client.runtimeInfo().getEngine();
         assertEquals(VectorShape.BITS, engine.getVectorBits());
