@@ -23,9 +23,7 @@ import java.util.function.LongSupplier;
  * to 100 times slower, until C2 has compiled a kernel, and C2 compiles a method only after it
  * has run many times. The warm-up runs {@link WarmupModels} (every kernel family at the chosen
  * vector width, with edge tiles, tails and the multi-core splits) round-robin until each model's
- * run time has stopped improving, then stops and says so. It loads them one at a time, GEMM and
- * convolution first, and runs those it has between loads, so the kernels most of a model's time
- * goes to are running within the first seconds rather than after every model is loaded.
+ * run time has stopped improving, then stops and says so.
  *
  * <p>Its memory is of the kinds real executions bring, because C2 specialises a kernel for the
  * kinds of memory segment it has seen and throws the compiled code away on meeting another:
@@ -155,7 +153,7 @@ public final class KernelWarmup implements AutoCloseable {
         return w.finished.join();
     }
 
-    /** The warm-up models by name (serialized ONNX), GEMM and convolution first: every kernel family at this vector width. */
+    /** The warm-up models by name (serialized ONNX), cheapest first: every kernel family at this vector width. */
     public static Map<String, byte[]> models() {
         Map<String, byte[]> models = new LinkedHashMap<>();
         WarmupModels.all().forEach(m -> models.put(m.name(), m.onnx()));
@@ -268,7 +266,9 @@ public final class KernelWarmup implements AutoCloseable {
         try (CoreGroup group = new CoreGroup("vnrt-warmup", cores, priority);
                 HbmPool pool = new HbmPool(0, backing(tally.failed))) {
             try {
-                loadAndRun(new Engine(), pool, group, deadline, tally);
+                if (loadAll(new Engine(), pool, group, deadline, tally)) {
+                    runUntilSettled(deadline, tally);
+                }
             } finally {
                 tally.subjects.forEach(Subject::close);
             }
@@ -282,81 +282,59 @@ public final class KernelWarmup implements AutoCloseable {
         }
     }
 
-    /**
-     * Loads the warm-up models one by one, each followed by a round of runs of those loaded so far,
-     * then runs them round-robin, dropping each once its run time has settled.
-     */
-    private void loadAndRun(Engine engine, HbmPool pool, CoreGroup group, long deadline, Tally tally) {
-        List<Subject> active = new ArrayList<>();
-        for (java.util.function.Supplier<WarmupModels.WarmupModel> next : WarmupModels.inOrder()) {
-            if (!waitForIdle(deadline, tally)) {
-                return;
-            }
-            Subject s = load(engine, pool, group, next, tally);
-            if (s != null) {
-                active.add(s);
-            }
-            if (!runRound(active, deadline, tally)) {
-                return;
-            }
-        }
-        while (!active.isEmpty()) {
-            if (!runRound(active, deadline, tally)) {
-                return;
-            }
-        }
-    }
-
-    /** Loads one warm-up model and runs it once (compiling its plan); null when it could not. */
-    private Subject load(Engine engine, HbmPool pool, CoreGroup group,
-            java.util.function.Supplier<WarmupModels.WarmupModel> next, Tally tally) {
-        String name = "a warm-up model";
-        LoadedModel loaded = null;
-        try {
-            WarmupModels.WarmupModel m = next.get();
-            name = m.name();
-            ModelMemory memory = new HbmModelMemory(pool, "kernel-warmup", "kernel warm-up", 0, m.name());
-            loaded = engine.load(m.name(), m.onnx(), null, memory, group);
-            Subject s = new Subject(m.name(), loaded, memory, clock.getAsLong());
-            tally.subjects.add(s);
-            loaded = null;
-            // the first run compiles the plan; the runs timed are the ones after it
-            s.outputs = s.model.execute(s.inputs.getFirst());
-            return s;
-        } catch (ModelLoadException | RuntimeException e) {
-            tally.failed.add(name + " (" + e.getMessage() + ")");
-            if (loaded != null) {
-                loaded.close();
-            }
-            return null;
-        }
-    }
-
-    /** Runs each model in {@code active} once, dropping those that settled or failed; false when the warm-up must end. */
-    private boolean runRound(List<Subject> active, long deadline, Tally tally) {
-        for (int i = 0; i < active.size(); i++) {
+    /** Loads every warm-up model and runs it once (compiling its plan); false when the warm-up must end. */
+    private boolean loadAll(Engine engine, HbmPool pool, CoreGroup group, long deadline, Tally tally) {
+        for (WarmupModels.WarmupModel m : WarmupModels.all()) {
             if (!waitForIdle(deadline, tally)) {
                 return false;
             }
-            Subject s = active.get(i);
-            long t0 = clock.getAsLong();
+            ModelMemory memory = new HbmModelMemory(pool, "kernel-warmup", "kernel warm-up", 0, m.name());
+            LoadedModel loaded = null;
             try {
-                s.model.execute(s.nextInputs(), s.outputs);
-            } catch (RuntimeException e) {
-                tally.failed.add(s.name + " (" + e.getMessage() + ")");
-                active.remove(i--);
-                continue;
-            }
-            long now = clock.getAsLong();
-            s.record(now - t0, now);
-            tally.runs++;
-            if (s.settled(now)) {
-                s.settledAt = now;
-                active.remove(i--);
+                loaded = engine.load(m.name(), m.onnx(), null, memory, group);
+                Subject s = new Subject(m.name(), loaded, memory, clock.getAsLong());
+                tally.subjects.add(s);
+                loaded = null;
+                // the first run compiles the plan; the runs timed are the ones after it
+                s.outputs = s.model.execute(s.inputs.getFirst());
+            } catch (ModelLoadException | RuntimeException e) {
+                tally.failed.add(m.name() + " (" + e.getMessage() + ")");
+                if (loaded != null) {
+                    loaded.close();
+                }
             }
         }
-        progress = tally.report(State.RUNNING);
         return true;
+    }
+
+    /** Runs the models that loaded round-robin, dropping each once its run time has settled. */
+    private void runUntilSettled(long deadline, Tally tally) {
+        List<Subject> active = new ArrayList<>(tally.subjects);
+        active.removeIf(s -> s.outputs == null);
+        while (!active.isEmpty()) {
+            for (int i = 0; i < active.size(); i++) {
+                if (!waitForIdle(deadline, tally)) {
+                    return;
+                }
+                Subject s = active.get(i);
+                long t0 = clock.getAsLong();
+                try {
+                    s.model.execute(s.nextInputs(), s.outputs);
+                } catch (RuntimeException e) {
+                    tally.failed.add(s.name + " (" + e.getMessage() + ")");
+                    active.remove(i--);
+                    continue;
+                }
+                long now = clock.getAsLong();
+                s.record(now - t0, now);
+                tally.runs++;
+                if (s.settled(now)) {
+                    s.settledAt = now;
+                    active.remove(i--);
+                }
+            }
+            progress = tally.report(State.RUNNING);
+        }
     }
 
     /**

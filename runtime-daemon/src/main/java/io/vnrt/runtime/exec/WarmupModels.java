@@ -28,19 +28,10 @@ final class WarmupModels {
 
     private WarmupModels() {}
 
-    /** Every warm-up model, in {@link #inOrder()}'s order. */
+    /** Every warm-up model, cheapest first. */
     static List<WarmupModel> all() {
-        return inOrder().stream().map(java.util.function.Supplier::get).toList();
-    }
-
-    /**
-     * Every warm-up model, each built when asked for (building one takes time in a fresh JVM),
-     * asked for in this order: GEMM (MatMul, Gemm) and convolution first, where a model's time
-     * goes, then attention, the elementwise and data-movement families, and the wide model.
-     */
-    static List<java.util.function.Supplier<WarmupModel>> inOrder() {
         WarmupModels m = new WarmupModels();
-        return List.of(m::dense, m::cnn, m::attention, m::elementwise, m::dataMovement, m::wide);
+        return List.of(m.elementwise(), m.dataMovement(), m.dense(), m.attention(), m.cnn(), m.wide());
     }
 
     private static List<String> in(String... names) {

@@ -39,14 +39,6 @@ class KernelWarmupTest {
   }
 
   @Test
-  void gemmAndConvolutionComeFirstAndEachModelIsBuiltOnlyWhenAskedFor() {
-    List<String> names = WarmupModels.inOrder().stream().map(m -> m.get().name()).toList();
-    assertEquals(List.of("dense", "cnn"), names.subList(0, 2), "where a model's time goes comes first: " + names);
-    assertEquals(names, WarmupModels.all().stream().map(WarmupModels.WarmupModel::name).toList());
-    assertEquals(names, List.copyOf(KernelWarmup.models().keySet()), "the AOT training run's order is the same");
-  }
-
-  @Test
   void whileRealWorkRunsTheWarmupWaitsAndEndsAtItsBudget() throws Exception {
     AtomicInteger asked = new AtomicInteger();
     KernelWarmup w = KernelWarmup.start(Duration.ofMillis(300), 2, new BackingChoice.Anonymous(), () -> {
