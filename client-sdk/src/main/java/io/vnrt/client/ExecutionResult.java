@@ -42,8 +42,8 @@ public record ExecutionResult(Map<String, HostTensor> outputs, List<String> writ
       if (!r.getHandle().isEmpty() || r.hasSharedMemory()) {
         written.add(r.getName());
       } else {
-        long[] shape = r.getShapeList().stream().mapToLong(Long::longValue).toArray();
-        inline.put(r.getName(), HostTensor.of(DType.fromProto(r.getDtype()), shape, r.getData()));
+        inline.put(r.getName(), HostTensor.of(DType.fromProto(r.getDtype()), HostTensor.dims(r.getShapeList()),
+            r.getData()));
       }
     }
     return new ExecutionResult(inline, written, Duration.ofNanos(response.getTiming().getQueueUs() * 1000),

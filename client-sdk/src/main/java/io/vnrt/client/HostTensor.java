@@ -51,8 +51,20 @@ public final class HostTensor {
 
   /** The tensor carried by an inline message (its bytes are shared, not copied: protobuf bytes are immutable). */
   public static HostTensor fromProto(InlineTensor t) {
-    long[] shape = t.getShapeList().stream().mapToLong(Long::longValue).toArray();
-    return new HostTensor(DType.fromProto(t.getDtype()), shape, t.getData());
+    return new HostTensor(DType.fromProto(t.getDtype()), dims(t.getShapeList()), t.getData());
+  }
+
+  /**
+   * A message's shape as an array. A plain loop, not a stream: this runs on every execution's
+   * result, and in a fresh JVM each stream pipeline and method reference costs its first caller
+   * a linkage and runs interpreted.
+   */
+  static long[] dims(java.util.List<Long> shape) {
+    long[] out = new long[shape.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = shape.get(i);
+    }
+    return out;
   }
 
   static HostTensor of(DType dtype, long[] shape, ByteString data) {

@@ -160,7 +160,12 @@ final class ModelMessages {
   }
 
   private static long[] toArray(List<Long> shape) {
-    return shape.stream().mapToLong(Long::longValue).toArray();
+    // a loop, not a stream: on every Execute's path, where a fresh daemon runs it interpreted
+    long[] out = new long[shape.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = shape.get(i);
+    }
+    return out;
   }
 
   /** The response of a finished execution; inline bytes are wrapped, not copied. */
