@@ -62,11 +62,11 @@ public record RuntimeConfig(Topology topology, BackingChoice backing, long hostM
   public static final int MAX_LOAD_WARMUP_RUNS = 1000;
   /**
    * How long a load's default warm-up may keep running the model, after its runs, until the run
-   * time settles, unless configured otherwise: the JIT compiles a kernel only after it has run many
-   * times, so one run leaves the first requests in interpreted code (bench/README.md,
-   * FirstExecutionBench). Small models settle in milliseconds; large ones stop at this bound.
+   * time settles, unless configured otherwise: none. A budget of 5 s did not make the first
+   * executions measurably faster on a loaded 2-core machine and made every load up to 5 s longer
+   * (bench/README.md, FirstExecutionBench), so settling is asked for with --load-warmup-budget.
    */
-  public static final Duration DEFAULT_LOAD_WARMUP_BUDGET = Duration.ofSeconds(5);
+  public static final Duration DEFAULT_LOAD_WARMUP_BUDGET = Duration.ZERO;
   /** The longest budget a default load warm-up may be configured with. */
   public static final Duration MAX_LOAD_WARMUP_BUDGET = Duration.ofMinutes(1);
 
@@ -76,7 +76,7 @@ public record RuntimeConfig(Topology topology, BackingChoice backing, long hostM
   /**
    * One "cpu" device (a core per processor, 4 GiB HBM), anonymous backing, 4 GiB of host
    * memory, 60 s leases (1 h at most), 1 MiB chunks, no quotas, a default warm-up per load of one
-   * execution and then until its run time settles, for at most 5 s.
+   * execution (no settling budget).
    */
   public static RuntimeConfig defaults() {
     return new RuntimeConfig(

@@ -199,8 +199,8 @@ final class DaemonCommand implements Callable<Integer> {
 
   @Option(names = "--load-warmup-budget", paramLabel = "DURATION",
       description = "After those runs, keep running the model until its run time settles (the JIT has compiled "
-          + "its kernels), for at most this long, counted in the load time (default 5s; 0s: exactly --load-warmup "
-          + "runs; never more than half the time left before the load's deadline).")
+          + "its kernels), for at most this long, counted in the load time (default 0s: exactly --load-warmup runs; "
+          + "never more than half the time left before the load's deadline).")
   private String loadWarmupBudget;
 
   @CommandLine.Spec

@@ -77,7 +77,7 @@ final class DaemonSettings {
       new Setting("repository-warmup", "0s", "a duration such as 500ms, 2s or 1m"),
       new Setting("kernel-warmup", "60s", "a duration such as 30s or 2m, 0s for none"),
       new Setting("load-warmup", "1", "a whole number of executions, 0 for none"),
-      new Setting("load-warmup-budget", "5s", "a duration such as 500ms or 5s, 0s for exactly load-warmup runs"),
+      new Setting("load-warmup-budget", "0s", "a duration such as 500ms or 5s, 0s for exactly load-warmup runs"),
       new Setting("metrics-listen", "none", "HOST:PORT for the Prometheus endpoint such as 127.0.0.1:9464, or 'none'"),
       new Setting("log-format", "text", "'text' or 'json'"),
       new Setting("log-level", "info", "one of trace, debug, info, warn, error"),

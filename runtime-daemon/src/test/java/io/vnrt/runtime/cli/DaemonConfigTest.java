@@ -54,7 +54,7 @@ class DaemonConfigTest {
         .contains("# file " + file + ":3"), line(run.out(), "host-memory"));
     assertTrue(line(run.out(), "drain-timeout").contains("5s "), line(run.out(), "drain-timeout"));
     assertTrue(line(run.out(), "repository-warmup").contains("0s "), line(run.out(), "repository-warmup"));
-    assertTrue(line(run.out(), "load-warmup-budget").contains("5s ") && line(run.out(), "load-warmup-budget")
+    assertTrue(line(run.out(), "load-warmup-budget").contains("0s ") && line(run.out(), "load-warmup-budget")
         .contains("# default"), line(run.out(), "load-warmup-budget"));
     assertTrue(line(run.out(), "profile").contains("cpu") && line(run.out(), "profile").contains("# default"));
     assertTrue(line(run.out(), "uds").contains("(unset)"));

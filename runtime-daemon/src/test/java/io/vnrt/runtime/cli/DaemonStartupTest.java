@@ -83,7 +83,8 @@ class DaemonStartupTest {
 
   @Test
   void theStartupLinesSayWhatRunsAndTheKernelWarmupEndsLoggedAndReported() throws Exception {
-    try (Daemon d = Daemon.start(List.of(), "--listen", "127.0.0.1:0", "--kernel-warmup", "8s")) {
+    try (Daemon d = Daemon.start(List.of(), "--listen", "127.0.0.1:0", "--kernel-warmup", "8s", "--load-warmup-budget",
+        "5s")) {
       String target = d.await(LISTENING, 60).group(1);
       d.await(Pattern.compile("^vectors: " + VectorShape.BITS + "-bit, " + VectorShape.FLOAT_LANES + " floats each"),
           10);

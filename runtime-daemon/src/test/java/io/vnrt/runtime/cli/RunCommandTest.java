@@ -146,7 +146,7 @@ class RunCommandTest {
         assertEquals(0, inline.exitCode(), inline.err());
         assertTrue(inline.out().matches("(?s).*40 executions \\(after 2 warm-up\\), concurrency 4: p50 .* ms, "
             + "p90 .* ms, p99 .* ms; throughput .* inferences/s.*"), inline.out());
-        assertInOrder(inline.out(), "loaded in", "warmed up at load in", " executions)",
+        assertInOrder(inline.out(), "loaded in", "warmed up at load in", "(1 execution)",
             "daemon vectors: " + VectorShape.BITS + "-bit", "daemon GEMM: ", "daemon kernel warm-up: off",
             "first execution (cold): ", " ms (in the daemon: queue ", "warm-up: 2 executions in",
             "40 executions (after 2 warm-up)");
