@@ -8,6 +8,7 @@ import io.vnrt.runtime.kernels.DType;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.memory.SharedMemoryRegion;
 import io.vnrt.runtime.session.Session;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -83,6 +84,24 @@ final class BoundExecution implements AutoCloseable {
               + ", which takes " + want + " bytes, but " + in.data().byteSize() + " bytes were given", name);
         }
         yield new Tensor(in.dtype(), in.shape(), in.data());
+      }
+      case TensorSource.Pieces in -> {
+        checkType(name, in.dtype(), in.shape());
+        long want = TensorTypes.byteSize(in.dtype(), in.shape());
+        if (in.byteSize() != want) {
+          throw badInput("input '" + name + "' is " + in.dtype().displayName() + Arrays.toString(in.shape())
+              + ", which takes " + want + " bytes, but " + in.byteSize() + " bytes were given", name);
+        }
+        // closed with the other pins when the execution ends, whichever way
+        Arena arena = Arena.ofShared();
+        pins.add(arena);
+        MemorySegment data = arena.allocate(Math.max(1, want), 64).asSlice(0, want);
+        long at = 0;
+        for (MemorySegment part : in.parts()) {
+          MemorySegment.copy(part, 0, data, at, part.byteSize());
+          at += part.byteSize();
+        }
+        yield new Tensor(in.dtype(), in.shape(), data);
       }
       case TensorSource.DeviceTensor h -> {
         io.vnrt.runtime.session.Tensor t = session.tensor(h.handle());

@@ -368,7 +368,7 @@ final class KServeFrontEnd {
             + in.getDatatype() + Arrays.toString(shape) + " takes " + expected + " bytes, raw_input_contents has "
             + data.size(), "input", in.getName(), "expected_bytes", expected, "given_bytes", data.size());
       }
-      inputs.put(in.getName(), new TensorSource.Inline(dtype, shape, TransportBytes.stable(data)));
+      inputs.put(in.getName(), TransportBytes.input(dtype, shape, data));
     }
     Map<String, OutputTarget> outputs = new LinkedHashMap<>();
     for (ModelInferRequest.InferRequestedOutputTensor out : request.getOutputsList()) {

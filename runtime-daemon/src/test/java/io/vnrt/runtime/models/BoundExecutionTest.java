@@ -1,6 +1,7 @@
 package io.vnrt.runtime.models;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,6 +45,28 @@ class BoundExecutionTest {
         MemorySegment.ofArray(new byte[12]))));
     assertEquals(Kind.EXEC_BAD_INPUT, e.kind());
     assertTrue(e.getMessage().contains("takes 8 bytes, but 12 bytes were given"), e.getMessage());
+  }
+
+  @Test
+  void piecesOfTheWrongTotalSizeAreBadInputNamingBoth() {
+    VnrtRuntimeException e = refused(Map.of("x", new TensorSource.Pieces(DType.FLOAT32, new long[] {1, 2},
+        List.of(MemorySegment.ofArray(new byte[4]), MemorySegment.ofArray(new byte[8])))));
+    assertEquals(Kind.EXEC_BAD_INPUT, e.kind());
+    assertTrue(e.getMessage().contains("takes 8 bytes, but 12 bytes were given"), e.getMessage());
+  }
+
+  @Test
+  void piecesAreJoinedInOrderIntoNativeMemoryTheExecutionHoldsUntilItEnds() {
+    MemorySegment first = MemorySegment.ofArray(new float[] {1.5f});
+    MemorySegment second = MemorySegment.ofArray(new float[] {-2.25f});
+    BoundExecution bound = BoundExecution.bind(f.session, model, ExecutionRequest.of(model.id(),
+        Map.of("x", new TensorSource.Pieces(DType.FLOAT32, new long[] {1, 2}, List.of(first, second)))));
+    MemorySegment data = bound.inputs().get("x").data();
+    assertTrue(data.isNative(), "the kernels read native memory");
+    assertEquals(1.5f, data.getAtIndex(io.vnrt.runtime.kernels.Tensor.F32, 0));
+    assertEquals(-2.25f, data.getAtIndex(io.vnrt.runtime.kernels.Tensor.F32, 1));
+    bound.close();
+    assertFalse(data.scope().isAlive(), "the copy is freed when the execution ends");
   }
 
   @Test
