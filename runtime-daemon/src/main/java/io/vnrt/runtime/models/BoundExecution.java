@@ -8,7 +8,6 @@ import io.vnrt.runtime.kernels.DType;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.memory.SharedMemoryRegion;
 import io.vnrt.runtime.session.Session;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -92,10 +91,10 @@ final class BoundExecution implements AutoCloseable {
           throw badInput("input '" + name + "' is " + in.dtype().displayName() + Arrays.toString(in.shape())
               + ", which takes " + want + " bytes, but " + in.byteSize() + " bytes were given", name);
         }
-        // closed with the other pins when the execution ends, whichever way
-        Arena arena = Arena.ofShared();
-        pins.add(arena);
-        MemorySegment data = arena.allocate(Math.max(1, want), 64).asSlice(0, want);
+        // given back with the other pins when the execution ends, whichever way
+        InputMemory.Lease lease = InputMemory.SHARED.take(want);
+        pins.add(lease);
+        MemorySegment data = lease.segment();
         long at = 0;
         for (MemorySegment part : in.parts()) {
           MemorySegment.copy(part, 0, data, at, part.byteSize());

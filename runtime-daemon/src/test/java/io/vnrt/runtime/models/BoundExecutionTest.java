@@ -1,7 +1,6 @@
 package io.vnrt.runtime.models;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -66,7 +65,14 @@ class BoundExecutionTest {
     assertEquals(1.5f, data.getAtIndex(io.vnrt.runtime.kernels.Tensor.F32, 0));
     assertEquals(-2.25f, data.getAtIndex(io.vnrt.runtime.kernels.Tensor.F32, 1));
     bound.close();
-    assertFalse(data.scope().isAlive(), "the copy is freed when the execution ends");
+    // the memory is kept for the next execution, whose input overwrites what it can see of it
+    BoundExecution next = BoundExecution.bind(f.session, model, ExecutionRequest.of(model.id(),
+        Map.of("x", new TensorSource.Pieces(DType.FLOAT32, new long[] {1, 2}, List.of(second, first)))));
+    MemorySegment reused = next.inputs().get("x").data();
+    assertEquals(-2.25f, reused.getAtIndex(io.vnrt.runtime.kernels.Tensor.F32, 0));
+    assertEquals(1.5f, reused.getAtIndex(io.vnrt.runtime.kernels.Tensor.F32, 1));
+    assertEquals(8, reused.byteSize(), "an execution sees its own input's bytes only");
+    next.close();
   }
 
   @Test
