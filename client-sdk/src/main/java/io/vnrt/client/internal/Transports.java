@@ -8,11 +8,16 @@ import io.grpc.TlsChannelCredentials;
 import io.grpc.stub.MetadataUtils;
 import io.vnrt.client.ConnectOptions;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.Channel;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -37,7 +42,7 @@ public final class Transports {
    * A channel the SDK owns, with whatever else must stop with it.
    *
    * @param channel the gRPC channel
-   * @param eventLoops the event loop group of a Unix-socket channel, or null
+   * @param eventLoops the channel's own event loop group, or null
    */
   public record OwnedChannel(ManagedChannel channel, EventLoopGroup eventLoops) {
     /** Shuts the channel down, waiting up to five seconds for calls to end. */
@@ -90,9 +95,10 @@ public final class Transports {
       }
       EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
       ManagedChannel channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(path))
-          .channelType(EpollDomainSocketChannel.class)
+          .channelFactory(() -> bulk(new EpollDomainSocketChannel()), DomainSocketAddress.class)
           .eventLoopGroup(group)
           .overrideAuthority("localhost")
+          .withOption(ChannelOption.ALLOCATOR, BulkHttp2.ALLOCATOR)
           .usePlaintext()
           .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
           .initialFlowControlWindow(FLOW_CONTROL_WINDOW_BYTES)
@@ -109,12 +115,24 @@ public final class Transports {
         ? NettyChannelBuilder.forTarget(target, tlsCredentials(options))
         : NettyChannelBuilder.forTarget(target).usePlaintext();
     options.authority().ifPresent(builder::overrideAuthority);
+    boolean epoll = Epoll.isAvailable();
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory()
+        : NioIoHandler.newFactory());
     ManagedChannel channel = builder
+        .eventLoopGroup(group)
+        .channelFactory(() -> bulk(epoll ? new EpollSocketChannel() : new NioSocketChannel()))
+        .withOption(ChannelOption.ALLOCATOR, BulkHttp2.ALLOCATOR)
         .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
         .initialFlowControlWindow(FLOW_CONTROL_WINDOW_BYTES)
         .intercept(credentials(options))
         .build();
-    return new OwnedChannel(channel, null);
+    return new OwnedChannel(channel, group);
+  }
+
+  /** {@code channel}, set up for bulk bytes once gRPC's handler is in it. */
+  private static Channel bulk(Channel channel) {
+    BulkHttp2.configure(channel);
+    return channel;
   }
 
   private static ChannelCredentials tlsCredentials(ConnectOptions options) {

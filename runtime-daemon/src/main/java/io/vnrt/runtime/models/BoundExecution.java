@@ -84,6 +84,24 @@ final class BoundExecution implements AutoCloseable {
         }
         yield new Tensor(in.dtype(), in.shape(), in.data());
       }
+      case TensorSource.Pieces in -> {
+        checkType(name, in.dtype(), in.shape());
+        long want = TensorTypes.byteSize(in.dtype(), in.shape());
+        if (in.byteSize() != want) {
+          throw badInput("input '" + name + "' is " + in.dtype().displayName() + Arrays.toString(in.shape())
+              + ", which takes " + want + " bytes, but " + in.byteSize() + " bytes were given", name);
+        }
+        // given back with the other pins when the execution ends, whichever way
+        InputMemory.Lease lease = InputMemory.SHARED.take(want);
+        pins.add(lease);
+        MemorySegment data = lease.segment();
+        long at = 0;
+        for (MemorySegment part : in.parts()) {
+          MemorySegment.copy(part, 0, data, at, part.byteSize());
+          at += part.byteSize();
+        }
+        yield new Tensor(in.dtype(), in.shape(), data);
+      }
       case TensorSource.DeviceTensor h -> {
         io.vnrt.runtime.session.Tensor t = session.tensor(h.handle());
         DType dtype = h.dtype() != null ? h.dtype() : TensorTypes.toEngine(t.dtype());

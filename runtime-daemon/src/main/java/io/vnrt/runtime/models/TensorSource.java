@@ -2,6 +2,7 @@ package io.vnrt.runtime.models;
 
 import io.vnrt.runtime.kernels.DType;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 /** Where an execution input's bytes come from. */
 public sealed interface TensorSource {
@@ -14,6 +15,31 @@ public sealed interface TensorSource {
    * @param data the bytes; must be exactly dtype size × element count
    */
   record Inline(DType dtype, long[] shape, MemorySegment data) implements TensorSource {
+  }
+
+  /**
+   * Bytes carried with the request in several pieces (a transport's receive buffers), valid only until the
+   * execution is bound (during {@code submit}): copied then, once, into native memory the execution holds until
+   * it ends. The kernels read native memory at full speed; a heap array of bytes read as floats can cost them
+   * several times more.
+   *
+   * @param dtype element type
+   * @param shape dimensions
+   * @param parts the bytes, in order; together exactly dtype size × element count
+   */
+  record Pieces(DType dtype, long[] shape, List<MemorySegment> parts) implements TensorSource {
+    public Pieces {
+      parts = List.copyOf(parts);
+    }
+
+    /** The pieces' total length. */
+    public long byteSize() {
+      long n = 0;
+      for (MemorySegment p : parts) {
+        n += p.byteSize();
+      }
+      return n;
+    }
   }
 
   /**

@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.function.Supplier;
 
 /**
  * Who is calling, as far as the transport proves it, for the shared-memory checks: a file is mapped only for a
@@ -50,13 +51,34 @@ final class CallerIdentity implements ServerInterceptor {
 
   /** What the current call may map; a call that did not pass this interceptor proves no user. */
   static SharedMemoryAccess sharedMemoryAccess() {
+    return sharedMemoryAccessWhenAsked().get();
+  }
+
+  /**
+   * What the current call may map, worked out on the first {@code get} (from any thread): a loopback TCP
+   * caller's user is read from the kernel's socket tables, whose size grows with every socket on the host, so
+   * calls that never map a file (nearly all) should not pay for it.
+   */
+  static Supplier<SharedMemoryAccess> sharedMemoryAccessWhenAsked() {
     Attributes attributes = TRANSPORT.get();
     List<String> allowed = ACCESS_PATTERNS.get() == null ? List.of() : ACCESS_PATTERNS.get();
     if (attributes == null) {
-      return new SharedMemoryAccess(OptionalInt.empty(), allowed);
+      SharedMemoryAccess none = new SharedMemoryAccess(OptionalInt.empty(), allowed);
+      return () -> none;
     }
-    return new SharedMemoryAccess(peerUid(attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR),
-        attributes.get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR)), allowed);
+    SocketAddress remote = attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+    SocketAddress local = attributes.get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR);
+    return new Supplier<>() {
+      private SharedMemoryAccess access;
+
+      @Override
+      public synchronized SharedMemoryAccess get() {
+        if (access == null) {
+          access = new SharedMemoryAccess(peerUid(remote, local), allowed);
+        }
+        return access;
+      }
+    };
   }
 
   /** The current call's connection ({@link Connections#ID}), or -1 outside a call that passed this interceptor. */

@@ -9,16 +9,16 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.netty.handler.ssl.SslContext;
+import io.vnrt.client.internal.BulkHttp2;
 import io.vnrt.proto.inference.GRPCInferenceServiceGrpc;
 import io.vnrt.proto.v1.ExecutionGrpc;
 import io.vnrt.proto.v1.MemoryGrpc;
@@ -244,12 +244,11 @@ public final class DaemonServer implements AutoCloseable {
         NettyServerBuilder builder = security.tls().isPresent()
             ? NettyServerBuilder.forAddress(listeners.tcp().get(), security.tls().get().credentials())
             : NettyServerBuilder.forAddress(listeners.tcp().get());
-        if (limits.maxConnectionsPerPeer() > 0) {
-          int max = limits.maxConnectionsPerPeer();
-          tcpLoops = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
-          builder.channelFactory(() -> new PeerLimitedServerChannel(max))
-              .bossEventLoopGroup(tcpLoops).workerEventLoopGroup(tcpLoops);
-        }
+        int maxPerPeer = limits.maxConnectionsPerPeer();
+        tcpLoops = ListenerChannels.tcpLoops();
+        builder.channelFactory(() -> ListenerChannels.tcp(maxPerPeer))
+            .bossEventLoopGroup(tcpLoops).workerEventLoopGroup(tcpLoops)
+            .withChildOption(ChannelOption.ALLOCATOR, BulkHttp2.ALLOCATOR);
         Server server = configure(builder, services, network, options.maxMessageBytes(), limits, connections).build()
             .start();
         started.add(server);
@@ -429,7 +428,8 @@ public final class DaemonServer implements AutoCloseable {
     Server server = null;
     try {
       NettyServerBuilder builder = NettyServerBuilder.forAddress(new DomainSocketAddress(bound.toString()))
-          .channelType(EpollServerDomainSocketChannel.class)
+          .channelFactory(ListenerChannels::unix)
+          .withChildOption(ChannelOption.ALLOCATOR, BulkHttp2.ALLOCATOR)
           .bossEventLoopGroup(loops)
           .workerEventLoopGroup(loops);
       server = configure(builder, services, interceptors, maxMessageBytes, limits, connections).build().start();

@@ -93,8 +93,9 @@ final class HttpFrontEnd implements AutoCloseable {
               ChannelPipeline p = ch.pipeline();
               tls.ifPresent(t -> p.addLast("tls", t.newHandler(ch.alloc())));
               // a connection's shared-memory regions are its own, as on gRPC, and go when it closes
-              KServeFrontEnd.Caller caller = new KServeFrontEnd.Caller(ch.id(), new SharedMemoryAccess(
-                  CallerIdentity.peerUid(ch.remoteAddress(), ch.localAddress()), context.shmAllow()));
+              SharedMemoryAccess access = new SharedMemoryAccess(
+                  CallerIdentity.peerUid(ch.remoteAddress(), ch.localAddress()), context.shmAllow());
+              KServeFrontEnd.Caller caller = new KServeFrontEnd.Caller(ch.id(), () -> access);
               ch.closeFuture().addListener(f -> context.front().connectionClosed(ch.id()));
               KServeRest rest = new KServeRest(context.front(), caller, ch.alloc());
               p.addLast("codec", new HttpServerCodec(4096, 16 << 10, 64 << 10));

@@ -51,6 +51,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -119,9 +120,10 @@ final class KServeFrontEnd {
    *
    * @param connection the client connection, unique among live ones across both protocols (gRPC's
    *     {@link Connections#ID}, a Netty channel id for REST); equal for every call it carries
-   * @param access which files the caller may map
+   * @param access which files the caller may map, worked out when asked (for a loopback TCP caller that means
+   *     reading the kernel's socket tables, which only registering a region needs)
    */
-  record Caller(Object connection, SharedMemoryAccess access) {
+  record Caller(Object connection, Supplier<SharedMemoryAccess> access) {
   }
 
   KServeFrontEnd(VnrtRuntime runtime, Optional<Path> repository, Duration repositoryWarmup) {
@@ -366,7 +368,7 @@ final class KServeFrontEnd {
             + in.getDatatype() + Arrays.toString(shape) + " takes " + expected + " bytes, raw_input_contents has "
             + data.size(), "input", in.getName(), "expected_bytes", expected, "given_bytes", data.size());
       }
-      inputs.put(in.getName(), new TensorSource.Inline(dtype, shape, TransportBytes.stable(data)));
+      inputs.put(in.getName(), TransportBytes.input(dtype, shape, data));
     }
     Map<String, OutputTarget> outputs = new LinkedHashMap<>();
     for (ModelInferRequest.InferRequestedOutputTensor out : request.getOutputsList()) {
@@ -682,7 +684,7 @@ final class KServeFrontEnd {
   }
 
   void systemSharedMemoryRegister(Caller caller, String name, String key, long offset, long byteSize) {
-    regions(caller, true).sharedMemory().register(name, key, offset, byteSize, caller.access());
+    regions(caller, true).sharedMemory().register(name, key, offset, byteSize, caller.access().get());
   }
 
   void systemSharedMemoryUnregister(Caller caller, String name) {

@@ -76,7 +76,7 @@ final class KServeService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceI
 
   /** The calling connection and what it may map; read while the call's context is current. */
   private static KServeFrontEnd.Caller caller() {
-    return new KServeFrontEnd.Caller(CallerIdentity.connection(), CallerIdentity.sharedMemoryAccess());
+    return new KServeFrontEnd.Caller(CallerIdentity.connection(), CallerIdentity.sharedMemoryAccessWhenAsked());
   }
 
   @Override

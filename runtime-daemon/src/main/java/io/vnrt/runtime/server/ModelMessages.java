@@ -1,6 +1,5 @@
 package io.vnrt.runtime.server;
 
-import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.vnrt.proto.v1.BatchingOptions;
 import io.vnrt.proto.v1.DataType;
@@ -28,7 +27,6 @@ import io.vnrt.runtime.models.ModelEntry;
 import io.vnrt.runtime.models.OutputTarget;
 import io.vnrt.runtime.models.TensorSource;
 import io.vnrt.runtime.models.TensorTypes;
-import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -141,10 +139,9 @@ final class ModelMessages {
     String name = in.getName();
     return switch (in.getSourceCase()) {
       case INLINE -> {
-        ByteString data = in.getInline().getData();
-        MemorySegment seg = TransportBytes.stable(data);
-        yield new TensorSource.Inline(engineType(in.getInline().getDtype(), in.getInline().getDtypeValue(), name),
-            toArray(in.getInline().getShapeList()), seg);
+        // executions are bound inside submit, while the request's buffers are held: see TransportBytes.input
+        yield TransportBytes.input(engineType(in.getInline().getDtype(), in.getInline().getDtypeValue(), name),
+            toArray(in.getInline().getShapeList()), in.getInline().getData());
       }
       case HANDLE -> new TensorSource.DeviceTensor(in.getHandle(),
           in.getDtype() == DataType.DATA_TYPE_UNSPECIFIED ? null : engineType(in.getDtype(), in.getDtypeValue(), name),

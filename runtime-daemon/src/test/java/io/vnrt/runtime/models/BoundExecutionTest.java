@@ -47,6 +47,35 @@ class BoundExecutionTest {
   }
 
   @Test
+  void piecesOfTheWrongTotalSizeAreBadInputNamingBoth() {
+    VnrtRuntimeException e = refused(Map.of("x", new TensorSource.Pieces(DType.FLOAT32, new long[] {1, 2},
+        List.of(MemorySegment.ofArray(new byte[4]), MemorySegment.ofArray(new byte[8])))));
+    assertEquals(Kind.EXEC_BAD_INPUT, e.kind());
+    assertTrue(e.getMessage().contains("takes 8 bytes, but 12 bytes were given"), e.getMessage());
+  }
+
+  @Test
+  void piecesAreJoinedInOrderIntoNativeMemoryTheExecutionHoldsUntilItEnds() {
+    MemorySegment first = MemorySegment.ofArray(new float[] {1.5f});
+    MemorySegment second = MemorySegment.ofArray(new float[] {-2.25f});
+    BoundExecution bound = BoundExecution.bind(f.session, model, ExecutionRequest.of(model.id(),
+        Map.of("x", new TensorSource.Pieces(DType.FLOAT32, new long[] {1, 2}, List.of(first, second)))));
+    MemorySegment data = bound.inputs().get("x").data();
+    assertTrue(data.isNative(), "the kernels read native memory");
+    assertEquals(1.5f, data.getAtIndex(io.vnrt.runtime.kernels.Tensor.F32, 0));
+    assertEquals(-2.25f, data.getAtIndex(io.vnrt.runtime.kernels.Tensor.F32, 1));
+    bound.close();
+    // the memory is kept for the next execution, whose input overwrites what it can see of it
+    BoundExecution next = BoundExecution.bind(f.session, model, ExecutionRequest.of(model.id(),
+        Map.of("x", new TensorSource.Pieces(DType.FLOAT32, new long[] {1, 2}, List.of(second, first)))));
+    MemorySegment reused = next.inputs().get("x").data();
+    assertEquals(-2.25f, reused.getAtIndex(io.vnrt.runtime.kernels.Tensor.F32, 0));
+    assertEquals(1.5f, reused.getAtIndex(io.vnrt.runtime.kernels.Tensor.F32, 1));
+    assertEquals(8, reused.byteSize(), "an execution sees its own input's bytes only");
+    next.close();
+  }
+
+  @Test
   void aShapeTheModelDoesNotTakeIsBadInputListingWhatItExpects() {
     VnrtRuntimeException e = refused(Map.of("x", new TensorSource.Inline(DType.FLOAT32, new long[] {1, 3},
         MemorySegment.ofArray(new float[3]))));

@@ -534,6 +534,26 @@ abstract class AbstractModelEndToEndTest {
   }
 
   @Test
+  void largeInlineInputsArriveWholeThroughExecuteAndExecuteStream() throws Exception {
+    ModelInfo info = load(header("add", 0).setQueueDepth(16), addModel());
+    int rows = (1 << 14) + 3; // each input just over 1 MiB: over a network transport, copied into native memory
+    float[] x = ramp(16 * rows, 0);
+    float[] y = ramp(16 * rows, 0.5f);
+    ExecuteRequest r = addRequest(info.getModelId(), x, y, rows);
+    assertArrayEquals(sum(x, y), floats(exec().execute(r).getOutputs(0).getData()));
+    StreamResponses responses = new StreamResponses();
+    StreamObserver<ExecuteRequest> requests = asyncExec().executeStream(responses);
+    for (int i = 0; i < 3; i++) {
+      requests.onNext(r.toBuilder().setRequestId("r" + i).build());
+    }
+    requests.onCompleted();
+    responses.finished.get(60, TimeUnit.SECONDS);
+    for (int i = 0; i < 3; i++) {
+      assertArrayEquals(sum(x, y), floats(responses.latest("r" + i).getOutputs(0).getData()), "stream request " + i);
+    }
+  }
+
+  @Test
   void dynamicBatchingMergesConcurrentRequestsAndSplitsTheResults() throws Exception {
     ModelInfo info = load(header("add", 0).setBatching(BatchingOptions.newBuilder().setEnabled(true)
         .setMaxBatchSize(8).setMaxQueueDelayUs(1_000_000)), addModel());
