@@ -39,11 +39,16 @@ class RecurrentAllocationTest {
             }
             long used = pool.usedBytes();
             var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-            long before = threads.getCurrentThreadAllocatedBytes();
-            for (int i = 0; i < 20; i++) {
-                model.execute(in, out);
+            // the least of several measurements: a kernel still being compiled (a loaded machine) allocates
+            // in one of them, an allocation of the time loop itself in every one
+            long perRun = Long.MAX_VALUE;
+            for (int attempt = 0; attempt < 8; attempt++) {
+                long before = threads.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 20; i++) {
+                    model.execute(in, out);
+                }
+                perRun = Math.min(perRun, (threads.getCurrentThreadAllocatedBytes() - before) / 20);
             }
-            long perRun = (threads.getCurrentThreadAllocatedBytes() - before) / 20;
             assertEquals(used, pool.usedBytes(), "executions take no device memory");
             return perRun;
         }
