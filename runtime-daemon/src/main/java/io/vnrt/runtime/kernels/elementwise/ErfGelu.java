@@ -28,9 +28,14 @@ public final class ErfGelu {
         }
         for (int j = full; j < n; j++) {
             long at = off + j * 4L;
-            float x = c.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at);
-            float e = (float) UnaryOp.ERF.apply(x / SQRT2, 0, 0);
-            c.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at, x * (e + 1f) * 0.5f);
+            c.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at,
+                    apply(c.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at)));
         }
+    }
+
+    /** The GELU of one float, as the scalar loops of the same nodes compute it. */
+    public static float apply(float x) {
+        float e = (float) UnaryOp.ERF.apply(x / SQRT2, 0, 0);
+        return x * (e + 1f) * 0.5f;
     }
 }
