@@ -25,7 +25,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * kernels accept them (probed once per registry by running a tiny case), MatMul absorbs a bias Add
  * as a third input, and MatMul/Gemm/Conv absorb a following activation (Relu, Sigmoid, Tanh,
  * LeakyRelu, Gelu, or GELU written with Erf) through the attributes {@code vnrt_activation} and
- * {@code vnrt_alpha}. Before those, {@link QuantizationFusion} turns quantize_dynamic's
+ * {@code vnrt_alpha}, and MatMul absorbs Transposes of its operands and of its product that keep
+ * the last axis last ({@code vnrt_permA}, {@code vnrt_permB}, {@code vnrt_permY}). Before those, {@link QuantizationFusion} turns quantize_dynamic's
  * DynamicQuantizeLinear/MatMulInteger/Cast/Mul chains into fused int8 GEMMs, and (before constant
  * folding, {@link #optimizeBeforeFolding}) the QDQ form's DequantizeLinear/MatMul-or-Conv/QuantizeLinear
  * chains.
@@ -44,7 +45,13 @@ public final class GraphOptimizer {
     private GraphOptimizer() {}
 
     /** What the registry's kernels accept, found by running them on tiny inputs. */
-    record Support(boolean matmulBias, Set<String> matmulActivations, boolean gemmActivation, boolean convActivation) {}
+    record Support(boolean matmulBias, Set<String> matmulActivations, boolean gemmActivation, boolean convActivation,
+                   boolean matmulPerms) {}
+
+    /** Attributes of a MatMul that reads A or B, or writes Y, through the perm of a Transpose it absorbed. */
+    public static final String PERM_A = "vnrt_permA";
+    public static final String PERM_B = "vnrt_permB";
+    public static final String PERM_Y = "vnrt_permY";
 
     /**
      * The rewrites that must see the graph before constant folding: {@link QuantizationFusion}'s
@@ -89,7 +96,14 @@ public final class GraphOptimizer {
         Tensor cw = Tensor.ofFloats(new long[] {1, 1, 1, 1}, 2);
         boolean conv = matches(run(r, "Conv", 11, new Tensor[] {cx, cw}, Map.of(ACTIVATION, Attribute.ofString(ACTIVATION, "Relu"))),
                 new float[] {2, 0});
-        return new Support(matmulBias, acts, gemm, conv);
+        // A [2,2,2] read as perm (1,0,2), B as (0,2,1), the product written through (1,0,2)
+        Tensor pa = Tensor.ofFloats(new long[] {2, 2, 2}, 1, 2, 3, 4, 5, 6, 7, 8);
+        Tensor pb = Tensor.ofFloats(new long[] {2, 2, 2}, 1, 0, 0, 1, 0, 2, 1, 0);
+        boolean perms = matches(run(r, "MatMul", 13, new Tensor[] {pa, pb},
+                Map.of(PERM_A, Attribute.ofInts(PERM_A, new long[] {1, 0, 2}), PERM_B, Attribute.ofInts(PERM_B, new long[] {0, 2, 1}),
+                        PERM_Y, Attribute.ofInts(PERM_Y, new long[] {1, 0, 2}))),
+                new float[] {1, 2, 8, 3, 5, 6, 16, 7});
+        return new Support(matmulBias, acts, gemm, conv, perms);
     }
 
     private static float activate(String act, float v, float alpha) {
@@ -202,7 +216,12 @@ public final class GraphOptimizer {
                 }
                 Node fused = switch (n.opType()) {
                     case "Conv" -> fuseConv(n);
-                    case "MatMul", "Gemm" -> fuseLinear(n);
+                    case "MatMul" -> {
+                        Node folded = foldTransposes(n);
+                        Node linear = fuseLinear(folded == null ? n : folded);
+                        yield linear != null ? linear : folded;
+                    }
+                    case "Gemm" -> fuseLinear(n);
                     default -> null;
                 };
                 if (fused != null) {
@@ -336,6 +355,60 @@ public final class GraphOptimizer {
                 n = base + "_" + i++;
             }
             return n;
+        }
+
+        /**
+         * Folds Transposes that keep the last axis last into a MatMul: one feeding A (its rows stay
+         * contiguous for the GEMM tiles), one feeding B (packed per run anyway, then still a row
+         * copy), and the product's only reader (C is written a row at a time). The MatMul then
+         * reads the Transposes' inputs in place and writes the final layout: attention's head split
+         * of Q and V and its head merge. A Transpose that moves the last axis (K's, to [.., D, S])
+         * stays: packing B through it would be an element-by-element gather, no faster than the
+         * Transpose's copy. Null if none folds.
+         */
+        private Node foldTransposes(Node mm) {
+            if (!s.matmulPerms || mm.inputs().size() != 2 || !mm.attributes().isEmpty()) {
+                return null;
+            }
+            List<String> ins = new ArrayList<>(mm.inputs());
+            Map<String, Attribute> attrs = new LinkedHashMap<>();
+            List<Node> folded = new ArrayList<>();
+            for (int j = 0; j < 2; j++) {
+                Node t = producer.get(ins.get(j));
+                long[] perm = transposePerm(t);
+                if (perm == null || onlyConsumer(t.outputs().get(0)) != mm || constant(t.inputs().get(0)) != null
+                        || ins.get(0).equals(ins.get(1)) || perm[perm.length - 1] != perm.length - 1) {
+                    continue;
+                }
+                ins.set(j, t.inputs().get(0));
+                attrs.put(j == 0 ? PERM_A : PERM_B, Attribute.ofInts(j == 0 ? PERM_A : PERM_B, perm));
+                folded.add(t);
+            }
+            List<String> outs = mm.outputs();
+            Node y = onlyConsumer(outs.get(0));
+            long[] permY = transposePerm(y);
+            if (permY != null && permY[permY.length - 1] == permY.length - 1) {
+                attrs.put(PERM_Y, Attribute.ofInts(PERM_Y, permY));
+                outs = y.outputs();
+                folded.add(y);
+            }
+            if (folded.isEmpty()) {
+                return null;
+            }
+            removed.addAll(folded);
+            return mm.with(ins, outs, attrs);
+        }
+
+        /** The explicit perm of a Transpose (of rank 2 or more), or null for any other node. */
+        private static long[] transposePerm(Node t) {
+            if (t == null || !t.isDefaultDomain() || !t.opType().equals("Transpose") || t.inputs().size() != 1) {
+                return null;
+            }
+            Attribute a = t.attribute("perm");
+            if (a == null || a.kind() != Attribute.Kind.INTS || ((long[]) a.value()).length < 2) {
+                return null;
+            }
+            return (long[]) a.value();
         }
 
         private Node fuseLinear(Node mm) {

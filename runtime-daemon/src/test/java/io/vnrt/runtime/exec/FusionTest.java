@@ -65,6 +65,50 @@ class FusionTest {
         assertEquals(7, counts[1]);
     }
 
+    /**
+     * Attention's head split of Q and V and its head merge fold into the MatMuls (the standard
+     * kernels read and write through the Transposes' perms); K's Transpose, which moves the last
+     * axis, stays. The result is the attention computed directly.
+     */
+    @Test
+    void attentionTransposesFoldIntoMatMul() throws Exception {
+        Random r = new Random(4);
+        int s = 5;
+        int h = 2;
+        int d = 4;
+        byte[] model = new ModelBuilder(13).input("q", FLOAT32, 1L, (long) s, (long) h, (long) d)
+                .input("v", FLOAT32, 1L, (long) s, (long) h, (long) d).output("y", FLOAT32, 1L, (long) s, (long) h, (long) d)
+                .node("Transpose", List.of("q"), List.of("qt"), ModelBuilder.intsAttr("perm", 0, 2, 1, 3))
+                .node("Transpose", List.of("q"), List.of("kt"), ModelBuilder.intsAttr("perm", 0, 2, 3, 1))
+                .node("Transpose", List.of("v"), List.of("vt"), ModelBuilder.intsAttr("perm", 0, 2, 1, 3))
+                .node("MatMul", List.of("qt", "kt"), List.of("scores"))
+                .node("MatMul", List.of("scores", "vt"), List.of("c"))
+                .node("Transpose", List.of("c"), List.of("y"), ModelBuilder.intsAttr("perm", 0, 2, 1, 3)).bytes();
+        Tensor q = gaussian(r, 1, s, h, d);
+        Tensor v = gaussian(r, 1, s, h, d);
+        TensorType type = new TensorType(FLOAT32, new long[] {1, s, h, d});
+        try (LoadedModel m = new Engine().load("m", model, null, new HostMemory(), group)) {
+            assertEquals(3, m.plan(List.of(type, type)).kernelCount(), "K's Transpose and the two MatMuls");
+            Tensor y = m.execute(Map.of("q", q, "v", v)).get("y");
+            for (int i = 0; i < s; i++) {
+                for (int hh = 0; hh < h; hh++) {
+                    for (int e = 0; e < d; e++) {
+                        double want = 0;
+                        for (int t = 0; t < s; t++) {
+                            double score = 0;
+                            for (int f = 0; f < d; f++) {
+                                score += (double) q.getFloat((i * h + hh) * d + f) * q.getFloat((t * h + hh) * d + f);
+                            }
+                            want += score * v.getFloat((t * h + hh) * d + e);
+                        }
+                        float got = y.getFloat((i * h + hh) * d + e);
+                        assertEquals(want, got, 1e-4 + 1e-4 * Math.abs(want), "y[0," + i + "," + hh + "," + e + "]");
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void convBatchNormRelu() throws Exception {
         Random r = new Random(3);

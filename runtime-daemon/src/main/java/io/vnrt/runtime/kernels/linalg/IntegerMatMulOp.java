@@ -131,7 +131,7 @@ final class IntegerMatMulOp {
             int batch = l.batch();
             boolean aContiguous = true;
             for (int t = 0; t < batch; t++) {
-                aContiguous &= l.aIndex[t] == t;
+                aContiguous &= l.aOff[t] == (long) t * l.m * l.k;
             }
             if (l.bCount == 1 && aContiguous && batch > 1 && !zaRows) {
                 // one weight matrix under a batch of rows: one tall product
@@ -145,7 +145,7 @@ final class IntegerMatMulOp {
                 this.bOff = new long[batch];
                 this.cOff = new long[batch];
                 for (int t = 0; t < batch; t++) {
-                    aOff[t] = (long) l.aIndex[t] * l.m * l.k;
+                    aOff[t] = l.aOff[t];
                     bOff[t] = l.bIndex[t] * packedOne;
                     cOff[t] = (long) t * l.m * l.n * 4L;
                 }

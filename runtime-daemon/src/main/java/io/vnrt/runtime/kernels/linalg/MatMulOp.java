@@ -13,8 +13,9 @@ import java.util.Arrays;
 /**
  * MatMul (numpy semantics: 1-D operands promoted then squeezed, batch dimensions broadcast).
  * Float32 goes through {@link Sgemm}; a constant B (weights) is packed once here and kept with the
- * kernel. Optional fusion hooks: a third input, a bias of shape [N] added to every row, and the
- * attribute {@code vnrt_activation}.
+ * kernel. Optional fusion hooks: a third input, a bias of shape [N] added to every row, the
+ * attribute {@code vnrt_activation}, and operands and output read and written through the axis
+ * permutations of folded Transposes ({@link Layout}).
  */
 final class MatMulOp {
     private MatMulOp() {}
@@ -25,7 +26,8 @@ final class MatMulOp {
         if (ta.dtype() != tb.dtype()) {
             throw node.error("A is " + ta + " but B is " + tb + "; both must have the same type");
         }
-        Layout l = Layout.of(node, ta.shape(), tb.shape());
+        Layout l = Layout.of(node, ta.shape(), node.attrInts("vnrt_permA", null), tb.shape(),
+                node.attrInts("vnrt_permB", null), node.attrInts("vnrt_permY", null));
         Activation act = Activation.of(node);
         float actAlpha = node.attrFloat("vnrt_alpha", 0.01f);
         boolean hasBias = node.hasInput(2);
@@ -42,31 +44,66 @@ final class MatMulOp {
         return new GenericMatMul(l, out);
     }
 
-    /** Shapes of a (broadcast) batched matrix product, resolved once at compile time. */
+    /**
+     * Shapes and strides of a (broadcast) batched matrix product, resolved once at compile time.
+     * An operand can be read through a permutation of its axes ({@code vnrt_permA}, {@code vnrt_permB}:
+     * the perm of a Transpose the graph optimizer folded in, so the operand is the Transpose's input
+     * read in place), and the output written through one ({@code vnrt_permY}: a following
+     * Transpose). All offsets and strides are in elements.
+     */
     static final class Layout {
         int m;
         int n;
         int k;
         long[] outShape;
-        /** Per output batch entry: index of the A matrix and of the B matrix. */
-        int[] aIndex;
+        /** Per output batch entry: element offset of its A matrix, of its C matrix, and index of its B matrix. */
+        long[] aOff;
+        long[] cOff;
         int[] bIndex;
+        /** Per distinct B matrix: element offset. */
+        long[] bSrc;
         int bCount;
+        long ars;
+        long aks;
+        long bks;
+        long bns;
+        long ldc;
+        long cns;
 
         static Layout of(NodeContext node, long[] sa, long[] sb) {
+            return of(node, sa, null, sb, null, null);
+        }
+
+        static Layout of(NodeContext node, long[] sa, long[] pa, long[] sb, long[] pb, long[] py) {
             if (sa.length == 0 || sb.length == 0) {
                 throw node.error("MatMul operands must have rank >= 1, got " + Arrays.toString(sa) + " and "
                         + Arrays.toString(sb));
             }
-            long[] a = sa.length == 1 ? new long[] {1, sa[0]} : sa;
-            long[] b = sb.length == 1 ? new long[] {sb[0], 1} : sb;
+            long[] stA = permuted(node, "vnrt_permA", Shapes.strides(sa), pa);
+            long[] stB = permuted(node, "vnrt_permB", Shapes.strides(sb), pb);
+            long[] a = permuted(node, "vnrt_permA", sa, pa);
+            long[] b = permuted(node, "vnrt_permB", sb, pb);
+            if (a.length == 1) {
+                a = new long[] {1, a[0]};
+                stA = new long[] {a[1] * stA[0], stA[0]};
+            }
+            if (b.length == 1) {
+                b = new long[] {b[0], 1};
+                stB = new long[] {stB[0], 1};
+            }
             Layout l = new Layout();
             l.m = Math.toIntExact(a[a.length - 2]);
             l.k = Math.toIntExact(a[a.length - 1]);
             l.n = Math.toIntExact(b[b.length - 1]);
             if (b[b.length - 2] != l.k) {
-                throw node.error("inner dimensions differ: A " + Arrays.toString(sa) + ", B " + Arrays.toString(sb));
+                throw node.error("inner dimensions differ: A " + Arrays.toString(sa) + ", B " + Arrays.toString(sb)
+                        + (pa != null || pb != null ? " (read through vnrt_permA " + Arrays.toString(pa) + ", vnrt_permB "
+                        + Arrays.toString(pb) + ")" : ""));
             }
+            l.ars = stA[stA.length - 2];
+            l.aks = stA[stA.length - 1];
+            l.bks = stB[stB.length - 2];
+            l.bns = stB[stB.length - 1];
             long[] ab = Arrays.copyOf(a, a.length - 2);
             long[] bb = Arrays.copyOf(b, b.length - 2);
             long[] ob;
@@ -75,44 +112,130 @@ final class MatMulOp {
             } catch (IllegalArgumentException e) {
                 throw node.error("batch dimensions: " + e.getMessage());
             }
-            int batch = Math.toIntExact(Shapes.elementCount(ob));
-            long[] as = Shapes.broadcastStrides(ab, ob);
-            long[] bs = Shapes.broadcastStrides(bb, ob);
-            l.aIndex = new int[batch];
-            l.bIndex = new int[batch];
-            l.bCount = Math.toIntExact(Shapes.elementCount(bb));
-            long[] idx = new long[ob.length];
-            for (int t = 0; t < batch; t++) {
-                long ai = 0;
-                long bi = 0;
-                for (int d = 0; d < ob.length; d++) {
-                    ai += idx[d] * as[d];
-                    bi += idx[d] * bs[d];
-                }
-                l.aIndex[t] = (int) ai;
-                l.bIndex[t] = (int) bi;
-                for (int d = ob.length - 1; d >= 0; d--) {
-                    if (++idx[d] < ob[d]) {
-                        break;
-                    }
-                    idx[d] = 0;
-                }
-            }
             int extra = (sa.length > 1 ? 1 : 0) + (sb.length > 1 ? 1 : 0);
-            long[] out = Arrays.copyOf(ob, ob.length + extra);
+            long[] logical = Arrays.copyOf(ob, ob.length + extra);
             int o = ob.length;
             if (sa.length > 1) {
-                out[o++] = l.m;
+                logical[o++] = l.m;
             }
             if (sb.length > 1) {
-                out[o] = l.n;
+                logical[o] = l.n;
             }
-            l.outShape = out;
+            // C's logical strides: contiguous, or those of the permuted output the Transpose wanted
+            long[] stC;
+            if (py == null) {
+                l.outShape = logical;
+                stC = Shapes.strides(logical);
+            } else {
+                checkPerm(node, "vnrt_permY", py, logical.length);
+                l.outShape = new long[logical.length];
+                for (int d = 0; d < py.length; d++) {
+                    l.outShape[d] = logical[(int) py[d]];
+                }
+                long[] actual = Shapes.strides(l.outShape);
+                stC = new long[logical.length];
+                for (int d = 0; d < py.length; d++) {
+                    stC[(int) py[d]] = actual[d];
+                }
+            }
+            l.ldc = sa.length > 1 ? stC[ob.length] : l.n;
+            l.cns = sb.length > 1 ? stC[stC.length - 1] : 1;
+            int batch = Math.toIntExact(Shapes.elementCount(ob));
+            long[] as = batchStrides(ab, Arrays.copyOf(stA, ab.length), ob);
+            long[] bs = Shapes.broadcastStrides(bb, ob);
+            long[] bSrcStrides = Arrays.copyOf(stB, bb.length);
+            l.aOff = new long[batch];
+            l.cOff = new long[batch];
+            l.bIndex = new int[batch];
+            l.bCount = Math.toIntExact(Shapes.elementCount(bb));
+            l.bSrc = new long[l.bCount];
+            long[] idx = new long[ob.length];
+            for (int t = 0; t < batch; t++) {
+                long ao = 0;
+                long bi = 0;
+                long co = 0;
+                for (int d = 0; d < ob.length; d++) {
+                    ao += idx[d] * as[d];
+                    bi += idx[d] * bs[d];
+                    co += idx[d] * stC[d];
+                }
+                l.aOff[t] = ao;
+                l.bIndex[t] = (int) bi;
+                l.cOff[t] = co;
+                next(idx, ob);
+            }
+            long[] bIdx = new long[bb.length];
+            for (int i = 0; i < l.bCount; i++) {
+                long off = 0;
+                for (int d = 0; d < bb.length; d++) {
+                    off += bIdx[d] * bSrcStrides[d];
+                }
+                l.bSrc[i] = off;
+                next(bIdx, bb);
+            }
             return l;
         }
 
+        /** The shape (or strides) {@code v} with its axes in the order {@code perm} (null: as they are). */
+        private static long[] permuted(NodeContext node, String attr, long[] v, long[] perm) {
+            if (perm == null) {
+                return v;
+            }
+            checkPerm(node, attr, perm, v.length);
+            long[] out = new long[v.length];
+            for (int d = 0; d < v.length; d++) {
+                out[d] = v[(int) perm[d]];
+            }
+            return out;
+        }
+
+        private static void checkPerm(NodeContext node, String attr, long[] perm, int rank) {
+            boolean[] seen = new boolean[rank];
+            boolean ok = perm.length == rank;
+            for (int d = 0; ok && d < rank; d++) {
+                ok = perm[d] >= 0 && perm[d] < rank && !seen[(int) perm[d]];
+                if (ok) {
+                    seen[(int) perm[d]] = true;
+                }
+            }
+            if (!ok) {
+                throw node.error(attr + " " + Arrays.toString(perm) + " is not a permutation of " + rank + " axes");
+            }
+        }
+
+        /** Strides over the broadcast batch shape {@code out} of batch dims {@code in} whose own strides are {@code st}. */
+        private static long[] batchStrides(long[] in, long[] st, long[] out) {
+            long[] s = new long[out.length];
+            int offset = out.length - in.length;
+            for (int i = offset; i < out.length; i++) {
+                s[i] = in[i - offset] == 1 ? 0 : st[i - offset];
+            }
+            return s;
+        }
+
+        private static void next(long[] idx, long[] shape) {
+            for (int d = shape.length - 1; d >= 0; d--) {
+                if (++idx[d] < shape[d]) {
+                    return;
+                }
+                idx[d] = 0;
+            }
+        }
+
         int batch() {
-            return aIndex.length;
+            return aOff.length;
+        }
+
+        /** Whether A, B and C are the plain contiguous matrices of an unpermuted MatMul. */
+        boolean contiguous() {
+            boolean plain = ars == k && aks == 1 && bks == n && bns == 1 && ldc == n && cns == 1;
+            for (int t = 0; plain && t < batch(); t++) {
+                plain = cOff[t] == (long) t * m * n;
+            }
+            for (int i = 0; plain && i < bCount; i++) {
+                plain = bSrc[i] == (long) i * k * n;
+            }
+            return plain;
         }
     }
 
@@ -132,6 +255,12 @@ final class MatMulOp {
         private final long[] aOff;
         private final long[] bOff;
         private final long[] cOff;
+        private final long[] bSrc;
+        private final long bks;
+        private final long bns;
+        private final long ars;
+        private final long aks;
+        private final long ldc;
 
         FloatMatMul(Layout l, TensorType out, NodeContext node, boolean hasBias, Activation act, float actAlpha) {
             Tensor constB = node.constantInput(1);
@@ -143,10 +272,19 @@ final class MatMulOp {
             this.act = act;
             this.actAlpha = actAlpha;
             this.packedOne = Sgemm.packedBytes(l.k, l.n);
+            this.bSrc = l.bSrc;
+            this.bks = l.bks;
+            this.bns = l.bns;
+            this.ars = l.ars;
+            this.aks = l.aks;
+            this.ldc = l.ldc;
+            if (l.cns != 1 && l.n > 1) {
+                throw node.error("vnrt_permY must keep the output's last axis last (float32 GEMMs write whole rows)");
+            }
             int batch = l.batch();
-            boolean aContiguous = true;
+            boolean aContiguous = l.contiguous();
             for (int t = 0; t < batch; t++) {
-                aContiguous &= l.aIndex[t] == t;
+                aContiguous &= l.aOff[t] == (long) t * l.m * l.k;
             }
             if (bCount == 1 && aContiguous && batch > 1) {
                 // One weight matrix under a batch of rows: one tall GEMM tiles better than many short ones.
@@ -160,9 +298,9 @@ final class MatMulOp {
                 this.bOff = new long[batch];
                 this.cOff = new long[batch];
                 for (int t = 0; t < batch; t++) {
-                    aOff[t] = (long) l.aIndex[t] * l.m * l.k * 4L;
+                    aOff[t] = l.aOff[t] * 4L;
                     bOff[t] = l.bIndex[t] * packedOne;
-                    cOff[t] = (long) t * l.m * l.n * 4L;
+                    cOff[t] = l.cOff[t] * 4L;
                 }
             }
             packed = constB == null ? null : node.packedConstant(1, "sgemm B panels", packedOne * bCount,
@@ -172,7 +310,7 @@ final class MatMulOp {
         private void packAll(MemorySegment b, MemorySegment dst) {
             int panels = Sgemm.panels(n);
             for (int i = 0; i < bCount; i++) {
-                Sgemm.packB(b, (long) i * k * n * 4L, n * 4L, 4, k, n, dst, i * packedOne, 0, panels);
+                Sgemm.packB(b, bSrc[i] * 4L, bks * 4L, bns * 4L, k, n, dst, i * packedOne, 0, panels);
             }
         }
 
@@ -204,7 +342,7 @@ final class MatMulOp {
                         for (int u = (int) ((long) t * units / tasks); u < (long) (t + 1) * units / tasks; u++) {
                             int i = u / panels;
                             int p = u % panels;
-                            Sgemm.packB(b, (long) i * k * n * 4L, n * 4L, 4, k, n, dst, i * packedOne, p, p + 1);
+                            Sgemm.packB(b, bSrc[i] * 4L, bks * 4L, bns * 4L, k, n, dst, i * packedOne, p, p + 1);
                         }
                     });
                 }
@@ -212,8 +350,8 @@ final class MatMulOp {
             Sgemm.Epilogue ep = hasBias || act != null
                     ? new Sgemm.Epilogue(1f, false, hasBias ? in[2].data() : null, null, 0, act, actAlpha)
                     : Sgemm.Epilogue.PLAIN;
-            Sgemm.Problem p = new Sgemm.Problem(aOff.length, m, n, k, in[0].data(), aOff, k * 4L, 4,
-                    bp, bOff, outs[0].data(), cOff, n * 4L);
+            Sgemm.Problem p = new Sgemm.Problem(aOff.length, m, n, k, in[0].data(), aOff, ars * 4L, aks * 4L,
+                    bp, bOff, outs[0].data(), cOff, ldc * 4L);
             Sgemm.run(p, ep, ctx);
         }
     }
@@ -243,23 +381,26 @@ final class MatMulOp {
             int n = l.n;
             int k = l.k;
             for (int t = 0; t < l.batch(); t++) {
-                long ao = (long) l.aIndex[t] * m * k;
-                long bo = (long) l.bIndex[t] * k * n;
-                long co = (long) t * m * n;
+                long ao = l.aOff[t];
+                long bo = l.bSrc[l.bIndex[t]];
+                long co = l.cOff[t];
                 for (int i = 0; i < m; i++) {
                     for (int j = 0; j < n; j++) {
+                        long ai = ao + i * l.ars;
+                        long bi = bo + j * l.bns;
+                        long ci = co + i * l.ldc + j * l.cns;
                         if (integer) {
                             long s = 0;
                             for (int q = 0; q < k; q++) {
-                                s += a.getLong(ao + (long) i * k + q) * b.getLong(bo + (long) q * n + j);
+                                s += a.getLong(ai + q * l.aks) * b.getLong(bi + q * l.bks);
                             }
-                            c.setLong(co + (long) i * n + j, s);
+                            c.setLong(ci, s);
                         } else {
                             double s = 0;
                             for (int q = 0; q < k; q++) {
-                                s += a.getDouble(ao + (long) i * k + q) * b.getDouble(bo + (long) q * n + j);
+                                s += a.getDouble(ai + q * l.aks) * b.getDouble(bi + q * l.bks);
                             }
-                            c.setDouble(co + (long) i * n + j, s);
+                            c.setDouble(ci, s);
                         }
                     }
                 }

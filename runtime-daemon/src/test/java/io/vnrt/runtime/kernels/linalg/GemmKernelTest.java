@@ -153,6 +153,54 @@ class GemmKernelTest {
         assertEquals(0, dot.rank());
     }
 
+    /**
+     * A MatMul reading A and B and writing Y through the perms of folded Transposes
+     * ({@code vnrt_permA/B/Y}, attention's head split and merge) equals the explicit Transposes
+     * around a plain MatMul, in float32 (the GEMM) and int64 (the generic loop); a perm that is not
+     * one is refused.
+     */
+    @Test
+    void permutedOperandsAndOutput() {
+        Random r = new Random(13);
+        long[] split = {0, 2, 1, 3};
+        Tensor q = random(r, 2, 37, 3, 16);
+        Tensor w = random(r, 2, 16, 3, 40);
+        Tensor[] ints = {Tensor.allocate(DType.INT64, 2, 5, 3, 4), Tensor.allocate(DType.INT64, 2, 4, 3, 6)};
+        for (Tensor t : ints) {
+            for (long i = 0; i < t.elementCount(); i++) {
+                t.setLong(i, r.nextInt(7) - 3);
+            }
+        }
+        for (Tensor[] ab : new Tensor[][] {{q, w}, ints}) {
+            Tensor at = TestNode.of("Transpose", 13).input(ab[0]).attr("perm", split).run()[0];
+            Tensor bt = TestNode.of("Transpose", 13).input(ab[1]).attr("perm", split).run()[0];
+            Tensor plain = TestNode.of("MatMul", 13).input(at).input(bt).run()[0];
+            Tensor want = TestNode.of("Transpose", 13).input(plain).attr("perm", split).run()[0];
+            for (boolean threads : new boolean[] {false, true}) {
+                String what = ab[0].dtype() + " 2threads=" + threads;
+                Tensor onlyA = runBoth(TestNode.of("MatMul", 13).input(ab[0]).input(bt).attr("vnrt_permA", split)
+                        .parallelism(threads ? 2 : 1), threads)[0];
+                assertArrayEquals(plain.shape(), onlyA.shape(), what);
+                assertClose(toFloats(plain), toFloats(onlyA), "A permuted, " + what);
+                Tensor all = runBoth(TestNode.of("MatMul", 13).input(ab[0]).input(ab[1]).attr("vnrt_permA", split)
+                        .attr("vnrt_permB", split).attr("vnrt_permY", split).parallelism(threads ? 2 : 1), threads)[0];
+                assertArrayEquals(want.shape(), all.shape(), what);
+                assertClose(toFloats(want), toFloats(all), "A, B and Y permuted, " + what);
+            }
+        }
+        var bad = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                () -> TestNode.of("MatMul", 13).input(q).input(w).attr("vnrt_permA", new long[] {0, 0, 1, 3}).run());
+        assertTrue(bad.getMessage().contains("vnrt_permA [0, 0, 1, 3] is not a permutation of 4 axes"), bad.getMessage());
+    }
+
+    private static float[] toFloats(Tensor t) {
+        float[] f = new float[(int) t.elementCount()];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (float) t.getDouble(i);
+        }
+        return f;
+    }
+
     @Test
     void fusedBiasAndActivation() {
         Random r = new Random(5);
