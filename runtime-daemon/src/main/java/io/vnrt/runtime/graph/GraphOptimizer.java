@@ -25,7 +25,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * kernels accept them (probed once per registry by running a tiny case), MatMul absorbs a bias Add
  * as a third input, and MatMul/Gemm/Conv absorb a following activation (Relu, Sigmoid, Tanh,
  * LeakyRelu, Gelu, or GELU written with Erf) through the attributes {@code vnrt_activation} and
- * {@code vnrt_alpha}, and MatMul absorbs Transposes of its operands and of its product that keep
+ * {@code vnrt_alpha}, MatMul absorbs a Mul by a float scalar that directly follows it
+ * ({@code vnrt_scale}, the GEMM's alpha), and MatMul absorbs Transposes of its operands and of its product that keep
  * the last axis last ({@code vnrt_permA}, {@code vnrt_permB}, {@code vnrt_permY}). Before those, {@link QuantizationFusion} turns quantize_dynamic's
  * DynamicQuantizeLinear/MatMulInteger/Cast/Mul chains into fused int8 GEMMs, and (before constant
  * folding, {@link #optimizeBeforeFolding}) the QDQ form's DequantizeLinear/MatMul-or-Conv/QuantizeLinear
@@ -46,7 +47,10 @@ public final class GraphOptimizer {
 
     /** What the registry's kernels accept, found by running them on tiny inputs. */
     record Support(boolean matmulBias, Set<String> matmulActivations, boolean gemmActivation, boolean convActivation,
-                   boolean matmulPerms) {}
+                   boolean matmulPerms, boolean matmulScale) {}
+
+    /** A MatMul's absorbed Mul by a scalar constant, applied to each sum before any bias. */
+    public static final String SCALE = "vnrt_scale";
 
     /** Attributes of a MatMul that reads A or B, or writes Y, through the perm of a Transpose it absorbed. */
     public static final String PERM_A = "vnrt_permA";
@@ -103,7 +107,9 @@ public final class GraphOptimizer {
                 Map.of(PERM_A, Attribute.ofInts(PERM_A, new long[] {1, 0, 2}), PERM_B, Attribute.ofInts(PERM_B, new long[] {0, 2, 1}),
                         PERM_Y, Attribute.ofInts(PERM_Y, new long[] {1, 0, 2}))),
                 new float[] {1, 2, 8, 3, 5, 6, 16, 7});
-        return new Support(matmulBias, acts, gemm, conv, perms);
+        boolean scale = matches(run(r, "MatMul", 13, new Tensor[] {a, w}, Map.of(SCALE, Attribute.ofFloat(SCALE, 0.5f))),
+                new float[] {0.5f, -1, -1.5f, 2});
+        return new Support(matmulBias, acts, gemm, conv, perms, scale);
     }
 
     private static float activate(String act, float v, float alpha) {
@@ -415,6 +421,21 @@ public final class GraphOptimizer {
             Node cur = mm;
             String out = cur.outputs().get(0);
             Node next = onlyConsumer(out);
+            if (next != null && mm.opType().equals("MatMul") && s.matmulScale && next.opType().equals("Mul")
+                    && next.inputs().size() == 2) {
+                // attention's 1/sqrt(d) after Q·Kᵀ: Mul by a float scalar becomes the GEMM's alpha
+                Tensor c = constant(other(next, out));
+                if (c != null && c.dtype() == DType.FLOAT32 && c.elementCount() == 1 && c.rank() <= 1
+                        && !mm.attributes().containsKey(SCALE) && !mm.attributes().containsKey(ACTIVATION)
+                        && mm.inputs().size() == 2) {
+                    Map<String, Attribute> attrs = new LinkedHashMap<>(mm.attributes());
+                    attrs.put(SCALE, Attribute.ofFloat(SCALE, c.getFloat(0)));
+                    removed.add(next);
+                    cur = mm.with(mm.inputs(), next.outputs(), attrs);
+                    out = cur.outputs().get(0);
+                    next = onlyConsumer(out);
+                }
+            }
             if (next != null && next.opType().equals("Add") && next.inputs().size() == 2) {
                 String other = next.inputs().get(0).equals(out) ? next.inputs().get(1) : next.inputs().get(0);
                 Node withBias = absorbBias(cur, next, other);

@@ -67,8 +67,9 @@ class FusionTest {
 
     /**
      * Attention's head split of Q and V and its head merge fold into the MatMuls (the standard
-     * kernels read and write through the Transposes' perms); K's Transpose, which moves the last
-     * axis, stays. The result is the attention computed directly.
+     * kernels read and write through the Transposes' perms), and so does the scale after Q·Kᵀ
+     * (the GEMM's alpha); K's Transpose, which moves the last axis, stays. The result is the
+     * attention computed directly.
      */
     @Test
     void attentionTransposesFoldIntoMatMul() throws Exception {
@@ -81,7 +82,9 @@ class FusionTest {
                 .node("Transpose", List.of("q"), List.of("qt"), ModelBuilder.intsAttr("perm", 0, 2, 1, 3))
                 .node("Transpose", List.of("q"), List.of("kt"), ModelBuilder.intsAttr("perm", 0, 2, 3, 1))
                 .node("Transpose", List.of("v"), List.of("vt"), ModelBuilder.intsAttr("perm", 0, 2, 1, 3))
-                .node("MatMul", List.of("qt", "kt"), List.of("scores"))
+                .initializer("scale", Tensor.ofFloats(new long[0], 0.375f))
+                .node("MatMul", List.of("qt", "kt"), List.of("raw"))
+                .node("Mul", List.of("raw", "scale"), List.of("scores"))
                 .node("MatMul", List.of("scores", "vt"), List.of("c"))
                 .node("Transpose", List.of("c"), List.of("y"), ModelBuilder.intsAttr("perm", 0, 2, 1, 3)).bytes();
         Tensor q = gaussian(r, 1, s, h, d);
@@ -99,7 +102,7 @@ class FusionTest {
                             for (int f = 0; f < d; f++) {
                                 score += (double) q.getFloat((i * h + hh) * d + f) * q.getFloat((t * h + hh) * d + f);
                             }
-                            want += score * v.getFloat((t * h + hh) * d + e);
+                            want += score * 0.375 * v.getFloat((t * h + hh) * d + e);
                         }
                         float got = y.getFloat((i * h + hh) * d + e);
                         assertEquals(want, got, 1e-4 + 1e-4 * Math.abs(want), "y[0," + i + "," + hh + "," + e + "]");

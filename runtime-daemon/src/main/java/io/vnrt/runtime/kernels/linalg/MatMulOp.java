@@ -13,7 +13,8 @@ import java.util.Arrays;
 /**
  * MatMul (numpy semantics: 1-D operands promoted then squeezed, batch dimensions broadcast).
  * Float32 goes through {@link Sgemm}; a constant B (weights) is packed once here and kept with the
- * kernel. Optional fusion hooks: a third input, a bias of shape [N] added to every row, the
+ * kernel. Optional fusion hooks: the attribute {@code vnrt_scale} (a following Mul by a scalar,
+ * applied to each sum first), a third input, a bias of shape [N] added to every row, the
  * attribute {@code vnrt_activation}, and operands and output read and written through the axis
  * permutations of folded Transposes ({@link Layout}).
  */
@@ -30,16 +31,17 @@ final class MatMulOp {
                 node.attrInts("vnrt_permB", null), node.attrInts("vnrt_permY", null));
         Activation act = Activation.of(node);
         float actAlpha = node.attrFloat("vnrt_alpha", 0.01f);
+        float scale = node.attrFloat("vnrt_scale", 1f);
         boolean hasBias = node.hasInput(2);
         if (hasBias && node.inputType(2).elementCount() != l.n) {
             throw node.error("fused bias has type " + node.inputType(2) + ", expected " + l.n + " elements");
         }
         TensorType out = new TensorType(ta.dtype(), l.outShape);
         if (ta.dtype() == DType.FLOAT32) {
-            return new FloatMatMul(l, out, node, hasBias, act, actAlpha);
+            return new FloatMatMul(l, out, node, hasBias, act, actAlpha, scale);
         }
-        if (act != null || hasBias) {
-            throw node.error("fused bias/activation is only supported for float32, got " + ta.dtype());
+        if (act != null || hasBias || node.hasAttribute("vnrt_scale")) {
+            throw node.error("fused scale/bias/activation is only supported for float32, got " + ta.dtype());
         }
         return new GenericMatMul(l, out);
     }
@@ -252,6 +254,8 @@ final class MatMulOp {
         private final boolean hasBias;
         private final Activation act;
         private final float actAlpha;
+        /** A following Mul by a scalar constant, absorbed: the epilogue's alpha. */
+        private final float scale;
         private final long[] aOff;
         private final long[] bOff;
         private final long[] cOff;
@@ -262,7 +266,8 @@ final class MatMulOp {
         private final long aks;
         private final long ldc;
 
-        FloatMatMul(Layout l, TensorType out, NodeContext node, boolean hasBias, Activation act, float actAlpha) {
+        FloatMatMul(Layout l, TensorType out, NodeContext node, boolean hasBias, Activation act, float actAlpha,
+                    float scale) {
             Tensor constB = node.constantInput(1);
             this.out = out;
             this.k = l.k;
@@ -271,6 +276,7 @@ final class MatMulOp {
             this.hasBias = hasBias;
             this.act = act;
             this.actAlpha = actAlpha;
+            this.scale = scale;
             this.packedOne = Sgemm.packedBytes(l.k, l.n);
             this.bSrc = l.bSrc;
             this.bks = l.bks;
@@ -347,8 +353,8 @@ final class MatMulOp {
                     });
                 }
             }
-            Sgemm.Epilogue ep = hasBias || act != null
-                    ? new Sgemm.Epilogue(1f, false, hasBias ? in[2].data() : null, null, 0, act, actAlpha)
+            Sgemm.Epilogue ep = hasBias || act != null || scale != 1f
+                    ? new Sgemm.Epilogue(scale, false, hasBias ? in[2].data() : null, null, 0, act, actAlpha)
                     : Sgemm.Epilogue.PLAIN;
             Sgemm.Problem p = new Sgemm.Problem(aOff.length, m, n, k, in[0].data(), aOff, ars * 4L, aks * 4L,
                     bp, bOff, outs[0].data(), cOff, ldc * 4L);

@@ -193,6 +193,28 @@ class GemmKernelTest {
         assertTrue(bad.getMessage().contains("vnrt_permA [0, 0, 1, 3] is not a permutation of 4 axes"), bad.getMessage());
     }
 
+    /** A Mul by a scalar absorbed into the MatMul ({@code vnrt_scale}) scales each sum before the bias and activation. */
+    @Test
+    void absorbedScaleBeforeBiasAndActivation() {
+        Random r = new Random(19);
+        int m = 29;
+        int k = 70;
+        int n = 45;
+        Tensor a = random(r, m, k);
+        Tensor b = random(r, k, n);
+        Tensor bias = random(r, n);
+        float[] sum = reference(a.toFloatArray(), b.toFloatArray(), m, k, n);
+        float[] want = new float[m * n];
+        for (int i = 0; i < want.length; i++) {
+            want[i] = Math.max(0f, sum[i] * 0.125f + bias.getFloat(i % n));
+        }
+        for (boolean threads : new boolean[] {false, true}) {
+            Tensor c = runBoth(TestNode.of("MatMul", 13).input(a).constInput(b).constInput(bias).attr("vnrt_scale", 0.125f)
+                    .attr("vnrt_activation", "Relu").parallelism(threads ? 2 : 1), threads)[0];
+            assertClose(want, c.toFloatArray(), "scale, bias, Relu, 2threads=" + threads);
+        }
+    }
+
     private static float[] toFloats(Tensor t) {
         float[] f = new float[(int) t.elementCount()];
         for (int i = 0; i < f.length; i++) {
