@@ -162,7 +162,8 @@ final class BoundPlan {
      */
     /**
      * Diagnostics: with {@code -Dvnrt.profileSteps=N}, every N runs print the mean time of the
-     * costliest steps to stderr (a constant 0 otherwise, so the JIT drops the timing).
+     * costliest steps ({@code -Dvnrt.profileTop}, default 12) to stderr (a constant 0 otherwise,
+     * so the JIT drops the timing).
      */
     private static final int PROFILE_EVERY = Integer.getInteger("vnrt.profileSteps", 0);
     private final long[] stepNanos;
@@ -178,7 +179,7 @@ final class BoundPlan {
         java.util.Arrays.sort(order, (x, y) -> Long.compare(stepNanos[y], stepNanos[x]));
         StringBuilder sb = new StringBuilder(String.format(java.util.Locale.ROOT,
                 "vnrt profile: %.1f us per run over %d runs%n", total / 1e3 / PROFILE_EVERY, PROFILE_EVERY));
-        for (int q = 0; q < Math.min(12, order.length); q++) {
+        for (int q = 0; q < Math.min(Integer.getInteger("vnrt.profileTop", 12), order.length); q++) {
             ExecutionPlan.Step st = steps.get(order[q]);
             sb.append(String.format(java.util.Locale.ROOT, "  %10.1f us  %s (%s)%n",
                     stepNanos[order[q]] / 1e3 / PROFILE_EVERY, st.node().label(), st.kernel().getClass().getSimpleName()));
