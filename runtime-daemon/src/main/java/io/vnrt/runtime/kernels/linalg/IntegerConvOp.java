@@ -7,6 +7,7 @@ import io.vnrt.runtime.kernels.NodeContext;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
 import io.vnrt.runtime.kernels.quant.QuantParams;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -17,7 +18,8 @@ import java.util.Arrays;
  * requantized with x's scale, w's per tensor or per output channel, and y's), with Conv's pads,
  * auto_pad, strides, dilations and groups. Per image and group, the patches minus x's zero point
  * are written straight into {@link Igemm}'s packed layout (padding is then exactly zero) and
- * multiplied by the weights, read in place with their zero point per row.
+ * multiplied by the weights, read in place with their zero point per row. QdqConv runs
+ * {@link VnniConv} instead where {@link NativeQgemm}'s VNNI tiles run.
  */
 final class IntegerConvOp {
     private IntegerConvOp() {}
@@ -126,6 +128,7 @@ final class IntegerConvOp {
         private final int cg;
         final int mg;
         private final int k;
+        /** Output pixels of one image. */
         final int n;
 
         ConvKernel(Slots s, Window w, TensorType out, int batch, int cIn, int cOut, int group, boolean xSigned,
@@ -253,6 +256,207 @@ final class IntegerConvOp {
                 }
             }
             MemorySegment.copy(buf, 0, dst, ValueLayout.JAVA_SHORT_UNALIGNED, 0, total);
+        }
+    }
+
+    /**
+     * The convolution of QdqConv on {@link NativeQgemm}'s VNNI tiles. Per image and group, the
+     * patch matrix (one row per output pixel, C/group·kernel bytes in the weights' k order; uint8:
+     * an int8 x is stored plus 128; padding holds x's zero point, so it adds nothing once the zero
+     * points are applied) is A, and the group's weights, transposed to k × M/group, are B, packed
+     * once at load with their column sums. The tiles give the raw sums {@code Σ a·b}; the caller's
+     * epilogue subtracts {@link #colTerm} and {@code zStored·rowsum(A)} (needed only where a
+     * weight zero point is not zero), as QdqMatMul's does: the same exact integers as
+     * {@link ConvKernel#convolve}. The sums land pixel-major ([pixel][channel]); the epilogue
+     * writes them back channel-major.
+     */
+    static final class VnniConv {
+        /** The rows of one image and group the tiles have summed, for the caller's epilogue. */
+        interface Rows {
+            /** Rows [r0, r1) of C (at {@code c}, {@link #ldc} bytes apart) for image {@code image}, group {@code g}. */
+            void rows(MemorySegment ws, long c, long rowSums, int image, int g, int r0, int r1);
+        }
+
+        final ConvKernel conv;
+        private final MemorySegment packed;
+        private final long groupBytes;
+        /** Per output channel: {@code za·colsum(B) − K·za·zb}, subtracted from each raw sum. */
+        final int[] colTerm;
+        /** Per output channel: the weight zero point as the packed (signed) weights have it. */
+        final int[] zStored;
+        /** Whether any weight zero point is not zero, so the sums need A's row sums. */
+        final boolean rowSums;
+        /** x's zero point as A stores it (plus 128 for int8 x): the padding value. */
+        private final int za;
+        private final int kq;
+        /** Bytes of one row of A (k rounded up to groups of four). */
+        private final long lda;
+        /** Bytes of one int32 row of C: the group's channels rounded up to whole panels. */
+        final long ldc;
+        private final int panels;
+
+        VnniConv(NodeContext node, ConvKernel conv) {
+            this.conv = conv;
+            int k = conv.k;
+            int mg = conv.mg;
+            this.kq = NativeQgemm.quads(k);
+            this.panels = NativeQgemm.panels(mg);
+            this.lda = kq * 4L;
+            this.ldc = (long) panels * NativeQgemm.NR * 4;
+            this.groupBytes = NativeQgemm.packedBytes(k, mg);
+            Tensor wt = node.constantInput(conv.s.w);
+            boolean signed = conv.wSigned;
+            int group = conv.group;
+            long sumsAt = group * groupBytes;
+            this.packed = node.packedConstant(conv.s.w, "vnni conv: per group w transposed to k x M, quads + column sums",
+                    sumsAt + 4L * conv.cOut, dst -> {
+                        try (Arena arena = Arena.ofConfined()) {
+                            MemorySegment t = arena.allocate(Math.max(1, (long) k * mg));
+                            for (int g = 0; g < group; g++) {
+                                for (int j = 0; j < mg; j++) {
+                                    long src = ((long) g * mg + j) * k;
+                                    for (int kk = 0; kk < k; kk++) {
+                                        t.set(ValueLayout.JAVA_BYTE, (long) kk * mg + j, wt.data().get(ValueLayout.JAVA_BYTE, src + kk));
+                                    }
+                                }
+                                int[] sums = NativeQgemm.packB(t, 0, signed, k, mg, dst.asSlice(g * groupBytes, groupBytes));
+                                MemorySegment.copy(sums, 0, dst, ValueLayout.JAVA_INT_UNALIGNED, sumsAt + 4L * g * mg, mg);
+                            }
+                        }
+                    });
+            int[] colSums = new int[conv.cOut];
+            MemorySegment.copy(packed, ValueLayout.JAVA_INT_UNALIGNED, sumsAt, colSums, 0, conv.cOut);
+            int xz = conv.zx != null ? conv.zx[0] : 0;
+            this.za = conv.xSigned ? xz + 128 : xz;
+            this.zStored = new int[conv.cOut];
+            this.colTerm = new int[conv.cOut];
+            boolean any = false;
+            for (int j = 0; j < conv.cOut; j++) {
+                int zb = conv.zw == null ? 0 : conv.zw[conv.zwPerChannel ? j : 0];
+                zStored[j] = signed ? zb : zb - 128;
+                colTerm[j] = za * colSums[j] - k * za * zStored[j];
+                any |= zStored[j] != 0;
+            }
+            this.rowSums = any;
+        }
+
+        /** A, C and A's row sums for one image and group. */
+        long workspaceBytes() {
+            return align(conv.n * lda) + conv.n * ldc + align(conv.n * 4L);
+        }
+
+        private static long align(long v) {
+            return (v + 63) & ~63L;
+        }
+
+        /** Every image and group: A built, the tiles over row blocks in parallel, each block's epilogue at once. */
+        void run(Tensor[] in, MemorySegment ws, ExecContext ctx, Rows epilogue) {
+            int n = conv.n;
+            long a = 0;
+            long c = align(n * lda);
+            long rs = c + n * ldc;
+            MemorySegment x = in[conv.s.x].data();
+            long xImage = (long) conv.cIn * conv.w.inVolume();
+            long macs = (long) n * conv.mg * conv.k;
+            int par = ctx.parallelism();
+            int tasks = par <= 1 ? 1 : (int) Math.min(par * 3L, Math.max(1, macs / Igemm.MIN_TASK_MACS));
+            int tiles = (n + 11) / 12;
+            int ft = Math.min(tasks, tiles);
+            for (int b = 0; b < conv.batch; b++) {
+                for (int g = 0; g < conv.group; g++) {
+                    patches(x, b * xImage + (long) g * conv.cg * conv.w.inVolume(), ws, a, rs);
+                    MemorySegment bp = packed.asSlice(g * groupBytes, groupBytes);
+                    int image = b;
+                    int grp = g;
+                    ctx.parallelFor(ft, t -> {
+                        int r0 = (int) ((long) t * tiles / ft) * 12;
+                        int r1 = Math.min(n, (int) ((long) (t + 1) * tiles / ft) * 12);
+                        for (int q = 0; q < panels; q++) {
+                            NativeQgemm.panel(ws, a, lda, r0, r1, bp, kq, q, ws, c, ldc);
+                        }
+                        epilogue.rows(ws, c, rs, image, grp, r0, r1);
+                    });
+                }
+            }
+        }
+
+        /**
+         * Writes A (pixel-major patches, x's zero point where a patch leaves the input) at {@code a},
+         * and its row sums at {@code rs} when they are needed. Built on the heap and copied in one go
+         * (element-wise segment accesses here cost more than the GEMM).
+         */
+        private void patches(MemorySegment x, long xOff, MemorySegment ws, long a, long rs) {
+            Window w = conv.w;
+            int n = conv.n;
+            int inVol = (int) w.inVolume();
+            int rowBytes = (int) lda;
+            VnniScratch sc = VnniScratch.get(conv.cg * inVol, n * rowBytes, rowSums ? n : 0);
+            byte[] img = sc.image;
+            byte[] buf = sc.rows;
+            MemorySegment.copy(x, ValueLayout.JAVA_BYTE, xOff, img, 0, conv.cg * inVol);
+            // bytes past k meet zero weights, so the whole row may hold the padding value
+            Arrays.fill(buf, 0, n * rowBytes, (byte) za);
+            byte flip = (byte) (conv.xSigned ? 0x80 : 0);
+            int inW = w.in[2];
+            int inHW = w.in[1] * inW;
+            int outW = w.out[2];
+            int strideW = w.stride[2];
+            int row = 0;
+            for (int ch = 0; ch < conv.cg; ch++) {
+                for (int kd = 0; kd < w.kernel[0]; kd++) {
+                    for (int kh = 0; kh < w.kernel[1]; kh++) {
+                        for (int kw = 0; kw < w.kernel[2]; kw++, row++) {
+                            int shiftW = kw * w.dilation[2] - w.padBegin[2];
+                            int owLo = Math.max(0, Math.ceilDiv(-shiftW, strideW));
+                            int owHi = Math.min(outW, Math.floorDiv(inW - 1 - shiftW, strideW) + 1);
+                            int o = 0;
+                            for (int od = 0; od < w.out[0]; od++) {
+                                int id = od * w.stride[0] - w.padBegin[0] + kd * w.dilation[0];
+                                for (int oh = 0; oh < w.out[1]; oh++, o += outW) {
+                                    int ih = oh * w.stride[1] - w.padBegin[1] + kh * w.dilation[1];
+                                    if (id < 0 || id >= w.in[0] || ih < 0 || ih >= w.in[1]) {
+                                        continue;
+                                    }
+                                    int src = ch * inVol + id * inHW + ih * inW + shiftW + owLo * strideW;
+                                    int d = (o + owLo) * rowBytes + row;
+                                    for (int ow = owLo; ow < owHi; ow++, src += strideW, d += rowBytes) {
+                                        buf[d] = (byte) (img[src] ^ flip);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            MemorySegment.copy(buf, 0, ws, ValueLayout.JAVA_BYTE, a, n * rowBytes);
+            if (rowSums) {
+                int[] sums = sc.sums;
+                int k = conv.k;
+                for (int r = 0; r < n; r++) {
+                    int s = 0;
+                    for (int i = r * rowBytes, end = i + k; i < end; i++) {
+                        s += buf[i] & 0xFF;
+                    }
+                    sums[r] = s;
+                }
+                MemorySegment.copy(sums, 0, ws, ValueLayout.JAVA_INT_UNALIGNED, rs, n);
+            }
+        }
+    }
+
+    /** Per-thread heap scratch of {@link VnniConv#patches}, grown to the largest problem seen and then reused. */
+    private record VnniScratch(byte[] image, byte[] rows, int[] sums) {
+        private static final ThreadLocal<VnniScratch> CURRENT = new ThreadLocal<>();
+
+        static VnniScratch get(int imageBytes, int rowBytes, int rowCount) {
+            VnniScratch s = CURRENT.get();
+            if (s == null || s.image.length < imageBytes || s.rows.length < rowBytes || s.sums.length < rowCount) {
+                s = new VnniScratch(new byte[Math.max(imageBytes, s == null ? 0 : s.image.length)],
+                        new byte[Math.max(rowBytes, s == null ? 0 : s.rows.length)],
+                        new int[Math.max(rowCount, s == null ? 0 : s.sums.length)]);
+                CURRENT.set(s);
+            }
+            return s;
         }
     }
 

@@ -104,6 +104,15 @@ public final class QdqLinearOp {
 
         /** The same for LANES values of one row: columns j.. with their own multipliers (or channel c's for all). */
         void quantize(IntVector acc, FloatVector mul, FloatVector add, MemorySegment y, long off) {
+            levels(acc, mul, add).intoMemorySegment(y, off, LE);
+        }
+
+        /** The same into a heap array. */
+        void quantize(IntVector acc, FloatVector mul, FloatVector add, byte[] y, int off) {
+            levels(acc, mul, add).intoArray(y, off);
+        }
+
+        private ByteVector levels(IntVector acc, FloatVector mul, FloatVector add) {
             FloatVector v = ((FloatVector) acc.convertShape(VectorOperators.I2F, F, 0)).mul(mul);
             if (add != null) {
                 v = v.add(add);
@@ -116,7 +125,7 @@ public final class QdqLinearOp {
             q = q.max(-CLAMP).min(CLAMP).blend(0f, nan);
             q = q.add(ROUND).sub(ROUND).add((float) yZero).max((float) lo).min((float) hi);
             IntVector r = (IntVector) q.convertShape(VectorOperators.F2I, I, 0);
-            ((ByteVector) r.convertShape(VectorOperators.I2B, B, 0)).intoMemorySegment(y, off, LE);
+            return (ByteVector) r.convertShape(VectorOperators.I2B, B, 0);
         }
     }
 
@@ -379,16 +388,24 @@ public final class QdqLinearOp {
         IntegerConvOp.ConvKernel conv = IntegerConvOp.qdqConv(node);
         boolean perChannel = QuantParams.checkVector(node, 4, "w_scale", conv.cOut, "one per output channel");
         Epilogue e = Epilogue.of(node, conv.cOut, perChannel, node.constantInput(4), bias(node, conv.cOut));
-        return new ConvKernel(conv, outType(node, conv.out.shape()), e);
+        IntegerConvOp.VnniConv vnni = NativeQgemm.AVAILABLE ? new IntegerConvOp.VnniConv(node, conv) : null;
+        return new ConvKernel(conv, vnni, outType(node, conv.out.shape()), e);
     }
 
+    /**
+     * QdqConv: on the VNNI tiles ({@link IntegerConvOp.VnniConv}: patches as A, the weights packed
+     * at load as B, each row block requantized as soon as its tiles are done), else
+     * {@link IntegerConvOp}'s {@link Igemm} convolution then the requantization.
+     */
     private static final class ConvKernel implements Kernel {
         private final IntegerConvOp.ConvKernel conv;
+        private final IntegerConvOp.VnniConv vnni;
         private final TensorType out;
         private final Epilogue e;
 
-        ConvKernel(IntegerConvOp.ConvKernel conv, TensorType out, Epilogue e) {
+        ConvKernel(IntegerConvOp.ConvKernel conv, IntegerConvOp.VnniConv vnni, TensorType out, Epilogue e) {
             this.conv = conv;
+            this.vnni = vnni;
             this.out = out;
             this.e = e;
         }
@@ -404,12 +421,17 @@ public final class QdqLinearOp {
 
         @Override
         public long workspaceBytes() {
-            return productBytes() + conv.workspaceBytes();
+            return vnni != null ? vnni.workspaceBytes() : productBytes() + conv.workspaceBytes();
         }
 
         @Override
         public void run(Tensor[] in, Tensor[] outs, ExecContext ctx) {
             MemorySegment ws = ctx.workspace();
+            if (vnni != null) {
+                MemorySegment y = outs[0].data();
+                vnni.run(in, ws, ctx, (w, c, rowSums, image, g, r0, r1) -> vnniRows(w, c, rowSums, y, image, g, r0, r1));
+                return;
+            }
             MemorySegment c = ws.asSlice(0, conv.out.byteSize());
             conv.convolve(in, c, ws.asSlice(productBytes()), ctx);
             MemorySegment y = outs[0].data();
@@ -434,6 +456,68 @@ public final class QdqLinearOp {
                     }
                 }
             });
+        }
+
+        /**
+         * Pixels [r0, r1) of image {@code image}, group {@code g}: the raw sums corrected for the
+         * zero points, requantized along the channels of each pixel (the unfused graph's arithmetic),
+         * then written channel-major into y.
+         */
+        private void vnniRows(MemorySegment ws, long c, long rowSums, MemorySegment y, int image, int g, int r0, int r1) {
+            int mg = conv.mg;
+            int n = conv.n;
+            int rows = r1 - r0;
+            byte[] tmp = RowScratch.get(2 * rows * mg);
+            int ch0 = g * mg;
+            int[] colTerm = vnni.colTerm;
+            int[] zStored = vnni.zStored;
+            boolean sums = vnni.rowSums;
+            int bound = B == null ? 0 : mg - mg % LANES;
+            for (int r = r0; r < r1; r++) {
+                long cr = c + r * vnni.ldc;
+                int rs = sums ? ws.get(ValueLayout.JAVA_INT_UNALIGNED, rowSums + r * 4L) : 0;
+                int t = (r - r0) * mg;
+                int j = 0;
+                for (; j < bound; j += LANES) {
+                    IntVector acc = IntVector.fromMemorySegment(I, ws, cr + j * 4L, LE)
+                            .sub(IntVector.fromArray(I, colTerm, ch0 + j));
+                    if (sums) {
+                        acc = acc.sub(IntVector.fromArray(I, zStored, ch0 + j).mul(rs));
+                    }
+                    e.quantize(acc, FloatVector.fromArray(F, e.mult, ch0 + j),
+                            e.bias == null ? null : FloatVector.fromArray(F, e.bias, ch0 + j), tmp, t + j);
+                }
+                for (; j < mg; j++) {
+                    int acc = ws.get(ValueLayout.JAVA_INT_UNALIGNED, cr + j * 4L) - colTerm[ch0 + j] - zStored[ch0 + j] * rs;
+                    tmp[t + j] = e.quantize(acc, ch0 + j);
+                }
+            }
+            int tr = rows * mg;
+            for (int ch = 0; ch < mg; ch++) {
+                for (int r = 0, src = ch, dst = tr + ch * rows; r < rows; r++, src += mg, dst++) {
+                    tmp[dst] = tmp[src];
+                }
+            }
+            long yBase = ((long) image * conv.cOut + ch0) * n + r0;
+            for (int ch = 0; ch < mg; ch++) {
+                MemorySegment.copy(tmp, tr + ch * rows, y, ValueLayout.JAVA_BYTE, yBase + (long) ch * n, rows);
+            }
+        }
+    }
+
+    /** Per-thread heap scratch of the VNNI convolution's epilogue, grown to the largest block seen and then reused. */
+    private static final class RowScratch {
+        private static final ThreadLocal<byte[]> CURRENT = new ThreadLocal<>();
+
+        private RowScratch() {}
+
+        static byte[] get(int bytes) {
+            byte[] b = CURRENT.get();
+            if (b == null || b.length < bytes) {
+                b = new byte[bytes];
+                CURRENT.set(b);
+            }
+            return b;
         }
     }
 }
