@@ -89,6 +89,10 @@ final class QuantizationFusion {
             }
             List<Node> absorbed = new ArrayList<>();
             Node f = matchQdq(n, absorbed, dequantizers);
+            if (f == null) {
+                absorbed.clear();
+                f = matchQdqMaxPool(n, absorbed, dequantizers);
+            }
             if (f != null) {
                 nodes.set(i, f);
                 gone.addAll(absorbed);
@@ -202,6 +206,71 @@ final class QuantizationFusion {
         List<String> inputs = List.of(dqx.inputs().get(0), dqx.inputs().get(1), dqx.inputs().get(2),
                 dqw.inputs().get(0), dqw.inputs().get(1), wZero, qin.get(1), yZero, bias);
         return new Node(q.name(), conv ? "QdqConv" : "QdqMatMul", OpRegistry.VNRT_DOMAIN, inputs, q.outputs(), attrs);
+    }
+
+    /**
+     * {@code QuantizeLinear(MaxPool(DequantizeLinear(x_q, s, z)), s, z)} as {@code MaxPool(x_q)}
+     * on the integers, or null. Exact: with s a positive normal float, DequantizeLinear's
+     * {@code (q − z)·s} is nondecreasing in q, so the window's float maximum is the dequantized
+     * integer maximum, and QuantizeLinear with the same s and z gives that integer back
+     * ({@code rint(fl(fl(n·s)/s)) = n} for |n| ≤ 255: the two roundings move n by under 2^-15).
+     * Only where every window has an element (no pads, no ceil_mode, no auto_pad SAME) and the
+     * MaxPool has no Indices output; the float values must feed only the next node.
+     */
+    private Node matchQdqMaxPool(Node q, List<Node> absorbed, Set<Node> dequantizers) {
+        List<String> qin = q.inputs();
+        if (qin.size() < 3 || !plainQuantizer(q) || q.attribute("output_dtype") != null) {
+            return null;
+        }
+        Tensor qs = constant(qin.get(1));
+        Tensor qz = constant(qin.get(2));
+        if (!scalarOf(qs, DType.FLOAT32) || !byteScalar(qz)) {
+            return null;
+        }
+        Node pool = producerFeeding(qin.get(0), q);
+        if (pool == null || !pool.opType().equals("MaxPool") || pool.inputs().size() != 1 || pool.outputs().size() != 1
+                || !intAttr(pool, "ceil_mode", 0) || !zeroPads(pool)) {
+            return null;
+        }
+        Attribute autoPad = pool.attribute("auto_pad");
+        if (autoPad != null && !(autoPad.value() instanceof String ap && (ap.equals("NOTSET") || ap.equals("VALID")))) {
+            return null;
+        }
+        Node dq = dequantizer(pool.inputs().get(0));
+        if (dq == null || producerFeeding(pool.inputs().get(0), pool) == null || dq.inputs().size() < 3
+                || dq.attribute("output_dtype") != null) {
+            return null;
+        }
+        Tensor ds = constant(dq.inputs().get(1));
+        Tensor dz = constant(dq.inputs().get(2));
+        if (!scalarOf(ds, DType.FLOAT32) || !byteScalar(dz) || dz.dtype() != qz.dtype() || dz.getLong(0) != qz.getLong(0)) {
+            return null;
+        }
+        float scale = ds.getFloat(0);
+        if (Float.floatToIntBits(scale) != Float.floatToIntBits(qs.getFloat(0)) || !(scale >= Float.MIN_NORMAL)
+                || scale > Float.MAX_VALUE / 512) {
+            return null;
+        }
+        absorbed.add(q);
+        absorbed.add(pool);
+        dequantizers.add(dq);
+        return new Node(pool.name(), "MaxPool", pool.domain(), List.of(dq.inputs().get(0)), q.outputs(), pool.attributes());
+    }
+
+    private static boolean zeroPads(Node n) {
+        Attribute pads = n.attribute("pads");
+        if (pads == null) {
+            return true;
+        }
+        if (!(pads.value() instanceof long[] v)) {
+            return false;
+        }
+        for (long x : v) {
+            if (x != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The producer of v when v feeds only {@code reader} and is not a graph output; else null. */

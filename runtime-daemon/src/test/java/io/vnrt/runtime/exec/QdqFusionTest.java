@@ -275,6 +275,57 @@ class QdqFusionTest {
         OrtComparison.assertMatchesOrt("run-time y_scale", runtimeScale, in2, group, 1, 0);
     }
 
+    /**
+     * DequantizeLinear -> MaxPool -> QuantizeLinear with one scale and zero point runs as MaxPool
+     * on the integers: bit for bit the unfused graph's output (which runs when the pooled float is
+     * also a graph output) and ORT's. Pads or a different output scale keep the float MaxPool.
+     */
+    @Test
+    void maxPoolBetweenOneScaleRunsOnTheIntegers() throws Exception {
+        record Pool(long[] kernel, long[] strides, long[] dilations, long[] pads, float outScale, boolean fuses) {}
+        List<Pool> pools = List.of(
+                new Pool(new long[] {2, 2}, new long[] {2, 2}, new long[] {1, 1}, new long[] {0, 0, 0, 0}, 0.0371f, true),
+                new Pool(new long[] {3, 3}, new long[] {1, 2}, new long[] {2, 1}, new long[] {0, 0, 0, 0}, 0.0371f, true),
+                new Pool(new long[] {3, 3}, new long[] {2, 2}, new long[] {1, 1}, new long[] {1, 1, 1, 1}, 0.0371f, false),
+                new Pool(new long[] {2, 2}, new long[] {2, 2}, new long[] {1, 1}, new long[] {0, 0, 0, 0}, 0.05f, false));
+        Random r = new Random(9);
+        for (Pool pl : pools) {
+            for (DType t : new DType[] {UINT8, INT8}) {
+                long zero = t == UINT8 ? 7 : -3;
+                Tensor x = Tensor.allocate(t, 2, 3, 9, 10);
+                for (long i = 0; i < x.elementCount(); i++) {
+                    x.setLong(i, t == INT8 ? r.nextInt(256) - 128 : r.nextInt(256));
+                }
+                String label = t + " kernel" + Arrays.toString(pl.kernel) + " strides" + Arrays.toString(pl.strides)
+                        + " dilations" + Arrays.toString(pl.dilations) + " pads" + Arrays.toString(pl.pads) + " y_scale "
+                        + pl.outScale;
+                byte[][] models = new byte[2][];
+                for (int expose = 0; expose < 2; expose++) {
+                    ModelBuilder b = new ModelBuilder(13).input("x_q", t, 2L, 3L, 9L, 10L)
+                            .initializer("s", Tensor.ofFloats(new long[0], 0.0371f)).initializer("z", scalar(t, zero))
+                            .initializer("ys", Tensor.ofFloats(new long[0], pl.outScale))
+                            .node("DequantizeLinear", List.of("x_q", "s", "z"), List.of("x"))
+                            .node("MaxPool", List.of("x"), List.of("pool"), ModelBuilder.intsAttr("kernel_shape", pl.kernel),
+                                    ModelBuilder.intsAttr("strides", pl.strides), ModelBuilder.intsAttr("dilations", pl.dilations),
+                                    ModelBuilder.intsAttr("pads", pl.pads))
+                            .node("QuantizeLinear", List.of("pool", "ys", "z"), List.of("y"));
+                    b.outputAnyShape("y", t);
+                    if (expose == 1) {
+                        b.outputAnyShape("pool", FLOAT32);
+                    }
+                    models[expose] = b.bytes();
+                }
+                Map<String, Tensor> in = Map.of("x_q", x);
+                Run f = run(models[0], in);
+                Run u = run(models[1], in);
+                assertEquals(pl.fuses ? 1 : 3, f.kernels, label + ": kernels");
+                assertEquals(3, u.kernels, label + ": with the float pool an output, nothing fuses");
+                assertArrayEquals(bits(u.y), bits(f.y), label + ": fused and unfused differ");
+                OrtComparison.assertMatchesOrt(label, models[0], in, group, 0, 0);
+            }
+        }
+    }
+
     private static byte[] qdqMatMul(Tensor w, Tensor ws, Tensor wz, boolean runtimeYScale, boolean runtimeWScale) {
         ModelBuilder b = new ModelBuilder(13).input("x_q", UINT8, 4L, 6L).output("y", UINT8, 4L, 5L)
                 .initializer("x_scale", Tensor.ofFloats(new long[0], 0.05f)).initializer("x_zero_point", scalar(UINT8, 128))

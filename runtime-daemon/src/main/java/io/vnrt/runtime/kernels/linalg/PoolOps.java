@@ -8,6 +8,7 @@ import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
 import io.vnrt.runtime.kernels.VectorShape;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
@@ -133,6 +134,10 @@ final class PoolOps {
                 maxPlane(x, y, p);
                 return;
             }
+            if ((x.dtype() == DType.UINT8 || x.dtype() == DType.INT8) && idx == null && lpOrder == 0 && max) {
+                maxPlaneBytes(x, y, p, x.dtype() == DType.INT8);
+                return;
+            }
             for (int od = 0; od < w.out[0]; od++) {
                 for (int oh = 0; oh < w.out[1]; oh++) {
                     for (int ow = 0; ow < w.out[2]; ow++) {
@@ -250,6 +255,51 @@ final class PoolOps {
                             }
                         }
                         yd.setAtIndex(Tensor.F32, o, best);
+                    }
+                }
+            }
+        }
+
+        /**
+         * MaxPool of an int8 or uint8 plane (the quantized MaxPool the QDQ fusion leaves): the
+         * window's largest integer; a window with no element inside the input goes to {@link #point}.
+         */
+        private void maxPlaneBytes(Tensor x, Tensor y, int p, boolean signed) {
+            MemorySegment xd = x.data();
+            MemorySegment yd = y.data();
+            long xBase = p * w.inVolume();
+            int inW = w.in[2];
+            long inHW = (long) w.in[1] * inW;
+            int mask = signed ? -1 : 0xFF;
+            long o = p * w.outVolume();
+            for (int od = 0; od < w.out[0]; od++) {
+                for (int oh = 0; oh < w.out[1]; oh++) {
+                    for (int ow = 0; ow < w.out[2]; ow++, o++) {
+                        int best = Integer.MIN_VALUE;
+                        for (int kd = 0; kd < w.kernel[0]; kd++) {
+                            int id = od * w.stride[0] - w.padBegin[0] + kd * w.dilation[0];
+                            if (id < 0 || id >= w.in[0]) {
+                                continue;
+                            }
+                            for (int kh = 0; kh < w.kernel[1]; kh++) {
+                                int ih = oh * w.stride[1] - w.padBegin[1] + kh * w.dilation[1];
+                                if (ih < 0 || ih >= w.in[1]) {
+                                    continue;
+                                }
+                                long row = xBase + id * inHW + (long) ih * inW;
+                                for (int kw = 0; kw < w.kernel[2]; kw++) {
+                                    int iw = ow * w.stride[2] - w.padBegin[2] + kw * w.dilation[2];
+                                    if (iw >= 0 && iw < inW) {
+                                        best = Math.max(best, xd.get(ValueLayout.JAVA_BYTE, row + iw) & mask);
+                                    }
+                                }
+                            }
+                        }
+                        if (best == Integer.MIN_VALUE) {
+                            point(x, y, null, p, od, oh, ow);
+                        } else {
+                            yd.set(ValueLayout.JAVA_BYTE, o, (byte) best);
+                        }
                     }
                 }
             }
