@@ -382,45 +382,68 @@ final class IntegerConvOp {
 
         /**
          * Writes A (pixel-major patches, x's zero point where a patch leaves the input) at {@code a},
-         * and its row sums at {@code rs} when they are needed. Built on the heap and copied in one go
+         * and its row sums at {@code rs} when they are needed. The group's input is first copied to
+         * the heap with a border of the padding value wide enough for every window, so each row of A
+         * is written front to back with no bounds tests; A is then copied out in one go
          * (element-wise segment accesses here cost more than the GEMM).
          */
         private void patches(MemorySegment x, long xOff, MemorySegment ws, long a, long rs) {
             Window w = conv.w;
             int n = conv.n;
+            int cg = conv.cg;
             int inVol = (int) w.inVolume();
             int rowBytes = (int) lda;
-            VnniScratch sc = VnniScratch.get(conv.cg * inVol, n * rowBytes, rowSums ? n : 0);
+            // the border: whatever a window reaches before and after each spatial axis
+            int[] lo = new int[3];
+            int[] size = new int[3];
+            for (int d = 0; d < 3; d++) {
+                lo[d] = w.padBegin[d];
+                int reach = (w.out[d] - 1) * w.stride[d] + (w.kernel[d] - 1) * w.dilation[d] + 1;
+                size[d] = Math.max(w.in[d] + lo[d], reach);
+            }
+            int pW = size[2];
+            int pHW = size[1] * pW;
+            int pVol = size[0] * pHW;
+            VnniScratch sc = VnniScratch.get(cg * inVol + cg * pVol, n * rowBytes, rowSums ? n : 0);
             byte[] img = sc.image;
             byte[] buf = sc.rows;
-            MemorySegment.copy(x, ValueLayout.JAVA_BYTE, xOff, img, 0, conv.cg * inVol);
-            // bytes past k meet zero weights, so the whole row may hold the padding value
-            Arrays.fill(buf, 0, n * rowBytes, (byte) za);
+            int pad0 = cg * inVol;
+            MemorySegment.copy(x, ValueLayout.JAVA_BYTE, xOff, img, 0, cg * inVol);
             byte flip = (byte) (conv.xSigned ? 0x80 : 0);
+            Arrays.fill(img, pad0, pad0 + cg * pVol, (byte) za);
             int inW = w.in[2];
             int inHW = w.in[1] * inW;
-            int outW = w.out[2];
-            int strideW = w.stride[2];
-            int row = 0;
-            for (int ch = 0; ch < conv.cg; ch++) {
-                for (int kd = 0; kd < w.kernel[0]; kd++) {
-                    for (int kh = 0; kh < w.kernel[1]; kh++) {
-                        for (int kw = 0; kw < w.kernel[2]; kw++, row++) {
-                            int shiftW = kw * w.dilation[2] - w.padBegin[2];
-                            int owLo = Math.max(0, Math.ceilDiv(-shiftW, strideW));
-                            int owHi = Math.min(outW, Math.floorDiv(inW - 1 - shiftW, strideW) + 1);
-                            int o = 0;
-                            for (int od = 0; od < w.out[0]; od++) {
-                                int id = od * w.stride[0] - w.padBegin[0] + kd * w.dilation[0];
-                                for (int oh = 0; oh < w.out[1]; oh++, o += outW) {
-                                    int ih = oh * w.stride[1] - w.padBegin[1] + kh * w.dilation[1];
-                                    if (id < 0 || id >= w.in[0] || ih < 0 || ih >= w.in[1]) {
-                                        continue;
-                                    }
-                                    int src = ch * inVol + id * inHW + ih * inW + shiftW + owLo * strideW;
-                                    int d = (o + owLo) * rowBytes + row;
-                                    for (int ow = owLo; ow < owHi; ow++, src += strideW, d += rowBytes) {
-                                        buf[d] = (byte) (img[src] ^ flip);
+            for (int ch = 0; ch < cg; ch++) {
+                for (int id = 0; id < w.in[0]; id++) {
+                    for (int ih = 0; ih < w.in[1]; ih++) {
+                        int src = ch * inVol + id * inHW + ih * inW;
+                        int dst = pad0 + ch * pVol + (id + lo[0]) * pHW + (ih + lo[1]) * pW + lo[2];
+                        for (int iw = 0; iw < inW; iw++) {
+                            img[dst + iw] = (byte) (img[src + iw] ^ flip);
+                        }
+                    }
+                }
+            }
+            int kD = w.kernel[0];
+            int kH = w.kernel[1];
+            int kW = w.kernel[2];
+            int dD = w.dilation[0] * pHW;
+            int dH = w.dilation[1] * pW;
+            int dW = w.dilation[2];
+            int sD = w.stride[0] * pHW;
+            int sH = w.stride[1] * pW;
+            int sW = w.stride[2];
+            int p = 0;
+            for (int od = 0; od < w.out[0]; od++) {
+                for (int oh = 0; oh < w.out[1]; oh++) {
+                    int origin = pad0 + od * sD + oh * sH;
+                    for (int ow = 0; ow < w.out[2]; ow++, p++, origin += sW) {
+                        int d = p * rowBytes;
+                        for (int ch = 0, cb = origin; ch < cg; ch++, cb += pVol) {
+                            for (int kd = 0, db = cb; kd < kD; kd++, db += dD) {
+                                for (int kh = 0, hb = db; kh < kH; kh++, hb += dH) {
+                                    for (int kw = 0, src = hb; kw < kW; kw++, src += dW) {
+                                        buf[d++] = img[src];
                                     }
                                 }
                             }

@@ -24,6 +24,8 @@ final class PoolOps {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Planes per task should carry enough work to pay for a hand-off. */
     private static final long MIN_TASK_WORK = 50_000;
+    /** Per-thread heap copies of one int8/uint8 plane and its pooled output. */
+    private static final ThreadLocal<byte[][]> BYTE_PLANES = ThreadLocal.withInitial(() -> new byte[][] {new byte[0], new byte[0]});
 
     private PoolOps() {}
 
@@ -265,13 +267,45 @@ final class PoolOps {
          * window's largest integer; a window with no element inside the input goes to {@link #point}.
          */
         private void maxPlaneBytes(Tensor x, Tensor y, int p, boolean signed) {
-            MemorySegment xd = x.data();
-            MemorySegment yd = y.data();
-            long xBase = p * w.inVolume();
+            int inVol = (int) w.inVolume();
+            int outVol = (int) w.outVolume();
+            byte[][] sc = BYTE_PLANES.get();
+            if (sc[0].length < inVol || sc[1].length < outVol) {
+                sc[0] = new byte[Math.max(inVol, sc[0].length)];
+                sc[1] = new byte[Math.max(outVol, sc[1].length)];
+            }
+            byte[] img = sc[0];
+            byte[] res = sc[1];
+            MemorySegment.copy(x.data(), ValueLayout.JAVA_BYTE, (long) p * inVol, img, 0, inVol);
             int inW = w.in[2];
-            long inHW = (long) w.in[1] * inW;
+            int inHW = w.in[1] * inW;
             int mask = signed ? -1 : 0xFF;
-            long o = p * w.outVolume();
+            if (w.kernel[0] == 1 && w.out[0] == 1 && w.in[0] == 1 && inside()) {
+                // every window inside the plane: no bounds tests
+                int kH = w.kernel[1];
+                int kW = w.kernel[2];
+                int dH = w.dilation[1] * inW;
+                int dW = w.dilation[2];
+                int sH = w.stride[1] * inW;
+                int sW = w.stride[2];
+                int outW = w.out[2];
+                int o = 0;
+                for (int oh = 0, base = 0; oh < w.out[1]; oh++, base += sH) {
+                    for (int ow = 0, origin = base; ow < outW; ow++, o++, origin += sW) {
+                        int best = Integer.MIN_VALUE;
+                        for (int kh = 0, r = origin; kh < kH; kh++, r += dH) {
+                            for (int kw = 0, i = r; kw < kW; kw++, i += dW) {
+                                best = Math.max(best, img[i] & mask);
+                            }
+                        }
+                        res[o] = (byte) best;
+                    }
+                }
+                MemorySegment.copy(res, 0, y.data(), ValueLayout.JAVA_BYTE, (long) p * outVol, outVol);
+                return;
+            }
+            int o = 0;
+            boolean empty = false;
             for (int od = 0; od < w.out[0]; od++) {
                 for (int oh = 0; oh < w.out[1]; oh++) {
                     for (int ow = 0; ow < w.out[2]; ow++, o++) {
@@ -286,23 +320,59 @@ final class PoolOps {
                                 if (ih < 0 || ih >= w.in[1]) {
                                     continue;
                                 }
-                                long row = xBase + id * inHW + (long) ih * inW;
+                                int row = id * inHW + ih * inW;
                                 for (int kw = 0; kw < w.kernel[2]; kw++) {
                                     int iw = ow * w.stride[2] - w.padBegin[2] + kw * w.dilation[2];
                                     if (iw >= 0 && iw < inW) {
-                                        best = Math.max(best, xd.get(ValueLayout.JAVA_BYTE, row + iw) & mask);
+                                        best = Math.max(best, img[row + iw] & mask);
                                     }
                                 }
                             }
                         }
-                        if (best == Integer.MIN_VALUE) {
-                            point(x, y, null, p, od, oh, ow);
-                        } else {
-                            yd.set(ValueLayout.JAVA_BYTE, o, (byte) best);
+                        empty |= best == Integer.MIN_VALUE;
+                        res[o] = (byte) best;
+                    }
+                }
+            }
+            MemorySegment.copy(res, 0, y.data(), ValueLayout.JAVA_BYTE, (long) p * outVol, outVol);
+            if (empty) {
+                // windows wholly in the padding: MaxPool's own definition, one by one
+                o = 0;
+                for (int od = 0; od < w.out[0]; od++) {
+                    for (int oh = 0; oh < w.out[1]; oh++) {
+                        for (int ow = 0; ow < w.out[2]; ow++, o++) {
+                            if (windowEmpty(od, oh, ow)) {
+                                point(x, y, null, p, od, oh, ow);
+                            }
                         }
                     }
                 }
             }
+        }
+
+        /** Whether every window lies inside the input (no padding reached). */
+        private boolean inside() {
+            for (int d = 0; d < 3; d++) {
+                if (w.padBegin[d] != 0 || (long) (w.out[d] - 1) * w.stride[d] + (long) (w.kernel[d] - 1) * w.dilation[d] >= w.in[d]) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private boolean windowEmpty(int od, int oh, int ow) {
+            int[] o = {od, oh, ow};
+            for (int d = 0; d < 3; d++) {
+                boolean any = false;
+                for (int k = 0; k < w.kernel[d] && !any; k++) {
+                    int i = o[d] * w.stride[d] - w.padBegin[d] + k * w.dilation[d];
+                    any = i >= 0 && i < w.in[d];
+                }
+                if (!any) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         void point(Tensor x, Tensor y, Tensor idx, int p, int od, int oh, int ow) {

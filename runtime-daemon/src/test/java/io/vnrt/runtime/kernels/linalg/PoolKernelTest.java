@@ -37,4 +37,40 @@ class PoolKernelTest {
             }
         }
     }
+
+    /** The int8/uint8 MaxPool planes (inside windows, padded and empty ones) against the per-element path. */
+    @Test
+    void bytePlanesMatchPerElementPath() {
+        Random r = new Random(13);
+        long[][][] cases = {
+                {{2, 2}, {0, 0, 0, 0}, {2, 2}, {1, 1}},
+                {{3, 3}, {0, 0, 0, 0}, {1, 2}, {2, 1}},
+                {{3, 4}, {1, 2, 1, 1}, {2, 1}, {1, 1}},
+                {{2, 2}, {2, 2, 2, 2}, {3, 3}, {1, 1}}, // the first row and column of windows: padding only
+        };
+        for (DType t : new DType[] {DType.UINT8, DType.INT8}) {
+            Tensor x = Tensor.allocate(t, 2, 3, 7, 9);
+            for (long i = 0; i < x.elementCount(); i++) {
+                x.setLong(i, t == DType.INT8 ? r.nextInt(256) - 128 : r.nextInt(256));
+            }
+            for (long[][] c : cases) {
+                TestNode node = TestNode.of("MaxPool", 19).input(x).attr("kernel_shape", c[0]).attr("pads", c[1])
+                        .attr("strides", c[2]).attr("dilations", c[3]);
+                PoolOps.PoolKernel k = (PoolOps.PoolKernel) PoolOps.averagePoolOrMax(node, true);
+                Tensor fast = node.run(k, ExecContext.inline(null))[0];
+                long[] shape = fast.shape();
+                Tensor slow = Tensor.allocate(t, shape);
+                for (int p = 0; p < 6; p++) {
+                    for (int oh = 0; oh < shape[2]; oh++) {
+                        for (int ow = 0; ow < shape[3]; ow++) {
+                            k.point(x, slow, null, p, 0, oh, ow);
+                        }
+                    }
+                }
+                assertArrayEquals(slow.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
+                        fast.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
+                        t + " kernel " + java.util.Arrays.toString(c[0]) + " pads " + java.util.Arrays.toString(c[1]));
+            }
+        }
+    }
 }
