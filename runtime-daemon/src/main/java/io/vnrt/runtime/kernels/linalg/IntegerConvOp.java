@@ -289,7 +289,7 @@ final class IntegerConvOp {
         /** x's zero point as A stores it (plus 128 for int8 x): the padding value. */
         private final int za;
         private final int kq;
-        /** Bytes of one row of A (k rounded up to groups of four). */
+        /** Bytes of one row of A (k rounded up to eight, for the 8×8 transposes; the tiles read quads(k)·4). */
         private final long lda;
         /** Bytes of one int32 row of C: the group's channels rounded up to whole panels. */
         final long ldc;
@@ -301,7 +301,7 @@ final class IntegerConvOp {
             int mg = conv.mg;
             this.kq = NativeQgemm.quads(k);
             this.panels = NativeQgemm.panels(mg);
-            this.lda = kq * 4L;
+            this.lda = (k + 7L) & ~7L;
             this.ldc = (long) panels * NativeQgemm.NR * 4;
             this.groupBytes = NativeQgemm.packedBytes(k, mg);
             Tensor wt = node.constantInput(conv.s.w);
@@ -404,7 +404,9 @@ final class IntegerConvOp {
             int pW = size[2];
             int pHW = size[1] * pW;
             int pVol = size[0] * pHW;
-            VnniScratch sc = VnniScratch.get(cg * inVol + cg * pVol, n * rowBytes, rowSums ? n : 0);
+            int nP = (n + 7) & ~7;
+            int kP = rowBytes;
+            VnniScratch sc = VnniScratch.get(cg * inVol + cg * pVol + kP * nP, nP * rowBytes, rowSums ? n : 0);
             byte[] img = sc.image;
             byte[] buf = sc.rows;
             int pad0 = cg * inVol;
@@ -433,22 +435,38 @@ final class IntegerConvOp {
             int sD = w.stride[0] * pHW;
             int sH = w.stride[1] * pW;
             int sW = w.stride[2];
-            int p = 0;
-            for (int od = 0; od < w.out[0]; od++) {
-                for (int oh = 0; oh < w.out[1]; oh++) {
-                    int origin = pad0 + od * sD + oh * sH;
-                    for (int ow = 0; ow < w.out[2]; ow++, p++, origin += sW) {
-                        int d = p * rowBytes;
-                        for (int ch = 0, cb = origin; ch < cg; ch++, cb += pVol) {
-                            for (int kd = 0, db = cb; kd < kD; kd++, db += dD) {
-                                for (int kh = 0, hb = db; kh < kH; kh++, hb += dH) {
-                                    for (int kw = 0, src = hb; kw < kW; kw++, src += dW) {
-                                        buf[d++] = img[src];
+            int outW = w.out[2];
+            // the patches k-major first (row k: every pixel's tap k, contiguous runs of a row of output)
+            int t0 = pad0 + cg * pVol;
+            int row = 0;
+            for (int ch = 0; ch < cg; ch++) {
+                for (int kd = 0; kd < kD; kd++) {
+                    for (int kh = 0; kh < kH; kh++) {
+                        for (int kw = 0; kw < kW; kw++, row++) {
+                            int tap = pad0 + ch * pVol + kd * dD + kh * dH + kw * dW;
+                            int t = t0 + row * nP;
+                            for (int od = 0; od < w.out[0]; od++) {
+                                for (int oh = 0; oh < w.out[1]; oh++, t += outW) {
+                                    int origin = tap + od * sD + oh * sH;
+                                    if (sW == 1) {
+                                        System.arraycopy(img, origin, img, t, outW);
+                                    } else {
+                                        for (int ow = 0; ow < outW; ow++) {
+                                            img[t + ow] = img[origin + ow * sW];
+                                        }
                                     }
                                 }
                             }
                         }
                     }
+                }
+            }
+            // then into pixel rows, 8 k by 8 pixels at a time (rows past k and pixels past n are
+            // never read as such: past k the weights are zero, past n nothing is copied out)
+            for (int kb = 0; kb < kP; kb += 8) {
+                int src = t0 + kb * nP;
+                for (int pb = 0; pb < nP; pb += 8) {
+                    transpose8(img, src + pb, nP, buf, pb * rowBytes + kb, rowBytes);
                 }
             }
             MemorySegment.copy(buf, 0, ws, ValueLayout.JAVA_BYTE, a, n * rowBytes);
@@ -465,6 +483,49 @@ final class IntegerConvOp {
                 MemorySegment.copy(sums, 0, ws, ValueLayout.JAVA_INT_UNALIGNED, rs, n);
             }
         }
+    }
+
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * The 8×8 byte block at {@code src} (rows {@code ss} bytes apart) transposed into {@code dst}
+     * (rows {@code ds} bytes apart): three rounds of masked swaps on eight longs (Hacker's Delight's
+     * transpose8), each exchanging one bit of the row index with that of the column index.
+     */
+    static void transpose8(byte[] src, int so, int ss, byte[] dst, int d, int ds) {
+        long a0 = (long) LONGS.get(src, so);
+        long a1 = (long) LONGS.get(src, so + ss);
+        long a2 = (long) LONGS.get(src, so + 2 * ss);
+        long a3 = (long) LONGS.get(src, so + 3 * ss);
+        long a4 = (long) LONGS.get(src, so + 4 * ss);
+        long a5 = (long) LONGS.get(src, so + 5 * ss);
+        long a6 = (long) LONGS.get(src, so + 6 * ss);
+        long a7 = (long) LONGS.get(src, so + 7 * ss);
+        long m = 0x00000000FFFFFFFFL;
+        long t;
+        t = ((a0 >>> 32) ^ a4) & m; a4 ^= t; a0 ^= t << 32;
+        t = ((a1 >>> 32) ^ a5) & m; a5 ^= t; a1 ^= t << 32;
+        t = ((a2 >>> 32) ^ a6) & m; a6 ^= t; a2 ^= t << 32;
+        t = ((a3 >>> 32) ^ a7) & m; a7 ^= t; a3 ^= t << 32;
+        m = 0x0000FFFF0000FFFFL;
+        t = ((a0 >>> 16) ^ a2) & m; a2 ^= t; a0 ^= t << 16;
+        t = ((a1 >>> 16) ^ a3) & m; a3 ^= t; a1 ^= t << 16;
+        t = ((a4 >>> 16) ^ a6) & m; a6 ^= t; a4 ^= t << 16;
+        t = ((a5 >>> 16) ^ a7) & m; a7 ^= t; a5 ^= t << 16;
+        m = 0x00FF00FF00FF00FFL;
+        t = ((a0 >>> 8) ^ a1) & m; a1 ^= t; a0 ^= t << 8;
+        t = ((a2 >>> 8) ^ a3) & m; a3 ^= t; a2 ^= t << 8;
+        t = ((a4 >>> 8) ^ a5) & m; a5 ^= t; a4 ^= t << 8;
+        t = ((a6 >>> 8) ^ a7) & m; a7 ^= t; a6 ^= t << 8;
+        LONGS.set(dst, d, a0);
+        LONGS.set(dst, d + ds, a1);
+        LONGS.set(dst, d + 2 * ds, a2);
+        LONGS.set(dst, d + 3 * ds, a3);
+        LONGS.set(dst, d + 4 * ds, a4);
+        LONGS.set(dst, d + 5 * ds, a5);
+        LONGS.set(dst, d + 6 * ds, a6);
+        LONGS.set(dst, d + 7 * ds, a7);
     }
 
     /** Per-thread heap scratch of {@link VnniConv#patches}, grown to the largest problem seen and then reused. */
