@@ -19,7 +19,7 @@ import java.util.Arrays;
  * auto_pad, strides, dilations and groups. Per image and group, the patches minus x's zero point
  * are written straight into {@link Igemm}'s packed layout (padding is then exactly zero) and
  * multiplied by the weights, read in place with their zero point per row. QdqConv runs
- * {@link VnniConv} instead where {@link NativeQgemm}'s VNNI tiles run.
+ * {@link NativeConv} instead where {@link NativeQgemm}'s machine-code tiles (VNNI or AVX2) run.
  */
 final class IntegerConvOp {
     private IntegerConvOp() {}
@@ -260,7 +260,7 @@ final class IntegerConvOp {
     }
 
     /**
-     * The convolution of QdqConv on {@link NativeQgemm}'s VNNI tiles. Per image and group, the
+     * The convolution of QdqConv on {@link NativeQgemm}'s machine-code tiles (VNNI or AVX2). Per image and group, the
      * patch matrix (one row per output pixel, C/group·kernel bytes in the weights' k order; uint8:
      * an int8 x is stored plus 128; padding holds x's zero point, so it adds nothing once the zero
      * points are applied) is A, and the group's weights, transposed to k × M/group, are B, packed
@@ -270,7 +270,7 @@ final class IntegerConvOp {
      * {@link ConvKernel#convolve}. The sums land pixel-major ([pixel][channel]); the epilogue
      * writes them back channel-major.
      */
-    static final class VnniConv {
+    static final class NativeConv {
         /** The rows of one image and group the tiles have summed, for the caller's epilogue. */
         interface Rows {
             /** Rows [r0, r1) of C (at {@code c}, {@link #ldc} bytes apart) for image {@code image}, group {@code g}. */
@@ -295,7 +295,7 @@ final class IntegerConvOp {
         final long ldc;
         private final int panels;
 
-        VnniConv(NodeContext node, ConvKernel conv) {
+        NativeConv(NodeContext node, ConvKernel conv) {
             this.conv = conv;
             int k = conv.k;
             int mg = conv.mg;
@@ -406,7 +406,7 @@ final class IntegerConvOp {
             int pVol = size[0] * pHW;
             int nP = (n + 7) & ~7;
             int kP = rowBytes;
-            VnniScratch sc = VnniScratch.get(cg * inVol + cg * pVol + kP * nP, nP * rowBytes, rowSums ? n : 0);
+            NativeConvScratch sc = NativeConvScratch.get(cg * inVol + cg * pVol + kP * nP, nP * rowBytes, rowSums ? n : 0);
             byte[] img = sc.image;
             byte[] buf = sc.rows;
             int pad0 = cg * inVol;
@@ -528,14 +528,14 @@ final class IntegerConvOp {
         LONGS.set(dst, d + 7 * ds, a7);
     }
 
-    /** Per-thread heap scratch of {@link VnniConv#patches}, grown to the largest problem seen and then reused. */
-    private record VnniScratch(byte[] image, byte[] rows, int[] sums) {
-        private static final ThreadLocal<VnniScratch> CURRENT = new ThreadLocal<>();
+    /** Per-thread heap scratch of {@link NativeConv#patches}, grown to the largest problem seen and then reused. */
+    private record NativeConvScratch(byte[] image, byte[] rows, int[] sums) {
+        private static final ThreadLocal<NativeConvScratch> CURRENT = new ThreadLocal<>();
 
-        static VnniScratch get(int imageBytes, int rowBytes, int rowCount) {
-            VnniScratch s = CURRENT.get();
+        static NativeConvScratch get(int imageBytes, int rowBytes, int rowCount) {
+            NativeConvScratch s = CURRENT.get();
             if (s == null || s.image.length < imageBytes || s.rows.length < rowBytes || s.sums.length < rowCount) {
-                s = new VnniScratch(new byte[Math.max(imageBytes, s == null ? 0 : s.image.length)],
+                s = new NativeConvScratch(new byte[Math.max(imageBytes, s == null ? 0 : s.image.length)],
                         new byte[Math.max(rowBytes, s == null ? 0 : s.rows.length)],
                         new int[Math.max(rowCount, s == null ? 0 : s.sums.length)]);
                 CURRENT.set(s);

@@ -388,22 +388,22 @@ public final class QdqLinearOp {
         IntegerConvOp.ConvKernel conv = IntegerConvOp.qdqConv(node);
         boolean perChannel = QuantParams.checkVector(node, 4, "w_scale", conv.cOut, "one per output channel");
         Epilogue e = Epilogue.of(node, conv.cOut, perChannel, node.constantInput(4), bias(node, conv.cOut));
-        IntegerConvOp.VnniConv vnni = NativeQgemm.AVAILABLE ? new IntegerConvOp.VnniConv(node, conv) : null;
+        IntegerConvOp.NativeConv vnni = NativeQgemm.AVAILABLE ? new IntegerConvOp.NativeConv(node, conv) : null;
         return new ConvKernel(conv, vnni, outType(node, conv.out.shape()), e);
     }
 
     /**
-     * QdqConv: on the VNNI tiles ({@link IntegerConvOp.VnniConv}: patches as A, the weights packed
+     * QdqConv: on the machine-code int8 tiles ({@link IntegerConvOp.NativeConv}: patches as A, the weights packed
      * at load as B, each row block requantized as soon as its tiles are done), else
      * {@link IntegerConvOp}'s {@link Igemm} convolution then the requantization.
      */
     private static final class ConvKernel implements Kernel {
         private final IntegerConvOp.ConvKernel conv;
-        private final IntegerConvOp.VnniConv vnni;
+        private final IntegerConvOp.NativeConv vnni;
         private final TensorType out;
         private final Epilogue e;
 
-        ConvKernel(IntegerConvOp.ConvKernel conv, IntegerConvOp.VnniConv vnni, TensorType out, Epilogue e) {
+        ConvKernel(IntegerConvOp.ConvKernel conv, IntegerConvOp.NativeConv vnni, TensorType out, Epilogue e) {
             this.conv = conv;
             this.vnni = vnni;
             this.out = out;
@@ -505,7 +505,7 @@ public final class QdqLinearOp {
         }
     }
 
-    /** Per-thread heap scratch of the VNNI convolution's epilogue, grown to the largest block seen and then reused. */
+    /** Per-thread heap scratch of the machine-code convolution's epilogue, grown to the largest block seen and then reused. */
     private static final class RowScratch {
         private static final ThreadLocal<byte[]> CURRENT = new ThreadLocal<>();
 
