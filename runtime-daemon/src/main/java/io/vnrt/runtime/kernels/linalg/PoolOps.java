@@ -132,8 +132,8 @@ final class PoolOps {
                 planeRows(x, y, p);
                 return;
             }
-            if (x.dtype() == DType.FLOAT32 && idx == null && lpOrder == 0 && max) {
-                maxPlane(x, y, p);
+            if (x.dtype() == DType.FLOAT32 && idx == null && lpOrder == 0) {
+                rowsPlane(x, y, p);
                 return;
             }
             if ((x.dtype() == DType.UINT8 || x.dtype() == DType.INT8) && idx == null && lpOrder == 0 && max) {
@@ -216,47 +216,110 @@ final class PoolOps {
             }
         }
 
-        /** One output element, the plain way (reference and border path). */
         /**
-         * MaxPool of a float32 plane with any strides (what {@link #point} computes, in float: the
-         * first element of the window unless a later one is greater, -inf for an empty window).
+         * MaxPool or AveragePool of a float32 plane with any strides and dilations, one output row at a
+         * time: the kernel rows are first reduced into a row buffer covering the padded input row
+         * (-inf or 0 in the pads), then the kernel columns at unit stride into a second buffer, whose
+         * every stride-th element is an output. Both passes are unit-stride vector loops, so the strided
+         * case costs about stride times the unit-stride passes instead of a scalar loop per window tap.
+         * Max is exact, with Math.max's rules (NaN wins, -0 < +0) as in {@link #planeRows}; the average
+         * sums in float and divides by the window's count as {@link #point} counts it.
          */
-        private void maxPlane(Tensor x, Tensor y, int p) {
+        private void rowsPlane(Tensor x, Tensor y, int p) {
             MemorySegment xd = x.data();
             MemorySegment yd = y.data();
             long xBase = p * w.inVolume();
             int inW = w.in[2];
             long inHW = (long) w.in[1] * inW;
+            int outW = w.out[2];
+            int sw = w.stride[2];
+            int dw = w.dilation[2];
+            int kW = w.kernel[2];
+            int pb = w.padBegin[2];
+            int lanes = S.length();
+            if (outW <= 0) {
+                return;
+            }
+            // Horizontal positions whose column window an output needs, and the padded input they read.
+            int hLen = (outW - 1) * sw + 1;
+            int len = hLen + (kW - 1) * dw;
+            float[] rows = new float[len];
+            float[] cols = new float[hLen];
+            float fill = max ? Float.NEGATIVE_INFINITY : 0f;
+            // The input columns inside the buffer: buffer index j holds input column j - pb.
+            int copyEnd = Math.max(0, Math.min(inW, len - pb));
+            // Per output column, how many of its taps fall inside the input (or the padded input).
+            int[] colCount = null;
+            if (!max) {
+                colCount = new int[outW];
+                for (int ow = 0; ow < outW; ow++) {
+                    for (int kw = 0; kw < kW; kw++) {
+                        int iw = ow * sw - pb + kw * dw;
+                        boolean in = includePad ? iw >= -pb && iw < inW + w.padEnd[2] : iw >= 0 && iw < inW;
+                        if (in) {
+                            colCount[ow]++;
+                        }
+                    }
+                }
+            }
             long o = p * w.outVolume();
             for (int od = 0; od < w.out[0]; od++) {
-                for (int oh = 0; oh < w.out[1]; oh++) {
-                    for (int ow = 0; ow < w.out[2]; ow++, o++) {
-                        float best = Float.NEGATIVE_INFINITY;
-                        boolean any = false;
-                        for (int kd = 0; kd < w.kernel[0]; kd++) {
-                            int id = od * w.stride[0] - w.padBegin[0] + kd * w.dilation[0];
-                            if (id < 0 || id >= w.in[0]) {
+                for (int oh = 0; oh < w.out[1]; oh++, o += outW) {
+                    Arrays.fill(rows, fill);
+                    int rowCount = 0;
+                    for (int kd = 0; kd < w.kernel[0]; kd++) {
+                        int id = od * w.stride[0] - w.padBegin[0] + kd * w.dilation[0];
+                        boolean dIn = id >= 0 && id < w.in[0];
+                        boolean dPad = id >= -w.padBegin[0] && id < w.in[0] + w.padEnd[0];
+                        for (int kh = 0; kh < w.kernel[1]; kh++) {
+                            int ih = oh * w.stride[1] - w.padBegin[1] + kh * w.dilation[1];
+                            boolean hIn = ih >= 0 && ih < w.in[1];
+                            if (includePad ? dPad && ih >= -w.padBegin[1] && ih < w.in[1] + w.padEnd[1]
+                                    : dIn && hIn) {
+                                rowCount++;
+                            }
+                            if (!dIn || !hIn) {
                                 continue;
                             }
-                            for (int kh = 0; kh < w.kernel[1]; kh++) {
-                                int ih = oh * w.stride[1] - w.padBegin[1] + kh * w.dilation[1];
-                                if (ih < 0 || ih >= w.in[1]) {
-                                    continue;
-                                }
-                                long row = xBase + id * inHW + (long) ih * inW;
-                                for (int kw = 0; kw < w.kernel[2]; kw++) {
-                                    int iw = ow * w.stride[2] - w.padBegin[2] + kw * w.dilation[2];
-                                    if (iw >= 0 && iw < inW) {
-                                        float v = xd.getAtIndex(Tensor.F32, row + iw);
-                                        if (!any || v > best) {
-                                            best = v;
-                                            any = true;
-                                        }
-                                    }
-                                }
+                            long at = (xBase + id * inHW + (long) ih * inW) * 4L;
+                            int i = 0;
+                            for (; i + lanes <= copyEnd; i += lanes) {
+                                FloatVector v = FloatVector.fromMemorySegment(S, xd, at + i * 4L, LE);
+                                FloatVector acc = FloatVector.fromArray(S, rows, pb + i);
+                                (max ? acc.max(v) : acc.add(v)).intoArray(rows, pb + i);
+                            }
+                            for (; i < copyEnd; i++) {
+                                float v = xd.get(Tensor.F32, at + i * 4L);
+                                rows[pb + i] = max ? Math.max(rows[pb + i], v) : rows[pb + i] + v;
                             }
                         }
-                        yd.setAtIndex(Tensor.F32, o, best);
+                    }
+                    int j = 0;
+                    for (; j + lanes <= hLen; j += lanes) {
+                        FloatVector acc = FloatVector.fromArray(S, rows, j);
+                        for (int kw = 1; kw < kW; kw++) {
+                            FloatVector v = FloatVector.fromArray(S, rows, j + kw * dw);
+                            acc = max ? acc.max(v) : acc.add(v);
+                        }
+                        acc.intoArray(cols, j);
+                    }
+                    for (; j < hLen; j++) {
+                        float acc = rows[j];
+                        for (int kw = 1; kw < kW; kw++) {
+                            float v = rows[j + kw * dw];
+                            acc = max ? Math.max(acc, v) : acc + v;
+                        }
+                        cols[j] = acc;
+                    }
+                    if (max) {
+                        for (int ow = 0; ow < outW; ow++) {
+                            yd.setAtIndex(Tensor.F32, o + ow, cols[ow * sw]);
+                        }
+                    } else {
+                        for (int ow = 0; ow < outW; ow++) {
+                            int div = rowCount * colCount[ow];
+                            yd.setAtIndex(Tensor.F32, o + ow, div == 0 ? 0f : cols[ow * sw] / div);
+                        }
                     }
                 }
             }
@@ -375,6 +438,7 @@ final class PoolOps {
             return false;
         }
 
+        /** One output element, the plain way (reference, Indices and border path). */
         void point(Tensor x, Tensor y, Tensor idx, int p, int od, int oh, int ow) {
             boolean f32 = x.dtype() == DType.FLOAT32;
             MemorySegment xd = x.data();
