@@ -13,6 +13,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -22,6 +23,8 @@ import jdk.incubator.vector.VectorSpecies;
 final class PoolOps {
     private static final VectorSpecies<Float> S = VectorShape.FLOAT;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Lanes 0, 2, 4, ... of a vector followed by the next one (indexes past the first wrap into it). */
+    private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(S, i -> 2 * i);
     /** Planes per task should carry enough work to pay for a hand-off. */
     private static final long MIN_TASK_WORK = 50_000;
     /** Per-thread heap copies of one int8/uint8 plane and its pooled output. */
@@ -243,9 +246,14 @@ final class PoolOps {
             // Horizontal positions whose column window an output needs, and the padded input they read.
             int hLen = (outW - 1) * sw + 1;
             int len = hLen + (kW - 1) * dw;
-            float[] rows = new float[len];
+            // One vector beyond the last element read, for stride 2's second load.
+            float[] rows = new float[len + lanes];
             float[] cols = new float[hLen];
             float fill = max ? Float.NEGATIVE_INFINITY : 0f;
+            int[] strideMap = new int[lanes];
+            for (int l = 0; l < lanes; l++) {
+                strideMap[l] = l * sw;
+            }
             // The input columns inside the buffer: buffer index j holds input column j - pb.
             int copyEnd = Math.max(0, Math.min(inW, len - pb));
             // Per output column, how many of its taps fall inside the input (or the padded input).
@@ -293,6 +301,48 @@ final class PoolOps {
                                 rows[pb + i] = max ? Math.max(rows[pb + i], v) : rows[pb + i] + v;
                             }
                         }
+                    }
+                    if (max && sw == 2) {
+                        // Stride 2: the even elements of two adjacent vectors, per kernel column.
+                        int ow = 0;
+                        for (; ow + lanes <= outW; ow += lanes) {
+                            int at = ow * 2;
+                            FloatVector acc = FloatVector.fromArray(S, rows, at)
+                                    .rearrange(EVEN, FloatVector.fromArray(S, rows, at + lanes));
+                            for (int kw = 1; kw < kW; kw++) {
+                                int a = at + kw * dw;
+                                acc = acc.max(FloatVector.fromArray(S, rows, a)
+                                        .rearrange(EVEN, FloatVector.fromArray(S, rows, a + lanes)));
+                            }
+                            acc.intoMemorySegment(yd, (o + ow) * 4L, LE);
+                        }
+                        for (; ow < outW; ow++) {
+                            float acc = rows[ow * sw];
+                            for (int kw = 1; kw < kW; kw++) {
+                                acc = Math.max(acc, rows[ow * sw + kw * dw]);
+                            }
+                            yd.setAtIndex(Tensor.F32, o + ow, acc);
+                        }
+                        continue;
+                    }
+                    if (max && sw > 1) {
+                        // Stride s: each output vector gathers every s-th buffer element per kernel column.
+                        int ow = 0;
+                        for (; ow + lanes <= outW; ow += lanes) {
+                            FloatVector acc = FloatVector.fromArray(S, rows, ow * sw, strideMap, 0);
+                            for (int kw = 1; kw < kW; kw++) {
+                                acc = acc.max(FloatVector.fromArray(S, rows, ow * sw + kw * dw, strideMap, 0));
+                            }
+                            acc.intoMemorySegment(yd, (o + ow) * 4L, LE);
+                        }
+                        for (; ow < outW; ow++) {
+                            float acc = rows[ow * sw];
+                            for (int kw = 1; kw < kW; kw++) {
+                                acc = Math.max(acc, rows[ow * sw + kw * dw]);
+                            }
+                            yd.setAtIndex(Tensor.F32, o + ow, acc);
+                        }
+                        continue;
                     }
                     int j = 0;
                     for (; j + lanes <= hLen; j += lanes) {
