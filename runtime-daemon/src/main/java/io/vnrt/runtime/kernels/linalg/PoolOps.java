@@ -250,6 +250,7 @@ final class PoolOps {
             float[] rows = new float[len + lanes];
             float[] cols = new float[hLen];
             float fill = max ? Float.NEGATIVE_INFINITY : 0f;
+            Arrays.fill(rows, fill);
             int[] strideMap = new int[lanes];
             for (int l = 0; l < lanes; l++) {
                 strideMap[l] = l * sw;
@@ -273,8 +274,8 @@ final class PoolOps {
             long o = p * w.outVolume();
             for (int od = 0; od < w.out[0]; od++) {
                 for (int oh = 0; oh < w.out[1]; oh++, o += outW) {
-                    Arrays.fill(rows, fill);
                     int rowCount = 0;
+                    boolean first = true;
                     for (int kd = 0; kd < w.kernel[0]; kd++) {
                         int id = od * w.stride[0] - w.padBegin[0] + kd * w.dilation[0];
                         boolean dIn = id >= 0 && id < w.in[0];
@@ -291,6 +292,17 @@ final class PoolOps {
                             }
                             long at = (xBase + id * inHW + (long) ih * inW) * 4L;
                             int i = 0;
+                            if (first) {
+                                // The first row in the window is copied; the pads outside stay as filled.
+                                first = false;
+                                for (; i + lanes <= copyEnd; i += lanes) {
+                                    FloatVector.fromMemorySegment(S, xd, at + i * 4L, LE).intoArray(rows, pb + i);
+                                }
+                                for (; i < copyEnd; i++) {
+                                    rows[pb + i] = xd.get(Tensor.F32, at + i * 4L);
+                                }
+                                continue;
+                            }
                             for (; i + lanes <= copyEnd; i += lanes) {
                                 FloatVector v = FloatVector.fromMemorySegment(S, xd, at + i * 4L, LE);
                                 FloatVector acc = FloatVector.fromArray(S, rows, pb + i);
@@ -301,6 +313,9 @@ final class PoolOps {
                                 rows[pb + i] = max ? Math.max(rows[pb + i], v) : rows[pb + i] + v;
                             }
                         }
+                    }
+                    if (first) {
+                        Arrays.fill(rows, pb, pb + copyEnd, fill);
                     }
                     if (max && sw == 2) {
                         // Stride 2: the even elements of two adjacent vectors, per kernel column.
