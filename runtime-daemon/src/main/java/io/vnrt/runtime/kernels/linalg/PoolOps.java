@@ -246,8 +246,8 @@ final class PoolOps {
             // Horizontal positions whose column window an output needs, and the padded input they read.
             int hLen = (outW - 1) * sw + 1;
             int len = hLen + (kW - 1) * dw;
-            // One vector beyond the last element read, for stride 2's second load.
-            float[] rows = new float[len + lanes];
+            // Two vectors beyond the row, for stride 2's second load and its last, partial vector.
+            float[] rows = new float[len + 2 * lanes];
             float[] cols = new float[hLen];
             float fill = max ? Float.NEGATIVE_INFINITY : 0f;
             Arrays.fill(rows, fill);
@@ -318,9 +318,9 @@ final class PoolOps {
                         Arrays.fill(rows, pb, pb + copyEnd, fill);
                     }
                     if (max && sw == 2) {
-                        // Stride 2: the even elements of two adjacent vectors, per kernel column.
-                        int ow = 0;
-                        for (; ow + lanes <= outW; ow += lanes) {
+                        // Stride 2: the even elements of two adjacent vectors, per kernel column; the last
+                        // vector reads the fill past the row and stores only the outputs left.
+                        for (int ow = 0; ow < outW; ow += lanes) {
                             int at = ow * 2;
                             FloatVector acc = FloatVector.fromArray(S, rows, at)
                                     .rearrange(EVEN, FloatVector.fromArray(S, rows, at + lanes));
@@ -329,14 +329,11 @@ final class PoolOps {
                                 acc = acc.max(FloatVector.fromArray(S, rows, a)
                                         .rearrange(EVEN, FloatVector.fromArray(S, rows, a + lanes)));
                             }
-                            acc.intoMemorySegment(yd, (o + ow) * 4L, LE);
-                        }
-                        for (; ow < outW; ow++) {
-                            float acc = rows[ow * sw];
-                            for (int kw = 1; kw < kW; kw++) {
-                                acc = Math.max(acc, rows[ow * sw + kw * dw]);
+                            if (ow + lanes <= outW) {
+                                acc.intoMemorySegment(yd, (o + ow) * 4L, LE);
+                            } else {
+                                acc.intoMemorySegment(yd, (o + ow) * 4L, LE, S.indexInRange(ow, outW));
                             }
-                            yd.setAtIndex(Tensor.F32, o + ow, acc);
                         }
                         continue;
                     }
