@@ -6,9 +6,12 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.OptionalInt;
 
-/** Just enough HTTP/2 framing over a raw socket to see the SETTINGS a gRPC peer sends. */
-final class Http2Frames {
-  static final byte[] CLIENT_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+/**
+ * Just enough HTTP/2 framing over a raw socket to see the SETTINGS a gRPC peer sends (the SDK's channels
+ * here, the daemon's listeners in runtime-daemon's tests, through this module's test-jar).
+ */
+public final class Http2Frames {
+  public static final byte[] CLIENT_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
   private static final int SETTINGS = 4;
   private static final int ACK = 1;
   private static final int MAX_FRAME_SIZE = 5;
@@ -17,7 +20,7 @@ final class Http2Frames {
   }
 
   /** An empty SETTINGS frame (a peer's preface, or the first frame of a server). */
-  static void writeEmptySettings(OutputStream out) throws IOException {
+  public static void writeEmptySettings(OutputStream out) throws IOException {
     out.write(new byte[] {0, 0, 0, SETTINGS, 0, 0, 0, 0, 0});
     out.flush();
   }
@@ -26,7 +29,7 @@ final class Http2Frames {
    * The SETTINGS_MAX_FRAME_SIZE of the first SETTINGS frame among the next {@code frames} that carries one, acking
    * every SETTINGS frame read; empty if none does.
    */
-  static OptionalInt maxFrameSize(DataInputStream in, OutputStream out, int frames) throws IOException {
+  public static OptionalInt maxFrameSize(DataInputStream in, OutputStream out, int frames) throws IOException {
     for (int f = 0; f < frames; f++) {
       int length = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
       int type = in.readUnsignedByte();

@@ -3,6 +3,7 @@ package io.vnrt.runtime.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.vnrt.client.internal.BulkHttp2;
+import io.vnrt.client.internal.Http2Frames;
 import io.vnrt.runtime.RuntimeConfig;
 import io.vnrt.runtime.VnrtRuntime;
 import java.io.DataInputStream;
