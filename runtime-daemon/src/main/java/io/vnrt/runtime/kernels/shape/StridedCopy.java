@@ -17,6 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
 final class StridedCopy {
     /** Elements per task below which a hand-off to another core costs more than it saves. */
     static final long MIN_ELEMENTS_PER_TASK = 64 * 1024;
+    /** A strided or tiled element's cost in bulk-copied elements, for splitting work over cores. */
+    private static final int ELEMENT_COST = 4;
     private static final int TILE = 16;
     private static final VectorSpecies<Float> S = VectorShape.FLOAT;
     /** Vectors per tile row (16 / lanes: 1 at 512 bits, 4 at 128). */
@@ -139,7 +141,8 @@ final class StridedCopy {
         if (kind == Kind.EMPTY) {
             return;
         }
-        int tasks = tasksFor(total, units, ctx);
+        // an element-by-element or tiled copy costs a few times a bulk copy's per element: split sooner
+        int tasks = tasksFor(kind == Kind.RUNS ? total : total * ELEMENT_COST, units, ctx);
         if (tasks <= 1) {
             runUnits(src, srcBase, dst, dstBase, 0, units);
         } else {
