@@ -30,7 +30,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * the last axis last ({@code vnrt_permA}, {@code vnrt_permB}, {@code vnrt_permY}). Before those, {@link QuantizationFusion} turns quantize_dynamic's
  * DynamicQuantizeLinear/MatMulInteger/Cast/Mul chains into fused int8 GEMMs, and (before constant
  * folding, {@link #optimizeBeforeFolding}) the QDQ form's DequantizeLinear/MatMul-or-Conv/QuantizeLinear
- * chains.
+ * chains. An Add read only by a LayerNormalization of its sum becomes one {@code AddLayerNormalization}.
  */
 public final class GraphOptimizer {
     /** Attribute naming the activation fused into a MatMul/Gemm/Conv. */
@@ -40,6 +40,8 @@ public final class GraphOptimizer {
 
     /** The fused int8 GEMM of {@link QuantizationFusion} (internal domain), which takes an activation too. */
     private static final String DQMM = "DynamicQuantizeMatMul";
+    /** Add -> LayerNormalization as one kernel (internal domain). */
+    private static final String ADD_LAYER_NORM = "AddLayerNormalization";
 
     private static final Map<OpRegistry, Support> SUPPORT = new ConcurrentHashMap<>();
 
@@ -47,7 +49,7 @@ public final class GraphOptimizer {
 
     /** What the registry's kernels accept, found by running them on tiny inputs. */
     record Support(boolean matmulBias, Set<String> matmulActivations, boolean gemmActivation, boolean convActivation,
-                   boolean matmulPerms, boolean matmulScale) {}
+                   boolean matmulPerms, boolean matmulScale, boolean addLayerNorm) {}
 
     /** A MatMul's absorbed Mul by a scalar constant, applied to each sum before any bias. */
     public static final String SCALE = "vnrt_scale";
@@ -109,7 +111,7 @@ public final class GraphOptimizer {
                 new float[] {1, 2, 8, 3, 5, 6, 16, 7});
         boolean scale = matches(run(r, "MatMul", 13, new Tensor[] {a, w}, Map.of(SCALE, Attribute.ofFloat(SCALE, 0.5f))),
                 new float[] {0.5f, -1, -1.5f, 2});
-        return new Support(matmulBias, acts, gemm, conv, perms, scale);
+        return new Support(matmulBias, acts, gemm, conv, perms, scale, r.find(OpRegistry.VNRT_DOMAIN, ADD_LAYER_NORM) != null);
     }
 
     private static float activate(String act, float v, float alpha) {
@@ -228,6 +230,7 @@ public final class GraphOptimizer {
                         yield linear != null ? linear : folded;
                     }
                     case "Gemm" -> fuseLinear(n);
+                    case "Add" -> fuseAddLayerNorm(n);
                     default -> null;
                 };
                 if (fused != null) {
@@ -415,6 +418,40 @@ public final class GraphOptimizer {
                 return null;
             }
             return (long[]) a.value();
+        }
+
+        /**
+         * An Add whose only reader is a LayerNormalization of its sum (a residual connection and
+         * the norm after it) becomes one {@code AddLayerNormalization}, when the norm asks for Y
+         * alone and its Scale and B are initializers or graph inputs (the fused node takes the
+         * Add's place in the order).
+         */
+        private Node fuseAddLayerNorm(Node add) {
+            if (!s.addLayerNorm || add.inputs().size() != 2 || add.inputs().contains("")) {
+                return null;
+            }
+            String sum = add.outputs().get(0);
+            Node ln = onlyConsumer(sum);
+            if (ln == null || !ln.isDefaultDomain() || !ln.opType().equals("LayerNormalization") || ln.inputs().size() < 2
+                    || !ln.inputs().get(0).equals(sum)) {
+                return null;
+            }
+            for (int i = 1; i < ln.outputs().size(); i++) {
+                if (!ln.outputs().get(i).isEmpty()) {
+                    return null;
+                }
+            }
+            List<String> ins = new ArrayList<>(add.inputs());
+            for (int i = 1; i < ln.inputs().size(); i++) {
+                String p = ln.inputs().get(i);
+                if (p.equals(sum) || producer.containsKey(p)) {
+                    return null;
+                }
+                ins.add(p);
+            }
+            removed.add(ln);
+            return new Node(ln.name(), ADD_LAYER_NORM, OpRegistry.VNRT_DOMAIN, ins, List.of(ln.outputs().get(0)),
+                    ln.attributes());
         }
 
         private Node fuseLinear(Node mm) {

@@ -40,8 +40,16 @@ final class LayerNorm implements Kernel {
         this.fast = fast;
     }
 
-    static Kernel create(NodeContext node, boolean rms) {
-        TensorType in = node.inputType(0);
+    static LayerNorm create(NodeContext node, boolean rms) {
+        return create(node, rms, node.inputType(0), 1);
+    }
+
+    /**
+     * The kernel for input X of type {@code in} with Scale (and B) at inputs {@code param} (and
+     * {@code param + 1}) of the node: 1 for LayerNormalization itself, later for a fused node
+     * that computes X first.
+     */
+    static LayerNorm create(NodeContext node, boolean rms, TensorType in, int param) {
         if (!in.dtype().isFloatingPoint()) {
             throw node.error("X must be a floating-point tensor, got " + in);
         }
@@ -69,8 +77,8 @@ final class LayerNorm implements Kernel {
             }
         }
         long[] normShape = Arrays.copyOfRange(shape, axis, shape.length);
-        TensorType scale = node.inputType(1);
-        TensorType bias = !rms && node.hasInput(2) ? node.inputType(2) : null;
+        TensorType scale = node.inputType(param);
+        TensorType bias = !rms && node.hasInput(param + 1) ? node.inputType(param + 1) : null;
         long[] scaleStrides = paramStrides(node, "Scale", scale, normShape);
         long[] biasStrides = bias == null ? null : paramStrides(node, "B", bias, normShape);
         boolean fast = in.dtype() == DType.FLOAT32 && scale.dtype() == DType.FLOAT32 && scale.elementCount() == n
@@ -134,6 +142,25 @@ final class LayerNorm implements Kernel {
                 reference(x, scale, bias, y, mean, invStd, from, to);
             }
         });
+    }
+
+    /** Whether rows take the float32 vector path (else the double-precision reference). */
+    boolean fast() {
+        return fast;
+    }
+
+    /** Elements per normalised row. */
+    long rowLength() {
+        return n;
+    }
+
+    /** Rows [from, to) of X into Y (X may be Y: each row is read before it is written). */
+    void rows(Tensor x, Tensor scale, Tensor bias, Tensor y, long from, long to) {
+        if (fast) {
+            rowsVector(x, scale, bias, y, null, null, from, to);
+        } else {
+            reference(x, scale, bias, y, null, null, from, to);
+        }
     }
 
     private void rowsVector(Tensor x, Tensor scale, Tensor bias, Tensor y, Tensor mean, Tensor invStd,

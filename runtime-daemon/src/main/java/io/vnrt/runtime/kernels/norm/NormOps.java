@@ -13,6 +13,7 @@ public final class NormOps {
         registry.register("Hardmax", node -> Softmax.create(node, Softmax.Mode.HARDMAX));
         registry.register("LayerNormalization", node -> LayerNorm.create(node, false));
         registry.register("RMSNormalization", node -> LayerNorm.create(node, true));
+        registry.registerInternal(AddLayerNorm.OP, AddLayerNorm::create);
         registry.register("BatchNormalization", BatchNorm::create);
         registry.register("InstanceNormalization", node -> GroupNorm.create(node, true));
         registry.register("GroupNormalization", node -> GroupNorm.create(node, false));
