@@ -146,8 +146,9 @@ class QuantizationFusionTest {
 
     /**
      * A Relu or an Erf-form GELU after the chain runs in the int8 GEMM's epilogue: one kernel, the
-     * unfused graph's output bit for bit where the rows are whole vectors (the GELU in vnrt's own
-     * Div/Erf/Add/Mul arithmetic), and ORT's within float tolerance with ragged rows too.
+     * unfused graph's output bit for bit for Relu, within a few float roundings for the GELU
+     * (the epilogue multiplies by √½ where the graph divides by √2), and ORT's within float
+     * tolerance with ragged rows too.
      */
     @Test
     void followingActivationFusesIntoTheEpilogue() throws Exception {
@@ -164,8 +165,13 @@ class QuantizationFusionTest {
                     Run f = run(fused, in);
                     Run u = run(unfused, in);
                     assertEquals(1, f.kernels, label + ": chain and activation run as one kernel");
-                    if (n % 16 == 0 || act.equals("Relu")) {
+                    if (act.equals("Relu")) {
                         assertArrayEquals(bits(u.y), bits(f.y), label + ": fused and unfused outputs differ");
+                    } else {
+                        for (long i = 0; i < u.y.elementCount(); i++) {
+                            float want = u.y.getFloat(i);
+                            assertEquals(want, f.y.getFloat(i), 1e-6f + 1e-6f * Math.abs(want), label + ": element " + i);
+                        }
                     }
                     OrtComparison.assertMatchesOrt(label, fused, in, group, 1e-4, 1e-4);
                 }

@@ -5,14 +5,17 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * The Erf-form GELU of an exported graph, {@code x / √2 → Erf → + 1 → · x → · 0.5}, in the
- * arithmetic of vnrt's own Div, Erf ({@link FloatLoops#erf}), Add and Mul loops, for a GEMM
- * epilogue that absorbed those nodes (so fusing them moves no output for PyTorch's divisor
- * {@code 1.4142135f}; another association or a Mul by √½ differs by float rounding).
+ * The Erf-form GELU of an exported graph, {@code x / √2 → Erf → + 1 → · x → · 0.5}, for a GEMM
+ * epilogue that absorbed those nodes: {@code x · √½} (as ONNX Runtime's fused Gelu computes it; a
+ * division by {@code 1.4142135f} took a quarter of the epilogue's time), then vnrt's own Erf
+ * ({@link FloatLoops#erf}), Add and Mul arithmetic. Against the unfused Div form the argument of
+ * erf can differ by one rounding (half an ulp), the output by about as much.
  */
 public final class ErfGelu {
     /** The float nearest √2, PyTorch's divisor. */
     public static final float SQRT2 = 1.4142135f;
+    /** The float nearest √½: the epilogue multiplies by it (a division costs several multiplications). */
+    public static final float SQRT_HALF = 0.70710677f;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private ErfGelu() {}
@@ -23,7 +26,7 @@ public final class ErfGelu {
         for (int j = 0; j < full; j += FloatLoops.L) {
             long at = off + j * 4L;
             FloatVector x = FloatVector.fromMemorySegment(FloatLoops.S, c, at, LE);
-            FloatVector e = FloatLoops.erf(x.div(SQRT2));
+            FloatVector e = FloatLoops.erf(x.mul(SQRT_HALF));
             x.mul(e.add(1f)).mul(0.5f).intoMemorySegment(c, at, LE);
         }
         for (int j = full; j < n; j++) {
@@ -35,7 +38,7 @@ public final class ErfGelu {
 
     /** The GELU of one float, as the scalar loops of the same nodes compute it. */
     public static float apply(float x) {
-        float e = (float) UnaryOp.ERF.apply(x / SQRT2, 0, 0);
+        float e = (float) UnaryOp.ERF.apply(x * SQRT_HALF, 0, 0);
         return x * (e + 1f) * 0.5f;
     }
 }
