@@ -211,7 +211,7 @@ public final class GraphOptimizer {
                 if (!n.isDefaultDomain()) {
                     // the fused int8 GEMM of quantize_dynamic's chains absorbs a following activation
                     Node fusedQ = n.domain().equals(OpRegistry.VNRT_DOMAIN) && n.opType().equals(DQMM)
-                            && !n.attributes().containsKey(ACTIVATION) ? activation(n, onlyConsumer(n.outputs().get(0))) : null;
+                            && n.outputs().size() == 1 && !n.attributes().containsKey(ACTIVATION) ? activation(n, onlyConsumer(n.outputs().get(0))) : null;
                     if (fusedQ != null) {
                         nodes.set(i, fusedQ);
                         unindex(n);

@@ -41,6 +41,9 @@ import java.util.Set;
  * DequantizeLinear nodes stay for any other reader; those left with none are removed.
  */
 final class QuantizationFusion {
+    private static final String DQMM = "DynamicQuantizeMatMul";
+    /** {@link io.vnrt.runtime.kernels.linalg.DynamicQuantizeMatMulOp#SPLITS}. */
+    private static final String SPLITS = "vnrt_splits";
     private final Graph g;
     private final List<Node> nodes;
     private final Map<String, Node> producer = new HashMap<>();
@@ -361,9 +364,111 @@ final class QuantizationFusion {
         }
         if (fused > 0) {
             nodes.removeIf(gone::contains);
+            mergeSharedActivations();
             g.setNodes(nodes);
         }
         return fused;
+    }
+
+    /**
+     * Fused GEMMs that read one activation (attention's Q, K and V projections) become one, their
+     * weights side by side: A's range and quantization run once instead of once each, and the
+     * wider GEMM splits better over the cores. Each output is the same as before bit for bit (the
+     * same quantized A, the same integer sums and per-column epilogue). They merge when every one
+     * has no activation yet, a constant weight of the same type and row count, and all or none a
+     * bias; the merged node takes the first one's place (the others' inputs are the same).
+     */
+    private void mergeSharedActivations() {
+        Map<String, List<Integer>> byActivation = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            Node n = nodes.get(i);
+            if (n.domain().equals(OpRegistry.VNRT_DOMAIN) && n.opType().equals(DQMM) && n.attributes().isEmpty()
+                    && n.outputs().size() == 1 && n.inputs().size() == 5) {
+                byActivation.computeIfAbsent(n.inputs().get(0), k -> new ArrayList<>()).add(i);
+            }
+        }
+        Set<Node> merged = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        for (List<Integer> group : byActivation.values()) {
+            if (group.size() < 2) {
+                continue;
+            }
+            Node first = nodes.get(group.get(0));
+            List<Node> members = new ArrayList<>();
+            group.forEach(i -> members.add(nodes.get(i)));
+            Node m = merge(members);
+            if (m != null) {
+                nodes.set(group.get(0), m);
+                merged.addAll(members.subList(1, members.size()));
+                merged.remove(first);
+            }
+        }
+        nodes.removeIf(merged::contains);
+    }
+
+    /** One DynamicQuantizeMatMul computing all of {@code members}, or null when they cannot merge. */
+    private Node merge(List<Node> members) {
+        Tensor w0 = constant(members.get(0).inputs().get(1));
+        boolean bias = !members.get(0).inputs().get(4).isEmpty();
+        boolean zeros = false;
+        long n = 0;
+        for (Node d : members) {
+            Tensor w = constant(d.inputs().get(1));
+            Tensor scale = constant(d.inputs().get(2));
+            if (w == null || w0 == null || w.dtype() != w0.dtype() || w.rank() != 2 || w.dim(0) != w0.dim(0)
+                    || scale == null || scale.dtype() != DType.FLOAT32 || !vectorOf(scale, w.dim(1))
+                    || (!d.inputs().get(3).isEmpty() && constant(d.inputs().get(3)) == null)
+                    || d.inputs().get(4).isEmpty() == bias || (bias && constant(d.inputs().get(4)) == null)) {
+                return null;
+            }
+            zeros |= !d.inputs().get(3).isEmpty();
+            n += w.dim(1);
+        }
+        long k = w0.dim(0);
+        Tensor w = Tensor.allocate(w0.dtype(), k, n);
+        Tensor scale = Tensor.allocate(DType.FLOAT32, n);
+        Tensor zero = zeros ? Tensor.allocate(w0.dtype(), n) : null;
+        Tensor b = bias ? Tensor.allocate(DType.FLOAT32, n) : null;
+        long[] splits = new long[members.size()];
+        List<String> outs = new ArrayList<>();
+        long j0 = 0;
+        for (int i = 0; i < members.size(); i++) {
+            Node d = members.get(i);
+            Tensor wi = constant(d.inputs().get(1));
+            long ni = wi.dim(1);
+            for (long r = 0; r < k; r++) {
+                java.lang.foreign.MemorySegment.copy(wi.data(), r * ni, w.data(), r * n + j0, ni);
+            }
+            Tensor si = constant(d.inputs().get(2));
+            Tensor zi = d.inputs().get(3).isEmpty() ? null : constant(d.inputs().get(3));
+            for (long j = 0; j < ni; j++) {
+                scale.setFloat(j0 + j, si.getFloat(si.elementCount() == 1 ? 0 : j));
+                if (zero != null) {
+                    zero.setDouble(j0 + j, zi == null ? 0 : zi.getDouble(zi.elementCount() == 1 ? 0 : j));
+                }
+                if (b != null) {
+                    b.setFloat(j0 + j, constant(d.inputs().get(4)).getFloat(j));
+                }
+            }
+            splits[i] = ni;
+            outs.add(d.outputs().get(0));
+            j0 += ni;
+        }
+        Node first = members.get(0);
+        String base = "vnrt_merged_" + first.name();
+        List<String> ins = new ArrayList<>(List.of(first.inputs().get(0), fresh(base + "_w", w), fresh(base + "_scale", scale),
+                zero == null ? "" : fresh(base + "_zero_point", zero), b == null ? "" : fresh(base + "_bias", b)));
+        return new Node(first.name(), DQMM, OpRegistry.VNRT_DOMAIN, ins, outs,
+                Map.of(SPLITS, Attribute.ofInts(SPLITS, splits)));
+    }
+
+    /** Adds constant {@code t} under a name not yet taken, starting from {@code base}; returns the name. */
+    private String fresh(String base, Tensor t) {
+        String name = base;
+        for (int i = 1; g.constants().containsKey(name) || producer.containsKey(name); i++) {
+            name = base + "_" + i;
+        }
+        g.constants().put(name, t);
+        return name;
     }
 
     private Node matchDynamic(Node mmi, List<Node> absorbed) {

@@ -179,6 +179,67 @@ class QuantizationFusionTest {
         }
     }
 
+    /**
+     * Three chains reading one DynamicQuantizeLinear (attention's Q, K and V) run as one merged
+     * int8 GEMM with their weights side by side (per-channel and per-tensor scales, zero points
+     * or none), each output the unfused graph's bit for bit; when one has no bias they stay three.
+     */
+    @Test
+    void chainsSharingAnActivationMergeIntoOneGemm() throws Exception {
+        for (DType wt : new DType[] {INT8, UINT8}) {
+            for (boolean allBias : new boolean[] {true, false}) {
+                long[] xs = {2, 9, 48};
+                int[] widths = {40, 64, 33};
+                Tensor x = gaussian(new Random(7), xs);
+                Map<String, Tensor>[] got = new Map[2];
+                long[] kernels = new long[2];
+                for (int v = 0; v < 2; v++) {
+                    Random r = new Random(11);
+                    ModelBuilder b = new ModelBuilder(13).input("x", FLOAT32, (Object[]) box(xs));
+                    b.node("DynamicQuantizeLinear", List.of("x"), List.of("xq", "xs", "xz"));
+                    for (int i = 0; i < 3; i++) {
+                        int n = widths[i];
+                        Tensor w = Tensor.allocate(wt, 48, n);
+                        for (long e = 0; e < w.elementCount(); e++) {
+                            w.setLong(e, wt == INT8 ? r.nextInt(255) - 127 : r.nextInt(256));
+                        }
+                        long[] ps = i == 1 ? new long[0] : new long[] {n};
+                        Tensor ws = Tensor.allocate(FLOAT32, ps);
+                        Tensor wz = Tensor.allocate(wt, ps);
+                        for (long j = 0; j < ws.elementCount(); j++) {
+                            ws.setFloat(j, 0.001f + 0.01f * r.nextFloat());
+                            wz.setLong(j, wt == INT8 ? r.nextInt(9) - 4 : 120 + r.nextInt(16));
+                        }
+                        b.initializer("w" + i, w).initializer("ws" + i, ws).initializer("wz" + i, wz);
+                        List<String> mmIn = i == 2 ? List.of("xq", "w" + i, "xz") : List.of("xq", "w" + i, "xz", "wz" + i);
+                        boolean bias = allBias || i != 1;
+                        long[] ys = {2, 9, n};
+                        b.output("y" + i, FLOAT32, (Object[]) box(ys))
+                                .node("MatMulInteger", mmIn, List.of("mm" + i))
+                                .node("Cast", List.of("mm" + i), List.of("mmf" + i), ModelBuilder.intAttr("to", 1))
+                                .node("Mul", List.of("xs", "ws" + i), List.of("scales" + i))
+                                .node("Mul", List.of("mmf" + i, "scales" + i), List.of(bias ? "prod" + i : "y" + i));
+                        if (bias) {
+                            b.initializer("bias" + i, gaussian(r, n)).node("Add", List.of("prod" + i, "bias" + i), List.of("y" + i));
+                        }
+                        if (v == 1) {
+                            b.output("mm" + i, INT32, (Object[]) box(ys));
+                        }
+                    }
+                    try (LoadedModel m = new Engine().load("m", b.bytes(), null, new HostMemory(), group)) {
+                        kernels[v] = m.plan(List.of(x.type())).kernelCount();
+                        got[v] = m.execute(Map.of("x", x));
+                    }
+                }
+                String label = wt + (allBias ? "" : ", one without bias");
+                assertEquals(allBias ? 1 : 3, kernels[0], label + ": fused GEMMs");
+                for (int i = 0; i < 3; i++) {
+                    assertArrayEquals(bits(got[1].get("y" + i)), bits(got[0].get("y" + i)), label + ": output y" + i);
+                }
+            }
+        }
+    }
+
     @Test
     void chainsThatMustNotFuseStayCorrect() throws Exception {
         Random r = new Random(41);

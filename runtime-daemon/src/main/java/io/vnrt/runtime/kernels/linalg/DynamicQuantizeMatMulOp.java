@@ -40,6 +40,11 @@ import jdk.incubator.vector.VectorSpecies;
 public final class DynamicQuantizeMatMulOp {
     /** The operator's name in {@link io.vnrt.runtime.kernels.OpRegistry#VNRT_DOMAIN}. */
     public static final String OP = "DynamicQuantizeMatMul";
+    /**
+     * Attribute of a node whose B is several weights side by side (the optimizer's merge of Q, K
+     * and V reading one activation): the column count of each, one output each, in order.
+     */
+    public static final String SPLITS = "vnrt_splits";
 
     private static final VectorSpecies<Float> F = VectorShape.FLOAT;
     private static final VectorSpecies<Integer> I = VectorShape.INT;
@@ -72,8 +77,26 @@ public final class DynamicQuantizeMatMulOp {
         if (node.hasInput(4) && (bias == null || bias.dtype() != DType.FLOAT32 || bias.elementCount() != n)) {
             throw node.error("bias must be a constant float32 of " + n + " elements, the node gives " + node.inputType(4));
         }
-        long[] outShape = ta.shape().clone();
-        outShape[outShape.length - 1] = n;
+        long[] splits = node.attrInts(SPLITS, new long[] {n});
+        long splitSum = 0;
+        for (long w : splits) {
+            splitSum += w;
+            if (w <= 0) {
+                throw node.error(SPLITS + " " + Arrays.toString(splits) + " must be positive column counts");
+            }
+        }
+        if (splitSum != n || splits.length != Math.max(1, node.outputCount())) {
+            throw node.error(SPLITS + " " + Arrays.toString(splits) + " must split B's " + n + " columns over the "
+                    + node.outputCount() + " outputs");
+        }
+        TensorType[] outTypes = new TensorType[splits.length];
+        int[] widths = new int[splits.length];
+        for (int o = 0; o < splits.length; o++) {
+            long[] outShape = ta.shape().clone();
+            outShape[outShape.length - 1] = splits[o];
+            outTypes[o] = new TensorType(DType.FLOAT32, outShape);
+            widths[o] = (int) splits[o];
+        }
         long m = 1;
         for (int d = 0; d < ta.rank() - 1; d++) {
             m *= ta.shape()[d];
@@ -104,13 +127,12 @@ public final class DynamicQuantizeMatMulOp {
             for (int j = 0; j < n; j++) {
                 zStored[j] = signed ? zbs[j] : zbs[j] - 128;
             }
-            return new Fused(new TensorType(DType.FLOAT32, outShape), Math.toIntExact(m), k, n, packed, true, colSums,
-                    zStored, bs, biasV, act, alpha);
+            return new Fused(outTypes, widths, Math.toIntExact(m), k, n, packed, true, colSums, zStored, bs, biasV, act,
+                    alpha);
         }
         MemorySegment packedI = node.packedConstant(1, "igemm B panels zb" + Arrays.hashCode(zbs), Igemm.packedBytes(k, n),
                 dst -> Igemm.packB(b.data(), 0, n, 1, signed, k, n, zbs, true, dst, 0, 0, Igemm.panels(n)));
-        return new Fused(new TensorType(DType.FLOAT32, outShape), Math.toIntExact(m), k, n, packedI, false, null, null, bs,
-                biasV, act, alpha);
+        return new Fused(outTypes, widths, Math.toIntExact(m), k, n, packedI, false, null, null, bs, biasV, act, alpha);
     }
 
     /** DynamicQuantizeLinear's uint8 scale and zero point for a range [lo, hi] (ONNX's definition). */
@@ -123,7 +145,10 @@ public final class DynamicQuantizeMatMulOp {
     }
 
     private static final class Fused implements Kernel {
-        private final TensorType out;
+        private final TensorType[] outs;
+        /** Columns of B per output, and where each output's columns start. */
+        private final int[] widths;
+        private final int[] starts;
         private final int m;
         private final int k;
         private final int n;
@@ -142,9 +167,14 @@ public final class DynamicQuantizeMatMulOp {
         private final long ldc;
         private final int panels;
 
-        Fused(TensorType out, int m, int k, int n, MemorySegment packed, boolean vnni, int[] colSums, int[] zStored,
-              float[] bScale, float[] bias, Activation act, float alpha) {
-            this.out = out;
+        Fused(TensorType[] outs, int[] widths, int m, int k, int n, MemorySegment packed, boolean vnni, int[] colSums,
+              int[] zStored, float[] bScale, float[] bias, Activation act, float alpha) {
+            this.outs = outs;
+            this.widths = widths;
+            this.starts = new int[widths.length];
+            for (int o = 1; o < widths.length; o++) {
+                starts[o] = starts[o - 1] + widths[o - 1];
+            }
             this.m = m;
             this.k = k;
             this.n = n;
@@ -164,7 +194,7 @@ public final class DynamicQuantizeMatMulOp {
 
         @Override
         public TensorType[] outputTypes() {
-            return new TensorType[] {out};
+            return outs.clone();
         }
 
         /** Quantized A, C, then per execution: row sums (int), the column term (int) and multiplier (float) per column. */
@@ -180,7 +210,10 @@ public final class DynamicQuantizeMatMulOp {
         @Override
         public void run(Tensor[] in, Tensor[] outs, ExecContext ctx) {
             MemorySegment x = in[0].data();
-            MemorySegment y = outs[0].data();
+            MemorySegment[] y = new MemorySegment[outs.length];
+            for (int o = 0; o < y.length; o++) {
+                y[o] = outs[o].data();
+            }
             MemorySegment ws = ctx.workspace();
             long aq = 0;
             long c = aq + m * lda;
@@ -317,12 +350,27 @@ public final class DynamicQuantizeMatMulOp {
             return sum;
         }
 
-        /** y[r][j] = act((float) acc * mult[j] (+ bias[j])) for rows [m0, m1), columns [n0, n1). */
-        private void epilogue(MemorySegment ws, long c, long rowSums, long colTerm, long mult, MemorySegment y,
+        /** Columns [n0, n1) of rows [m0, m1), each into the output that holds it. */
+        private void epilogue(MemorySegment ws, long c, long rowSums, long colTerm, long mult, MemorySegment[] y,
                               int m0, int m1, int n0, int n1) {
+            for (int o = 0; o < widths.length; o++) {
+                int lo = Math.max(n0, starts[o]);
+                int hi = Math.min(n1, starts[o] + widths[o]);
+                if (lo < hi) {
+                    epilogue(ws, c, rowSums, colTerm, mult, y[o], widths[o], starts[o], m0, m1, lo, hi);
+                }
+            }
+        }
+
+        /**
+         * y[r][j - j0] = act((float) acc * mult[j] (+ bias[j])) for rows [m0, m1), columns [n0, n1)
+         * of B, into an output of {@code width} columns whose first is B's column {@code j0}.
+         */
+        private void epilogue(MemorySegment ws, long c, long rowSums, long colTerm, long mult, MemorySegment y,
+                              int width, int j0, int m0, int m1, int n0, int n1) {
             for (int r = m0; r < m1; r++) {
                 long cr = c + r * ldc;
-                long yr = (long) r * n * 4;
+                long yr = ((long) r * width - j0) * 4;
                 int rs = ws.get(ValueLayout.JAVA_INT_UNALIGNED, rowSums + r * 4L);
                 int j = n0;
                 int bound = n1 - (n1 - n0) % LANES;
