@@ -25,15 +25,19 @@ public final class ErfGelu {
         int full = n - n % FloatLoops.L;
         for (int j = 0; j < full; j += FloatLoops.L) {
             long at = off + j * 4L;
-            FloatVector x = FloatVector.fromMemorySegment(FloatLoops.S, c, at, LE);
-            FloatVector e = FloatLoops.erf(x.mul(SQRT_HALF));
-            x.mul(e.add(1f)).mul(0.5f).intoMemorySegment(c, at, LE);
+            apply(FloatVector.fromMemorySegment(FloatLoops.S, c, at, LE)).intoMemorySegment(c, at, LE);
         }
         for (int j = full; j < n; j++) {
             long at = off + j * 4L;
             c.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at,
                     apply(c.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at)));
         }
+    }
+
+    /** The GELU of each lane, as {@link #applyInPlace} computes it. */
+    public static FloatVector apply(FloatVector x) {
+        FloatVector e = FloatLoops.erf(x.mul(SQRT_HALF));
+        return x.mul(e.add(1f)).mul(0.5f);
     }
 
     /** The GELU of one float, as the scalar loops of the same nodes compute it. */

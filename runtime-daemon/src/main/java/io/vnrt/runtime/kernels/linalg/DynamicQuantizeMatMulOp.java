@@ -224,9 +224,21 @@ public final class DynamicQuantizeMatMulOp {
             float lo = 0;
             float hi = 0;
             if (total > 0) {
-                float[] range = range(x, total);
-                lo = range[0];
-                hi = range[1];
+                // min and max are exact and order-free: split over the cores, the result is the same
+                int rangeTasks = ctx.parallelism() > 1 && total >= 65_536 ? ctx.parallelism() : 1;
+                float[] parts = new float[2 * rangeTasks];
+                ctx.parallelFor(rangeTasks, t -> {
+                    long e0 = total * t / rangeTasks;
+                    float[] range = range(x, e0, total * (t + 1) / rangeTasks - e0);
+                    parts[2 * t] = range[0];
+                    parts[2 * t + 1] = range[1];
+                });
+                lo = parts[0];
+                hi = parts[1];
+                for (int t = 1; t < rangeTasks; t++) {
+                    lo = Math.min(lo, parts[2 * t]);
+                    hi = Math.max(hi, parts[2 * t + 1]);
+                }
             }
             float scale = scaleOf(lo, hi);
             int zp = zeroPointOf(lo, scale);
@@ -279,8 +291,9 @@ public final class DynamicQuantizeMatMulOp {
             });
         }
 
-        /** min and max of the first {@code count} floats of {@code x} (NaN is ignored, as Math.min/max would not). */
-        private static float[] range(MemorySegment x, long count) {
+        /** min and max of {@code count} floats of {@code x} from element {@code from} (NaN is ignored, as Math.min/max would not). */
+        private static float[] range(MemorySegment x, long from, long count) {
+            MemorySegment xs = x.asSlice(from * 4, count * 4);
             FloatVector vlo = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
             FloatVector vhi = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
             // two pairs of accumulators (min and max are exact and order-free, so the result is the same)
@@ -289,8 +302,8 @@ public final class DynamicQuantizeMatMulOp {
             long i = 0;
             long bound2 = count - count % (2L * LANES);
             for (; i < bound2; i += 2L * LANES) {
-                FloatVector v = FloatVector.fromMemorySegment(F, x, i * 4, LE);
-                FloatVector w = FloatVector.fromMemorySegment(F, x, (i + LANES) * 4, LE);
+                FloatVector v = FloatVector.fromMemorySegment(F, xs, i * 4, LE);
+                FloatVector w = FloatVector.fromMemorySegment(F, xs, (i + LANES) * 4, LE);
                 vlo = vlo.min(v);
                 vhi = vhi.max(v);
                 vlo2 = vlo2.min(w);
@@ -298,7 +311,7 @@ public final class DynamicQuantizeMatMulOp {
             }
             long bound = count - count % LANES;
             for (; i < bound; i += LANES) {
-                FloatVector v = FloatVector.fromMemorySegment(F, x, i * 4, LE);
+                FloatVector v = FloatVector.fromMemorySegment(F, xs, i * 4, LE);
                 vlo = vlo.min(v);
                 vhi = vhi.max(v);
             }
@@ -307,7 +320,7 @@ public final class DynamicQuantizeMatMulOp {
             float lo = vlo.reduceLanes(VectorOperators.MIN);
             float hi = vhi.reduceLanes(VectorOperators.MAX);
             for (; i < count; i++) {
-                float v = x.get(ValueLayout.JAVA_FLOAT_UNALIGNED, i * 4);
+                float v = xs.get(ValueLayout.JAVA_FLOAT_UNALIGNED, i * 4);
                 lo = Math.min(lo, v);
                 hi = Math.max(hi, v);
             }
@@ -368,6 +381,8 @@ public final class DynamicQuantizeMatMulOp {
          */
         private void epilogue(MemorySegment ws, long c, long rowSums, long colTerm, long mult, MemorySegment y,
                               int width, int j0, int m0, int m1, int n0, int n1) {
+            // the GELU on each vector before it is stored, the others over the row after
+            boolean gelu = act == Activation.GELU;
             for (int r = m0; r < m1; r++) {
                 long cr = c + r * ldc;
                 long yr = ((long) r * width - j0) * 4;
@@ -385,6 +400,9 @@ public final class DynamicQuantizeMatMulOp {
                     if (bias != null) {
                         v = v.add(FloatVector.fromArray(F, bias, j));
                     }
+                    if (gelu) {
+                        v = ErfGelu.apply(v);
+                    }
                     v.intoMemorySegment(y, yr + j * 4L, LE);
                 }
                 for (; j < n1; j++) {
@@ -396,11 +414,9 @@ public final class DynamicQuantizeMatMulOp {
                     if (bias != null) {
                         v += bias[j];
                     }
-                    y.set(ValueLayout.JAVA_FLOAT_UNALIGNED, yr + j * 4L, v);
+                    y.set(ValueLayout.JAVA_FLOAT_UNALIGNED, yr + j * 4L, gelu ? ErfGelu.apply(v) : v);
                 }
-                if (act == Activation.GELU) {
-                    ErfGelu.applyInPlace(y, yr + n0 * 4L, n1 - n0);
-                } else if (act != null) {
+                if (act != null && !gelu) {
                     act.applyInPlace(y, yr + n0 * 4L, n1 - n0, alpha);
                 }
             }
