@@ -66,6 +66,8 @@ final class ConvOp {
         private final int n;
         private final boolean pointwise;
         private final long[] zero = {0};
+        /** Runs at least this long are copied with {@link MemorySegment#copy}, shorter ones element by element. */
+        private static final int BULK = 8;
 
         ConvKernel(Window w, TensorType out, int batch, int cIn, int cOut, int group, boolean hasBias,
                    Activation act, float actAlpha, boolean convert) {
@@ -168,20 +170,32 @@ final class ConvOp {
             return s;
         }
 
-        /** Writes panels [p0, p1) of the patch matrix (rows: channel × kernel offset; columns: output pixels). */
+        /**
+         * Writes panels [p0, p1) of the patch matrix (rows: channel × kernel offset; columns: output
+         * pixels). A panel's columns are split into runs of consecutive pixels of one output row;
+         * for each patch row a run reads one input row at the run's stride, so the in-range part is
+         * one bulk copy at stride 1 (a short loop otherwise) between zero fills for the padding.
+         */
         private void im2col(MemorySegment x, long xOff, MemorySegment dst, int p0, int p1) {
-            int[] od = new int[Sgemm.NR];
-            int[] oh = new int[Sgemm.NR];
-            int[] ow = new int[Sgemm.NR];
+            // per run: first column, length, output depth, row and first column
+            int[] runs = new int[5 * Sgemm.NR];
             int outHW = w.out[1] * w.out[2];
             int inHW = w.in[1] * w.in[2];
+            int s2 = w.stride[2];
             for (int p = p0; p < p1; p++) {
                 int cols = Math.min(Sgemm.NR, n - p * Sgemm.NR);
-                for (int j = 0; j < cols; j++) {
+                int nRuns = 0;
+                for (int j = 0; j < cols; ) {
                     int o = p * Sgemm.NR + j;
-                    od[j] = o / outHW;
-                    oh[j] = (o % outHW) / w.out[2];
-                    ow[j] = o % w.out[2];
+                    int ow = o % w.out[2];
+                    int len = Math.min(cols - j, w.out[2] - ow);
+                    runs[5 * nRuns] = j;
+                    runs[5 * nRuns + 1] = len;
+                    runs[5 * nRuns + 2] = o / outHW;
+                    runs[5 * nRuns + 3] = (o % outHW) / w.out[2];
+                    runs[5 * nRuns + 4] = ow;
+                    nRuns++;
+                    j += len;
                 }
                 long d = (long) p * k * Sgemm.NR * 4L;
                 int row = 0;
@@ -191,22 +205,42 @@ final class ConvOp {
                         for (int kh = 0; kh < w.kernel[1]; kh++) {
                             for (int kw = 0; kw < w.kernel[2]; kw++, row++) {
                                 long dr = d + (long) row * Sgemm.NR * 4L;
-                                for (int j = 0; j < Sgemm.NR; j++) {
-                                    float v = 0f;
-                                    if (j < cols) {
-                                        int id = od[j] * w.stride[0] - w.padBegin[0] + kd * w.dilation[0];
-                                        int ih = oh[j] * w.stride[1] - w.padBegin[1] + kh * w.dilation[1];
-                                        int iw = ow[j] * w.stride[2] - w.padBegin[2] + kw * w.dilation[2];
-                                        if (id >= 0 && id < w.in[0] && ih >= 0 && ih < w.in[1] && iw >= 0 && iw < w.in[2]) {
-                                            v = x.get(Tensor.F32, xc + ((long) id * inHW + (long) ih * w.in[2] + iw) * 4L);
+                                for (int r = 0; r < nRuns; r++) {
+                                    int j0 = runs[5 * r];
+                                    int len = runs[5 * r + 1];
+                                    int id = runs[5 * r + 2] * w.stride[0] - w.padBegin[0] + kd * w.dilation[0];
+                                    int ih = runs[5 * r + 3] * w.stride[1] - w.padBegin[1] + kh * w.dilation[1];
+                                    int iw0 = runs[5 * r + 4] * s2 - w.padBegin[2] + kw * w.dilation[2];
+                                    long dj = dr + j0 * 4L;
+                                    if (id < 0 || id >= w.in[0] || ih < 0 || ih >= w.in[1]) {
+                                        zero(dst, dj, len);
+                                        continue;
+                                    }
+                                    // lanes t with 0 <= iw0 + t*s2 < in[2]
+                                    int t0 = iw0 >= 0 ? 0 : Math.min(len, (-iw0 + s2 - 1) / s2);
+                                    int t1 = iw0 >= w.in[2] ? t0 : Math.max(t0, Math.min(len, (w.in[2] - 1 - iw0) / s2 + 1));
+                                    zero(dst, dj, t0);
+                                    long src = xc + ((long) id * inHW + (long) ih * w.in[2] + iw0) * 4L;
+                                    if (s2 == 1 && t1 - t0 >= BULK) {
+                                        MemorySegment.copy(x, src + t0 * 4L, dst, dj + t0 * 4L, (t1 - t0) * 4L);
+                                    } else {
+                                        for (int t = t0; t < t1; t++) {
+                                            dst.set(Tensor.F32, dj + t * 4L, x.get(Tensor.F32, src + (long) t * s2 * 4L));
                                         }
                                     }
-                                    dst.set(Tensor.F32, dr + j * 4L, v);
+                                    zero(dst, dj + t1 * 4L, len - t1);
                                 }
+                                zero(dst, dr + cols * 4L, Sgemm.NR - cols);
                             }
                         }
                     }
                 }
+            }
+        }
+
+        private static void zero(MemorySegment dst, long off, int count) {
+            for (int i = 0; i < count; i++) {
+                dst.set(Tensor.F32, off + i * 4L, 0f);
             }
         }
     }

@@ -91,6 +91,31 @@ class ConvKernelTest {
         }
     }
 
+    /**
+     * The patch rows are built from runs of one output row: stride 1 and 2 along the width, the
+     * 7x7 stride-2 stem of a ResNet, pads wider than the kernel (whole runs in the padding), rows
+     * narrower than a bulk copy, and output rows that straddle the GEMM's column panels.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "[{0}x{1}] kernel {2}x{3} stride {4},{5} pad {6},{7} dilation {8}")
+    @org.junit.jupiter.params.provider.CsvSource({
+        "56, 56, 3, 3, 1, 1, 1, 1, 1", "57, 45, 3, 3, 2, 2, 1, 1, 1", "40, 38, 7, 7, 2, 2, 3, 3, 1",
+        "5, 3, 3, 3, 1, 1, 4, 4, 1", "9, 7, 3, 3, 1, 2, 1, 2, 1", "17, 33, 3, 5, 1, 3, 2, 0, 1", "12, 30, 3, 3, 1, 1, 2, 2, 2"})
+    void patchRowsMatchTheDirectLoop(int h, int wd, int kh, int kw, int sh, int sw, int ph, int pw, int dil) {
+        Random r = new Random(h * 31 + wd);
+        Tensor x = GemmKernelTest.random(r, 1, 5, h, wd);
+        Tensor w = GemmKernelTest.random(r, 7, 5, kh, kw);
+        int oh = (h + 2 * ph - dil * (kh - 1) - 1) / sh + 1;
+        int ow = (wd + 2 * pw - dil * (kw - 1) - 1) / sw + 1;
+        float[] want = referenceConv(x, w, null, 1, new int[] {sh, sw}, new int[] {ph, pw}, new int[] {dil, dil}, oh, ow);
+        for (boolean threads : new boolean[] {false, true}) {
+            Tensor y = run(TestNode.of("Conv", 11).input(x).constInput(w).attr("strides", new long[] {sh, sw})
+                    .attr("pads", new long[] {ph, pw, ph, pw}).attr("dilations", new long[] {dil, dil})
+                    .parallelism(threads ? 2 : 1), threads)[0];
+            assertArrayEquals(new long[] {1, 7, oh, ow}, y.shape());
+            GemmKernelTest.assertClose(want, y.toFloatArray(), "conv 2threads=" + threads);
+        }
+    }
+
     @Test
     void pointwiseConvWithFusedRelu() {
         Random r = new Random(4);
