@@ -6,8 +6,13 @@ import io.vnrt.runtime.kernels.Kernel;
 import io.vnrt.runtime.kernels.NodeContext;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
+import io.vnrt.runtime.kernels.VectorShape;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Conv (1-D to 3-D, groups, dilations, pads/auto_pad, bias, fused activation) as im2col + GEMM:
@@ -68,6 +73,11 @@ final class ConvOp {
         private final long[] zero = {0};
         /** Runs at least this long are copied with {@link MemorySegment#copy}, shorter ones element by element. */
         private static final int BULK = 8;
+        private static final VectorSpecies<Float> F = VectorShape.FLOAT;
+        private static final int LANES = F.length();
+        private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+        /** Lanes 0, 2, 4, ... of a vector followed by the next one. */
+        private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(F, i -> 2 * i);
 
         ConvKernel(Window w, TensorType out, int batch, int cIn, int cOut, int group, boolean hasBias,
                    Activation act, float actAlpha, boolean convert) {
@@ -174,7 +184,8 @@ final class ConvOp {
          * Writes panels [p0, p1) of the patch matrix (rows: channel × kernel offset; columns: output
          * pixels). A panel's columns are split into runs of consecutive pixels of one output row;
          * for each patch row a run reads one input row at the run's stride, so the in-range part is
-         * one bulk copy at stride 1 (a short loop otherwise) between zero fills for the padding.
+         * one bulk copy at stride 1 (the even lanes of vector pairs at stride 2, a short loop
+         * otherwise) between zero fills for the padding.
          */
         private void im2col(MemorySegment x, long xOff, MemorySegment dst, int p0, int p1) {
             // per run: first column, length, output depth, row and first column
@@ -224,7 +235,17 @@ final class ConvOp {
                                     if (s2 == 1 && t1 - t0 >= BULK) {
                                         MemorySegment.copy(x, src + t0 * 4L, dst, dj + t0 * 4L, (t1 - t0) * 4L);
                                     } else {
-                                        for (int t = t0; t < t1; t++) {
+                                        int t = t0;
+                                        if (s2 == 2) {
+                                            // the even lanes of two adjacent vectors, while both lie inside the input row
+                                            for (; t + LANES <= t1 && iw0 + 2 * (t + LANES) <= w.in[2]; t += LANES) {
+                                                long at = src + 2L * t * 4L;
+                                                FloatVector.fromMemorySegment(F, x, at, LE)
+                                                        .rearrange(EVEN, FloatVector.fromMemorySegment(F, x, at + LANES * 4L, LE))
+                                                        .intoMemorySegment(dst, dj + t * 4L, LE);
+                                            }
+                                        }
+                                        for (; t < t1; t++) {
                                             dst.set(Tensor.F32, dj + t * 4L, x.get(Tensor.F32, src + (long) t * s2 * 4L));
                                         }
                                     }
