@@ -11,6 +11,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -70,6 +71,8 @@ final class ConvOp {
         private final int k;
         private final int n;
         private final boolean pointwise;
+        /** 2-D, stride 1, output rows as wide as the input's: {@link #im2colShifted}. */
+        private final boolean shifted;
         private final long[] zero = {0};
         /** Runs at least this long are copied with {@link MemorySegment#copy}, shorter ones element by element. */
         private static final int BULK = 8;
@@ -100,6 +103,8 @@ final class ConvOp {
                 pw &= w.stride[a] == 1 && w.padBegin[a] == 0 && w.padEnd[a] == 0 && w.in[a] == w.out[a];
             }
             this.pointwise = pw;
+            this.shifted = !pw && w.kernel[0] == 1 && w.in[0] == 1 && w.out[0] == 1 && w.stride[1] == 1 && w.stride[2] == 1
+                    && w.out[2] == w.in[2] && Sgemm.NR % LANES == 0;
         }
 
         @Override
@@ -188,6 +193,10 @@ final class ConvOp {
          * otherwise) between zero fills for the padding.
          */
         private void im2col(MemorySegment x, long xOff, MemorySegment dst, int p0, int p1) {
+            if (shifted) {
+                im2colShifted(x, xOff, dst, p0, p1);
+                return;
+            }
             // per run: first column, length, output depth, row and first column
             int[] runs = new int[5 * Sgemm.NR];
             int outHW = w.out[1] * w.out[2];
@@ -252,6 +261,64 @@ final class ConvOp {
                                     zero(dst, dj + t1 * 4L, len - t1);
                                 }
                                 zero(dst, dr + cols * 4L, Sgemm.NR - cols);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        /**
+         * The patch rows of a 2-D stride-1 convolution whose output rows are as wide as the input's
+         * (a 3x3 pad-1 convolution, say): output pixel o reads input pixel o + shift for kernel
+         * offset (kh, kw), so a panel row is NR contiguous input floats, vector loads with the
+         * lanes that fall in the padding (above, below, left or right of the image) blended to
+         * zero. The lanes' validity depends only on the panel and (kh, kw), so it is worked out
+         * once per panel and reused for every channel.
+         */
+        private void im2colShifted(MemorySegment x, long xOff, MemorySegment dst, int p0, int p1) {
+            int kh = w.kernel[1];
+            int kw = w.kernel[2];
+            int width = w.in[2];
+            int height = w.in[1];
+            int plane = height * width;
+            boolean[] valid = new boolean[kh * kw * Sgemm.NR];
+            long size = x.byteSize();
+            for (int p = p0; p < p1; p++) {
+                int cols = Math.min(Sgemm.NR, n - p * Sgemm.NR);
+                int o0 = p * Sgemm.NR;
+                for (int a = 0; a < kh; a++) {
+                    for (int b = 0; b < kw; b++) {
+                        int base = (a * kw + b) * Sgemm.NR;
+                        for (int j = 0; j < Sgemm.NR; j++) {
+                            int o = o0 + j;
+                            int ih = o / width + a * w.dilation[1] - w.padBegin[1];
+                            int iw = o % width + b * w.dilation[2] - w.padBegin[2];
+                            valid[base + j] = j < cols && ih >= 0 && ih < height && iw >= 0 && iw < width;
+                        }
+                    }
+                }
+                long d = (long) p * k * Sgemm.NR * 4L;
+                int row = 0;
+                for (int c = 0; c < cg; c++) {
+                    long xc = xOff + (long) c * plane * 4L;
+                    for (int a = 0; a < kh; a++) {
+                        for (int b = 0; b < kw; b++, row++) {
+                            int base = (a * kw + b) * Sgemm.NR;
+                            long dr = d + (long) row * Sgemm.NR * 4L;
+                            long src = xc + ((long) o0 + (long) (a * w.dilation[1] - w.padBegin[1]) * width
+                                    + (b * w.dilation[2] - w.padBegin[2])) * 4L;
+                            for (int j = 0; j < Sgemm.NR; j += LANES) {
+                                long at = src + j * 4L;
+                                if (at >= 0 && at + LANES * 4L <= size) {
+                                    VectorMask<Float> live = VectorMask.fromArray(F, valid, base + j);
+                                    FloatVector.fromMemorySegment(F, x, at, LE).blend(0f, live.not())
+                                            .intoMemorySegment(dst, dr + j * 4L, LE);
+                                } else {
+                                    for (int t = j; t < j + LANES; t++) {
+                                        dst.set(Tensor.F32, dr + t * 4L, valid[base + t] ? x.get(Tensor.F32, src + t * 4L) : 0f);
+                                    }
+                                }
                             }
                         }
                     }

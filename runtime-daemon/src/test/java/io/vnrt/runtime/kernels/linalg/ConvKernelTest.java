@@ -94,12 +94,15 @@ class ConvKernelTest {
     /**
      * The patch rows are built from runs of one output row: stride 1 and 2 along the width, the
      * 7x7 stride-2 stem of a ResNet, pads wider than the kernel (whole runs in the padding), rows
-     * narrower than a bulk copy, and output rows that straddle the GEMM's column panels.
+     * narrower than a bulk copy, output rows that straddle the GEMM's column panels, and the
+     * shifted-row form of stride-1 convolutions that keep the width (3x3 pad 1, 5x5 pad 2,
+     * dilated, 1-D).
      */
     @org.junit.jupiter.params.ParameterizedTest(name = "[{0}x{1}] kernel {2}x{3} stride {4},{5} pad {6},{7} dilation {8}")
     @org.junit.jupiter.params.provider.CsvSource({
         "56, 56, 3, 3, 1, 1, 1, 1, 1", "57, 45, 3, 3, 2, 2, 1, 1, 1", "40, 38, 7, 7, 2, 2, 3, 3, 1",
-        "5, 3, 3, 3, 1, 1, 4, 4, 1", "9, 7, 3, 3, 1, 2, 1, 2, 1", "17, 33, 3, 5, 1, 3, 2, 0, 1", "12, 30, 3, 3, 1, 1, 2, 2, 2"})
+        "5, 3, 3, 3, 1, 1, 4, 4, 1", "9, 7, 3, 3, 1, 2, 1, 2, 1", "17, 33, 3, 5, 1, 3, 2, 0, 1", "12, 30, 3, 3, 1, 1, 2, 2, 2",
+        "10, 20, 3, 3, 1, 1, 0, 1, 1", "7, 7, 3, 3, 1, 1, 1, 1, 1", "14, 14, 5, 5, 1, 1, 2, 2, 1", "1, 40, 1, 3, 1, 1, 0, 1, 1"})
     void patchRowsMatchTheDirectLoop(int h, int wd, int kh, int kw, int sh, int sw, int ph, int pw, int dil) {
         Random r = new Random(h * 31 + wd);
         Tensor x = GemmKernelTest.random(r, 1, 5, h, wd);
