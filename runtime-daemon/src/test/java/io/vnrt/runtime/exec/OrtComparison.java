@@ -32,10 +32,27 @@ final class OrtComparison {
         try (HbmPool pool = new HbmPool(0, HbmBacking.anonymous(256L << 20))) {
             try (LoadedModel m = new Engine().load("m", model, null, pool, group, "test", null, 0, "m")) {
                 ours = m.execute(inputs);
-                // a second run of the same plan gives the same bits (no state left behind)
+                // a second run of the same plan gives the same values (no state left behind): the same
+                // bits, except that a float output may move by float rounding where the Vector API's
+                // transcendental ops (lanewise EXP, TANH, ...) changed JIT tier between the two runs
+                // (its Java fallback and its compiled intrinsic differ in the last bit)
                 Map<String, Tensor> again = m.execute(inputs);
                 for (var e : ours.entrySet()) {
-                    assertArrayEquals(bytes(e.getValue()), bytes(again.get(e.getKey())), label + ": rerun of " + e.getKey());
+                    Tensor a = e.getValue();
+                    Tensor b = again.get(e.getKey());
+                    if (a.dtype() != DType.FLOAT32) {
+                        assertArrayEquals(bytes(a), bytes(b), label + ": rerun of " + e.getKey());
+                        continue;
+                    }
+                    assertArrayEquals(a.shape(), b.shape(), label + ": rerun of " + e.getKey() + ": shape");
+                    for (long i = 0; i < a.elementCount(); i++) {
+                        float x = a.getFloat(i);
+                        float y = b.getFloat(i);
+                        if (Float.floatToRawIntBits(x) != Float.floatToRawIntBits(y)
+                                && !(Math.abs(x - y) <= 1e-6 + 1e-5 * Math.abs(x))) {
+                            fail(label + ": rerun of " + e.getKey() + " element " + i + ": " + x + ", then " + y);
+                        }
+                    }
                 }
             }
             assertEquals(0, pool.usedBytes(), label + ": the model's HBM is freed on close");
