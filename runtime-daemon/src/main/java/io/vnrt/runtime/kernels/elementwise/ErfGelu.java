@@ -40,6 +40,11 @@ public final class ErfGelu {
         return x.mul(e.add(1f)).mul(0.5f);
     }
 
+    /** erf of a double, as vnrt's scalar Erf computes it (for the double-precision epilogues). */
+    public static double erf(double x) {
+        return UnaryOp.ERF.apply(x, 0, 0);
+    }
+
     /** The GELU of one float, as the scalar loops of the same nodes compute it. */
     public static float apply(float x) {
         float e = (float) UnaryOp.ERF.apply(x * SQRT_HALF, 0, 0);

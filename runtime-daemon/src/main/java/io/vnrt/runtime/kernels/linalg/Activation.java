@@ -75,6 +75,17 @@ enum Activation {
         }
     }
 
+    /** The activation in double precision (the non-float32 epilogues of {@link GenericEpilogue}). */
+    double applyDouble(double x, float alpha) {
+        return switch (this) {
+            case RELU -> Math.max(x, 0);
+            case SIGMOID -> 1.0 / (1.0 + Math.exp(-x));
+            case TANH -> Math.tanh(x);
+            case GELU -> 0.5 * x * (1 + io.vnrt.runtime.kernels.elementwise.ErfGelu.erf(x / Math.sqrt(2)));
+            case LEAKY_RELU -> x < 0 ? x * alpha : x;
+        };
+    }
+
     float apply(float x, float alpha) {
         return switch (this) {
             case RELU -> Math.max(x, 0f);

@@ -48,7 +48,9 @@ final class ConvOp {
             throw node.error("bias B has type " + node.inputType(2) + ", expected " + m + " elements");
         }
         if (tx.dtype() != DType.FLOAT32) {
-            return new ConvKernel(w, out, (int) xs[0], (int) channels, (int) m, group, node.hasInput(2), null, 0f, true);
+            // computed in float32 in the workspace, the fused activation included, then converted back
+            return new ConvKernel(w, out, (int) xs[0], (int) channels, (int) m, group, node.hasInput(2),
+                    Activation.of(node), node.attrFloat("vnrt_alpha", 0.01f), true);
         }
         return new ConvKernel(w, out, (int) xs[0], (int) channels, (int) m, group, node.hasInput(2),
                 Activation.of(node), node.attrFloat("vnrt_alpha", 0.01f), false);

@@ -57,7 +57,8 @@ final class GemmOp {
             return new FloatGemm(g, out, node);
         }
         if (act != null) {
-            throw node.error("fused activation is only supported for float32, got " + ta.dtype());
+            GemmShape plain = new GemmShape(m, n, k, transA, transB, alpha, beta, cShape, null, actAlpha);
+            return new GenericEpilogue(new GenericGemm(plain, out), 1f, -1, act, actAlpha);
         }
         return new GenericGemm(g, out);
     }

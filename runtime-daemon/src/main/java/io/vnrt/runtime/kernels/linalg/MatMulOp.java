@@ -41,7 +41,7 @@ final class MatMulOp {
             return new FloatMatMul(l, out, node, hasBias, act, actAlpha, scale);
         }
         if (act != null || hasBias || node.hasAttribute("vnrt_scale")) {
-            throw node.error("fused scale/bias/activation is only supported for float32, got " + ta.dtype());
+            return new GenericEpilogue(new GenericMatMul(l, out), scale, hasBias ? 2 : -1, act, actAlpha);
         }
         return new GenericMatMul(l, out);
     }
