@@ -66,7 +66,7 @@ final class QuantizationFusion {
 
     /** Rewrites {@code g} in place when {@code registry} has the fused operator; returns the number of fusions. */
     static int run(Graph g, OpRegistry registry) {
-        if (registry.find(OpRegistry.VNRT_DOMAIN, "DynamicQuantizeMatMul") == null
+        if (registry.find(OpRegistry.VNRT_DOMAIN, DQMM) == null
                 || g.nodes().stream().noneMatch(n -> n.isDefaultDomain() && n.opType().equals("MatMulInteger"))) {
             return 0; // indexing the graph costs more than this scan
         }
@@ -526,7 +526,7 @@ final class QuantizationFusion {
                 absorbed.add(add);
             }
         }
-        return new Node(mmi.name(), "DynamicQuantizeMatMul", OpRegistry.VNRT_DOMAIN,
+        return new Node(mmi.name(), DQMM, OpRegistry.VNRT_DOMAIN,
                 List.of(dql.inputs().get(0), in.get(1), wScale, wZero, bias), List.of(out), Map.of());
     }
 

@@ -1,6 +1,7 @@
 package io.vnrt.runtime.exec;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vnrt.runtime.kernels.DType;
 import io.vnrt.runtime.kernels.Tensor;
@@ -62,9 +63,9 @@ class NonFloat32FusionTest {
             double want = ys[1].getDouble(i);
             double got = ys[0].getDouble(i);
             assertEquals(want, got, tol * (1 + Math.abs(want)), "y element " + i);
-            assertEquals(true, got >= 0, "Relu's output element " + i + " is " + got);
+            assertTrue(got >= 0, "Relu's output element " + i + " is " + got);
             positive += got > 0 ? 1 : 0;
         }
-        assertEquals(true, positive > 0, "some outputs are positive");
+        assertTrue(positive > 0, "some outputs are positive");
     }
 }

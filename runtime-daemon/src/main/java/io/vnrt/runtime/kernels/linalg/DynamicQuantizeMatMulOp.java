@@ -223,19 +223,20 @@ public final class DynamicQuantizeMatMulOp {
             long total = (long) m * k;
             float lo = 0;
             float hi = 0;
+            // A's range and its quantization are split over the cores when A is large enough
+            int rowTasks = ctx.parallelism() > 1 && total >= 65_536 ? ctx.parallelism() : 1;
             if (total > 0) {
                 // min and max are exact and order-free: split over the cores, the result is the same
-                int rangeTasks = ctx.parallelism() > 1 && total >= 65_536 ? ctx.parallelism() : 1;
-                float[] parts = new float[2 * rangeTasks];
-                ctx.parallelFor(rangeTasks, t -> {
-                    long e0 = total * t / rangeTasks;
-                    float[] range = range(x, e0, total * (t + 1) / rangeTasks - e0);
+                float[] parts = new float[2 * rowTasks];
+                ctx.parallelFor(rowTasks, t -> {
+                    long e0 = total * t / rowTasks;
+                    float[] range = range(x, e0, total * (t + 1) / rowTasks - e0);
                     parts[2 * t] = range[0];
                     parts[2 * t + 1] = range[1];
                 });
                 lo = parts[0];
                 hi = parts[1];
-                for (int t = 1; t < rangeTasks; t++) {
+                for (int t = 1; t < rowTasks; t++) {
                     lo = Math.min(lo, parts[2 * t]);
                     hi = Math.max(hi, parts[2 * t + 1]);
                 }
@@ -249,7 +250,6 @@ public final class DynamicQuantizeMatMulOp {
                     ws.set(ValueLayout.JAVA_INT_UNALIGNED, colTerm + j * 4L, zp * colSums[j] - k * zp * zStored[j]);
                 }
             }
-            int rowTasks = ctx.parallelism() > 1 && total >= 65_536 ? ctx.parallelism() : 1;
             float inv = scale;
             ctx.parallelFor(rowTasks, t -> {
                 int r0 = (int) ((long) t * m / rowTasks);

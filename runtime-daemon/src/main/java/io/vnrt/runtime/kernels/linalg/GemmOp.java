@@ -57,8 +57,8 @@ final class GemmOp {
             return new FloatGemm(g, out, node);
         }
         if (act != null) {
-            GemmShape plain = new GemmShape(m, n, k, transA, transB, alpha, beta, cShape, null, actAlpha);
-            return new GenericEpilogue(new GenericGemm(plain, out), 1f, -1, act, actAlpha);
+            // GenericGemm computes alpha·AB + beta·C only; the activation runs after it
+            return new GenericEpilogue(new GenericGemm(g, out), 1f, -1, act, actAlpha);
         }
         return new GenericGemm(g, out);
     }

@@ -31,7 +31,6 @@ final class DequantizeLinearOp {
     private static final int BYTE_LANES = BS.length();
     /** Float vectors per byte vector (1, or 2 at 128 bits). */
     private static final int PARTS = BYTE_LANES / LANES;
-    private static final boolean VECTOR = BYTE_LANES % LANES == 0;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Elements per task below which another core costs more than it saves. */
     private static final long MIN_TASK_ELEMENTS = 32 * 1024;
@@ -137,8 +136,7 @@ final class DequantizeLinearOp {
                 return;
             }
             long total = g.outer() * g.dim() * g.inner();
-            int tasks = ctx == null || ctx.parallelism() <= 1 ? 1
-                    : (int) Math.max(1, Math.min(ctx.parallelism(), total / MIN_TASK_ELEMENTS));
+            int tasks = (int) Math.max(1, Math.min(ctx.parallelism(), total / MIN_TASK_ELEMENTS));
             if (tasks <= 1) {
                 dequantizeRange(x, signed, s, zp, y, 0, total);
             } else {
@@ -164,18 +162,16 @@ final class DequantizeLinearOp {
                                           MemorySegment y) {
             int mask = signed ? -1 : 0xFF;
             long i = 0;
-            if (VECTOR) {
-                FloatVector vs = FloatVector.broadcast(F, scale);
-                IntVector vz = IntVector.broadcast(I, z);
-                IntVector vm = IntVector.broadcast(I, mask);
-                long bound = n - n % BYTE_LANES;
-                for (; i < bound; i += BYTE_LANES) {
-                    ByteVector q = ByteVector.fromMemorySegment(BS, x, e + i, LE);
-                    for (int part = 0; part < PARTS; part++) {
-                        IntVector v = ((IntVector) q.convertShape(VectorOperators.B2I, I, part)).and(vm).sub(vz);
-                        ((FloatVector) v.convertShape(VectorOperators.I2F, F, 0)).mul(vs)
-                                .intoMemorySegment(y, (e + i + (long) part * LANES) * 4, LE);
-                    }
+            FloatVector vs = FloatVector.broadcast(F, scale);
+            IntVector vz = IntVector.broadcast(I, z);
+            IntVector vm = IntVector.broadcast(I, mask);
+            long bound = n - n % BYTE_LANES;
+            for (; i < bound; i += BYTE_LANES) {
+                ByteVector q = ByteVector.fromMemorySegment(BS, x, e + i, LE);
+                for (int part = 0; part < PARTS; part++) {
+                    IntVector v = ((IntVector) q.convertShape(VectorOperators.B2I, I, part)).and(vm).sub(vz);
+                    ((FloatVector) v.convertShape(VectorOperators.I2F, F, 0)).mul(vs)
+                            .intoMemorySegment(y, (e + i + (long) part * LANES) * 4, LE);
                 }
             }
             for (; i < n; i++) {
