@@ -163,6 +163,11 @@ final class NativeSgemm {
         }
     }
 
+    /** Rows of the tallest tile (at least 1, so a scratch tile sized by it is never empty). */
+    static int maxRows() {
+        return Math.max(1, H0);
+    }
+
     /** {@link NativeCode#address}: the checked address of an operand. */
     static long address(MemorySegment s, long offset, long extent) {
         return NativeCode.address(s, offset, extent);

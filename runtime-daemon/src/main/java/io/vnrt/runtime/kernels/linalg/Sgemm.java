@@ -55,6 +55,10 @@ final class Sgemm {
     private static final ThreadLocal<MemorySegment> TILE =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(MR * NR * 4L, 64));
 
+    /** Per-thread scratch for the machine-code tiles of partial panels ({@link #nativeEdgeRows}): the tallest tile's rows. */
+    private static final ThreadLocal<MemorySegment> EDGE_TILE =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(NativeSgemm.maxRows() * NR * 4L, 64));
+
     private Sgemm() {}
 
     static int panels(int n) {
@@ -84,9 +88,16 @@ final class Sgemm {
                     }
                 }
             } else if (ns == 4) {
+                // Two loops, not one with "j < w ? b[j] : 0": C2 hoists the range check of a read it
+                // profiled as always taken out of the loop, the hoisted check fails on the last
+                // panel (whose row ends where B does), and the method deoptimised and was
+                // recompiled again and again (26 times in a ResNet-50's first 150 executions).
                 for (int kk = 0; kk < k; kk++, src += ks, d += NR * 4) {
-                    for (int j = 0; j < NR; j++) {
-                        dst.set(F, d + j * 4L, j < w ? b.get(F, src + j * 4L) : 0f);
+                    for (int j = 0; j < w; j++) {
+                        dst.set(F, d + j * 4L, b.get(F, src + j * 4L));
+                    }
+                    for (int j = w; j < NR; j++) {
+                        dst.set(F, d + j * 4L, 0f);
                     }
                 }
             } else {
@@ -198,7 +209,9 @@ final class Sgemm {
                     int nv = Math.min(NR, p.n - col);
                     long bo = bBase + ((long) q * k + k0) * NR * 4L;
                     long ak = aBase + k0 * p.aks;
-                    int i0 = nativeTiles && nv == NR ? nativeRows(p, ep, ak, bo, kc, cBase, col, mb, mEnd, loadC, last) : mb;
+                    int i0 = !nativeTiles ? mb
+                            : nv == NR ? nativeRows(p, ep, ak, bo, kc, cBase, col, mb, mEnd, loadC, last)
+                            : nv > L ? nativeEdgeRows(p, ep, ak, bo, kc, cBase, col, nv, mb, mEnd, loadC, last) : mb;
                     for (int i = i0; i < mEnd; i += MR) {
                         int mr = Math.min(MR, mEnd - i);
                         long co = cBase + i * p.ldc + col * 4L;
@@ -298,6 +311,37 @@ final class Sgemm {
             NativeSgemm.tile(rows, a, p.ars, b, c, p.ldc, kc, bias, flags);
             if (last && !fused && !ep.trivial()) {
                 epilogue(p.c, co, p.ldc, rows, NR, ep, i, col);
+            }
+            i += rows;
+        }
+        return i;
+    }
+
+    /**
+     * Rows [i, end) of a partial panel (nv of its NR columns, more than one vector) in
+     * machine-code tiles: each tile goes whole into a scratch tile (the panel is zero-padded past
+     * N), whose nv columns {@link #mergeTile} then adds or copies into C. The same sums in the
+     * same order as the Vector API's edge tiles, so the same results; but at the tiles' speed
+     * from a model's first execution on, where the Vector API code runs boxed until C2 has
+     * compiled it for these shapes (a 7×7 convolution's 49 columns are a full panel and one of 17).
+     * Returns the first row left (fewer than {@link NativeSgemm#MIN_ROWS}).
+     */
+    private static int nativeEdgeRows(Problem p, Epilogue ep, long ak, long bo, int kc, long cBase, int col, int nv,
+                                      int i, int end, boolean loadC, boolean last) {
+        if (end - i < NativeSgemm.MIN_ROWS) {
+            return i;
+        }
+        MemorySegment scratch = EDGE_TILE.get();
+        long b = NativeSgemm.address(p.bp, bo, (long) kc * NR * 4);
+        while (end - i >= NativeSgemm.MIN_ROWS) {
+            int rows = NativeSgemm.rowsFor(end - i);
+            long co = cBase + i * p.ldc + col * 4L;
+            long a = NativeSgemm.address(p.a, ak + i * p.ars, (rows - 1) * p.ars + kc * 4L);
+            long t = NativeSgemm.address(scratch, 0, rows * NR * 4L);
+            NativeSgemm.tile(rows, a, p.ars, b, t, NR * 4L, kc, 0, 0);
+            mergeTile(scratch, p.c, co, p.ldc, rows, nv, loadC);
+            if (last && !ep.trivial()) {
+                epilogue(p.c, co, p.ldc, rows, nv, ep, i, col);
             }
             i += rows;
         }

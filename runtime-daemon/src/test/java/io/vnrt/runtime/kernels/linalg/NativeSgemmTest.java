@@ -159,7 +159,8 @@ class NativeSgemmTest {
         Random r = new Random(17);
         int[] ms = {1, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 16, 20, 24, 25, 64, 100};
         int[] ks = {1, 2, 3, 4, 5, 7, 8, 17, 64, 784, 2 * Sgemm.KC + 5};
-        int[] ns = {10, 32, 45, 64, 97};
+        // partial last panels: 10, 45 (one vector or less: Vector API), 49, 60 (machine-code tiles into a scratch tile)
+        int[] ns = {10, 32, 45, 49, 64, 97, 60};
         int cases = 0;
         for (int m : ms) {
             for (int k : ks) {
@@ -191,8 +192,8 @@ class NativeSgemmTest {
         Random r = new Random(23);
         // Both paths sum each tile from zero and then add C, so the rows both compute in tiles agree to the bit.
         for (int m : new int[] {24, 48, 13, 30, 7}) {
+          for (int n : new int[] {64, 49}) {
             int k = 300;
-            int n = 64;
             float[] a = random(r, m * k);
             float[] b = random(r, k * n);
             float[] c0 = random(r, m * n);
@@ -202,6 +203,7 @@ class NativeSgemmTest {
             if (m % 24 == 0) {
                 assertArrayEquals(want, got, "accumulate " + m + " rows");
             }
+          }
         }
     }
 
