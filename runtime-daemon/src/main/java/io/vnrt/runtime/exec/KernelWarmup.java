@@ -5,6 +5,7 @@ import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.memory.HbmBacking;
 import io.vnrt.runtime.memory.HbmPool;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,12 +26,13 @@ import java.util.function.LongSupplier;
  * vector width, with edge tiles, tails and the multi-core splits) round-robin until each model's
  * run time has stopped improving, then stops and says so.
  *
- * <p>Its memory is of the kinds real executions bring, because C2 specialises a kernel for the
+ * <p>Its memory is of the kind real executions bring, because C2 specialises a kernel for the
  * kinds of memory segment it has seen and throws the compiled code away on meeting another:
- * weights, activations and every other run's inputs in a pool of the devices' backing (anonymous
- * or file-mapped), the other runs' inputs on the Java heap (what an Execute request carries
- * inline). Not a third kind: kernels that have seen three kinds of segment run about half as fast
- * (the JIT no longer inlines the memory accesses), so the warm-up must not teach them that.
+ * weights, activations and inputs in a pool of the devices' backing (anonymous or file-mapped).
+ * Not the heap: the daemon copies inputs that arrive on the heap into native memory, and kernels
+ * that have seen heap and native segments are compiled slower for both (their vector loads are
+ * no longer intrinsified: a ResNet-50 ran 40 ms a run in a daemon whose warm-up fed heap inputs,
+ * 28 in one process that never saw them).
  *
  * <p>It never competes with real work: its threads take the lowest OS priority (nice 19), it
  * waits while {@code busy} reports loads or executions in progress, and it stops at its time
@@ -176,7 +178,7 @@ public final class KernelWarmup implements AutoCloseable {
     private static final class Subject {
         final String name;
         final LoadedModel model;
-        /** The same inputs on the heap and in the pool, used in turn. */
+        /** The inputs, in the pool (one set: every execution's inputs are native memory). */
         final List<Map<String, Tensor>> inputs;
         final List<ModelMemory.Allocation> held = new ArrayList<>();
         Map<String, Tensor> outputs;
@@ -190,15 +192,14 @@ public final class KernelWarmup implements AutoCloseable {
         Subject(String name, LoadedModel model, ModelMemory memory, long now) {
             this.name = name;
             this.model = model;
-            Map<String, Tensor> heap = GeneratedInputs.of(model.inputs(), Map.of());
             Map<String, Tensor> pooled = new LinkedHashMap<>();
-            try {
-                copyInto(memory, heap, pooled);
+            try (Arena arena = Arena.ofConfined()) {
+                copyInto(memory, GeneratedInputs.of(model.inputs(), Map.of(), arena), pooled);
             } catch (RuntimeException e) {
                 held.forEach(ModelMemory.Allocation::close);
                 throw e;
             }
-            this.inputs = List.of(heap, pooled);
+            this.inputs = List.of(pooled);
             this.bestAtNanos = now;
         }
 

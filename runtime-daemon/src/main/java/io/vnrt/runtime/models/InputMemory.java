@@ -6,7 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Native memory for execution inputs copied out of a transport's buffers ({@link TensorSource.Pieces}), kept for
+ * Native memory for execution inputs copied out of a transport's buffers ({@link TensorSource.Pieces}) or off
+ * the heap ({@link TensorSource.Inline}), kept for
  * the next executions rather than freed: a fresh 64 MiB mapping per request cost its page faults, the kernel's
  * zeroing of every page and the unmapping, together more than the copy itself. At most {@link #KEPT_BYTES} are
  * kept; a buffer is handed out again only for an input of at least half its size, sliced to that input, whose
@@ -15,8 +16,12 @@ import java.util.List;
 final class InputMemory {
   /** Bytes kept for reuse, at most: two 64 MiB inputs in flight. */
   static final long KEPT_BYTES = 128L << 20;
+  /** Buffers kept, at most (each take scans them). */
+  static final int KEPT_BUFFERS = 64;
   /** Buffers are made in multiples of this, so that inputs of nearby sizes share them. */
   private static final long GRAIN = 1 << 20;
+  /** The smallest buffer made. */
+  private static final long MIN_BYTES = 4096;
 
   static final InputMemory SHARED = new InputMemory();
 
@@ -46,15 +51,27 @@ final class InputMemory {
     }
     if (b == null) {
       Arena arena = Arena.ofShared();
-      long capacity = Math.max(GRAIN, (bytes + GRAIN - 1) / GRAIN * GRAIN);
+      long capacity = capacity(bytes);
       b = new Buffer(arena, arena.allocate(capacity, 64));
     }
     return new Lease(b, bytes);
   }
 
+  /**
+   * The size of a new buffer for {@code bytes}: a power of two from 4 KiB below {@link #GRAIN} (the small
+   * inputs every execution of a small model copies here, so each finds the last one's buffer: a buffer serves
+   * inputs of at least half its size), whole multiples of it above.
+   */
+  static long capacity(long bytes) {
+    if (bytes >= GRAIN) {
+      return (bytes + GRAIN - 1) / GRAIN * GRAIN;
+    }
+    return Math.max(MIN_BYTES, Long.highestOneBit(Math.max(1, bytes - 1)) << 1);
+  }
+
   private void give(Buffer b) {
     synchronized (this) {
-      if (keptBytes + b.segment().byteSize() <= KEPT_BYTES) {
+      if (keptBytes + b.segment().byteSize() <= KEPT_BYTES && free.size() < KEPT_BUFFERS) {
         free.add(b);
         keptBytes += b.segment().byteSize();
         return;

@@ -17,6 +17,7 @@ import io.vnrt.runtime.metrics.RuntimeMetrics;
 import io.vnrt.runtime.session.ReclaimReport;
 import io.vnrt.runtime.session.Session;
 import io.vnrt.runtime.session.SessionRegistry;
+import java.lang.foreign.Arena;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -267,9 +268,8 @@ public final class ModelRegistry implements AutoCloseable {
       throw VnrtRuntimeException.invalid("model '" + s.name() + "' cannot be warmed up: " + why
           + "; load it without warm-up", "model", s.name());
     }
-    Map<String, Tensor> inputs;
-    try {
-      inputs = GeneratedInputs.of(model.inputs(), w.dims());
+    try (Arena arena = Arena.ofShared()) {
+      return runWarmup(s, model, w, scheduler, watch, GeneratedInputs.of(model.inputs(), w.dims(), arena));
     } catch (ArithmeticException e) {
       String why = "its inputs at the warm-up's dims " + w.dims() + " are too large to generate";
       if (w.byDefault()) {
@@ -278,6 +278,11 @@ public final class ModelRegistry implements AutoCloseable {
       throw VnrtRuntimeException.invalid("model '" + s.name() + "' cannot be warmed up: " + why
           + "; give warmup_dims smaller sizes", "model", s.name());
     }
+  }
+
+  /** The warm-up's runs on generated inputs (in native memory, freed when it ends). */
+  private WarmupOutcome runWarmup(LoadSpec s, LoadedModel model, Warmup w, CoreGroupScheduler scheduler,
+      LoadWatch watch, Map<String, Tensor> inputs) {
     long t0 = System.nanoTime();
     WarmupRuns runs = WarmupRuns.of(w, defaultWarmupBudget, t0, watch.deadlineNanos());
     int[] done = {0};

@@ -8,7 +8,9 @@ import java.util.List;
 public sealed interface TensorSource {
 
   /**
-   * Bytes carried with the request (little-endian, row-major); read in place, never copied.
+   * Bytes carried with the request (little-endian, row-major): read in place when they are native memory,
+   * else copied once into native memory when the execution is bound (kernels that read heap and native
+   * segments both are compiled slower for both).
    *
    * @param dtype element type
    * @param shape dimensions

@@ -22,8 +22,9 @@ class KernelWarmupTest {
     try (CoreGroup group = new CoreGroup("test", 2)) {
       for (WarmupModels.WarmupModel m : models) {
         HostMemory memory = new HostMemory();
-        try (LoadedModel loaded = new Engine().load(m.name(), m.onnx(), null, memory, group)) {
-          Map<String, Tensor> out = loaded.execute(GeneratedInputs.of(loaded.inputs(), Map.of()));
+        try (LoadedModel loaded = new Engine().load(m.name(), m.onnx(), null, memory, group);
+            java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+          Map<String, Tensor> out = loaded.execute(GeneratedInputs.of(loaded.inputs(), Map.of(), arena));
           assertEquals(loaded.outputs().size(), out.size(), m.name());
           for (Map.Entry<String, Tensor> e : out.entrySet()) {
             Tensor t = e.getValue();
@@ -66,12 +67,15 @@ class KernelWarmupTest {
   }
 
   @Test
-  void generatedInputsLiveOnTheHeapLikeInlineRequestInputs() {
-    var inputs = GeneratedInputs.of(List.of(new io.vnrt.runtime.graph.ValueInfo("x", DType.FLOAT32,
-        List.of(io.vnrt.runtime.graph.Dim.symbolic("N"), io.vnrt.runtime.graph.Dim.of(3)))), Map.of("N", 2L));
-    Tensor x = inputs.get("x");
-    assertFalse(x.data().isNative(), "an inline Execute input is a heap segment; the warm-up must feed those");
-    assertEquals(6, x.elementCount());
-    assertTrue(x.getFloat(0) != 0f, "seeded Gaussian values");
+  void generatedInputsAreNativeMemoryLikeEveryExecutionInput() {
+    try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+      var inputs = GeneratedInputs.of(List.of(new io.vnrt.runtime.graph.ValueInfo("x", DType.FLOAT32,
+          List.of(io.vnrt.runtime.graph.Dim.symbolic("N"), io.vnrt.runtime.graph.Dim.of(3)))), Map.of("N", 2L), arena);
+      Tensor x = inputs.get("x");
+      assertTrue(x.data().isNative(), "the daemon copies heap inputs into native memory; the warm-up feeds native ones");
+      assertEquals(24, x.data().byteSize());
+      assertEquals(6, x.elementCount());
+      assertTrue(x.getFloat(0) != 0f, "seeded Gaussian values");
+    }
   }
 }

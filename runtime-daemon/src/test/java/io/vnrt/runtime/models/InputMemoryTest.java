@@ -38,6 +38,34 @@ class InputMemoryTest {
   }
 
   @Test
+  void smallInputsSharePowerOfTwoBuffers() {
+    assertEquals(4096, InputMemory.capacity(1));
+    assertEquals(4096, InputMemory.capacity(4096));
+    assertEquals(8192, InputMemory.capacity(4097));
+    assertEquals(1 << 20, InputMemory.capacity((1 << 20) - 1));
+    assertEquals(2 << 20, InputMemory.capacity((1 << 20) + 1));
+    InputMemory.Lease first = memory.take(3136); // an mlp's 1x784 floats
+    long address = first.segment().address();
+    first.close();
+    InputMemory.Lease again = memory.take(3136);
+    assertEquals(address, again.segment().address(), "the next execution's input reuses the buffer");
+    again.close();
+  }
+
+  @Test
+  void atMostSoManyBuffersAreKept() {
+    InputMemory.Lease[] leases = new InputMemory.Lease[InputMemory.KEPT_BUFFERS + 1];
+    for (int i = 0; i < leases.length; i++) {
+      leases[i] = memory.take(100);
+    }
+    MemorySegment last = leases[leases.length - 1].segment();
+    for (InputMemory.Lease l : leases) {
+      l.close();
+    }
+    assertFalse(last.scope().isAlive(), "one buffer past the count: freed");
+  }
+
+  @Test
   void buffersPastTheBoundAreFreed() {
     long size = InputMemory.KEPT_BYTES / 2;
     InputMemory.Lease a = memory.take(size);
