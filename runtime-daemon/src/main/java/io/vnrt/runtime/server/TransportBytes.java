@@ -21,7 +21,8 @@ final class TransportBytes {
    * Inputs at least this large that arrived in the transport's buffers are copied into native memory when the
    * execution is bound ({@link TensorSource.Pieces}) rather than into a heap array here: no garbage, and the
    * kernels read native memory at full speed (a 64 MiB ReduceSum over a heap array took 7 times longer). Smaller
-   * ones stay on the heap, where they cost no arena per request.
+   * ones are copied into a heap array here, which outlives the transport's buffers, and from it into native
+   * memory when the execution is bound (as every heap input is: BoundExecution).
    */
   static final long NATIVE_INPUT_BYTES = 1 << 20;
 

@@ -317,8 +317,14 @@ final class ConvOp {
                                     FloatVector.fromMemorySegment(F, x, at, LE).blend(0f, live.not())
                                             .intoMemorySegment(dst, dr + j * 4L, LE);
                                 } else {
+                                    // Each read at a clamped address, then kept or zeroed: a read
+                                    // guarded by the lane's validity had C2 hoist its range check
+                                    // out of the loop, the check failed where the run passes the
+                                    // tensor's ends, and the method was recompiled 84 times during
+                                    // the kernel warm-up.
                                     for (int t = j; t < j + LANES; t++) {
-                                        dst.set(Tensor.F32, dr + t * 4L, valid[base + t] ? x.get(Tensor.F32, src + t * 4L) : 0f);
+                                        float v = x.get(Tensor.F32, Math.clamp(src + t * 4L, 0L, size - 4));
+                                        dst.set(Tensor.F32, dr + t * 4L, valid[base + t] ? v : 0f);
                                     }
                                 }
                             }
