@@ -224,7 +224,8 @@ class LauncherTest {
       assertEquals(List.of(cache), left.toList(), "no temporary files left: " + made);
     }
     Run startup = daemonStartup(Map.of("VNRT_AOT_CACHE", cache.toString()), dir);
-    assertTrue(startup.out().contains("AOT cache: " + cache + " (classes and kernel profiles"), startup.toString());
+    assertTrue(startup.out().contains("AOT cache: " + cache + " (the training run's classes, loaded and linked; its method"
+        + " profiles not replayed)"), startup.toString());
     assertFalse(startup.err().contains("AOT"), startup.toString());
   }
 }

@@ -31,7 +31,10 @@ final class AotCacheLine {
       return new Line("AOT cache: none", false);
     }
     if (vmInfo.contains("sharing")) {
-      return new Line("AOT cache: " + cache.get() + " (classes and kernel profiles of the training run)", false);
+      // bin/vnrt replays only the classes: the training's method profiles made first executions slower
+      boolean profiles = !jvmArgs.contains("-XX:-AOTReplayTraining");
+      return new Line("AOT cache: " + cache.get() + (profiles ? " (classes and kernel profiles of the training run)"
+          : " (the training run's classes, loaded and linked; its method profiles not replayed)"), false);
     }
     return new Line("AOT cache " + cache.get() + " could not be used (made by another JDK or other jars, or damaged; "
         + "java -Xlog:aot says why): started without it; `bin/vnrt aot-cache` remakes it", true);

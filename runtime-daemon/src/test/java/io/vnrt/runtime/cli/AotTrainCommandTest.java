@@ -58,7 +58,11 @@ class AotTrainCommandTest {
     AotCacheLine.Line used = AotCacheLine.of(List.of("-XX:AOTMode=auto", "-XX:AOTCache=/opt/vnrt/vnrt.aot"),
         "mixed mode, sharing");
     assertFalse(used.warning());
-    assertTrue(used.text().startsWith("AOT cache: /opt/vnrt/vnrt.aot ("), used.text());
+    assertTrue(used.text().startsWith("AOT cache: /opt/vnrt/vnrt.aot (classes and kernel profiles"), used.text());
+    AotCacheLine.Line classesOnly = AotCacheLine.of(List.of("-XX:AOTMode=auto", "-XX:AOTCache=/opt/vnrt/vnrt.aot",
+        "-XX:+UnlockDiagnosticVMOptions", "-XX:-AOTReplayTraining"), "mixed mode, sharing");
+    assertFalse(classesOnly.warning());
+    assertTrue(classesOnly.text().contains("method profiles not replayed"), classesOnly.text());
 
     AotCacheLine.Line skipped = AotCacheLine.of(List.of("-XX:AOTCache=/tmp/old.aot"), "mixed mode");
     assertTrue(skipped.warning());
