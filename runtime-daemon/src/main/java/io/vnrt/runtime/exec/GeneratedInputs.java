@@ -26,7 +26,9 @@ public final class GeneratedInputs {
         for (ValueInfo in : inputs) {
             long[] shape = in.shape(symbol -> dims.getOrDefault(symbol, 1L));
             long bytes = Math.multiplyExact(Shapes.elementCount(shape), in.dtype().byteSize());
-            Math.toIntExact(bytes); // more than 2 GiB of warm-up input is refused as too large to generate
+            if (bytes > Integer.MAX_VALUE) {
+                throw new ArithmeticException(in.name() + " would take " + bytes + " bytes");
+            }
             Tensor t = new Tensor(in.dtype(), shape, arena.allocate(Math.max(1, bytes), 64).asSlice(0, bytes));
             if (in.dtype().isFloatingPoint()) {
                 for (long i = 0; i < t.elementCount(); i++) {

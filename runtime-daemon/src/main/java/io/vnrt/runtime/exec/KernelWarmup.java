@@ -178,8 +178,8 @@ public final class KernelWarmup implements AutoCloseable {
     private static final class Subject {
         final String name;
         final LoadedModel model;
-        /** The inputs, in the pool (one set: every execution's inputs are native memory). */
-        final List<Map<String, Tensor>> inputs;
+        /** The inputs, in the pool (native memory, as every execution's inputs are). */
+        final Map<String, Tensor> inputs;
         final List<ModelMemory.Allocation> held = new ArrayList<>();
         Map<String, Tensor> outputs;
         long runs;
@@ -199,12 +199,12 @@ public final class KernelWarmup implements AutoCloseable {
                 held.forEach(ModelMemory.Allocation::close);
                 throw e;
             }
-            this.inputs = List.of(pooled);
+            this.inputs = pooled;
             this.bestAtNanos = now;
         }
 
-        private void copyInto(ModelMemory memory, Map<String, Tensor> heap, Map<String, Tensor> pooled) {
-            for (Map.Entry<String, Tensor> e : heap.entrySet()) {
+        private void copyInto(ModelMemory memory, Map<String, Tensor> generated, Map<String, Tensor> pooled) {
+            for (Map.Entry<String, Tensor> e : generated.entrySet()) {
                 Tensor t = e.getValue();
                 ModelMemory.Allocation a = memory.allocate(Math.max(1, t.byteSize()), ModelMemory.Purpose.SCRATCH,
                         "warm-up input " + e.getKey());
@@ -218,10 +218,6 @@ public final class KernelWarmup implements AutoCloseable {
         void close() {
             held.forEach(ModelMemory.Allocation::close);
             model.close();
-        }
-
-        Map<String, Tensor> nextInputs() {
-            return inputs.get((int) (runs % inputs.size()));
         }
 
         void record(long nanos, long now) {
@@ -297,7 +293,7 @@ public final class KernelWarmup implements AutoCloseable {
                 tally.subjects.add(s);
                 loaded = null;
                 // the first run compiles the plan; the runs timed are the ones after it
-                s.outputs = s.model.execute(s.inputs.getFirst());
+                s.outputs = s.model.execute(s.inputs);
             } catch (ModelLoadException | RuntimeException e) {
                 tally.failed.add(m.name() + " (" + e.getMessage() + ")");
                 if (loaded != null) {
@@ -320,7 +316,7 @@ public final class KernelWarmup implements AutoCloseable {
                 Subject s = active.get(i);
                 long t0 = clock.getAsLong();
                 try {
-                    s.model.execute(s.nextInputs(), s.outputs);
+                    s.model.execute(s.inputs, s.outputs);
                 } catch (RuntimeException e) {
                     tally.failed.add(s.name + " (" + e.getMessage() + ")");
                     active.remove(i--);

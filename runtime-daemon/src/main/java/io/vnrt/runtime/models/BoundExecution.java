@@ -73,6 +73,20 @@ final class BoundExecution implements AutoCloseable {
     return values.stream().map(ValueInfo::toString).collect(Collectors.joining(", "));
   }
 
+  /** The parts, one after the other, in native memory of {@link InputMemory} held until the execution ends. */
+  private static MemorySegment copied(List<MemorySegment> parts, long bytes, List<AutoCloseable> pins) {
+    // given back with the other pins when the execution ends, whichever way
+    InputMemory.Lease lease = InputMemory.SHARED.take(bytes);
+    pins.add(lease);
+    MemorySegment data = lease.segment();
+    long at = 0;
+    for (MemorySegment part : parts) {
+      MemorySegment.copy(part, 0, data, at, part.byteSize());
+      at += part.byteSize();
+    }
+    return data;
+  }
+
   private static Tensor input(Session session, String name, TensorSource source, List<AutoCloseable> pins) {
     return switch (source) {
       case TensorSource.Inline in -> {
@@ -82,17 +96,11 @@ final class BoundExecution implements AutoCloseable {
           throw badInput("input '" + name + "' is " + in.dtype().displayName() + Arrays.toString(in.shape())
               + ", which takes " + want + " bytes, but " + in.data().byteSize() + " bytes were given", name);
         }
-        if (in.data().isNative()) {
-          yield new Tensor(in.dtype(), in.shape(), in.data());
-        }
         // Heap bytes are copied into native memory: a kernel that has read both heap and native
         // segments is compiled for both, and C2 then cannot intrinsify its vector loads (they
         // run boxed: a ResNet-50 ran 40 ms against 28 in a daemon whose warm-up had fed the GEMM
         // heap inputs). Every execution input is native memory, as every weight and activation is.
-        InputMemory.Lease lease = InputMemory.SHARED.take(want);
-        pins.add(lease);
-        MemorySegment data = lease.segment();
-        MemorySegment.copy(in.data(), 0, data, 0, want);
+        MemorySegment data = in.data().isNative() ? in.data() : copied(List.of(in.data()), want, pins);
         yield new Tensor(in.dtype(), in.shape(), data);
       }
       case TensorSource.Pieces in -> {
@@ -102,16 +110,7 @@ final class BoundExecution implements AutoCloseable {
           throw badInput("input '" + name + "' is " + in.dtype().displayName() + Arrays.toString(in.shape())
               + ", which takes " + want + " bytes, but " + in.byteSize() + " bytes were given", name);
         }
-        // given back with the other pins when the execution ends, whichever way
-        InputMemory.Lease lease = InputMemory.SHARED.take(want);
-        pins.add(lease);
-        MemorySegment data = lease.segment();
-        long at = 0;
-        for (MemorySegment part : in.parts()) {
-          MemorySegment.copy(part, 0, data, at, part.byteSize());
-          at += part.byteSize();
-        }
-        yield new Tensor(in.dtype(), in.shape(), data);
+        yield new Tensor(in.dtype(), in.shape(), copied(in.parts(), want, pins));
       }
       case TensorSource.DeviceTensor h -> {
         io.vnrt.runtime.session.Tensor t = session.tensor(h.handle());

@@ -269,14 +269,18 @@ public final class ModelRegistry implements AutoCloseable {
           + "; load it without warm-up", "model", s.name());
     }
     try (Arena arena = Arena.ofShared()) {
-      return runWarmup(s, model, w, scheduler, watch, GeneratedInputs.of(model.inputs(), w.dims(), arena));
-    } catch (ArithmeticException e) {
-      String why = "its inputs at the warm-up's dims " + w.dims() + " are too large to generate";
-      if (w.byDefault()) {
-        return skipped(s, "the default warm-up did not run: " + why);
+      Map<String, Tensor> inputs;
+      try {
+        inputs = GeneratedInputs.of(model.inputs(), w.dims(), arena);
+      } catch (ArithmeticException e) {
+        String why = "its inputs at the warm-up's dims " + w.dims() + " are too large to generate";
+        if (w.byDefault()) {
+          return skipped(s, "the default warm-up did not run: " + why);
+        }
+        throw VnrtRuntimeException.invalid("model '" + s.name() + "' cannot be warmed up: " + why
+            + "; give warmup_dims smaller sizes", "model", s.name());
       }
-      throw VnrtRuntimeException.invalid("model '" + s.name() + "' cannot be warmed up: " + why
-          + "; give warmup_dims smaller sizes", "model", s.name());
+      return runWarmup(s, model, w, scheduler, watch, inputs);
     }
   }
 

@@ -18,8 +18,8 @@ import jdk.incubator.vector.VectorSpecies;
  * at 512 bits, 6×16 at 256 bits on x86 without AVX-512, 6×16 of four vectors at 128 bits with 32
  * registers ({@link #kernelWide}), 6×8 at 128 bits with 16), K blocked only beyond
  * {@value #KC}: a panel's slice then sits in L2 while the rows of A stream past it (L1-sized blocks
- * measured no faster). Where {@link NativeSgemm} is available, full-width panels go to its
- * machine-code tiles and only the rows left over and partial panels to the Vector API kernels here.
+ * measured no faster). Where {@link NativeSgemm} is available, panels wider than one vector go to
+ * its machine-code tiles and only the rows left over and narrower panels to the Vector API kernels here.
  * Packed panels depend on the width: whatever packs weights for this class uses {@link #NR},
  * {@link #panels} and {@link #packedBytes}. All offsets and strides are in bytes.
  */
@@ -55,7 +55,7 @@ final class Sgemm {
     private static final ThreadLocal<MemorySegment> TILE =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(MR * NR * 4L, 64));
 
-    /** Per-thread scratch for the machine-code tiles of partial panels ({@link #nativeEdgeRows}): the tallest tile's rows. */
+    /** Per-thread scratch for the machine-code tiles of partial panels ({@link #nativeRows}): the tallest tile's rows. */
     private static final ThreadLocal<MemorySegment> EDGE_TILE =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(NativeSgemm.maxRows() * NR * 4L, 64));
 
@@ -209,9 +209,9 @@ final class Sgemm {
                     int nv = Math.min(NR, p.n - col);
                     long bo = bBase + ((long) q * k + k0) * NR * 4L;
                     long ak = aBase + k0 * p.aks;
-                    int i0 = !nativeTiles ? mb
-                            : nv == NR ? nativeRows(p, ep, ak, bo, kc, cBase, col, mb, mEnd, loadC, last)
-                            : nv > L ? nativeEdgeRows(p, ep, ak, bo, kc, cBase, col, nv, mb, mEnd, loadC, last) : mb;
+                    // panels of one vector or less stay with kernelHalf (half the FMAs of a whole tile)
+                    int i0 = nativeTiles && nv > L ? nativeRows(p, ep, ak, bo, kc, cBase, col, nv, mb, mEnd, loadC, last)
+                            : mb;
                     for (int i = i0; i < mEnd; i += MR) {
                         int mr = Math.min(MR, mEnd - i);
                         long co = cBase + i * p.ldc + col * 4L;
@@ -291,56 +291,39 @@ final class Sgemm {
     }
 
     /**
-     * Rows [i, end) of one full panel in machine-code tiles ({@link NativeSgemm#rowsFor});
-     * returns the first row left (fewer than {@link NativeSgemm#MIN_ROWS}) for the Vector API kernels.
+     * Rows [i, end) of one panel (nv of its NR columns) in machine-code tiles
+     * ({@link NativeSgemm#rowsFor}); returns the first row left (fewer than
+     * {@link NativeSgemm#MIN_ROWS}) for the Vector API kernels. A full panel's tiles write C
+     * (and fuse a bias and Relu); a partial one's go whole into a scratch tile (the panel is
+     * zero-padded past N), whose nv columns {@link #mergeTile} adds or copies into C: the same
+     * sums in the same order as the Vector API's edge tiles, so the same results, but at the
+     * tiles' speed from a model's first execution on, where Vector API code runs boxed until C2
+     * has compiled it for these shapes (a 7×7 convolution's 49 columns are a full panel and one of 17).
      */
-    private static int nativeRows(Problem p, Epilogue ep, long ak, long bo, int kc, long cBase, int col,
+    private static int nativeRows(Problem p, Epilogue ep, long ak, long bo, int kc, long cBase, int col, int nv,
                                   int i, int end, boolean loadC, boolean last) {
         if (end - i < NativeSgemm.MIN_ROWS) {
             return i;
         }
-        int flags = tileFlags(ep, loadC, last);
+        boolean full = nv == NR;
+        int flags = full ? tileFlags(ep, loadC, last) : 0;
         boolean fused = (flags & NativeSgemm.FLAG_BIAS) != 0;
         long b = NativeSgemm.address(p.bp, bo, (long) kc * NR * 4);
         long bias = fused ? NativeSgemm.address(ep.colBias(), col * 4L, NR * 4L) : 0;
+        MemorySegment scratch = full ? null : EDGE_TILE.get();
         while (end - i >= NativeSgemm.MIN_ROWS) {
             int rows = NativeSgemm.rowsFor(end - i);
             long co = cBase + i * p.ldc + col * 4L;
             long a = NativeSgemm.address(p.a, ak + i * p.ars, (rows - 1) * p.ars + kc * 4L);
-            long c = NativeSgemm.address(p.c, co, (rows - 1) * p.ldc + NR * 4L);
-            NativeSgemm.tile(rows, a, p.ars, b, c, p.ldc, kc, bias, flags);
-            if (last && !fused && !ep.trivial()) {
-                epilogue(p.c, co, p.ldc, rows, NR, ep, i, col);
+            if (full) {
+                long c = NativeSgemm.address(p.c, co, (rows - 1) * p.ldc + NR * 4L);
+                NativeSgemm.tile(rows, a, p.ars, b, c, p.ldc, kc, bias, flags);
+            } else {
+                long t = NativeSgemm.address(scratch, 0, rows * NR * 4L);
+                NativeSgemm.tile(rows, a, p.ars, b, t, NR * 4L, kc, 0, 0);
+                mergeTile(scratch, p.c, co, p.ldc, rows, nv, loadC);
             }
-            i += rows;
-        }
-        return i;
-    }
-
-    /**
-     * Rows [i, end) of a partial panel (nv of its NR columns, more than one vector) in
-     * machine-code tiles: each tile goes whole into a scratch tile (the panel is zero-padded past
-     * N), whose nv columns {@link #mergeTile} then adds or copies into C. The same sums in the
-     * same order as the Vector API's edge tiles, so the same results; but at the tiles' speed
-     * from a model's first execution on, where the Vector API code runs boxed until C2 has
-     * compiled it for these shapes (a 7×7 convolution's 49 columns are a full panel and one of 17).
-     * Returns the first row left (fewer than {@link NativeSgemm#MIN_ROWS}).
-     */
-    private static int nativeEdgeRows(Problem p, Epilogue ep, long ak, long bo, int kc, long cBase, int col, int nv,
-                                      int i, int end, boolean loadC, boolean last) {
-        if (end - i < NativeSgemm.MIN_ROWS) {
-            return i;
-        }
-        MemorySegment scratch = EDGE_TILE.get();
-        long b = NativeSgemm.address(p.bp, bo, (long) kc * NR * 4);
-        while (end - i >= NativeSgemm.MIN_ROWS) {
-            int rows = NativeSgemm.rowsFor(end - i);
-            long co = cBase + i * p.ldc + col * 4L;
-            long a = NativeSgemm.address(p.a, ak + i * p.ars, (rows - 1) * p.ars + kc * 4L);
-            long t = NativeSgemm.address(scratch, 0, rows * NR * 4L);
-            NativeSgemm.tile(rows, a, p.ars, b, t, NR * 4L, kc, 0, 0);
-            mergeTile(scratch, p.c, co, p.ldc, rows, nv, loadC);
-            if (last && !ep.trivial()) {
+            if (last && !fused && !ep.trivial()) {
                 epilogue(p.c, co, p.ldc, rows, nv, ep, i, col);
             }
             i += rows;
