@@ -41,16 +41,19 @@ enum Activation {
     /** Applies the activation to n floats at byte offset off of c, in place. */
     void applyInPlace(MemorySegment c, long off, int n, float alpha) {
         // One loop per case keeps the vectors in registers (no call taking or returning a vector);
-        // the tail is scalar, as masked vector code may run long before C2 compiles it.
+        // the tail is scalar, as masked vector code may run long before C2 compiles it. Each case
+        // has its own tail, not a shared scalar switch: that switch's profile is of every case's
+        // tails together, and a kernel compiled having seen one activation's tails traps (and is
+        // thrown away) on the first tail of another.
         int full = n - n % L;
-        for (int j = full; j < n; j++) {
-            long at = off + j * 4L;
-            c.set(Tensor.F32, at, apply(c.get(Tensor.F32, at), alpha));
-        }
+        long end = off + n * 4L;
         switch (this) {
             case RELU -> {
                 for (int j = 0; j < full; j += L) {
                     FloatVector.fromMemorySegment(S, c, off + j * 4L, LE).max(0f).intoMemorySegment(c, off + j * 4L, LE);
+                }
+                for (long at = off + full * 4L; at < end; at += 4) {
+                    c.set(Tensor.F32, at, Math.max(c.get(Tensor.F32, at), 0f));
                 }
             }
             case LEAKY_RELU -> {
@@ -58,11 +61,18 @@ enum Activation {
                     FloatVector v = FloatVector.fromMemorySegment(S, c, off + j * 4L, LE);
                     v.blend(v.mul(alpha), v.compare(VectorOperators.LT, 0f)).intoMemorySegment(c, off + j * 4L, LE);
                 }
+                for (long at = off + full * 4L; at < end; at += 4) {
+                    float x = c.get(Tensor.F32, at);
+                    c.set(Tensor.F32, at, x < 0 ? x * alpha : x);
+                }
             }
             case SIGMOID -> {
                 for (int j = 0; j < full; j += L) {
                     FloatVector v = FloatVector.fromMemorySegment(S, c, off + j * 4L, LE);
                     v.broadcast(1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoMemorySegment(c, off + j * 4L, LE);
+                }
+                for (long at = off + full * 4L; at < end; at += 4) {
+                    c.set(Tensor.F32, at, (float) (1.0 / (1.0 + Math.exp(-c.get(Tensor.F32, at)))));
                 }
             }
             case TANH -> {
@@ -70,8 +80,16 @@ enum Activation {
                     FloatVector.fromMemorySegment(S, c, off + j * 4L, LE).lanewise(VectorOperators.TANH)
                             .intoMemorySegment(c, off + j * 4L, LE);
                 }
+                for (long at = off + full * 4L; at < end; at += 4) {
+                    c.set(Tensor.F32, at, (float) Math.tanh(c.get(Tensor.F32, at)));
+                }
             }
-            case GELU -> ErfGelu.applyInPlace(c, off, full);
+            case GELU -> {
+                ErfGelu.applyInPlace(c, off, full);
+                for (long at = off + full * 4L; at < end; at += 4) {
+                    c.set(Tensor.F32, at, ErfGelu.apply(c.get(Tensor.F32, at)));
+                }
+            }
         }
     }
 
@@ -82,16 +100,6 @@ enum Activation {
             case SIGMOID -> 1.0 / (1.0 + Math.exp(-x));
             case TANH -> Math.tanh(x);
             case GELU -> 0.5 * x * (1 + io.vnrt.runtime.kernels.elementwise.ErfGelu.erf(x / Math.sqrt(2)));
-            case LEAKY_RELU -> x < 0 ? x * alpha : x;
-        };
-    }
-
-    float apply(float x, float alpha) {
-        return switch (this) {
-            case RELU -> Math.max(x, 0f);
-            case SIGMOID -> (float) (1.0 / (1.0 + Math.exp(-x)));
-            case TANH -> (float) Math.tanh(x);
-            case GELU -> ErfGelu.apply(x);
             case LEAKY_RELU -> x < 0 ? x * alpha : x;
         };
     }
