@@ -43,6 +43,7 @@ public final class CoreGroup implements AutoCloseable {
             int core = i + 1;
             workers[i] = Thread.ofPlatform().daemon().name(name + "-core-" + core).start(() -> {
                 onWorkerStart.run();
+                io.vnrt.runtime.kernels.linalg.LinalgOps.prepareThread();
                 workLoop(core);
             });
         }
@@ -168,8 +169,16 @@ public final class CoreGroup implements AutoCloseable {
         }
     }
 
-    /** An ExecContext over this group with the given workspace. */
+    /**
+     * An ExecContext over this group with the given workspace. A one-core group's is the inline
+     * context that constant folding at load also runs kernels with: one context class for all
+     * single-threaded work, so that code C2 compiled for one does not meet the other as a new
+     * receiver type (a class-check trap that throws the compiled kernel away).
+     */
     public ExecContext context(java.lang.foreign.MemorySegment workspace) {
+        if (workers.length == 0) {
+            return ExecContext.inline(workspace);
+        }
         return new ExecContext() {
             @Override
             public int parallelism() {

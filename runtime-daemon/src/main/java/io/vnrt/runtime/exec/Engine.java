@@ -104,6 +104,8 @@ public final class Engine {
             }
             throw new ModelLoadException(problems);
         }
+        // constant folding runs kernels on this thread (see LinalgOps.prepareThread)
+        io.vnrt.runtime.kernels.linalg.LinalgOps.prepareThread();
         GraphOptimizer.optimizeBeforeFolding(g, registry);
         Compiler compiler = new Compiler(g, registry, group.size());
         compiler.foldConstants();

@@ -182,6 +182,8 @@ public final class LoadedModel implements AutoCloseable {
     }
 
     private void run(Map<String, Tensor> inputs, Map<String, Tensor> provided, BoundPlan.OutputSink sink) {
+        // the calling thread runs kernels too: its scratch is made here, not inside a compiled kernel
+        io.vnrt.runtime.kernels.linalg.LinalgOps.prepareThread();
         Tensor[] ordered = validate(inputs);
         lock.lock();
         try {

@@ -53,6 +53,11 @@ final class AttentionOp implements Kernel {
     static final int DIRECT_ROWS = 4;
     /** Per-thread L×L tile of {@link #packKeys}: no allocation per execution. */
     private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[L * L]);
+
+    /** Makes this thread's tile (see {@link LinalgOps#prepareThread}). */
+    static void prepareThread() {
+        TILE.get();
+    }
     /** Lane r of a tile column gather reads tile[c + L·r]. */
     private static final int[] COLUMN = new int[L];
 

@@ -61,6 +61,11 @@ public final class Igemm {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(
             () -> new Scratch(Arena.ofAuto().allocate((long) MR * NR * 4L, 64), new int[MR]));
 
+    /** Makes this thread's scratch (see {@link LinalgOps#prepareThread}). */
+    static void prepareThread() {
+        SCRATCH.get();
+    }
+
     static {
         if (H.length() != L) {
             throw new IllegalStateException("int16 species " + H + " does not match " + S);

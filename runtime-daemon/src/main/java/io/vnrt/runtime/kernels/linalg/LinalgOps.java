@@ -36,6 +36,21 @@ public final class LinalgOps {
     }
 
     /** Adds this family's operators to the registry. */
+    /**
+     * Makes the calling thread's per-thread kernel scratch, before it runs kernels: a thread's
+     * first {@code ThreadLocal.get} takes the lookup's miss path, which the warm-up's compiled
+     * kernels never saw (their threads' scratch existed by then); taken inside a compiled GEMM it
+     * is an uncommon trap that throws that code away (the first executions of a model on a new
+     * core group ran 1.5× slower while C2 compiled it again).
+     */
+    public static void prepareThread() {
+        Sgemm.prepareThread();
+        Igemm.prepareThread();
+        NativeQgemm.prepareThread();
+        AttentionOp.prepareThread();
+        PoolOps.prepareThread();
+    }
+
     public static void register(OpRegistry registry) {
         registry.register("MatMul", MatMulOp::create);
         registry.register("Gemm", GemmOp::create);

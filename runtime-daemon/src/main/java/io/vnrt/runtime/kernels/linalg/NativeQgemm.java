@@ -95,6 +95,11 @@ final class NativeQgemm {
     /** Per-thread int16 copy of a tile's rows of A for the AVX2 tiles, grown as K needs. */
     private static final ThreadLocal<MemorySegment[]> SCRATCH = ThreadLocal.withInitial(() -> new MemorySegment[1]);
 
+    /** Makes this thread's scratch holder (see {@link LinalgOps#prepareThread}). */
+    static void prepareThread() {
+        SCRATCH.get();
+    }
+
     static {
         String why;
         Isa isa = null;

@@ -30,6 +30,11 @@ final class PoolOps {
     /** Per-thread heap copies of one int8/uint8 plane and its pooled output. */
     private static final ThreadLocal<byte[][]> BYTE_PLANES = ThreadLocal.withInitial(() -> new byte[][] {new byte[0], new byte[0]});
 
+    /** Makes this thread's planes (see {@link LinalgOps#prepareThread}). */
+    static void prepareThread() {
+        BYTE_PLANES.get();
+    }
+
     private PoolOps() {}
 
     static Kernel maxPool(NodeContext node) {

@@ -61,6 +61,12 @@ final class Sgemm {
 
     private Sgemm() {}
 
+    /** Makes this thread's scratch tiles (see {@link LinalgOps#prepareThread}). */
+    static void prepareThread() {
+        TILE.get();
+        EDGE_TILE.get();
+    }
+
     static int panels(int n) {
         return (n + NR - 1) / NR;
     }
@@ -810,22 +816,33 @@ final class Sgemm {
      * and uncompiled Vector API code is far slower than a scalar loop.
      */
     static void mergeTile(MemorySegment tile, MemorySegment c, long co, long ldc, int mr, int nv, boolean loadC) {
-        for (int r = 0; r < mr; r++) {
-            long t = r * NR * 4L;
-            long o = co + r * ldc;
-            if (nv == NR) {
+        // the cases branch here, never inside the loops: C2 would hoist a branch that its profile
+        // saw go one way out of the loop as a predicate, which traps (and throws the compiled
+        // method away) on the first call of the other case
+        if (nv == NR && loadC) {
+            for (int r = 0; r < mr; r++) {
+                long t = r * NR * 4L;
+                long o = co + r * ldc;
                 for (int v = 0; v < NR * 4; v += VB) {
-                    FloatVector x = FloatVector.fromMemorySegment(S, tile, t + v, LE);
-                    if (loadC) {
-                        x = x.add(FloatVector.fromMemorySegment(S, c, o + v, LE));
-                    }
-                    x.intoMemorySegment(c, o + v, LE);
+                    FloatVector.fromMemorySegment(S, tile, t + v, LE).add(FloatVector.fromMemorySegment(S, c, o + v, LE))
+                            .intoMemorySegment(c, o + v, LE);
                 }
-            } else {
+            }
+        } else if (nv == NR) {
+            for (int r = 0; r < mr; r++) {
+                MemorySegment.copy(tile, r * NR * 4L, c, co + r * ldc, NR * 4L);
+            }
+        } else if (loadC) {
+            for (int r = 0; r < mr; r++) {
+                long t = r * NR * 4L;
+                long o = co + r * ldc;
                 for (int j = 0; j < nv; j++) {
-                    float v = tile.get(F, t + j * 4L);
-                    c.set(F, o + j * 4L, loadC ? v + c.get(F, o + j * 4L) : v);
+                    c.set(F, o + j * 4L, tile.get(F, t + j * 4L) + c.get(F, o + j * 4L));
                 }
+            }
+        } else {
+            for (int r = 0; r < mr; r++) {
+                MemorySegment.copy(tile, r * NR * 4L, c, co + r * ldc, nv * 4L);
             }
         }
     }
