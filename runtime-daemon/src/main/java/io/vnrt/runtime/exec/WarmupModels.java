@@ -31,7 +31,7 @@ final class WarmupModels {
     /** Every warm-up model, cheapest first. */
     static List<WarmupModel> all() {
         WarmupModels m = new WarmupModels();
-        return List.of(m.elementwise(), m.dataMovement(), m.dense(), m.attention(), m.cnn(), m.wide());
+        return List.of(m.elementwise(), m.dataMovement(), m.dense(), m.attention(), m.cnn(), m.stage(), m.wide());
     }
 
     private static List<String> in(String... names) {
@@ -238,6 +238,32 @@ final class WarmupModels {
         return new WarmupModel("cnn", b.bytes());
     }
 
+    /**
+     * A residual stage as deep CNNs end theirs, at their channel counts: 1×128×14×14 down to 7×7
+     * (GEMMs of 49 columns, a full panel and a partial one, with enough rows for the machine-code
+     * tiles), a strided 3×3 whose K (1152) is past one block, so its tiles accumulate; projected
+     * and identity residuals; global average pooling and a classifier.
+     */
+    private WarmupModel stage() {
+        OnnxModelBuilder b = new OnnxModelBuilder("warmup-stage", 17).input("x", FLOAT32, 1L, 128L, 14L, 14L)
+                .initializer("fc", weights(10, 256)).initializer("fcb", weights(10));
+        String a = conv(b, "x", "s1", 128, 128, 3, 2, 1, Affine.BATCH_NORM);
+        b.node("Relu", in(a), in("s1_r"));
+        String c = conv(b, "s1_r", "s2", 128, 256, 1, 1, 1, Affine.BATCH_NORM);
+        String p = conv(b, "x", "sp", 128, 256, 1, 2, 1, Affine.BATCH_NORM);
+        b.node("Add", in(c, p), in("r1")).node("Relu", in("r1"), in("r1_r"));
+        String d = conv(b, "r1_r", "t1", 256, 64, 1, 1, 1, Affine.BATCH_NORM);
+        b.node("Relu", in(d), in("t1_r"));
+        String e = conv(b, "t1_r", "t2", 64, 64, 3, 1, 1, Affine.BIAS);
+        b.node("Relu", in(e), in("t2_r"));
+        String f = conv(b, "t2_r", "t3", 64, 256, 1, 1, 1, Affine.BATCH_NORM);
+        b.node("Add", in(f, "r1_r"), in("r2")).node("Relu", in("r2"), in("r2_r"))
+                .node("GlobalAveragePool", in("r2_r"), in("gap")).node("Flatten", in("gap"), in("flat"), intAttr("axis", 1))
+                .node("Gemm", in("flat", "fc", "fcb"), in("logits"), intAttr("transB", 1));
+        b.output("logits", FLOAT32, 1L, 10L);
+        return new WarmupModel("stage", b.bytes());
+    }
+
     /** What follows a convolution's sum. */
     private enum Affine { NONE, BIAS, BATCH_NORM }
 
@@ -268,20 +294,27 @@ final class WarmupModels {
 
     /**
      * Each family once at a size that is split over the cores (GEMM past the per-task work
-     * threshold, a 3×3 convolution on 56×56, elementwise and normalisation over half a million
-     * values).
+     * threshold, a 3×3 convolution on 56×56 with a residual, elementwise and normalisation over
+     * 100,000 to 200,000 values), and a classifier's GEMV with a K of 2048.
      */
     private WarmupModel wide() {
         OnnxModelBuilder b = new OnnxModelBuilder("warmup-wide", 17)
                 .input("x", FLOAT32, 64L, 784L).input("img", FLOAT32, 1L, 32L, 56L, 56L)
-                .input("seq", FLOAT32, 1L, 128L, 768L)
+                .input("seq", FLOAT32, 1L, 128L, 768L).input("feat", FLOAT32, 2L, 2048L)
                 .initializer("w", weights(784, 512)).initializer("b", weights(512))
                 .initializer("g", positive(768)).initializer("be", weights(768)).initializer("wf", weights(768, 96));
         b.node("Gemm", in("x", "w", "b"), in("h")).node("Relu", in("h"), in("hr"))
                 .node("Softmax", in("hr"), in("hs"), intAttr("axis", 1));
         String c = conv(b, "img", "c3", 32, 64, 3, 1, 1, Affine.BATCH_NORM);
-        b.node("Relu", in(c), in("cr"))
+        String p = conv(b, "img", "cp1", 32, 64, 1, 1, 1, Affine.BATCH_NORM);
+        // a residual Add and a per-channel Mul over 200,000 values: binary ops split over the cores,
+        // the Mul's tasks starting and ending inside rows
+        b.initializer("chs", positive(64, 1, 1));
+        b.node("Add", in(c, p), in("cres")).node("Mul", in("cres", "chs"), in("cmul")).node("Relu", in("cmul"), in("cr"))
                 .node("MaxPool", in("cr"), in("cp"), intsAttr("kernel_shape", 2, 2), intsAttr("strides", 2, 2));
+        // a classifier's GEMV: K past one block (its second block adds into C), a partial panel, a fused Relu with a tail
+        b.initializer("w2", weights(2048, 83)).initializer("b2", weights(83));
+        b.node("Gemm", in("feat", "w2", "b2"), in("fc2")).node("Relu", in("fc2"), in("fc2r"));
         b.node("LayerNormalization", in("seq", "g", "be"), in("ln"), intAttr("axis", -1))
                 .node("Sigmoid", in("ln"), in("ls")).node("Mul", in("ln", "ls"), in("swish"))
                 .node("Transpose", in("swish"), in("st"), intsAttr("perm", 0, 2, 1))
@@ -289,7 +322,7 @@ final class WarmupModels {
                 .node("ReduceSum", in("ss"), in("rs"), intAttr("keepdims", 0))
                 .node("MatMul", in("swish", "wf"), in("proj"));
         b.output("hs", FLOAT32, 64L, 512L).output("cp", FLOAT32, 1L, 64L, 28L, 28L).output("rs", FLOAT32)
-                .output("proj", FLOAT32, 1L, 128L, 96L);
+                .output("proj", FLOAT32, 1L, 128L, 96L).output("fc2r", FLOAT32, 2L, 83L);
         return new WarmupModel("wide", b.bytes());
     }
 }

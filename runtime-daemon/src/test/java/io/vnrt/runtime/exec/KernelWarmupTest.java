@@ -18,7 +18,7 @@ class KernelWarmupTest {
   @Test
   void everyWarmupModelLoadsAndRunsOnItsGeneratedInputs() throws Exception {
     List<WarmupModels.WarmupModel> models = WarmupModels.all();
-    assertEquals(6, models.size());
+    assertEquals(7, models.size());
     try (CoreGroup group = new CoreGroup("test", 2)) {
       for (WarmupModels.WarmupModel m : models) {
         HostMemory memory = new HostMemory();
