@@ -13,6 +13,7 @@ import io.vnrt.runtime.logging.LogFormat;
 import io.vnrt.runtime.logging.LogSettings;
 import io.vnrt.runtime.metrics.MetricsHttpServer;
 import io.vnrt.runtime.server.DaemonServer;
+import io.vnrt.runtime.server.ServiceWarmup;
 import io.vnrt.runtime.server.EngineInfos;
 import io.vnrt.runtime.server.Security;
 import io.vnrt.runtime.server.ServerLimits;
@@ -311,11 +312,16 @@ final class DaemonCommand implements Callable<Integer> {
     }
     if (plan.kernelWarmup().isZero()) {
       out.println("kernel warm-up: off (--kernel-warmup 0s): the first executions run before the JIT has compiled"
-          + " the kernels");
+          + " the kernels and the request path");
     } else {
+      // diagnostics: -Dvnrt.serviceWarmup=false leaves the request path to the first clients (to measure what it saves)
+      boolean service = Boolean.parseBoolean(System.getProperty("vnrt.serviceWarmup", "true"));
+      if (service) {
+        ServiceWarmup.start(config, plan.maxMessageBytes()).thenAccept(r -> log.info("service warm-up {}", r.describe()));
+      }
       runtime.startKernelWarmup(plan.kernelWarmup());
-      out.printf("kernel warm-up: compiling the kernels in the background, at most %d s (logged when done)%n",
-          plan.kernelWarmup().toSeconds());
+      out.printf("kernel warm-up: compiling the kernels in the background, at most %d s (logged when done)%s%n",
+          plan.kernelWarmup().toSeconds(), service ? "; the request path too, on a server of its own, for about 2 s" : "");
     }
     out.println(loadWarmupLine(config));
     out.printf("messages up to %s%n", ByteSize.format(plan.maxMessageBytes()));
