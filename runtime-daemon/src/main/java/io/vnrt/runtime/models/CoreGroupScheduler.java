@@ -381,7 +381,9 @@ public final class CoreGroupScheduler implements AutoCloseable {
       return;
     }
     ModelEntry model = live.getFirst().model;
-    boolean failed = false;
+    // counted before any caller is answered: a client that reads the model's counts after its
+    // response finds its execution there (counted after, the last of 200 was missing now and then)
+    model.countExecutions(live.size());
     try {
       if (live.size() == 1) {
         runSingle(live.getFirst(), start);
@@ -389,14 +391,13 @@ public final class CoreGroupScheduler implements AutoCloseable {
         runMerged(model, live, start);
       }
     } catch (RuntimeException e) {
-      failed = true;
+      model.countFailures(live.size());
       RuntimeException failure = explain(model, e);
       for (Job j : live) {
         j.fail(failure);
       }
     } finally {
       metrics.coreGroupRan(cores, clock.nanos() - start);
-      model.countExecutions(live.size(), failed);
       for (Job j : live) {
         j.bound.close();
       }

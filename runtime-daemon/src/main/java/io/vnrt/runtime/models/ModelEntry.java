@@ -154,11 +154,14 @@ public final class ModelEntry {
     return scheduler;
   }
 
-  void countExecutions(int n, boolean failed) {
+  /** Counts n executions, as they start (failures are counted again by {@link #countFailures}). */
+  void countExecutions(int n) {
     executions.addAndGet(n);
-    if (failed) {
-      failures.addAndGet(n);
-    }
+  }
+
+  /** Counts n of the executions already counted as failed. */
+  void countFailures(int n) {
+    failures.addAndGet(n);
   }
 
   @Override
