@@ -96,7 +96,15 @@ public final class GraphOptimizer {
         return key;
     }
 
+    /** Probes run so far in this JVM (for tests: registries made alike share one). */
+    static int probesRun() {
+        return PROBES.get();
+    }
+
+    private static final java.util.concurrent.atomic.AtomicInteger PROBES = new java.util.concurrent.atomic.AtomicInteger();
+
     static Support probe(OpRegistry r) {
+        PROBES.incrementAndGet();
         Tensor a = Tensor.ofFloats(new long[] {2, 2}, 1, 0, 0, 1);
         Tensor w = Tensor.ofFloats(new long[] {2, 2}, 1, -2, -3, 4);
         Tensor bias = Tensor.ofFloats(new long[] {2}, 0.5f, 10);
