@@ -317,7 +317,8 @@ final class DaemonCommand implements Callable<Integer> {
       // diagnostics: -Dvnrt.serviceWarmup=false leaves the request path to the first clients (to measure what it saves)
       boolean service = Boolean.parseBoolean(System.getProperty("vnrt.serviceWarmup", "true"));
       if (service) {
-        ServiceWarmup.start(config, plan.maxMessageBytes()).thenAccept(r -> log.info("service warm-up {}", r.describe()));
+        ServiceWarmup.start(config, plan.maxMessageBytes(), plan.security().authToken())
+            .thenAccept(r -> log.info("service warm-up {}", r.describe()));
       }
       runtime.startKernelWarmup(plan.kernelWarmup());
       out.printf("kernel warm-up: compiling the kernels in the background, at most %d s (logged when done)%s%n",

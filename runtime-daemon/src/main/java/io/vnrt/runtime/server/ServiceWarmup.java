@@ -59,7 +59,8 @@ import java.util.function.LongSupplier;
  * instead of 33, FirstExecutionBench).
  *
  * <p>It runs against a runtime and a server of its own (one device with a small pool, a loopback
- * port of its own, no tokens), made from the daemon's configuration and closed when it ends: the
+ * port of its own that takes the daemon's bearer token when it has one), made from the daemon's
+ * configuration and closed when it ends: the
  * classes and methods the JIT compiles are the daemon's, but nothing of it is seen by the daemon's
  * clients — no session, model, metric or port. It never fails the daemon: a call that fails ends
  * it, with the failure in its report.
@@ -89,18 +90,21 @@ public final class ServiceWarmup {
     }
 
     private final InetSocketAddress address;
+    private final Optional<String> token;
     private final LongSupplier clock = System::nanoTime;
 
-    private ServiceWarmup(InetSocketAddress address) {
+    private ServiceWarmup(InetSocketAddress address, Optional<String> token) {
         this.address = address;
+        this.token = token;
     }
 
     /**
      * Starts the warm-up on its own thread, on a runtime like {@code config}'s (its backing, one
-     * device of at most two cores, a small pool) and a server with the daemon's message limit;
+     * device of at most two cores, a small pool) and a server with the daemon's message limit and
+     * bearer token ({@code token}: while it runs, its port is no more open than the daemon's);
      * the future completes with its report, however it ends.
      */
-    public static CompletableFuture<Report> start(RuntimeConfig config, long maxMessageBytes) {
+    public static CompletableFuture<Report> start(RuntimeConfig config, long maxMessageBytes, Optional<String> token) {
         CompletableFuture<Report> done = new CompletableFuture<>();
         Thread.ofPlatform().daemon().name("vnrt-service-warmup").start(() -> {
             long t0 = System.nanoTime();
@@ -111,10 +115,10 @@ public final class ServiceWarmup {
             try (VnrtRuntime runtime = VnrtRuntime.start(own)) {
                 DaemonServer server = DaemonServer.start(runtime, new DaemonServer.Listeners(
                         Optional.of(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)), Optional.empty(),
-                        Optional.empty()), Security.NONE, new DaemonServer.Options(Optional.empty(), Duration.ZERO,
-                        maxMessageBytes));
+                        Optional.empty()), new Security(Optional.empty(), token, Optional.empty()),
+                        new DaemonServer.Options(Optional.empty(), Duration.ZERO, maxMessageBytes));
                 try {
-                    done.complete(new ServiceWarmup(server.tcpAddress().orElseThrow()).run());
+                    done.complete(new ServiceWarmup(server.tcpAddress().orElseThrow(), token).run());
                 } finally {
                     server.close(Duration.ofSeconds(1));
                 }
@@ -133,10 +137,12 @@ public final class ServiceWarmup {
         ManagedChannel channel = NettyChannelBuilder.forAddress(address).usePlaintext()
                 .maxInboundMessageSize(8 << 20).build();
         try {
-            RuntimeGrpc.RuntimeBlockingStub runtime = RuntimeGrpc.newBlockingStub(channel);
+            Channel authed = token.map(t -> io.grpc.ClientInterceptors.intercept(channel,
+                    header(AuthInterceptor.AUTHORIZATION, "Bearer " + t))).orElse(channel);
+            RuntimeGrpc.RuntimeBlockingStub runtime = RuntimeGrpc.newBlockingStub(authed);
             String sessionId = deadline(runtime).openSession(OpenSessionRequest.newBuilder().setClientName(CLIENT_NAME)
                     .build()).getSessionId();
-            Channel session = io.grpc.ClientInterceptors.intercept(channel, header(SessionInterceptor.SESSION_ID, sessionId));
+            Channel session = io.grpc.ClientInterceptors.intercept(authed, header(SessionInterceptor.SESSION_ID, sessionId));
             try {
                 ModelInfo model = load(session);
                 ExecutionGrpc.ExecutionBlockingStub execution = ExecutionGrpc.newBlockingStub(session);

@@ -21,7 +21,7 @@ class ServiceWarmupTest {
       DaemonServer server = DaemonServer.start(daemon, new DaemonServer.Listeners(
           Optional.of(new InetSocketAddress("127.0.0.1", 0)), Optional.empty(), Optional.empty()));
       try {
-        ServiceWarmup.Report r = ServiceWarmup.start(daemon.config(), DaemonServer.DEFAULT_MAX_MESSAGE_BYTES)
+        ServiceWarmup.Report r = ServiceWarmup.start(daemon.config(), DaemonServer.DEFAULT_MAX_MESSAGE_BYTES, Optional.empty())
             .get(2, TimeUnit.MINUTES);
         assertEquals(Optional.empty(), r.stopped(), r.describe());
         assertEquals(3 * ServiceWarmup.ROUNDS, r.executes(), r.describe());
@@ -37,10 +37,19 @@ class ServiceWarmupTest {
   }
 
   @Test
+  void withTheDaemonsTokenOnItsServerEveryCallStillSucceeds() throws Exception {
+    ServiceWarmup.Report r = ServiceWarmup.start(RuntimeConfig.defaults().withHostMemoryBytes(64L << 20),
+        DaemonServer.DEFAULT_MAX_MESSAGE_BYTES, Optional.of("a-token-of-at-least-16-characters"))
+        .get(2, TimeUnit.MINUTES);
+    assertEquals(Optional.empty(), r.stopped(), r.describe());
+    assertEquals(3 * ServiceWarmup.ROUNDS, r.executes(), r.describe());
+  }
+
+  @Test
   void aRuntimeThatCannotStartIsReportedNotThrown(@TempDir Path dir) throws Exception {
     Path missing = dir.resolve("no-such-directory");
     ServiceWarmup.Report r = ServiceWarmup.start(RuntimeConfig.defaults()
-        .withBacking(new BackingChoice.Directory(missing)), DaemonServer.DEFAULT_MAX_MESSAGE_BYTES)
+        .withBacking(new BackingChoice.Directory(missing)), DaemonServer.DEFAULT_MAX_MESSAGE_BYTES, Optional.empty())
         .get(1, TimeUnit.MINUTES);
     assertEquals(0, r.executes());
     assertTrue(r.stopped().isPresent(), r.describe());
