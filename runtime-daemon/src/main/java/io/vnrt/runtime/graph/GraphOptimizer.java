@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Graph rewrites that pay at run time. BatchNormalization after a Conv with constant weights is
@@ -52,6 +53,7 @@ public final class GraphOptimizer {
      * first executions ran 1.5× slower while it was compiled again).
      */
     private static final Map<List<Object>, Support> SUPPORT = new ConcurrentHashMap<>();
+    private static final AtomicInteger PROBES = new AtomicInteger();
 
     private GraphOptimizer() {}
 
@@ -100,8 +102,6 @@ public final class GraphOptimizer {
     static int probesRun() {
         return PROBES.get();
     }
-
-    private static final java.util.concurrent.atomic.AtomicInteger PROBES = new java.util.concurrent.atomic.AtomicInteger();
 
     static Support probe(OpRegistry r) {
         PROBES.incrementAndGet();

@@ -3,16 +3,13 @@ package io.vnrt.runtime.server;
 import static io.vnrt.runtime.kernels.DType.FLOAT32;
 
 import com.google.protobuf.ByteString;
-import io.grpc.CallOptions;
 import io.grpc.Channel;
-import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
-import io.grpc.ForwardingClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import io.vnrt.proto.inference.GRPCInferenceServiceGrpc;
 import io.vnrt.proto.inference.ModelInferRequest;
@@ -260,18 +257,10 @@ public final class ServiceWarmup {
                 .addRawInputContents(input(rows)).build();
     }
 
+    /** Sends {@code key: value} with every call (grpc-java's own header interceptor). */
     private static ClientInterceptor header(Metadata.Key<String> key, String value) {
-        return new ClientInterceptor() {
-            @Override
-            public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
-                return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
-                    @Override
-                    public void start(Listener<R> listener, Metadata headers) {
-                        headers.put(key, value);
-                        super.start(listener, headers);
-                    }
-                };
-            }
-        };
+        Metadata headers = new Metadata();
+        headers.put(key, value);
+        return MetadataUtils.newAttachHeadersInterceptor(headers);
     }
 }
