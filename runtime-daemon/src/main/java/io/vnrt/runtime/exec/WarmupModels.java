@@ -156,7 +156,8 @@ final class WarmupModels {
     }
 
     /**
-     * One transformer encoder block at B=2, S=33, D=64, 4 heads: LayerNormalization, the fused
+     * One transformer encoder block at B=2, S=33, D=64, 4 heads: position embeddings added and
+     * normalised (AddLayerNormalization), LayerNormalization, the fused
      * QKV projection, split heads, batched MatMuls of activations, scale, mask, Softmax, the
      * output projection, residuals, an FFN with GELU in its Erf form and one in its Tanh form.
      */
@@ -173,7 +174,10 @@ final class WarmupModels {
                 .initializer("sqrt2", scalar(1.4142135f)).initializer("one", scalar(1f)).initializer("half", scalar(0.5f))
                 .initializer("three", scalar(3f)).initializer("c", scalar(0.044715f))
                 .initializer("k", scalar(0.7978846f)).initializer("w3", weights(64, 48));
-        b.node("LayerNormalization", in("x", "g", "be"), in("ln"), intAttr("axis", -1))
+        // position embeddings added to the input and normalised: one AddLayerNormalization whose second
+        // operand repeats whole rows of the sum
+        b.initializer("pos", weights(33, 64));
+        b.node("Add", in("x", "pos"), in("xp")).node("LayerNormalization", in("xp", "g", "be"), in("ln"), intAttr("axis", -1))
                 .node("MatMul", in("ln", "wqkv"), in("qkv0")).node("Add", in("qkv0", "bqkv"), in("qkv"))
                 .node("Split", in("qkv", "split"), in("q0", "k0", "v0"), intAttr("axis", 2))
                 .node("Reshape", in("q0", "heads"), in("q1")).node("Transpose", in("q1"), in("q"), intsAttr("perm", 0, 2, 1, 3))
