@@ -62,6 +62,10 @@ import java.util.regex.Pattern;
 public final class FirstExecutionBench {
     private static final Pattern LISTENING = Pattern.compile("daemon listening on ([^ ,]+)");
     private static final Pattern FIELD = Pattern.compile("(\\w+)=(\\S+)");
+    /** Debian's python3, where its python3-grpcio is, unless VNRT_PYTHON names another. */
+    private static final String PYTHON = System.getenv().getOrDefault("VNRT_PYTHON",
+            Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3");
+    private static final Path PYTHON_CLIENT = Path.of("bench/python/first_execute.py").toAbsolutePath();
 
     /** A model and the values of its symbolic dims. */
     private record Case(String label, Path file, Map<String, Long> dims) {}
@@ -89,6 +93,7 @@ public final class FirstExecutionBench {
         Path models = Path.of(System.getProperty("vnrt.shared", "../shared"), "models");
         List<String> daemonArgs = new ArrayList<>();
         boolean compareNoCache = false;
+        String clients = "both";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
@@ -100,11 +105,23 @@ public final class FirstExecutionBench {
                 case "--models" -> models = Path.of(args[++i]);
                 case "--daemon-arg" -> daemonArgs.add(args[++i]);
                 case "--compare-no-aot-cache" -> compareNoCache = true;
+                case "--client" -> clients = args[++i];
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (expected --rounds N,"
                         + " --idle SECONDS, --threads N, --only NAME, --vnrt PATH, --work DIR, --models DIR,"
-                        + " --daemon-arg ARG, --compare-no-aot-cache)");
+                        + " --daemon-arg ARG, --compare-no-aot-cache, --client java|python|both)");
             }
         }
+        if (!List.of("java", "python", "both").contains(clients)) {
+            throw new IllegalArgumentException("--client takes java, python or both, not " + clients);
+        }
+        Path pythonStubs = null;
+        if (!clients.equals("java")) {
+            pythonStubs = pythonStubs(work, clients.equals("python"));
+            if (pythonStubs == null) {
+                clients = "java";
+            }
+        }
+        boolean javaClient = !clients.equals("python");
         Path resnet = work.resolve("resnet50.onnx");
         if (!Files.isRegularFile(resnet)) {
             System.out.println("writing " + resnet + " (ResNet-50, random weights)");
@@ -114,11 +131,13 @@ public final class FirstExecutionBench {
                 new Case("mlp N=64", models.resolve("mlp.onnx"), Map.of("N", 64L)),
                 new Case("encoder_layer B=1 S=128", models.resolve("encoder_layer.onnx"), Map.of("B", 1L, "S", 128L)),
                 new Case("resnet50 1x3x224x224", resnet, Map.of()));
-        System.out.printf("%s; %s; %s; %d rounds, %d s idle, %d threads%n", cpu(), LocalDate.now(), load(), rounds, idle,
-                threads);
+        System.out.printf("%s; %s; %s; %d rounds, %d s idle, %d threads; clients: %s%n", cpu(), LocalDate.now(), load(),
+                rounds, idle, threads, clients.equals("both") ? "the Java SDK and Python grpcio" : clients.equals("java")
+                        ? "the Java SDK" : "Python grpcio");
         Map<Case, List<Figures>> ours = new LinkedHashMap<>();
         Map<Case, List<Figures>> theirs = new LinkedHashMap<>();
         Map<Case, List<Figures>> uncached = new LinkedHashMap<>();
+        Map<Case, List<Figures>> python = new LinkedHashMap<>();
         for (int round = 0; round < rounds; round++) {
             for (Case c : cases) {
                 if (only != null && !c.label.contains(only)) {
@@ -132,13 +151,25 @@ public final class FirstExecutionBench {
                 vnrtArgs.addAll(daemonArgs);
                 List<String> ortArgs = new ArrayList<>(List.of("ort"));
                 ortArgs.addAll(common);
-                // alternate which runtime goes first, so neither always meets the caches the other left
-                if (round % 2 == 0) {
-                    theirs.computeIfAbsent(c, k -> new ArrayList<>()).add(spawn(ortArgs, Map.of()));
-                    ours.computeIfAbsent(c, k -> new ArrayList<>()).add(spawn(vnrtArgs, Map.of()));
-                } else {
-                    ours.computeIfAbsent(c, k -> new ArrayList<>()).add(spawn(vnrtArgs, Map.of()));
-                    theirs.computeIfAbsent(c, k -> new ArrayList<>()).add(spawn(ortArgs, Map.of()));
+                List<List<String>> children = new ArrayList<>();
+                List<Map<Case, List<Figures>>> into = new ArrayList<>();
+                children.add(ortArgs);
+                into.add(theirs);
+                if (javaClient) {
+                    children.add(vnrtArgs);
+                    into.add(ours);
+                }
+                if (pythonStubs != null) {
+                    List<String> pyArgs = new ArrayList<>(vnrtArgs);
+                    pyArgs.set(0, "vnrt-python:" + pythonStubs.toAbsolutePath());
+                    children.add(pyArgs);
+                    into.add(python);
+                }
+                // rotate which runtime goes first, so none always meets the caches the others left
+                for (int k = 0; k < children.size(); k++) {
+                    int which = (k + round) % children.size();
+                    into.get(which).computeIfAbsent(c, x -> new ArrayList<>()).add(spawn(children.get(which),
+                            Map.of()));
                 }
                 if (compareNoCache) {
                     Figures u = spawn(vnrtArgs, Map.of("VNRT_AOT_CACHE", "off"));
@@ -148,29 +179,26 @@ public final class FirstExecutionBench {
                             c.label, u.ms("load_ms"), u.ms("warmup_ms"), u.ms("first_ms"), u.ms("first_daemon_ms"),
                             u.ms("second_ms"), u.ms("p50_ms"));
                 }
-                Figures v = ours.get(c).getLast();
                 Figures o = theirs.get(c).getLast();
-                System.out.printf(Locale.ROOT, "  round %d %-26s vnrt load %8.1f ms (warm-up %.1f), first %8.2f ms "
-                        + "(daemon %.2f), next %.2f, p50 of 20 %.2f | ORT session %8.1f ms, first %8.2f ms, next %.2f"
-                        + " | %s%n", round + 1, c.label, v.ms("load_ms"), v.ms("warmup_ms"), v.ms("first_ms"),
-                        v.ms("first_daemon_ms"), v.ms("second_ms"), v.ms("p50_ms"), o.ms("session_ms"),
-                        o.ms("first_ms"), o.ms("second_ms"), agreement(v, o));
+                for (Map<Case, List<Figures>> client : List.of(ours, python)) {
+                    if (!client.containsKey(c)) {
+                        continue;
+                    }
+                    Figures v = client.get(c).getLast();
+                    System.out.printf(Locale.ROOT, "  round %d %-26s %-6s vnrt load %8.1f ms (warm-up %.1f), first "
+                            + "%8.2f ms (daemon %.2f), next %.2f, p50 of 20 %.2f | ORT session %8.1f ms, first %8.2f "
+                            + "ms, next %.2f | %s%n", round + 1, c.label, client == ours ? "Java" : "Python",
+                            v.ms("load_ms"), v.ms("warmup_ms"), v.ms("first_ms"), v.ms("first_daemon_ms"),
+                            v.ms("second_ms"), v.ms("p50_ms"), o.ms("session_ms"), o.ms("first_ms"), o.ms("second_ms"),
+                            agreement(v, o));
+                }
             }
         }
-        System.out.println();
-        System.out.println("| model | vnrt load | vnrt first Execute (daemon's part) | ORT session | ORT first run "
-                + "| vnrt first / ORT first |");
-        System.out.println("|---|---|---|---|---|---|");
-        for (Case c : ours.keySet()) {
-            List<Figures> v = ours.get(c);
-            List<Figures> o = theirs.get(c);
-            double[] ratios = new double[v.size()];
-            for (int i = 0; i < v.size(); i++) {
-                ratios[i] = v.get(i).ms("first_ms") / o.get(i).ms("first_ms");
-            }
-            System.out.printf(Locale.ROOT, "| %s | %s ms | %s ms (%s ms) | %s ms | %s ms | %s |%n", c.label,
-                    range(v, "load_ms"), range(v, "first_ms"), range(v, "first_daemon_ms"), range(o, "session_ms"),
-                    range(o, "first_ms"), range(ratios, "%.2f"));
+        if (!ours.isEmpty()) {
+            table("the Java SDK, a fresh JVM", ours, theirs);
+        }
+        if (!python.isEmpty()) {
+            table("Python grpcio, a fresh python3", python, theirs);
         }
         if (compareNoCache) {
             System.out.println();
@@ -187,6 +215,80 @@ public final class FirstExecutionBench {
                 System.out.printf(Locale.ROOT, "| %s | %s ms | %s ms (%s ms) | %s |%n", c.label, range(u, "load_ms"),
                         range(u, "first_ms"), range(u, "first_daemon_ms"), range(ratios, "%.2f"));
             }
+        }
+    }
+
+    /** The summary table of one client against ORT: medians and ranges over the rounds. */
+    private static void table(String client, Map<Case, List<Figures>> ours, Map<Case, List<Figures>> theirs) {
+        System.out.println();
+        System.out.println("vnrt through " + client + ":");
+        System.out.println("| model | vnrt load | vnrt first Execute (daemon's part) | ORT session | ORT first run "
+                + "| vnrt first / ORT first |");
+        System.out.println("|---|---|---|---|---|---|");
+        for (Case c : ours.keySet()) {
+            List<Figures> v = ours.get(c);
+            List<Figures> o = theirs.get(c);
+            double[] ratios = new double[v.size()];
+            for (int i = 0; i < v.size(); i++) {
+                ratios[i] = v.get(i).ms("first_ms") / o.get(i).ms("first_ms");
+            }
+            System.out.printf(Locale.ROOT, "| %s | %s ms | %s ms (%s ms) | %s ms | %s ms | %s |%n", c.label,
+                    range(v, "load_ms"), range(v, "first_ms"), range(v, "first_daemon_ms"), range(o, "session_ms"),
+                    range(o, "first_ms"), range(ratios, "%.2f"));
+        }
+    }
+
+    /**
+     * Generates the Python message classes from proto/ into the work directory with protoc, for the
+     * Python client; null (with a line saying why) where python3 with grpcio or protoc is missing, an
+     * error when the Python client was asked for alone.
+     */
+    private static Path pythonStubs(Path work, boolean required) throws IOException, InterruptedException {
+        Path protos = Path.of("proto/src/main/proto");
+        Path script = Path.of("bench/python/first_execute.py");
+        String missing = null;
+        if (!Files.isDirectory(protos) || !Files.isRegularFile(script)) {
+            missing = "run from the repository's root (proto/ and bench/python/ are read from there)";
+        } else if (run(List.of(PYTHON, "-c", "import grpc, google.protobuf"), null) != 0) {
+            missing = PYTHON + " with grpcio and protobuf (apt-get install python3-grpcio python3-protobuf)";
+        }
+        Path out = work.resolve("python-stubs");
+        if (missing == null) {
+            Files.createDirectories(out);
+            List<String> cmd = new ArrayList<>(List.of("protoc", "--python_out=" + out.toAbsolutePath()));
+            try (var files = Files.list(protos.resolve("vnrt/v1"))) {
+                files.filter(f -> f.toString().endsWith(".proto")).sorted()
+                        .forEach(f -> cmd.add(protos.relativize(f).toString()));
+            }
+            if (run(cmd, protos) != 0) {
+                missing = "protoc (apt-get install protobuf-compiler)";
+            }
+        }
+        if (missing != null) {
+            if (required) {
+                throw new IllegalStateException("--client python needs " + missing);
+            }
+            System.out.println("no Python client: it needs " + missing);
+            return null;
+        }
+        for (Path d : List.of(out.resolve("vnrt"), out.resolve("vnrt/v1"))) {
+            if (!Files.exists(d.resolve("__init__.py"))) {
+                Files.createFile(d.resolve("__init__.py"));
+            }
+        }
+        return out;
+    }
+
+    private static int run(List<String> cmd, Path dir) throws InterruptedException {
+        try {
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            if (dir != null) {
+                pb.directory(dir.toFile());
+            }
+            return pb.start().waitFor();
+        } catch (IOException e) {
+            return -1;
         }
     }
 
@@ -255,44 +357,72 @@ public final class FirstExecutionBench {
             case "vnrt" -> vnrtChild(Path.of(args[2]), Integer.parseInt(args[3]), Path.of(args[4]),
                     Integer.parseInt(args[5]), parseDims(args[6]), Arrays.asList(args).subList(7, args.length));
             case "ort" -> ortChild(Path.of(args[2]), Integer.parseInt(args[3]), parseDims(args[4]));
+            case String s when s.startsWith("vnrt-python:") -> pythonChild(Path.of(s.substring("vnrt-python:".length())),
+                    Path.of(args[2]), Integer.parseInt(args[3]), Path.of(args[4]), Integer.parseInt(args[5]), args[6],
+                    Arrays.asList(args).subList(7, args.length));
             default -> throw new IllegalArgumentException("unknown child " + args[1]);
+        }
+    }
+
+    /** A daemon started by {@code bin/vnrt daemon} on a free port, its output collected; closing stops it. */
+    private record Daemon(Process process, String target, List<String> output, Thread drain) implements AutoCloseable {
+        static Daemon start(Path launcher, List<String> daemonArgs) throws IOException {
+            List<String> cmd = new ArrayList<>(List.of(launcher.toString(), "daemon", "--listen", "127.0.0.1:0"));
+            cmd.addAll(daemonArgs);
+            Process daemon = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            List<String> output = new CopyOnWriteArrayList<>();
+            String target = null;
+            BufferedReader r = new BufferedReader(new InputStreamReader(daemon.getInputStream(),
+                    StandardCharsets.UTF_8));
+            while (target == null) {
+                String line = r.readLine();
+                if (line == null) {
+                    break;
+                }
+                output.add(line);
+                Matcher m = LISTENING.matcher(line);
+                if (m.find()) {
+                    target = m.group(1);
+                }
+            }
+            if (target == null) {
+                daemon.destroyForcibly();
+                throw new IllegalStateException("the daemon did not start:\n" + String.join("\n", output));
+            }
+            Thread drain = Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    for (String line = r.readLine(); line != null; line = r.readLine()) {
+                        output.add(line);
+                    }
+                } catch (IOException e) {
+                    output.add("(daemon output ended: " + e + ")");
+                }
+            });
+            return new Daemon(daemon, target, output, drain);
+        }
+
+        /** Passes the daemon's output on to the parent, which shows it. */
+        void printOutput() {
+            for (String line : output) {
+                System.out.println("daemon: " + line);
+            }
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            process.destroy();
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+            drain.join(1000);
         }
     }
 
     private static void vnrtChild(Path launcher, int idleSeconds, Path file, int threads, Map<String, Long> dims,
             List<String> daemonArgs) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(launcher.toString(), "daemon", "--listen", "127.0.0.1:0"));
-        cmd.addAll(daemonArgs);
-        Process daemon = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        List<String> output = new CopyOnWriteArrayList<>();
-        String target = null;
-        BufferedReader r = new BufferedReader(new InputStreamReader(daemon.getInputStream(), StandardCharsets.UTF_8));
-        while (target == null) {
-            String line = r.readLine();
-            if (line == null) {
-                break;
-            }
-            output.add(line);
-            Matcher m = LISTENING.matcher(line);
-            if (m.find()) {
-                target = m.group(1);
-            }
-        }
-        if (target == null) {
-            throw new IllegalStateException("the daemon did not start:\n" + String.join("\n", output));
-        }
-        Thread drain = Thread.ofPlatform().daemon().start(() -> {
-            try {
-                for (String line = r.readLine(); line != null; line = r.readLine()) {
-                    output.add(line);
-                }
-            } catch (IOException e) {
-                output.add("(daemon output ended: " + e + ")");
-            }
-        });
-        try {
+        try (Daemon daemon = Daemon.start(launcher, daemonArgs)) {
             Thread.sleep(Duration.ofSeconds(idleSeconds));
-            try (VnrtClient client = VnrtClient.connect(target);
+            try (VnrtClient client = VnrtClient.connect(daemon.target());
                     Session session = client.openSession("first-execution-bench")) {
                 long t0 = System.nanoTime();
                 Model model = session.loadModel(file, LoadOptions.defaults().onAnyCores(threads)
@@ -322,9 +452,7 @@ public final class FirstExecutionBench {
                 Arrays.sort(next);
                 FloatBuffer out = first.outputs().values().iterator().next().byteBuffer().order(ByteOrder.LITTLE_ENDIAN)
                         .asFloatBuffer();
-                for (String line : output) {
-                    System.out.println("daemon: " + line);
-                }
+                daemon.printOutput();
                 System.out.printf(Locale.ROOT, "RESULT load_ms=%.3f daemon_load_ms=%.3f warmup_ms=%.3f first_ms=%.3f "
                         + "first_daemon_ms=%.3f second_ms=%.3f p50_ms=%.3f %s%n", loadMs, d.loadTime().toNanos() / 1e6,
                         d.warmupTime().toNanos() / 1e6, firstMs,
@@ -332,12 +460,35 @@ public final class FirstExecutionBench {
                         checksum(out));
                 model.close();
             }
-        } finally {
-            daemon.destroy();
-            if (!daemon.waitFor(30, TimeUnit.SECONDS)) {
-                daemon.destroyForcibly();
+        }
+    }
+
+    /**
+     * The same as {@link #vnrtChild} with the Python client (bench/python/first_execute.py, grpcio)
+     * in its own fresh process: started at once, it imports its modules and then waits for the end
+     * of the daemon's idle time before it connects.
+     */
+    private static void pythonChild(Path stubs, Path launcher, int idleSeconds, Path file, int threads, String dims,
+            List<String> daemonArgs) throws Exception {
+        try (Daemon daemon = Daemon.start(launcher, daemonArgs)) {
+            double startAt = System.currentTimeMillis() / 1000.0 + idleSeconds;
+            ProcessBuilder pb = new ProcessBuilder(PYTHON, PYTHON_CLIENT.toString(), "--target", daemon.target(),
+                    "--model", file.toString(), "--cores", String.valueOf(threads), "--dims", dims, "--start-at",
+                    String.format(Locale.ROOT, "%.3f", startAt)).redirectErrorStream(true);
+            pb.environment().put("PYTHONPATH", stubs.toString());
+            Process p = pb.start();
+            List<String> lines = new ArrayList<>();
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                for (String line = r.readLine(); line != null; line = r.readLine()) {
+                    lines.add(line);
+                }
             }
-            drain.join(1000);
+            if (p.waitFor() != 0 || lines.stream().noneMatch(l -> l.startsWith("RESULT "))) {
+                throw new IllegalStateException("the Python client failed:\n" + String.join("\n", lines));
+            }
+            daemon.printOutput();
+            lines.stream().filter(l -> l.startsWith("RESULT ")).forEach(System.out::println);
         }
     }
 
