@@ -24,7 +24,8 @@ import java.util.function.LongSupplier;
  * to 100 times slower, until C2 has compiled a kernel, and C2 compiles a method only after it
  * has run many times. The warm-up runs {@link WarmupModels} (every kernel family at the chosen
  * vector width, with edge tiles, tails and the multi-core splits) round-robin until each model's
- * run time has stopped improving, then stops and says so.
+ * run time has stopped improving, the float families first and then the int8 ones, then stops
+ * and says so.
  *
  * <p>Its memory is of the kind real executions bring, because C2 specialises a kernel for the
  * kinds of memory segment it has seen and throws the compiled code away on meeting another:
@@ -197,13 +198,13 @@ public final class KernelWarmup implements AutoCloseable {
         /** Runs after which the model is done (its one-core copy), or 0 to run until settled. */
         final int maxRuns;
 
-        Subject(String name, LoadedModel model, ModelMemory memory, long now, int maxRuns) {
+        Subject(String name, LoadedModel model, ModelMemory memory, Map<String, Long> dims, long now, int maxRuns) {
             this.name = name;
             this.model = model;
             this.maxRuns = maxRuns;
             Map<String, Tensor> pooled = new LinkedHashMap<>();
             try (Arena arena = Arena.ofConfined()) {
-                copyInto(memory, GeneratedInputs.of(model.inputs(), Map.of(), arena), pooled);
+                copyInto(memory, GeneratedInputs.of(model.inputs(), dims, arena), pooled);
             } catch (RuntimeException e) {
                 held.forEach(ModelMemory.Allocation::close);
                 throw e;
@@ -280,9 +281,15 @@ public final class KernelWarmup implements AutoCloseable {
                 // on the group, and on one core: real models run on groups of either kind, and
                 // constant folding at load runs kernels single-threaded; a kernel C2 compiled
                 // having seen only one kind traps on its first run of the other
-                if (loadAll(engine, pool, group, "", 0, deadline, tally)
-                        && (cores == 1 || loadAll(engine, pool, single, " (1 core)", ONE_CORE_RUNS, deadline, tally))) {
-                    runUntilSettled(deadline, tally);
+                // the float families first; the late (int8) ones once those have settled
+                for (boolean late : new boolean[] {false, true}) {
+                    int from = tally.subjects.size();
+                    if (!loadAll(engine, pool, group, "", 0, late, deadline, tally)
+                            || cores > 1 && !loadAll(engine, pool, single, " (1 core)", ONE_CORE_RUNS, late, deadline,
+                                    tally)
+                            || !runUntilSettled(tally.subjects.subList(from, tally.subjects.size()), deadline, tally)) {
+                        break;
+                    }
                 }
             } finally {
                 tally.subjects.forEach(Subject::close);
@@ -297,10 +304,16 @@ public final class KernelWarmup implements AutoCloseable {
         }
     }
 
-    /** Loads every warm-up model and runs it once (compiling its plan); false when the warm-up must end. */
-    private boolean loadAll(Engine engine, HbmPool pool, CoreGroup group, String suffix, int maxRuns, long deadline,
-            Tally tally) {
+    /**
+     * Loads the warm-up models of one phase (the late ones or the others) and runs each once
+     * (compiling its plan); false when the warm-up must end.
+     */
+    private boolean loadAll(Engine engine, HbmPool pool, CoreGroup group, String suffix, int maxRuns, boolean late,
+            long deadline, Tally tally) {
         for (WarmupModels.WarmupModel m : WarmupModels.all()) {
+            if (m.late() != late) {
+                continue;
+            }
             if (!waitForIdle(deadline, tally)) {
                 return false;
             }
@@ -309,7 +322,7 @@ public final class KernelWarmup implements AutoCloseable {
             LoadedModel loaded = null;
             try {
                 loaded = engine.load(name, m.onnx(), null, memory, group);
-                Subject s = new Subject(name, loaded, memory, clock.getAsLong(), maxRuns);
+                Subject s = new Subject(name, loaded, memory, m.dims(), clock.getAsLong(), maxRuns);
                 tally.subjects.add(s);
                 loaded = null;
                 // the first run compiles the plan; the runs timed are the ones after it
@@ -324,14 +337,17 @@ public final class KernelWarmup implements AutoCloseable {
         return true;
     }
 
-    /** Runs the models that loaded round-robin, dropping each once its run time has settled. */
-    private void runUntilSettled(long deadline, Tally tally) {
-        List<Subject> active = new ArrayList<>(tally.subjects);
+    /**
+     * Runs these models (those of them that loaded) round-robin, dropping each once its run time
+     * has settled; false when the warm-up must end first.
+     */
+    private boolean runUntilSettled(List<Subject> subjects, long deadline, Tally tally) {
+        List<Subject> active = new ArrayList<>(subjects);
         active.removeIf(s -> s.outputs == null);
         while (!active.isEmpty()) {
             for (int i = 0; i < active.size(); i++) {
                 if (!waitForIdle(deadline, tally)) {
-                    return;
+                    return false;
                 }
                 Subject s = active.get(i);
                 long t0 = clock.getAsLong();
@@ -357,6 +373,7 @@ public final class KernelWarmup implements AutoCloseable {
             }
             progress = tally.report(State.RUNNING);
         }
+        return true;
     }
 
     /**

@@ -9,6 +9,7 @@ import static io.vnrt.runtime.onnx.OnnxModelBuilder.intsAttr;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.onnx.OnnxModelBuilder;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -21,17 +22,42 @@ import java.util.SplittableRandom;
  * enough to be split over the cores, so that the JIT's profiles see the branches real models take.
  */
 final class WarmupModels {
-    /** A named warm-up model, serialized. */
-    record WarmupModel(String name, byte[] onnx) {}
+    /**
+     * A named warm-up model, serialized, with the sizes of its symbolic dims. A {@code late} one
+     * runs after the others have settled: the int8 families, which fewer models use, so that they
+     * do not hold up the compiles of the float kernels every model needs.
+     */
+    record WarmupModel(String name, byte[] onnx, Map<String, Long> dims, boolean late) {
+        WarmupModel(String name, byte[] onnx) {
+            this(name, onnx, Map.of(), false);
+        }
+    }
 
     private final SplittableRandom random = new SplittableRandom(0x5eed);
 
     private WarmupModels() {}
 
-    /** Every warm-up model, cheapest first. */
+    /** Every warm-up model, cheapest first, the late ones last. */
     static List<WarmupModel> all() {
         WarmupModels m = new WarmupModels();
-        return List.of(m.elementwise(), m.dataMovement(), m.dense(), m.attention(), m.cnn(), m.stage(), m.wide());
+        return List.of(m.elementwise(), m.dataMovement(), m.dense(), m.attention(), m.cnn(), m.stage(), m.wide(),
+                quantizedEncoder(QuantizedModels.Weights.INT8_PER_TENSOR),
+                quantizedEncoder(QuantizedModels.Weights.INT8_PER_CHANNEL), qdqCnn());
+    }
+
+    /**
+     * One post-LN encoder layer (D=64, 4 heads, FFN 128) as ONNX Runtime's quantize_dynamic writes
+     * it, at B=2, S=33: the int8 embedding's DequantizeLinear and the fused dynamic-quantize GEMMs.
+     */
+    private static WarmupModel quantizedEncoder(QuantizedModels.Weights weights) {
+        byte[] onnx = QuantizedModels.encoder(new QuantizedModels.EncoderSpec(1, 64, 4, 128, 100, 64, 0x5eed), weights);
+        String name = weights == QuantizedModels.Weights.INT8_PER_TENSOR ? "int8-encoder" : "int8-encoder (per channel)";
+        return new WarmupModel(name, onnx, Map.of("B", 2L, "S", 33L), true);
+    }
+
+    /** A CNN in the QDQ form of ORT's static quantizer on 1×3×32×32: QuantizeLinear and the int8 Conv and Gemm. */
+    private static WarmupModel qdqCnn() {
+        return new WarmupModel("int8-cnn", QuantizedModels.qdqCnn(32, 10, 0x5eed), Map.of("N", 1L), true);
     }
 
     private static List<String> in(String... names) {

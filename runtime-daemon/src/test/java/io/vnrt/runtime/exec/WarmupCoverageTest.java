@@ -50,7 +50,7 @@ class WarmupCoverageTest {
     try (CoreGroup group = new CoreGroup("test", 2)) {
       Set<String> warmed = new TreeSet<>();
       for (WarmupModels.WarmupModel w : WarmupModels.all()) {
-        warmed.addAll(kernels(w.onnx(), w.name(), Map.of(), group).keySet());
+        warmed.addAll(kernels(w.onnx(), w.name(), w.dims(), group).keySet());
       }
       Map<String, String> missing = new TreeMap<>();
       for (var e : Map.of("mlp.onnx", Map.of("N", 64L), "encoder_layer.onnx", Map.of("B", 1L, "S", 128L),
@@ -66,18 +66,25 @@ class WarmupCoverageTest {
     }
   }
 
-  /** The BERT-style encoder of the test suite: word and position embeddings, post-LN layers. */
+  /**
+   * The BERT-style encoder (word and position embeddings, post-LN layers) in float32 and as
+   * quantize_dynamic writes it, per tensor and per channel, and a CNN in the QDQ form, at other
+   * sizes than the warm-up's.
+   */
   @Test
-  void everyKernelOfABertStyleEncoderIsInAWarmupModel() throws Exception {
+  void everyKernelOfTransformerAndQuantizedModelsIsInAWarmupModel() throws Exception {
     try (CoreGroup group = new CoreGroup("test", 2)) {
       Set<String> warmed = new TreeSet<>();
       for (WarmupModels.WarmupModel w : WarmupModels.all()) {
-        warmed.addAll(kernels(w.onnx(), w.name(), Map.of(), group).keySet());
+        warmed.addAll(kernels(w.onnx(), w.name(), w.dims(), group).keySet());
       }
-      QuantizedModels.EncoderSpec spec = new QuantizedModels.EncoderSpec(1, 64, 4, 128, 100, 64, 11);
+      QuantizedModels.EncoderSpec spec = new QuantizedModels.EncoderSpec(2, 96, 6, 192, 100, 64, 11);
       Map<String, String> missing = new TreeMap<>();
       Map<String, byte[]> models = new TreeMap<>();
-      models.put("encoder", QuantizedModels.encoder(spec, QuantizedModels.Weights.FLOAT));
+      for (QuantizedModels.Weights w : QuantizedModels.Weights.values()) {
+        models.put("encoder " + w, QuantizedModels.encoder(spec, w));
+      }
+      models.put("qdq cnn", QuantizedModels.qdqCnn(48, 7, 7));
       for (var e : models.entrySet()) {
         kernels(e.getValue(), e.getKey(), Map.of("B", 1L, "S", 16L), group).forEach((k, where) -> {
           if (!warmed.contains(k)) {

@@ -17,8 +17,8 @@ import java.util.SplittableRandom;
 
 /**
  * Quantized models as ONNX Runtime's quantizer writes them, with random weights from a fixed seed,
- * for the differential tests and the benchmark ({@code bench/QuantBench}; only main-scope classes
- * are used here, so the test jar works on the bench's class path).
+ * for the start-up kernel warm-up ({@link WarmupModels}: the int8 kernel families), the
+ * differential tests and the benchmark ({@code bench/QuantBench}).
  *
  * <p>{@link #encoder} is a BERT-style encoder (word-embedding Gather plus position embeddings,
  * LayerNormalization, then post-LN layers of Q/K/V projections, 12-head-style attention, output
