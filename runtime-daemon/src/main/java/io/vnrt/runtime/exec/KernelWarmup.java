@@ -282,10 +282,12 @@ public final class KernelWarmup implements AutoCloseable {
                 // constant folding at load runs kernels single-threaded; a kernel C2 compiled
                 // having seen only one kind traps on its first run of the other
                 // the float families first; the late (int8) ones once those have settled
+                List<WarmupModels.WarmupModel> all = WarmupModels.all();
                 for (boolean late : new boolean[] {false, true}) {
+                    List<WarmupModels.WarmupModel> phase = all.stream().filter(m -> m.late() == late).toList();
                     int from = tally.subjects.size();
-                    if (!loadAll(engine, pool, group, "", 0, late, deadline, tally)
-                            || cores > 1 && !loadAll(engine, pool, single, " (1 core)", ONE_CORE_RUNS, late, deadline,
+                    if (!loadAll(engine, pool, group, phase, "", 0, deadline, tally)
+                            || cores > 1 && !loadAll(engine, pool, single, phase, " (1 core)", ONE_CORE_RUNS, deadline,
                                     tally)
                             || !runUntilSettled(tally.subjects.subList(from, tally.subjects.size()), deadline, tally)) {
                         break;
@@ -304,16 +306,10 @@ public final class KernelWarmup implements AutoCloseable {
         }
     }
 
-    /**
-     * Loads the warm-up models of one phase (the late ones or the others) and runs each once
-     * (compiling its plan); false when the warm-up must end.
-     */
-    private boolean loadAll(Engine engine, HbmPool pool, CoreGroup group, String suffix, int maxRuns, boolean late,
-            long deadline, Tally tally) {
-        for (WarmupModels.WarmupModel m : WarmupModels.all()) {
-            if (m.late() != late) {
-                continue;
-            }
+    /** Loads these warm-up models and runs each once (compiling its plan); false when the warm-up must end. */
+    private boolean loadAll(Engine engine, HbmPool pool, CoreGroup group, List<WarmupModels.WarmupModel> models,
+            String suffix, int maxRuns, long deadline, Tally tally) {
+        for (WarmupModels.WarmupModel m : models) {
             if (!waitForIdle(deadline, tally)) {
                 return false;
             }

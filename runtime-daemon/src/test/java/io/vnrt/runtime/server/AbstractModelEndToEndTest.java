@@ -334,7 +334,10 @@ abstract class AbstractModelEndToEndTest {
     assertEquals(0, info.getDeviceId());
     assertEquals(1, info.getCoresCount());
     assertEquals(13, info.getOpset());
-    assertEquals(4 * 32 * 4, info.getWeightsBytes(), "the 4x3 weight placed once, as one GEMM panel (k=4 rows of 32 columns)");
+    // a panel is as wide as the GEMM's register tile at this vector width (32 columns at 512 bits, 16 at 256)
+    int panel = io.vnrt.runtime.kernels.VectorShape.GEMM_COLUMNS;
+    assertEquals(4L * panel * 4, info.getWeightsBytes(),
+        "the 4x3 weight placed once, as one GEMM panel (k=4 rows of " + panel + " columns)");
     assertTrue(info.getLoadTimeMs() > 0);
     assertEquals("x", info.getInputs(0).getName());
     assertEquals(DataType.DATA_TYPE_FLOAT32, info.getInputs(0).getDtype());
