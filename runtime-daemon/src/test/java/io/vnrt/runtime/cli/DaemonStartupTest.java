@@ -10,6 +10,7 @@ import io.vnrt.runtime.kernels.VectorShape;
 import io.vnrt.runtime.kernels.linalg.LinalgOps;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,6 +38,10 @@ class DaemonStartupTest {
       List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
           "--sun-misc-unsafe-memory-access=allow"));
+      // the test JVM's own vector flags (the narrow-width runs give -XX:UseAVX=2 or -XX:MaxVectorSize=16):
+      // the daemon must run at the width this test's expectations are computed at
+      ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+          .filter(a -> a.startsWith("-XX:UseAVX=") || a.startsWith("-XX:MaxVectorSize=")).forEach(cmd::add);
       cmd.addAll(jvmArgs);
       cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "daemon"));
       cmd.addAll(List.of(args));
