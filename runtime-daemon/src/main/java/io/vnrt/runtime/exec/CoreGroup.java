@@ -1,6 +1,7 @@
 package io.vnrt.runtime.exec;
 
 import io.vnrt.runtime.kernels.ExecContext;
+import io.vnrt.runtime.kernels.linalg.LinalgOps;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
@@ -43,7 +44,7 @@ public final class CoreGroup implements AutoCloseable {
             int core = i + 1;
             workers[i] = Thread.ofPlatform().daemon().name(name + "-core-" + core).start(() -> {
                 onWorkerStart.run();
-                io.vnrt.runtime.kernels.linalg.LinalgOps.prepareThread();
+                LinalgOps.prepareThread();
                 workLoop(core);
             });
         }

@@ -10,6 +10,7 @@ import io.vnrt.runtime.graph.ModelLoadException;
 import io.vnrt.runtime.graph.ValueInfo;
 import io.vnrt.runtime.kernels.ConstantStore;
 import io.vnrt.runtime.kernels.OpRegistry;
+import io.vnrt.runtime.kernels.linalg.LinalgOps;
 import io.vnrt.runtime.memory.HbmPool;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
@@ -105,7 +106,7 @@ public final class Engine {
             throw new ModelLoadException(problems);
         }
         // constant folding runs kernels on this thread (see LinalgOps.prepareThread)
-        io.vnrt.runtime.kernels.linalg.LinalgOps.prepareThread();
+        LinalgOps.prepareThread();
         GraphOptimizer.optimizeBeforeFolding(g, registry);
         Compiler compiler = new Compiler(g, registry, group.size());
         compiler.foldConstants();

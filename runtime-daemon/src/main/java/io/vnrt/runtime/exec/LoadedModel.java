@@ -9,6 +9,7 @@ import io.vnrt.runtime.kernels.ConstantStore;
 import io.vnrt.runtime.kernels.OpException;
 import io.vnrt.runtime.kernels.Tensor;
 import io.vnrt.runtime.kernels.TensorType;
+import io.vnrt.runtime.kernels.linalg.LinalgOps;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -183,7 +184,7 @@ public final class LoadedModel implements AutoCloseable {
 
     private void run(Map<String, Tensor> inputs, Map<String, Tensor> provided, BoundPlan.OutputSink sink) {
         // the calling thread runs kernels too: its scratch is made here, not inside a compiled kernel
-        io.vnrt.runtime.kernels.linalg.LinalgOps.prepareThread();
+        LinalgOps.prepareThread();
         Tensor[] ordered = validate(inputs);
         lock.lock();
         try {

@@ -35,7 +35,6 @@ public final class LinalgOps {
         return NativeSgemm.ISA == null ? Sgemm.MR + "x" + Sgemm.NR : NativeSgemm.ISA.heights[0] + "x" + Sgemm.NR;
     }
 
-    /** Adds this family's operators to the registry. */
     /**
      * Makes the calling thread's per-thread kernel scratch, before it runs kernels: a thread's
      * first {@code ThreadLocal.get} takes the lookup's miss path, which the warm-up's compiled
@@ -51,6 +50,7 @@ public final class LinalgOps {
         PoolOps.prepareThread();
     }
 
+    /** Adds this family's operators to the registry. */
     public static void register(OpRegistry registry) {
         registry.register("MatMul", MatMulOp::create);
         registry.register("Gemm", GemmOp::create);
