@@ -51,11 +51,19 @@ public final class VectorShape {
      */
     public static final int VECTOR_REGISTERS;
     /**
-     * Rows of the float GEMM register tile: GEMM_ROWS × {@link #GEMM_VECTORS} accumulators, the B
-     * vectors and a broadcast must fit the register file. Two vectors a row: 8 rows (19 registers)
-     * where there are 32, 6 (15) where there are 16, as BLIS's and MLAS's Haswell kernels. At 128
-     * bits with 32 registers, four vectors a row and 6 rows (24 accumulators, 4 B vectors and a
-     * broadcast: 29 registers), the 6×16 tile of BLIS's NEON kernels.
+     * Rows of the Vector API's float GEMM register tile: GEMM_ROWS × {@link #GEMM_VECTORS}
+     * accumulators, the B vectors and the broadcasts C2 keeps in flight must fit the register
+     * file. Two vectors a row: 8 rows (19 registers) where there are 32; 3 where there are 16
+     * (x86 without AVX-512). With 6 rows there (the 6×16 of MLAS's and BLIS's hand-written Haswell
+     * kernels) C2 schedules a third broadcast early and spills an accumulator to the stack every
+     * k step, a store-to-load chain that halves the tile's speed; with 4 it unrolls the loop by
+     * two into exactly 16 registers, fast until a recompilation parks one object pointer in a
+     * vector register and the spill is back. 3 rows leave room even unrolled (6 accumulators, 4
+     * B vectors, 3 broadcasts). Measured on a Zen 3 at 128 bits (peak 52 GFLOP/s), 1024³ on one
+     * thread: 6 rows 22 GFLOP/s, 4 rows 35–43 alone but 22 in ModelBench after other models, 3
+     * rows 32–34 and 37 there. At 128 bits with 32 registers, four vectors a row and 6 rows (24
+     * accumulators, 4 B vectors and a broadcast: 29 registers), the 6×16 tile of BLIS's NEON
+     * kernels.
      */
     public static final int GEMM_ROWS;
     /**
@@ -108,7 +116,7 @@ public final class VectorShape {
         boolean x86 = arch.equals("amd64") || arch.equals("x86_64");
         VECTOR_REGISTERS = !x86 || useAvx() >= 3 ? 32 : 16;
         GEMM_VECTORS = bits == 128 && VECTOR_REGISTERS >= 32 ? 4 : 2;
-        GEMM_ROWS = GEMM_VECTORS == 4 ? 6 : VECTOR_REGISTERS >= 32 ? 8 : 6;
+        GEMM_ROWS = GEMM_VECTORS == 4 ? 6 : VECTOR_REGISTERS >= 32 ? 8 : 3;
         GEMM_COLUMNS = GEMM_VECTORS * FLOAT_LANES;
     }
 

@@ -37,20 +37,25 @@ final class NativeSgemm {
     static final int FLAG_BIAS = 2;
     static final int FLAG_RELU = 4;
 
-    /** An instruction set with machine-code tiles: its name, resource, vector width and tile heights, largest first. */
+    /**
+     * An instruction set with machine-code tiles: its name, resource, vector width, the rows a
+     * thread's share of M is a multiple of, and tile heights, largest first.
+     */
     enum Isa {
-        AVX512("AVX-512", "sgemm_avx512.hex", 512, 12, 8, 4),
-        AVX2("AVX2", "sgemm_avx2.hex", 256, 6, 4);
+        AVX512("AVX-512", "sgemm_avx512.hex", 512, 8, 12, 8, 4),
+        AVX2("AVX2", "sgemm_avx2.hex", 256, 6, 6, 4);
 
         final String label;
         final String resource;
         final int bits;
+        final int rowGrain;
         final int[] heights;
 
-        Isa(String label, String resource, int bits, int... heights) {
+        Isa(String label, String resource, int bits, int rowGrain, int... heights) {
             this.label = label;
             this.resource = resource;
             this.bits = bits;
+            this.rowGrain = rowGrain;
             this.heights = heights;
         }
 
@@ -79,6 +84,8 @@ final class NativeSgemm {
     static final Isa ISA;
     /** Fewest rows a machine-code tile takes; fewer go to the Vector API kernels. */
     static final int MIN_ROWS;
+    /** Rows a thread's share of M is a multiple of when the tiles run ({@link Isa#rowGrain}). */
+    static final int ROW_GRAIN;
     private static final int H0;
     private static final int H1;
     private static final int H2;
@@ -108,6 +115,7 @@ final class NativeSgemm {
         T1 = m.length > 1 ? m[1] : null;
         T2 = m.length > 2 ? m[2] : null;
         MIN_ROWS = h.length > 0 ? h[h.length - 1] : Integer.MAX_VALUE;
+        ROW_GRAIN = AVAILABLE ? isa.rowGrain : VectorShape.GEMM_ROWS;
     }
 
     private NativeSgemm() {}

@@ -15,8 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link #NR} columns, {@link VectorShape#GEMM_VECTORS} vectors of {@link VectorShape#FLOAT}
  * (k-major inside a panel, zero-padded past N), A read in place through row and k strides (so
  * transposed A costs no copy), an {@link #MR}×NR register tile ({@link VectorShape#GEMM_ROWS}: 8×32
- * at 512 bits, 6×16 at 256 bits on x86 without AVX-512, 6×16 of four vectors at 128 bits with 32
- * registers ({@link #kernelWide}), 6×8 at 128 bits with 16), K blocked only beyond
+ * at 512 bits, 6×16 of four vectors at 128 bits with 32 registers ({@link #kernelWide}), 3×16 at
+ * 256 and 3×8 at 128 bits with 16 (x86 without AVX-512)), K blocked only beyond
  * {@value #KC}: a panel's slice then sits in L2 while the rows of A stream past it (L1-sized blocks
  * measured no faster). Where {@link NativeSgemm} is available, panels wider than one vector go to
  * its machine-code tiles and only the rows left over and narrower panels to the Vector API kernels here.
@@ -32,6 +32,17 @@ final class Sgemm {
     static final int MR = VectorShape.GEMM_ROWS;
     /** Whether the register tile has rows 6 and 7 (32 vector registers) or stops at 6 (16). */
     private static final boolean EIGHT = MR == 8;
+    /** Whether the register tile has rows 4 and 5 (not in the 3-row tile of 16 registers). */
+    private static final boolean SIX = MR >= 6;
+    /** Whether the register tile has row 3 (not in the 3-row tile of 16 registers). */
+    private static final boolean FOUR = MR >= 4;
+    /**
+     * Rows a task's share of M is a multiple of: the Vector API tile's where it does all the
+     * work, the tall machine-code tile's grain otherwise ({@link NativeSgemm#ROW_GRAIN}).
+     */
+    private static int rowGrain() {
+        return nativeKernels ? NativeSgemm.ROW_GRAIN : MR;
+    }
     /**
      * Whether a panel is four vectors wide (128 bits with 32 registers): full tiles then run
      * {@link #kernelWide}, and the two-vector kernels serve as half-panel kernels (a panel's
@@ -153,7 +164,8 @@ final class Sgemm {
 
     /** Runs the batch, split over the context's threads when the work is worth it. */
     static void run(Problem p, Epilogue ep, ExecContext ctx) {
-        int rowTiles = (p.m + MR - 1) / MR;
+        int grain = rowGrain();
+        int rowTiles = (p.m + grain - 1) / grain;
         int panels = panels(p.n);
         if (rowTiles == 0 || panels == 0 || p.batch == 0) {
             return;
@@ -186,8 +198,8 @@ final class Sgemm {
             int b = t / (fr * fp);
             int r = (t / fp) % fr;
             int q = t % fp;
-            int r0 = (int) ((long) r * rowTiles / fr) * MR;
-            int r1 = Math.min(p.m, (int) ((long) (r + 1) * rowTiles / fr) * MR);
+            int r0 = (int) ((long) r * rowTiles / fr) * grain;
+            int r1 = Math.min(p.m, (int) ((long) (r + 1) * rowTiles / fr) * grain);
             block(p, ep, b, r0, r1, (int) ((long) q * panels / fp), (int) ((long) (q + 1) * panels / fp));
         });
     }
@@ -346,8 +358,10 @@ final class Sgemm {
      * left to {@link #mergeTile}: sixteen more loads here make the method too big for C1's tier 3
      * ("out of virtual registers"), and a method C1 cannot compile can stay in its tier-2 code,
      * where every vector is boxed, for good (seen at 128 bits, 333 MB allocated per execution).
-     * Rows 6 and 7 exist only where {@link #MR} is 8: the branches on the constant fold away, so
-     * a 6-row tile keeps 12 accumulators, two B vectors and a broadcast in 16 registers.
+     * Rows 6 and 7 exist only where {@link #MR} is 8, rows 4 and 5 where it is at least 6, row 3
+     * where it is at least 4: the branches on the constants fold away, so a 3-row tile keeps 6
+     * accumulators and, unrolled by two, four B vectors and three broadcasts in 16 registers with
+     * room to spare ({@link VectorShape#GEMM_ROWS} says why that matters).
      * Stores are unmasked: the method must stay small enough for C1 to compile, or the JIT never
      * reaches C2 and every vector is boxed.
      */
@@ -357,9 +371,9 @@ final class Sgemm {
         long r0 = a0;
         long r1 = a0 + Math.min(1, mr - 1) * ars;
         long r2 = a0 + Math.min(2, mr - 1) * ars;
-        long r3 = a0 + Math.min(3, mr - 1) * ars;
-        long r4 = a0 + Math.min(4, mr - 1) * ars;
-        long r5 = a0 + Math.min(5, mr - 1) * ars;
+        long r3 = FOUR ? a0 + Math.min(3, mr - 1) * ars : a0;
+        long r4 = SIX ? a0 + Math.min(4, mr - 1) * ars : a0;
+        long r5 = SIX ? a0 + Math.min(5, mr - 1) * ars : a0;
         long r6 = EIGHT ? a0 + Math.min(6, mr - 1) * ars : a0;
         long r7 = EIGHT ? a0 + Math.min(7, mr - 1) * ars : a0;
         FloatVector c00 = FloatVector.zero(S);
@@ -392,15 +406,19 @@ final class Sgemm {
             x = FloatVector.broadcast(S, a.get(F, r2 + pa));
             c20 = b0.fma(x, c20);
             c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, a.get(F, r3 + pa));
-            c30 = b0.fma(x, c30);
-            c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(S, a.get(F, r4 + pa));
-            c40 = b0.fma(x, c40);
-            c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(S, a.get(F, r5 + pa));
-            c50 = b0.fma(x, c50);
-            c51 = b1.fma(x, c51);
+            if (FOUR) {
+                x = FloatVector.broadcast(S, a.get(F, r3 + pa));
+                c30 = b0.fma(x, c30);
+                c31 = b1.fma(x, c31);
+            }
+            if (SIX) {
+                x = FloatVector.broadcast(S, a.get(F, r4 + pa));
+                c40 = b0.fma(x, c40);
+                c41 = b1.fma(x, c41);
+                x = FloatVector.broadcast(S, a.get(F, r5 + pa));
+                c50 = b0.fma(x, c50);
+                c51 = b1.fma(x, c51);
+            }
             if (EIGHT) {
                 x = FloatVector.broadcast(S, a.get(F, r6 + pa));
                 c60 = b0.fma(x, c60);
@@ -419,12 +437,16 @@ final class Sgemm {
             c11 = c11.add(z1);
             c20 = c20.add(z0);
             c21 = c21.add(z1);
-            c30 = c30.add(z0);
-            c31 = c31.add(z1);
-            c40 = c40.add(z0);
-            c41 = c41.add(z1);
-            c50 = c50.add(z0);
-            c51 = c51.add(z1);
+            if (FOUR) {
+                c30 = c30.add(z0);
+                c31 = c31.add(z1);
+            }
+            if (SIX) {
+                c40 = c40.add(z0);
+                c41 = c41.add(z1);
+                c50 = c50.add(z0);
+                c51 = c51.add(z1);
+            }
             if (EIGHT) {
                 c60 = c60.add(z0);
                 c61 = c61.add(z1);
@@ -440,12 +462,16 @@ final class Sgemm {
             c11 = c11.max(z0);
             c20 = c20.max(z0);
             c21 = c21.max(z0);
-            c30 = c30.max(z0);
-            c31 = c31.max(z0);
-            c40 = c40.max(z0);
-            c41 = c41.max(z0);
-            c50 = c50.max(z0);
-            c51 = c51.max(z0);
+            if (FOUR) {
+                c30 = c30.max(z0);
+                c31 = c31.max(z0);
+            }
+            if (SIX) {
+                c40 = c40.max(z0);
+                c41 = c41.max(z0);
+                c50 = c50.max(z0);
+                c51 = c51.max(z0);
+            }
             if (EIGHT) {
                 c60 = c60.max(z0);
                 c61 = c61.max(z0);
@@ -459,12 +485,16 @@ final class Sgemm {
         c11.intoMemorySegment(c, co + 1 * ldc + VB, LE);
         c20.intoMemorySegment(c, co + 2 * ldc, LE);
         c21.intoMemorySegment(c, co + 2 * ldc + VB, LE);
-        c30.intoMemorySegment(c, co + 3 * ldc, LE);
-        c31.intoMemorySegment(c, co + 3 * ldc + VB, LE);
-        c40.intoMemorySegment(c, co + 4 * ldc, LE);
-        c41.intoMemorySegment(c, co + 4 * ldc + VB, LE);
-        c50.intoMemorySegment(c, co + 5 * ldc, LE);
-        c51.intoMemorySegment(c, co + 5 * ldc + VB, LE);
+        if (FOUR) {
+            c30.intoMemorySegment(c, co + 3 * ldc, LE);
+            c31.intoMemorySegment(c, co + 3 * ldc + VB, LE);
+        }
+        if (SIX) {
+            c40.intoMemorySegment(c, co + 4 * ldc, LE);
+            c41.intoMemorySegment(c, co + 4 * ldc + VB, LE);
+            c50.intoMemorySegment(c, co + 5 * ldc, LE);
+            c51.intoMemorySegment(c, co + 5 * ldc + VB, LE);
+        }
         if (EIGHT) {
             c60.intoMemorySegment(c, co + 6 * ldc, LE);
             c61.intoMemorySegment(c, co + 6 * ldc + VB, LE);
@@ -589,9 +619,9 @@ final class Sgemm {
         long r0 = a0;
         long r1 = a0 + Math.min(1, mr - 1) * ars;
         long r2 = a0 + Math.min(2, mr - 1) * ars;
-        long r3 = a0 + Math.min(3, mr - 1) * ars;
-        long r4 = a0 + Math.min(4, mr - 1) * ars;
-        long r5 = a0 + Math.min(5, mr - 1) * ars;
+        long r3 = FOUR ? a0 + Math.min(3, mr - 1) * ars : a0;
+        long r4 = SIX ? a0 + Math.min(4, mr - 1) * ars : a0;
+        long r5 = SIX ? a0 + Math.min(5, mr - 1) * ars : a0;
         long r6 = EIGHT ? a0 + Math.min(6, mr - 1) * ars : a0;
         long r7 = EIGHT ? a0 + Math.min(7, mr - 1) * ars : a0;
         FloatVector c0 = FloatVector.zero(S);
@@ -608,9 +638,13 @@ final class Sgemm {
             c0 = b0.fma(FloatVector.broadcast(S, a.get(F, r0 + pa)), c0);
             c1 = b0.fma(FloatVector.broadcast(S, a.get(F, r1 + pa)), c1);
             c2 = b0.fma(FloatVector.broadcast(S, a.get(F, r2 + pa)), c2);
-            c3 = b0.fma(FloatVector.broadcast(S, a.get(F, r3 + pa)), c3);
-            c4 = b0.fma(FloatVector.broadcast(S, a.get(F, r4 + pa)), c4);
-            c5 = b0.fma(FloatVector.broadcast(S, a.get(F, r5 + pa)), c5);
+            if (FOUR) {
+                c3 = b0.fma(FloatVector.broadcast(S, a.get(F, r3 + pa)), c3);
+            }
+            if (SIX) {
+                c4 = b0.fma(FloatVector.broadcast(S, a.get(F, r4 + pa)), c4);
+                c5 = b0.fma(FloatVector.broadcast(S, a.get(F, r5 + pa)), c5);
+            }
             if (EIGHT) {
                 c6 = b0.fma(FloatVector.broadcast(S, a.get(F, r6 + pa)), c6);
                 c7 = b0.fma(FloatVector.broadcast(S, a.get(F, r7 + pa)), c7);
@@ -620,9 +654,13 @@ final class Sgemm {
         c0.intoMemorySegment(tile, 0, LE);
         c1.intoMemorySegment(tile, t, LE);
         c2.intoMemorySegment(tile, 2 * t, LE);
-        c3.intoMemorySegment(tile, 3 * t, LE);
-        c4.intoMemorySegment(tile, 4 * t, LE);
-        c5.intoMemorySegment(tile, 5 * t, LE);
+        if (FOUR) {
+            c3.intoMemorySegment(tile, 3 * t, LE);
+        }
+        if (SIX) {
+            c4.intoMemorySegment(tile, 4 * t, LE);
+            c5.intoMemorySegment(tile, 5 * t, LE);
+        }
         if (EIGHT) {
             c6.intoMemorySegment(tile, 6 * t, LE);
             c7.intoMemorySegment(tile, 7 * t, LE);
@@ -636,9 +674,9 @@ final class Sgemm {
         long r0 = a0;
         long r1 = a0 + Math.min(1, mr - 1) * ars;
         long r2 = a0 + Math.min(2, mr - 1) * ars;
-        long r3 = a0 + Math.min(3, mr - 1) * ars;
-        long r4 = a0 + Math.min(4, mr - 1) * ars;
-        long r5 = a0 + Math.min(5, mr - 1) * ars;
+        long r3 = FOUR ? a0 + Math.min(3, mr - 1) * ars : a0;
+        long r4 = SIX ? a0 + Math.min(4, mr - 1) * ars : a0;
+        long r5 = SIX ? a0 + Math.min(5, mr - 1) * ars : a0;
         long r6 = EIGHT ? a0 + Math.min(6, mr - 1) * ars : a0;
         long r7 = EIGHT ? a0 + Math.min(7, mr - 1) * ars : a0;
         FloatVector c00 = FloatVector.zero(S);
@@ -671,15 +709,19 @@ final class Sgemm {
             x = FloatVector.broadcast(S, a.get(F, r2 + pa));
             c20 = b0.fma(x, c20);
             c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, a.get(F, r3 + pa));
-            c30 = b0.fma(x, c30);
-            c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(S, a.get(F, r4 + pa));
-            c40 = b0.fma(x, c40);
-            c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(S, a.get(F, r5 + pa));
-            c50 = b0.fma(x, c50);
-            c51 = b1.fma(x, c51);
+            if (FOUR) {
+                x = FloatVector.broadcast(S, a.get(F, r3 + pa));
+                c30 = b0.fma(x, c30);
+                c31 = b1.fma(x, c31);
+            }
+            if (SIX) {
+                x = FloatVector.broadcast(S, a.get(F, r4 + pa));
+                c40 = b0.fma(x, c40);
+                c41 = b1.fma(x, c41);
+                x = FloatVector.broadcast(S, a.get(F, r5 + pa));
+                c50 = b0.fma(x, c50);
+                c51 = b1.fma(x, c51);
+            }
             if (EIGHT) {
                 x = FloatVector.broadcast(S, a.get(F, r6 + pa));
                 c60 = b0.fma(x, c60);
@@ -695,12 +737,16 @@ final class Sgemm {
         c11.intoMemorySegment(c, co + 1 * ldc + VB, LE);
         c20.intoMemorySegment(c, co + 2 * ldc, LE);
         c21.intoMemorySegment(c, co + 2 * ldc + VB, LE);
-        c30.intoMemorySegment(c, co + 3 * ldc, LE);
-        c31.intoMemorySegment(c, co + 3 * ldc + VB, LE);
-        c40.intoMemorySegment(c, co + 4 * ldc, LE);
-        c41.intoMemorySegment(c, co + 4 * ldc + VB, LE);
-        c50.intoMemorySegment(c, co + 5 * ldc, LE);
-        c51.intoMemorySegment(c, co + 5 * ldc + VB, LE);
+        if (FOUR) {
+            c30.intoMemorySegment(c, co + 3 * ldc, LE);
+            c31.intoMemorySegment(c, co + 3 * ldc + VB, LE);
+        }
+        if (SIX) {
+            c40.intoMemorySegment(c, co + 4 * ldc, LE);
+            c41.intoMemorySegment(c, co + 4 * ldc + VB, LE);
+            c50.intoMemorySegment(c, co + 5 * ldc, LE);
+            c51.intoMemorySegment(c, co + 5 * ldc + VB, LE);
+        }
         if (EIGHT) {
             c60.intoMemorySegment(c, co + 6 * ldc, LE);
             c61.intoMemorySegment(c, co + 6 * ldc + VB, LE);

@@ -308,7 +308,7 @@ class GemmKernelTest {
 
     /**
      * Every edge of the register tile at this width ({@link Sgemm#MR} rows × {@link Sgemm#NR}
-     * columns: 8×32, 6×16 or, at 128 bits, 6×16 of four vectors or 6×8): M, N and K on either side
+     * columns: 8×32, 3×16 or, at 128 bits, 6×16 of four vectors or 3×8): M, N and K on either side
      * of a tile's and a vector's multiples, through MatMul (A in place, bias and Relu fused) and
      * Gemm with transposed A (the strided kernels), on 1 and 2 threads.
      */
