@@ -37,6 +37,11 @@ final class Sgemm {
     /** Whether the register tile has row 3 (not in the 3-row tile of 16 registers). */
     private static final boolean FOUR = MR >= 4;
     /**
+     * Rows of {@link #kernelHalf}, one accumulator each: 8 where {@link #MR} is 8, else 6, which
+     * needs no more than 9 registers, so its rows need not shrink with the two-vector tile's.
+     */
+    static final int HALF_ROWS = EIGHT ? 8 : 6;
+    /**
      * Rows a task's share of M is a multiple of: the Vector API tile's where it does all the
      * work, the tall machine-code tile's grain otherwise ({@link NativeSgemm#ROW_GRAIN}).
      */
@@ -64,7 +69,7 @@ final class Sgemm {
 
     /** Per-thread scratch for edge tiles, so the micro-kernels never need masked stores. */
     private static final ThreadLocal<MemorySegment> TILE =
-            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(MR * NR * 4L, 64));
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(Math.max(MR, HALF_ROWS) * NR * 4L, 64));
 
     /** Per-thread scratch for the machine-code tiles of partial panels ({@link #nativeRows}): the tallest tile's rows. */
     private static final ThreadLocal<MemorySegment> EDGE_TILE =
@@ -230,8 +235,10 @@ final class Sgemm {
                     // panels of one vector or less stay with kernelHalf (half the FMAs of a whole tile)
                     int i0 = nativeTiles && nv > L ? nativeRows(p, ep, ak, bo, kc, cBase, col, nv, mb, mEnd, loadC, last)
                             : mb;
-                    for (int i = i0; i < mEnd; i += MR) {
-                        int mr = Math.min(MR, mEnd - i);
+                    // kernelHalf takes HALF_ROWS rows at a time, the two-vector tiles MR
+                    int step = nv <= L && p.aks == 4 ? HALF_ROWS : MR;
+                    for (int i = i0; i < mEnd; i += step) {
+                        int mr = Math.min(step, mEnd - i);
                         long co = cBase + i * p.ldc + col * 4L;
                         if (mr == MR && nv == NR && !loadC) {
                             if (p.aks == 4) {
@@ -619,9 +626,9 @@ final class Sgemm {
         long r0 = a0;
         long r1 = a0 + Math.min(1, mr - 1) * ars;
         long r2 = a0 + Math.min(2, mr - 1) * ars;
-        long r3 = FOUR ? a0 + Math.min(3, mr - 1) * ars : a0;
-        long r4 = SIX ? a0 + Math.min(4, mr - 1) * ars : a0;
-        long r5 = SIX ? a0 + Math.min(5, mr - 1) * ars : a0;
+        long r3 = a0 + Math.min(3, mr - 1) * ars;
+        long r4 = a0 + Math.min(4, mr - 1) * ars;
+        long r5 = a0 + Math.min(5, mr - 1) * ars;
         long r6 = EIGHT ? a0 + Math.min(6, mr - 1) * ars : a0;
         long r7 = EIGHT ? a0 + Math.min(7, mr - 1) * ars : a0;
         FloatVector c0 = FloatVector.zero(S);
@@ -638,13 +645,9 @@ final class Sgemm {
             c0 = b0.fma(FloatVector.broadcast(S, a.get(F, r0 + pa)), c0);
             c1 = b0.fma(FloatVector.broadcast(S, a.get(F, r1 + pa)), c1);
             c2 = b0.fma(FloatVector.broadcast(S, a.get(F, r2 + pa)), c2);
-            if (FOUR) {
-                c3 = b0.fma(FloatVector.broadcast(S, a.get(F, r3 + pa)), c3);
-            }
-            if (SIX) {
-                c4 = b0.fma(FloatVector.broadcast(S, a.get(F, r4 + pa)), c4);
-                c5 = b0.fma(FloatVector.broadcast(S, a.get(F, r5 + pa)), c5);
-            }
+            c3 = b0.fma(FloatVector.broadcast(S, a.get(F, r3 + pa)), c3);
+            c4 = b0.fma(FloatVector.broadcast(S, a.get(F, r4 + pa)), c4);
+            c5 = b0.fma(FloatVector.broadcast(S, a.get(F, r5 + pa)), c5);
             if (EIGHT) {
                 c6 = b0.fma(FloatVector.broadcast(S, a.get(F, r6 + pa)), c6);
                 c7 = b0.fma(FloatVector.broadcast(S, a.get(F, r7 + pa)), c7);
@@ -654,13 +657,9 @@ final class Sgemm {
         c0.intoMemorySegment(tile, 0, LE);
         c1.intoMemorySegment(tile, t, LE);
         c2.intoMemorySegment(tile, 2 * t, LE);
-        if (FOUR) {
-            c3.intoMemorySegment(tile, 3 * t, LE);
-        }
-        if (SIX) {
-            c4.intoMemorySegment(tile, 4 * t, LE);
-            c5.intoMemorySegment(tile, 5 * t, LE);
-        }
+        c3.intoMemorySegment(tile, 3 * t, LE);
+        c4.intoMemorySegment(tile, 4 * t, LE);
+        c5.intoMemorySegment(tile, 5 * t, LE);
         if (EIGHT) {
             c6.intoMemorySegment(tile, 6 * t, LE);
             c7.intoMemorySegment(tile, 7 * t, LE);
