@@ -73,6 +73,8 @@ public final class QuantBench {
                     so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
                     so.setIntraOpNumThreads(t);
                     so.setInterOpNumThreads(1);
+                    // ORT's exact int8 products: without VNNI its default U8S8 kernel saturates (see README)
+                    so.addConfigEntry("session.x64quantprecision", "1");
                     try (OrtSession ort = env.createSession(int8, so);
                             OnnxTensor in = OnnxTensor.createTensor(env, LongBuffer.wrap(idv), new long[] {1, seq})) {
                         Map<String, Tensor> inputs = Map.of("input_ids", ids);
@@ -140,6 +142,7 @@ public final class QuantBench {
                 so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
                 so.setIntraOpNumThreads(t);
                 so.setInterOpNumThreads(1);
+                so.addConfigEntry("session.x64quantprecision", "1");
                 try (OrtSession ort = env.createSession(model, so);
                         OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(xv), new long[] {1, 3, size, size})) {
                     Map<String, Tensor> inputs = Map.of("x", x);

@@ -110,7 +110,7 @@ class QuantizedModelsOrtTest {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         ByteBuffer buf = ByteBuffer.allocateDirect((int) ids.byteSize()).order(ByteOrder.nativeOrder());
         buf.put(ids.data().asByteBuffer()).flip();
-        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+        try (OrtSession.SessionOptions opts = OrtComparison.exactInt8(new OrtSession.SessionOptions())) {
             opts.setIntraOpNumThreads(1);
             try (OrtSession s = env.createSession(probeModel, opts);
                  OnnxTensor in = OnnxTensor.createTensor(env, buf, ids.shape(), ai.onnxruntime.OnnxJavaType.INT64);

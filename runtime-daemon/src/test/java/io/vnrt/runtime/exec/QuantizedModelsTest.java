@@ -21,7 +21,8 @@ class QuantizedModelsTest {
 
     static float[] ortEncoder(byte[] model, long[] ids, long b, long s) throws Exception {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions(); OrtSession sess = env.createSession(model, o);
+        try (OrtSession.SessionOptions o = OrtComparison.exactInt8(new OrtSession.SessionOptions());
+                OrtSession sess = env.createSession(model, o);
                 OnnxTensor in = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {b, s});
                 OrtSession.Result r = sess.run(Map.of("input_ids", in))) {
             FloatBuffer fb = ((OnnxTensor) r.get("y").orElseThrow()).getFloatBuffer();
@@ -58,7 +59,8 @@ class QuantizedModelsTest {
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) r.nextGaussian();
         }
-        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions(); OrtSession sess = env.createSession(model, o);
+        try (OrtSession.SessionOptions o = OrtComparison.exactInt8(new OrtSession.SessionOptions());
+                OrtSession sess = env.createSession(model, o);
                 OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {2, 3, 16, 16});
                 OrtSession.Result res = sess.run(Map.of("x", in))) {
             FloatBuffer fb = ((OnnxTensor) res.get("y").orElseThrow()).getFloatBuffer();
