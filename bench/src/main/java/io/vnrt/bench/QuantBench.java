@@ -73,7 +73,8 @@ public final class QuantBench {
                     so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
                     so.setIntraOpNumThreads(t);
                     so.setInterOpNumThreads(1);
-                    // ORT's exact int8 products: without VNNI its default U8S8 kernel saturates (see README)
+                    // ORT's exact int8 products: without VNNI its default U8S8 kernel saturates
+                    // (bench/README.md, QuantBench)
                     so.addConfigEntry("session.x64quantprecision", "1");
                     try (OrtSession ort = env.createSession(int8, so);
                             OnnxTensor in = OnnxTensor.createTensor(env, LongBuffer.wrap(idv), new long[] {1, seq})) {
