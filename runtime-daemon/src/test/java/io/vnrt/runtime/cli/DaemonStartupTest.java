@@ -38,10 +38,13 @@ class DaemonStartupTest {
       List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
           "--sun-misc-unsafe-memory-access=allow"));
-      // the test JVM's own vector flags (the narrow-width runs give -XX:UseAVX=2 or -XX:MaxVectorSize=16):
-      // the daemon must run at the width this test's expectations are computed at
+      // the test JVM's own vector and kernel flags (the narrow-width runs give -XX:UseAVX=2 or
+      // -XX:MaxVectorSize=16; -Dvnrt.nativeKernels=false and -Dvnrt.vectorBits choose kernels): the daemon
+      // must run the kernels this test's expectations are computed from
       ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-          .filter(a -> a.startsWith("-XX:UseAVX=") || a.startsWith("-XX:MaxVectorSize=")).forEach(cmd::add);
+          .filter(a -> a.startsWith("-XX:UseAVX=") || a.startsWith("-XX:MaxVectorSize=")
+              || a.startsWith("-Dvnrt.nativeKernels=") || a.startsWith("-Dvnrt.vectorBits="))
+          .forEach(cmd::add);
       cmd.addAll(jvmArgs);
       cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "daemon"));
       cmd.addAll(List.of(args));
