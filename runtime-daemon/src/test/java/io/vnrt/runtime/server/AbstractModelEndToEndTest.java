@@ -52,6 +52,7 @@ import io.vnrt.runtime.exec.Profile;
 import io.vnrt.runtime.exec.ShrinkingCnn;
 import io.vnrt.runtime.exec.Topology;
 import io.vnrt.runtime.kernels.Tensor;
+import io.vnrt.runtime.kernels.VectorShape;
 import io.vnrt.runtime.models.ExecutionRequest;
 import io.vnrt.runtime.models.ModelEntry;
 import io.vnrt.runtime.models.TensorSource;
@@ -335,7 +336,7 @@ abstract class AbstractModelEndToEndTest {
     assertEquals(1, info.getCoresCount());
     assertEquals(13, info.getOpset());
     // a panel is as wide as the GEMM's register tile at this vector width (32 columns at 512 bits, 16 at 256)
-    int panel = io.vnrt.runtime.kernels.VectorShape.GEMM_COLUMNS;
+    int panel = VectorShape.GEMM_COLUMNS;
     assertEquals(4L * panel * 4, info.getWeightsBytes(),
         "the 4x3 weight placed once, as one GEMM panel (k=4 rows of " + panel + " columns)");
     assertTrue(info.getLoadTimeMs() > 0);

@@ -40,7 +40,7 @@ final class Sgemm {
      * Rows of {@link #kernelHalf}, one accumulator each: 8 where {@link #MR} is 8, else 6, which
      * needs no more than 9 registers, so its rows need not shrink with the two-vector tile's.
      */
-    static final int HALF_ROWS = EIGHT ? 8 : 6;
+    private static final int HALF_ROWS = EIGHT ? 8 : 6;
     /**
      * Rows a task's share of M is a multiple of: the Vector API tile's where it does all the
      * work, the tall machine-code tile's grain otherwise ({@link NativeSgemm#ROW_GRAIN}).
@@ -617,9 +617,10 @@ final class Sgemm {
     }
 
     /**
-     * {@link #kernelTile} over only the first L columns of the panel (one vector), into
-     * the scratch tile: a panel holding at most L real columns (N = 10 classifiers) would otherwise
-     * spend half its multiply-adds on the zero padding.
+     * {@link #kernelTile} over only the first L columns of the panel (one vector) and up to
+     * {@link #HALF_ROWS} rows (mr of them; not {@link #MR}), into the scratch tile: a panel holding
+     * at most L real columns (N = 10 classifiers) would otherwise spend half its multiply-adds on
+     * the zero padding.
      */
     static void kernelHalf(MemorySegment a, long a0, long ars, int mr,
                            MemorySegment bp, long bo, int kc, MemorySegment tile) {
